@@ -1,0 +1,1 @@
+"""Running the hall on one machine: processes, topics, Kafka and Redis scripts."""

@@ -1,0 +1,101 @@
+"""``./hall`` subcommands that run in the project's Python: topics, up, down, status, logs."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+
+from deploy.processes import ROOT, SERVICES, Launcher
+from shared.kafka import ensure_topics
+from shared.settings import load_settings
+
+ORDER = ["intake", "routing", "timing", "evaluation", "gateway"]
+
+
+def _launcher(home: Path) -> Launcher:
+    return Launcher(home)
+
+
+def topics() -> int:
+    created = asyncio.run(ensure_topics(load_settings()))
+    print(f"topics: created {len(created)}" + (f" ({', '.join(created)})" if created else ", all present"))
+    return 0
+
+
+def up(home: Path) -> int:
+    launcher = _launcher(home)
+    for name in ORDER:
+        already = launcher.pid(name)
+        pid = launcher.start(name)
+        print(f"{name:<11} {'already running' if already else 'started'}  pid {pid}  port {SERVICES[name]}")
+    failed = launcher.wait_healthy(ORDER, timeout_s=90)
+    if failed:
+        for name in failed:
+            print(f"{name} is not healthy; last lines of {launcher.log_file(name)}:", file=sys.stderr)
+            print("".join(launcher.log_file(name).read_text(errors="replace").splitlines(True)[-20:]), file=sys.stderr)
+        return 1
+    port = SERVICES["gateway"]
+    print("\n服务大厅已启动 (the hall is up):")
+    print(f"  gateway API   http://127.0.0.1:{port}/api/cases")
+    print(f"  OpenAPI docs  http://127.0.0.1:{port}/schema")
+    print(f"  health        http://127.0.0.1:{port}/health")
+    print(f"  logs          {home / 'logs'}   (./hall logs [service])")
+    return 0
+
+
+def down(home: Path) -> int:
+    launcher = _launcher(home)
+    for name in reversed(ORDER):
+        print(f"{name:<11} {'stopped' if launcher.stop(name) else 'not running'}")
+    return 0
+
+
+def status(home: Path) -> int:
+    launcher = _launcher(home)
+    for name in ORDER:
+        pid = launcher.pid(name)
+        if pid is None:
+            print(f"{name:<11} stopped")
+            continue
+        health = launcher.health(name)
+        state = "healthy" if health and health.get("kafka") and health.get("redis") else f"unhealthy {health}"
+        print(f"{name:<11} running  pid {pid}  127.0.0.1:{SERVICES[name]}  {state}")
+    return 0
+
+
+def logs(home: Path, service: str | None, lines: int) -> int:
+    names = [service] if service else ORDER
+    for name in names:
+        path = _launcher(home).log_file(name)
+        print(f"==> {path} <==")
+        if path.exists():
+            subprocess.run(["tail", "-n", str(lines), str(path)], check=False)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="hall")
+    parser.add_argument("--home", type=Path, default=ROOT / ".hall")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in ("topics", "up", "down", "status"):
+        sub.add_parser(name)
+    log_parser = sub.add_parser("logs")
+    log_parser.add_argument("service", nargs="?", choices=ORDER)
+    log_parser.add_argument("-n", "--lines", type=int, default=50)
+    args = parser.parse_args(argv)
+    if args.command == "topics":
+        return topics()
+    if args.command == "up":
+        return up(args.home)
+    if args.command == "down":
+        return down(args.home)
+    if args.command == "status":
+        return status(args.home)
+    return logs(args.home, args.service, args.lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

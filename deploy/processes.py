@@ -1,0 +1,116 @@
+"""Starts, stops and watches the hall's five processes by PID file; used by ``./hall`` and the tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVICES: dict[str, int] = {"gateway": 8000, "intake": 8101, "routing": 8102, "timing": 8103, "evaluation": 8104}
+
+
+class Launcher:
+    """The hall's processes under ``home`` (pid files in ``run/``, logs in ``logs/``)."""
+
+    def __init__(self, home: Path, env: dict[str, str] | None = None, ports: dict[str, int] | None = None):
+        self.home = home
+        self.env = {**os.environ, **(env or {})}
+        self.ports = ports or dict(SERVICES)
+        (home / "run").mkdir(parents=True, exist_ok=True)
+        (home / "logs").mkdir(parents=True, exist_ok=True)
+
+    def pid_file(self, name: str) -> Path:
+        return self.home / "run" / f"{name}.pid"
+
+    def log_file(self, name: str) -> Path:
+        return self.home / "logs" / f"{name}.log"
+
+    def pid(self, name: str) -> int | None:
+        """The PID of the running process, or None (a stale PID file is removed)."""
+        try:
+            pid = int(self.pid_file(name).read_text())
+            os.kill(pid, 0)
+        except (FileNotFoundError, ValueError, ProcessLookupError):
+            self.pid_file(name).unlink(missing_ok=True)
+            return None
+        return pid
+
+    def start(self, name: str) -> int:
+        running = self.pid(name)
+        if running is not None:
+            return running
+        env = {**self.env, "HALL_HTTP_PORT": str(self.ports[name]), "PYTHONUNBUFFERED": "1"}
+        with self.log_file(name).open("ab") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", f"services.{name}"],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.pid_file(name).write_text(str(proc.pid))
+        return proc.pid
+
+    def stop(self, name: str, sig: signal.Signals = signal.SIGTERM, wait_s: float = 20.0) -> bool:
+        pid = self.pid(name)
+        if pid is None:
+            return False
+        os.kill(pid, sig)
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline and _alive(pid):
+            time.sleep(0.1)
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+            while _alive(pid):
+                time.sleep(0.05)
+        self.pid_file(name).unlink(missing_ok=True)
+        return True
+
+    def kill(self, name: str) -> None:
+        """SIGKILL, as a crash would: no shutdown hooks run."""
+        self.stop(name, signal.SIGKILL, wait_s=5.0)
+
+    def health(self, name: str) -> dict[str, object] | None:
+        url = f"http://127.0.0.1:{self.ports[name]}/health"
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                body: dict[str, object] = json.loads(response.read() or b"{}")
+                return body
+        except (urllib.error.URLError, OSError, ValueError):
+            return None
+
+    def wait_healthy(self, names: list[str], timeout_s: float = 60.0) -> list[str]:
+        """Waits until every named service answers healthy; returns those that did not."""
+        deadline = time.monotonic() + timeout_s
+        waiting = list(names)
+        while waiting and time.monotonic() < deadline:
+            waiting = [n for n in waiting if not _healthy(self.health(n))]
+            if waiting:
+                time.sleep(0.3)
+        return waiting
+
+
+def _healthy(body: dict[str, object] | None) -> bool:
+    return body is not None and body.get("kafka") is True and body.get("redis") is True
+
+
+def _alive(pid: int) -> bool:
+    try:
+        waited, _ = os.waitpid(pid, os.WNOHANG)
+        if waited == pid:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

@@ -1,0 +1,1 @@
+"""Evaluation (好差评): ratings of delivered cases."""

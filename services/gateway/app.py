@@ -1,0 +1,66 @@
+"""The gateway's composition root: the Litestar app, its Kafka broker, read models and command bus."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Litestar, get
+from litestar.di import Provide
+from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
+from opentelemetry.sdk.trace import SpanProcessor
+
+from services.gateway.api import CaseController, Gateway, StepController
+from services.gateway.commands import CommandBus
+from services.gateway.readmodel import ReadModel
+from services.gateway.users import Directory
+from shared import topics
+from shared.kafka import ServiceRuntime
+from shared.settings import HallSettings
+from shared.telemetry import tracer_provider
+
+SERVICE = "gateway"
+READ_TOPICS = (topics.INTAKE_EVENTS, topics.ROUTING_EVENTS, topics.TIMING_EVENTS, topics.EVALUATION_EVENTS)
+
+
+class _LazyRedis:
+    """Stands for the runtime's Redis client, which exists only once the app has started."""
+
+    def __init__(self, runtime: ServiceRuntime) -> None:
+        self._runtime = runtime
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._runtime.redis, name)
+
+
+def create_app(settings: HallSettings, spans: SpanProcessor | None = None) -> Litestar:
+    provider = tracer_provider(settings, SERVICE, spans)
+    runtime = ServiceRuntime(settings, SERVICE, provider)
+    reads = ReadModel(settings)
+    runtime.subscribe(list(READ_TOPICS), reads.table())
+    bus = CommandBus(settings, runtime.broker)
+    hall = Gateway(settings=settings, bus=bus, reads=reads, users=Directory(), redis=_LazyRedis(runtime))
+
+    async def start() -> None:
+        await runtime.start()
+        await runtime.broker.start()
+        await bus.start()
+
+    async def stop() -> None:
+        await bus.stop()
+        await runtime.broker.stop()
+        await runtime.stop()
+
+    @get("/health", include_in_schema=False)
+    async def health() -> dict[str, object]:
+        kafka = await runtime.broker.ping(timeout=2.0)
+        redis = bool(await runtime.redis.ping())
+        return {"service": SERVICE, "kafka": kafka, "redis": redis}
+
+    return Litestar(
+        route_handlers=[CaseController, StepController, health],
+        dependencies={"hall": Provide(lambda: hall, sync_to_thread=False)},
+        on_startup=[start],
+        on_shutdown=[stop],
+        plugins=[OpenTelemetryPlugin(OpenTelemetryConfig(tracer_provider=provider))],
+        debug=False,
+    )

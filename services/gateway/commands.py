@@ -1,0 +1,93 @@
+"""Request-reply over Kafka: publish a command, wait for the owning service's answer.
+
+Every gateway instance reads all partitions of the replies topic (no consumer group) from the end, and keeps
+only the replies it is waiting for. A reply that does not come in time leaves the command safely in Kafka:
+the caller answers 202 and the command is still carried out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import msgspec
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from faststream.kafka import KafkaBroker
+
+from shared import topics
+from shared.envelope import Actor, Envelope, encode, wrap
+from shared.replies import Reply, decode_reply
+from shared.settings import HallSettings
+
+log = logging.getLogger("hall.gateway.commands")
+
+
+class CommandBus:
+    def __init__(self, settings: HallSettings, broker: KafkaBroker) -> None:
+        self.settings = settings
+        self.broker = broker
+        self._pending: dict[str, asyncio.Future[Reply]] = {}
+        self._consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        topic = self.settings.topic(topics.GATEWAY_REPLIES)
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.settings.kafka_bootstrap_servers, enable_auto_commit=False)
+        await consumer.start()
+        if topic not in await consumer.topics():
+            await consumer.stop()
+            raise RuntimeError(f"topic {topic} does not exist: run the topic setup first (./hall up)")
+        spec = next(t for t in topics.ALL if t.name == topics.GATEWAY_REPLIES)
+        assigned = [TopicPartition(topic, p) for p in range(spec.partitions)]
+        consumer.assign(assigned)
+        await consumer.seek_to_end(*assigned)
+        for tp in assigned:  # resolve the end offsets now, so no reply sent after start is missed
+            await consumer.position(tp)
+        self._consumer = consumer
+        self._task = asyncio.create_task(self._listen(consumer))
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._consumer is not None:
+            await self._consumer.stop()
+
+    async def _listen(self, consumer: AIOKafkaConsumer) -> None:
+        async for record in consumer:
+            try:
+                answer = decode_reply(record.value or b"")
+            except msgspec.MsgspecError:
+                log.warning("undecodable reply at offset %s", record.offset)
+                continue
+            waiter = self._pending.pop(answer.correlation_id, None)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(answer)
+
+    async def send(
+        self,
+        topic: str,
+        command: msgspec.Struct,
+        *,
+        case_id: str,
+        actor: Actor,
+        event_id: str | None = None,
+    ) -> tuple[Envelope, Reply | None]:
+        """Publish ``command`` (acks=all) and wait for its reply; ``None`` when it did not come in time."""
+        envelope = wrap(command, case_id=case_id, actor=actor, event_id=event_id)
+        waiter: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
+        self._pending[envelope.event_id] = waiter
+        try:
+            await self.broker.publish(
+                encode(envelope),
+                topic=self.settings.topic(topic),
+                key=case_id.encode(),
+                headers={"content-type": "application/json"},
+            )
+            return envelope, await asyncio.wait_for(waiter, self.settings.reply_timeout_s)
+        except TimeoutError:
+            return envelope, None
+        finally:
+            self._pending.pop(envelope.event_id, None)

@@ -1,0 +1,92 @@
+"""Request and response bodies of the HTTP API; unknown fields are rejected with a 400."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+import msgspec
+
+from services.gateway.readmodel import InboxStep, TimelineEntry
+
+
+class In(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Base of every request body."""
+
+
+class ApplicantIn(In):
+    name: str
+    id_type: Literal["居民身份证", "统一社会信用代码", "其他"]
+    id_number: str
+
+
+class ApplicationIn(In):
+    item_code: str
+    applicant: ApplicantIn
+    materials: list[str]
+    channel: Literal["window", "kiosk", "web", "mobile"] = "window"
+
+
+class DecisionIn(In):
+    action: Literal["通过", "不予许可"]
+    opinion: str
+
+
+class DeliveryIn(In):
+    method: Literal["窗口", "邮寄"]
+
+
+class RatingIn(In):
+    level: Literal["非常满意", "满意", "基本满意", "不满意", "非常不满意"]
+    channel: Literal["评价器", "自助终端", "PC", "移动端", "二维码", "短信", "电话"]
+    text: str = ""
+
+
+# Commands as published to Kafka: the gateway's own copies of what the owning services accept.
+
+
+class SubmitApplication(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    item_code: str
+    applicant: ApplicantIn
+    materials: list[str]
+    channel: str
+
+
+class DecideStep(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    step_id: str
+    action: str
+    opinion: str
+    department: str
+
+
+class RecordDelivery(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    method: str
+
+
+class SubmitRating(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    level: str
+    channel: str
+    text: str
+
+
+class Pending(msgspec.Struct, frozen=True, kw_only=True):
+    """202: the command is safely in Kafka and will be carried out; the answer came too late to wait for."""
+
+    command_id: str
+    case_id: str
+    status: str = "处理中"
+
+
+class CaseView(msgspec.Struct, frozen=True, kw_only=True):
+    case_id: str
+    case_no: str
+    state: str
+    timeline: list[TimelineEntry]
+
+
+class InboxView(msgspec.Struct, frozen=True, kw_only=True):
+    department: str
+    steps: list[InboxStep]

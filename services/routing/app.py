@@ -1,0 +1,20 @@
+"""Routing's composition root: wires handlers to intake's events and routing's commands."""
+
+from __future__ import annotations
+
+from opentelemetry.sdk.trace import SpanProcessor
+
+from services.routing.handlers import Routing
+from shared import topics
+from shared.kafka import ServiceRuntime
+from shared.settings import HallSettings
+from shared.telemetry import tracer_provider
+
+SERVICE = "routing"
+
+
+def build(settings: HallSettings, spans: SpanProcessor | None = None) -> ServiceRuntime:
+    runtime = ServiceRuntime(settings, SERVICE, tracer_provider(settings, SERVICE, spans))
+    routing = Routing(settings)
+    runtime.subscribe([topics.INTAKE_EVENTS, topics.ROUTING_COMMANDS], routing.table())
+    return runtime

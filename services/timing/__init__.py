@@ -1,0 +1,1 @@
+"""Timing (限时办结): working-day clocks for cases, their deadlines and their stop."""

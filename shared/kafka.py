@@ -1,0 +1,195 @@
+"""The one Kafka wiring of the hall: brokers, topics, and the at-least-once consume path.
+
+Producers are idempotent with acks=all. Consumers commit only after the effect (NACK_ON_ERROR: an error
+rewinds to the record), every handler runs once per event id (:mod:`shared.outbox`), and a record that
+cannot be handled goes to the dead-letter topic with its reason while the consumer carries on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Generic, TypeVar
+
+import msgspec
+from aiokafka import ConsumerRecord
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+from opentelemetry.sdk.trace import TracerProvider
+from redis import exceptions as redis_errors
+from redis.asyncio import Redis
+
+from shared import topics
+from shared.deadletter import DeadLetter
+from shared.envelope import Envelope, decode, now
+from shared.outbox import Outgoing, Txn, run_once
+from shared.settings import HallSettings
+
+log = logging.getLogger("hall.kafka")
+
+P = TypeVar("P")
+MAX_ATTEMPTS = 3
+
+
+class NotYet(Exception):
+    """The record depends on another one not handled yet (another topic): retry it later, never drop it."""
+
+
+TRANSIENT = (redis_errors.ConnectionError, redis_errors.TimeoutError, KafkaError, OSError, NotYet)
+
+
+class Route(msgspec.Struct, Generic[P], frozen=True):
+    """Which payload type an event tag decodes to, and the handler that reacts to it."""
+
+    payload: type[P]
+    handler: Callable[[Envelope, P, Txn], Awaitable[None]]
+
+
+HandlerTable = Mapping[str, Route[Any]]
+
+
+def make_broker(settings: HallSettings, service: str, tracer_provider: TracerProvider) -> KafkaBroker:
+    return KafkaBroker(
+        settings.kafka_bootstrap_servers,
+        client_id=f"{settings.namespace}.{service}",
+        enable_idempotence=True,
+        acks="all",
+        allow_auto_create_topics=False,
+        middlewares=(KafkaTelemetryMiddleware(tracer_provider=tracer_provider),),
+        logger=logging.getLogger(f"hall.{service}"),
+        log_level=logging.DEBUG,
+    )
+
+
+async def ensure_topics(settings: HallSettings) -> list[str]:
+    """Create the hall's topics that do not exist yet; returns the names it created."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [t for t in topics.ALL if settings.topic(t.name) not in existing]
+        created: list[str] = []
+        for spec in wanted:
+            try:
+                await admin.create_topics([NewTopic(settings.topic(spec.name), spec.partitions, replication_factor=1)])
+                created.append(settings.topic(spec.name))
+            except TopicAlreadyExistsError:
+                pass  # another process created it first
+        return created
+    finally:
+        await admin.close()
+
+
+class ServiceRuntime:
+    """One service's broker, Redis client and consume path; Redis connects on start, not on import."""
+
+    def __init__(self, settings: HallSettings, service: str, tracer_provider: TracerProvider) -> None:
+        self.settings = settings
+        self.service = service
+        self.broker = make_broker(settings, service, tracer_provider)
+        self._redis: Redis | None = None
+        self._attempts: dict[tuple[str, int, int], int] = {}
+
+    @property
+    def redis(self) -> Redis:
+        if self._redis is None:
+            raise RuntimeError(f"{self.service}: Redis is not connected before start")
+        return self._redis
+
+    async def start(self) -> None:
+        self._redis = Redis.from_url(self.settings.redis_url)
+        await self._redis.ping()
+
+    async def stop(self) -> None:
+        if self._redis is not None:
+            await self._redis.aclose()
+            self._redis = None
+
+    def subscribe(self, inputs: list[str], table: HandlerTable) -> None:
+        """Consume the ``inputs`` topics with one consumer in this service's group; dispatch by ``table``."""
+        subscriber = self.broker.subscriber(
+            *(self.settings.topic(topic) for topic in inputs),
+            group_id=f"{self.settings.namespace}.{self.service}",
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            auto_offset_reset="earliest",
+            title=f"{self.service}:{'+'.join(inputs)}",
+        )
+
+        @subscriber
+        async def consume(message: KafkaMessage) -> None:
+            record: ConsumerRecord[Any, Any] = message.raw_message  # type: ignore[assignment]
+            await self.dispatch(record, table)
+
+    async def dispatch(self, record: ConsumerRecord[Any, Any], table: HandlerTable) -> None:
+        where = (record.topic, record.partition, record.offset)
+        try:
+            envelope = decode(record.value or b"")
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            await self.dead_letter(record, f"信封无法解析 (malformed envelope): {exc}")
+            return
+        route = table.get(envelope.type)
+        if route is None:
+            return  # an event this service does not react to
+        try:
+            payload = msgspec.json.decode(envelope.payload, type=route.payload)
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            await self.dead_letter(record, f"{envelope.type} 内容无效 (invalid payload): {exc}")
+            return
+        marker = self.settings.key(self.service, "done", envelope.event_id)
+
+        async def handle(txn: Txn) -> None:
+            await route.handler(envelope, payload, txn)
+
+        try:
+            outgoing = await run_once(self.redis, marker, envelope, handle)
+            await self.publish_all(outgoing)
+        except TRANSIENT:
+            log.warning("%s: transient failure at %s, will retry", self.service, where, exc_info=True)
+            await asyncio.sleep(1.0)
+            raise
+        except Exception as exc:
+            attempts = self._attempts.get(where, 0) + 1
+            if attempts < MAX_ATTEMPTS:
+                self._attempts[where] = attempts
+                log.exception("%s: handler failed at %s (attempt %d)", self.service, where, attempts)
+                raise
+            self._attempts.pop(where, None)
+            await self.dead_letter(record, f"处理失败 {MAX_ATTEMPTS} 次 (handler failed): {exc!r}")
+            return
+        self._attempts.pop(where, None)
+
+    async def publish_all(self, outgoing: list[Outgoing]) -> None:
+        for record in outgoing:
+            await self.broker.publish(
+                record.value,
+                topic=record.topic,
+                key=record.key.encode(),
+                headers={"content-type": "application/json"},
+            )
+
+    async def dead_letter(self, record: ConsumerRecord[Any, Any], reason: str) -> None:
+        log.error(
+            "%s: dead-lettering %s/%d@%d: %s", self.service, record.topic, record.partition, record.offset, reason
+        )
+        letter = DeadLetter(
+            service=self.service,
+            reason=reason,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            key=record.key.decode(errors="replace") if record.key else None,
+            value=record.value or b"",
+            headers=[(k, bytes(v)) for k, v in (record.headers or ())],
+            failed_at=now(),
+        )
+        await self.broker.publish(
+            msgspec.json.encode(letter),
+            topic=self.settings.topic(topics.DEAD_LETTERS),
+            key=letter.key.encode() if letter.key else None,
+            headers={"content-type": "application/json"},
+        )

@@ -1,0 +1,110 @@
+"""Exactly-once effects over at-least-once delivery.
+
+A handler reads state through a :class:`Txn` (every key it reads is WATCHed) and queues its writes and the
+records it wants to publish. The writes, and a marker holding those records, commit in one Redis MULTI.
+The records are then published (acks=all) and only after that is the Kafka offset committed. A redelivered
+event finds its marker and re-publishes the same records, with the same event ids, so downstream handlers
+drop them as duplicates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgspec
+from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+from redis.exceptions import WatchError
+
+from shared.envelope import Actor, Envelope, encode, wrap
+
+MARKER_TTL_S = 14 * 24 * 3600
+
+
+class Outgoing(msgspec.Struct, frozen=True):
+    """A record to publish once the state change is committed."""
+
+    topic: str
+    key: str
+    value: bytes
+
+
+Write = Callable[[Pipeline], object]
+
+
+class Txn:
+    """The state a handler may read and the effects it queues, for one incoming record."""
+
+    def __init__(self, pipe: Pipeline, cause: Envelope) -> None:
+        self._pipe = pipe
+        self.cause = cause
+        self.writes: list[Write] = []
+        self.outgoing: list[Outgoing] = []
+
+    async def get(self, key: str) -> bytes | None:
+        await self._pipe.watch(key)
+        value: bytes | None = await self._pipe.get(key)
+        return value
+
+    async def hgetall(self, key: str) -> dict[bytes, bytes]:
+        await self._pipe.watch(key)
+        value: dict[bytes, bytes] = await self._pipe.hgetall(key)
+        return value
+
+    async def now_counter(self, key: str) -> int:
+        """INCR outside the transaction: a retried handler may skip a number, never reuse one."""
+        value: int = await self._pipe.immediate_execute_command("INCR", key)
+        return value
+
+    def write(self, write: Write) -> None:
+        self.writes.append(write)
+
+    def emit(
+        self,
+        topic: str,
+        payload: msgspec.Struct,
+        *,
+        case_id: str | None = None,
+        actor: Actor | None = None,
+    ) -> Envelope:
+        """Queue an event caused by the record being handled."""
+        envelope = wrap(
+            payload,
+            case_id=case_id or self.cause.case_id,
+            actor=actor or self.cause.actor,
+            causation_id=self.cause.event_id,
+        )
+        self.outgoing.append(Outgoing(topic, envelope.case_id, encode(envelope)))
+        return envelope
+
+    def send(self, topic: str, key: str, value: bytes) -> None:
+        self.outgoing.append(Outgoing(topic, key, value))
+
+
+Handle = Callable[[Txn], Awaitable[None]]
+_outgoing = msgspec.json.Decoder(list[Outgoing])
+
+
+async def run_once(redis: Redis, marker: str, cause: Envelope, handle: Handle) -> list[Outgoing]:
+    """Run ``handle`` at most once per marker and return the records it wants published."""
+    pipe: Pipeline
+    async with redis.pipeline(transaction=True) as pipe:
+        while True:
+            try:
+                await pipe.watch(marker)
+                stored: Any = await pipe.get(marker)
+                if stored is not None:
+                    return _outgoing.decode(stored)
+                txn = Txn(pipe, cause)
+                await handle(txn)
+                pipe.multi()
+                for write in txn.writes:
+                    write(pipe)
+                pipe.set(marker, msgspec.json.encode(txn.outgoing), ex=MARKER_TTL_S)
+                await pipe.execute()
+                return txn.outgoing
+            except WatchError:
+                # Another instance touched the same case (a rebalance): read again and decide again.
+                await pipe.reset()
+                continue

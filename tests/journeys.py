@@ -1,0 +1,74 @@
+"""One case's whole journey over HTTP, shared by the integration, e2e and benchmark code."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from tests.support import eventually
+
+CLERK = {"X-Hall-User": "clerk-zhang"}
+STAFF = {"X-Hall-User": "zrzy-li"}
+KIOSK = {"X-Hall-User": "kiosk-01"}
+ITEM = "11150525000118001"  # 查封登记, 自然资源局
+APPLICATION: dict[str, Any] = {
+    "item_code": ITEM,
+    "applicant": {"name": "赵小红", "id_type": "居民身份证", "id_number": "150525199001011234"},
+    "materials": ["M01", "M02"],
+    "channel": "window",
+}
+
+
+class Response(Protocol):
+    status_code: int
+
+    def json(self) -> Any: ...
+
+
+class Client(Protocol):
+    async def get(self, url: str, *, headers: dict[str, str] | None = ...) -> Any: ...
+    async def post(self, url: str, *, json: Any = ..., headers: dict[str, str] | None = ...) -> Any: ...
+
+
+async def submit(client: Client, application: dict[str, Any] | None = None) -> str:
+    response = await client.post("/api/cases", json=application or APPLICATION, headers=CLERK)
+    assert response.status_code == 201, response.text
+    case_no: str = response.json()["case_no"]
+    return case_no
+
+
+async def open_step(client: Client, case_no: str) -> str:
+    async def probe() -> str | None:
+        response = await client.get("/api/departments/自然资源局/steps", headers=STAFF)
+        assert response.status_code == 200, response.text
+        steps = [s for s in response.json()["steps"] if s["case_no"] == case_no]
+        return steps[0]["step_id"] if steps else None
+
+    return await eventually(probe)
+
+
+async def state(client: Client, case_no: str, wanted: str) -> dict[str, Any]:
+    async def probe() -> dict[str, Any] | None:
+        response = await client.get(f"/api/cases/{case_no}")
+        body: dict[str, Any] = response.json()
+        return body if response.status_code == 200 and body["state"] == wanted else None
+
+    return await eventually(probe)
+
+
+async def whole_journey(client: Client) -> str:
+    """Submit, approve, deliver and rate one case; returns its case number."""
+    case_no = await submit(client)
+    step_id = await open_step(client, case_no)
+    decided = await client.post(
+        f"/api/steps/{step_id}/decision", json={"action": "通过", "opinion": "材料齐全"}, headers=STAFF
+    )
+    assert decided.status_code == 200, decided.text
+    await state(client, case_no, "已办结")
+    delivered = await client.post(f"/api/cases/{case_no}/delivery", json={"method": "窗口"}, headers=CLERK)
+    assert delivered.status_code == 200, delivered.text
+    await state(client, case_no, "已出件")
+    rated = await client.post(
+        f"/api/cases/{case_no}/ratings", json={"level": "非常满意", "channel": "自助终端"}, headers=KIOSK
+    )
+    assert rated.status_code == 201, rated.text
+    return case_no
