@@ -10,7 +10,7 @@ from services.timing.calendar import UnknownYear, WorkingCalendar
 from services.timing.messages import CaseAccepted, CaseCompleted, ClockRefused, ClockStarted, ClockStopped
 from shared import topics
 from shared.envelope import Envelope
-from shared.kafka import HandlerTable, Route
+from shared.kafka import HandlerTable, NotYet, Route
 from shared.outbox import Txn
 from shared.settings import HallSettings
 
@@ -49,6 +49,8 @@ class Timing:
         try:
             promised = self.calendar.deadline(event.accepted_at, event.promised_limit.value, event.promised_limit.unit)
         except UnknownYear as unknown:
+            refused = self.settings.key("timing", "refused", env.case_id)
+            txn.write(lambda pipe: pipe.set(refused, str(unknown)))
             txn.emit(self.events, ClockRefused(case_no=event.case_no, reason=str(unknown), year=unknown.year))
             return
         statutory: datetime | None
@@ -81,7 +83,10 @@ class Timing:
         key = self._key(env.case_id)
         raw = await txn.get(key)
         if raw is None:
-            return  # no running clock (e.g. refused for an unknown year)
+            if await txn.get(self.settings.key("timing", "refused", env.case_id)) is not None:
+                return  # the clock never started: the calendar lacked a year
+            # 办结 came in on routing's topic before 受理 on intake's: wait for the clock to start.
+            raise NotYet(f"case {env.case_id} completed before its clock started")
         clock = _clock.decode(raw)
         if clock.stopped_at is not None:
             return

@@ -1,0 +1,61 @@
+"""The hall's five processes, started as ``./hall up`` starts them, in a namespace of their own."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from deploy.processes import SERVICES, Launcher
+from shared.kafka import ensure_topics
+from shared.settings import HallSettings
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+async def processes(settings: HallSettings, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Launcher]:
+    namespace = f"{settings.namespace}p"
+    await ensure_topics(HallSettings(**{**_fields(settings), "namespace": namespace}))
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+        "REDIS_URL": settings.redis_url,
+        "HALL_NAMESPACE": namespace,
+        "HALL_REPLY_TIMEOUT_S": "15",
+    }
+    home: Path = tmp_path_factory.mktemp("hall")
+    launcher = Launcher(home, env, {name: free_port() for name in SERVICES})
+    for name in SERVICES:
+        launcher.start(name)
+    try:
+        unhealthy = launcher.wait_healthy(list(SERVICES), timeout_s=90)
+        assert not unhealthy, f"not healthy: {unhealthy}; see logs in {home / 'logs'}"
+        yield launcher
+    finally:
+        for name in SERVICES:
+            launcher.stop(name)
+
+
+@pytest.fixture
+async def gateway(processes: Launcher) -> AsyncIterator[httpx.AsyncClient]:
+    base = f"http://127.0.0.1:{processes.ports['gateway']}"
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        yield client
+
+
+def _fields(settings: HallSettings) -> dict[str, object]:
+    return {field: getattr(settings, field) for field in settings.__struct_fields__}
+
+
+@pytest.fixture
+def logs(processes: Launcher) -> Iterator[Path]:
+    yield processes.home / "logs"

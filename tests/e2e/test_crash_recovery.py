@@ -1,0 +1,68 @@
+"""A service killed with SIGKILL mid-flight and restarted: every case completes, every step exists once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+import httpx
+import pytest
+
+from deploy.processes import Launcher
+from tests.journeys import CLERK, KIOSK, STAFF, open_step, state, submit
+from tests.support import eventually
+
+pytestmark = pytest.mark.e2e
+CASES = 8
+EVENTS = {
+    "CaseAccepted.v1",
+    "StepOpened.v1",
+    "StepDecided.v1",
+    "CaseCompleted.v1",
+    "ClockStarted.v1",
+    "ClockStopped.v1",
+    "CaseDelivered.v1",
+    "RatingRecorded.v1",
+}
+
+
+async def finish(client: httpx.AsyncClient, case_no: str) -> None:
+    step_id = await open_step(client, case_no)
+    decided = await client.post(
+        f"/api/steps/{step_id}/decision", json={"action": "通过", "opinion": "同意"}, headers=STAFF
+    )
+    assert decided.status_code == 200, decided.text
+    await state(client, case_no, "已办结")
+    delivered = await client.post(f"/api/cases/{case_no}/delivery", json={"method": "窗口"}, headers=CLERK)
+    assert delivered.status_code == 200, delivered.text
+    await state(client, case_no, "已出件")
+    rated = await client.post(
+        f"/api/cases/{case_no}/ratings", json={"level": "满意", "channel": "评价器"}, headers=KIOSK
+    )
+    assert rated.status_code == 201, rated.text
+
+
+async def whole_timeline(client: httpx.AsyncClient, case_no: str) -> Counter[str] | None:
+    """How often each event is on the case's timeline, once every expected one is there."""
+    case = (await client.get(f"/api/cases/{case_no}")).json()
+    counts = Counter(entry["type"] for entry in case["timeline"])
+    return counts if set(counts) >= EVENTS else None
+
+
+@pytest.mark.parametrize("victim", ["routing", "timing"])
+async def test_cases_survive_a_killed_service(processes: Launcher, gateway: httpx.AsyncClient, victim: str) -> None:
+    submissions = [asyncio.create_task(submit(gateway)) for _ in range(CASES)]
+    await asyncio.sleep(0.05)
+    processes.kill(victim)  # while the accepted cases are on their way to it
+    case_numbers = await asyncio.gather(*submissions)
+    await asyncio.sleep(0.5)
+    processes.start(victim)
+    assert not processes.wait_healthy([victim], timeout_s=60)
+
+    await asyncio.gather(*(finish(gateway, case_no) for case_no in case_numbers))
+
+    for case_no in case_numbers:
+        counts = await eventually(lambda case_no=case_no: whole_timeline(gateway, case_no), timeout_s=60)
+        assert set(counts.values()) == {1}, (case_no, counts)
+    inbox = await gateway.get("/api/departments/自然资源局/steps", headers=STAFF)
+    assert not [s for s in inbox.json()["steps"] if s["case_no"] in case_numbers]
