@@ -122,7 +122,7 @@ class ServiceRuntime:
 
         @subscriber
         async def consume(message: KafkaMessage) -> None:
-            record: ConsumerRecord[Any, Any] = message.raw_message  # type: ignore[assignment]
+            record: ConsumerRecord[Any, Any] = message.raw_message
             await self.dispatch(record, table)
 
     async def dispatch(self, record: ConsumerRecord[Any, Any], table: HandlerTable) -> None:

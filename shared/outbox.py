@@ -10,7 +10,7 @@ drop them as duplicates.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 from redis.asyncio import Redis
@@ -44,13 +44,11 @@ class Txn:
 
     async def get(self, key: str) -> bytes | None:
         await self._pipe.watch(key)
-        value: bytes | None = await self._pipe.get(key)
-        return value
+        return cast("bytes | None", await self._pipe.get(key))
 
     async def hgetall(self, key: str) -> dict[bytes, bytes]:
         await self._pipe.watch(key)
-        value: dict[bytes, bytes] = await self._pipe.hgetall(key)
-        return value
+        return cast("dict[bytes, bytes]", await self._pipe.hgetall(key))
 
     async def now_counter(self, key: str) -> int:
         """INCR outside the transaction: a retried handler may skip a number, never reuse one."""

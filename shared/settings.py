@@ -49,4 +49,5 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: object) ->
     try:
         return msgspec.convert(raw, HallSettings, strict=False)
     except msgspec.ValidationError as exc:
-        raise ValueError(f"invalid hall setting: {exc}") from exc
+        culprits = [var for field, var in _ENV.items() if f"$.{field}" in str(exc)]
+        raise ValueError(f"invalid hall setting {' '.join(culprits)}: {exc}") from exc

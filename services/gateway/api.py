@@ -7,7 +7,9 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotFoundException
+from litestar.params import FromPath, JSONBody
 from redis.asyncio import Redis
 
 from services.gateway.commands import CommandBus
@@ -64,12 +66,15 @@ class Gateway(msgspec.Struct, frozen=True):
         return self.answer(reply, envelope.event_id, case_id)
 
 
+HallDep = NamedDependency[Gateway]
+
+
 class CaseController(Controller):
     path = "/api/cases"
     tags = ("办件",)
 
     @post("/", summary="申报并受理（一窗受理）")
-    async def submit(self, request: Req, data: ApplicationIn, hall: Gateway) -> Response[Any]:
+    async def submit(self, request: Req, data: JSONBody[ApplicationIn], hall: HallDep) -> Response[Any]:
         user = hall.users.caller(request, "clerk", "kiosk")
         key = request.headers.get("idempotency-key")
         # A retried request with the same key becomes the same command: intake answers it once.
@@ -82,19 +87,23 @@ class CaseController(Controller):
         return await hall.send(topics.INTAKE_COMMANDS, command, case_id, user.actor, event_id)
 
     @get("/{case_no:str}", summary="办件进度与全程时间线")
-    async def show(self, case_no: str, hall: Gateway) -> CaseView:
+    async def show(self, case_no: FromPath[str], hall: HallDep) -> CaseView:
         case_id = await hall.case_id(case_no)
         entries = await hall.reads.timeline(hall.redis, case_id)
         return CaseView(case_id=case_id, case_no=case_no, state=current_state(entries), timeline=entries)
 
     @post("/{case_no:str}/delivery", summary="统一窗口出件")
-    async def deliver(self, request: Req, case_no: str, data: DeliveryIn, hall: Gateway) -> Response[Any]:
+    async def deliver(
+        self, request: Req, case_no: FromPath[str], data: JSONBody[DeliveryIn], hall: HallDep
+    ) -> Response[Any]:
         user = hall.users.caller(request, "clerk")
         case_id = await hall.case_id(case_no)
         return await hall.send(topics.ROUTING_COMMANDS, RecordDelivery(method=data.method), case_id, user.actor)
 
     @post("/{case_no:str}/ratings", summary="好差评")
-    async def rate(self, request: Req, case_no: str, data: RatingIn, hall: Gateway) -> Response[Any]:
+    async def rate(
+        self, request: Req, case_no: FromPath[str], data: JSONBody[RatingIn], hall: HallDep
+    ) -> Response[Any]:
         user = hall.users.caller(request, "kiosk", "clerk")
         case_id = await hall.case_id(case_no)
         state = current_state(await hall.reads.timeline(hall.redis, case_id))
@@ -109,14 +118,16 @@ class StepController(Controller):
     tags = ("后台审批",)
 
     @get("/departments/{department:str}/steps", summary="部门待办")
-    async def inbox(self, request: Req, department: str, hall: Gateway) -> InboxView:
+    async def inbox(self, request: Req, department: FromPath[str], hall: HallDep) -> InboxView:
         user = hall.users.caller(request, "staff", "operator")
         if user.role == "staff" and user.department != department:
             raise HTTPException(status_code=403, detail=f"{user.department}人员不能查看{department}的待办")
         return InboxView(department=department, steps=await hall.reads.inbox(hall.redis, department))
 
     @post("/steps/{step_id:str}/decision", summary="办理环节（通过 / 不予许可）")
-    async def decide(self, request: Req, step_id: str, data: DecisionIn, hall: Gateway) -> Response[Any]:
+    async def decide(
+        self, request: Req, step_id: FromPath[str], data: JSONBody[DecisionIn], hall: HallDep
+    ) -> Response[Any]:
         user = hall.users.caller(request, "staff")
         step = await hall.reads.step(hall.redis, step_id)
         if step is None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Litestar, get
+from litestar import Litestar, Response, get
 from litestar.di import Provide
 from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
 from opentelemetry.sdk.trace import SpanProcessor
+from redis.exceptions import RedisError
 
 from services.gateway.api import CaseController, Gateway, StepController
 from services.gateway.commands import CommandBus
@@ -51,10 +52,14 @@ def create_app(settings: HallSettings, spans: SpanProcessor | None = None) -> Li
         await runtime.stop()
 
     @get("/health", include_in_schema=False)
-    async def health() -> dict[str, object]:
+    async def health() -> Response[dict[str, object]]:
         kafka = await runtime.broker.ping(timeout=2.0)
-        redis = bool(await runtime.redis.ping())
-        return {"service": SERVICE, "kafka": kafka, "redis": redis}
+        try:
+            redis = bool(await runtime.redis.ping())
+        except (RedisError, RuntimeError):
+            redis = False
+        body: dict[str, object] = {"service": SERVICE, "kafka": kafka, "redis": redis}
+        return Response(body, status_code=200 if kafka and redis else 503)
 
     return Litestar(
         route_handlers=[CaseController, StepController, health],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -132,19 +132,19 @@ class ReadModel:
     # Queries, for the HTTP API.
 
     async def case_id(self, redis: Redis, case_no: str) -> str | None:
-        raw: bytes | None = await redis.get(self.key("caseno", case_no))
+        raw = cast("bytes | None", await redis.get(self.key("caseno", case_no)))
         return raw.decode() if raw else None
 
     async def timeline(self, redis: Redis, case_id: str) -> list[TimelineEntry]:
-        raw: dict[bytes, bytes] = await redis.hgetall(self.key("timeline", case_id))
+        raw = cast("dict[bytes, bytes]", await redis.hgetall(self.key("timeline", case_id)))
         return sorted((_entry.decode(v) for v in raw.values()), key=lambda e: e.at)
 
     async def step(self, redis: Redis, step_id: str) -> InboxStep | None:
-        raw: bytes | None = await redis.get(self.key("step", step_id))
+        raw = cast("bytes | None", await redis.get(self.key("step", step_id)))
         return _step.decode(raw) if raw else None
 
     async def inbox(self, redis: Redis, department: str) -> list[InboxStep]:
-        ids: set[bytes] = await redis.smembers(self.key("inbox", department))
+        ids = cast("set[bytes]", await redis.smembers(self.key("inbox", department)))
         if not ids:
             return []
         raws = await redis.mget([self.key("step", i.decode()) for i in ids])

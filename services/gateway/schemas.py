@@ -13,29 +13,29 @@ class In(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Base of every request body."""
 
 
-class ApplicantIn(In):
+class ApplicantIn(In, frozen=True, forbid_unknown_fields=True):
     name: str
     id_type: Literal["居民身份证", "统一社会信用代码", "其他"]
     id_number: str
 
 
-class ApplicationIn(In):
+class ApplicationIn(In, frozen=True, forbid_unknown_fields=True):
     item_code: str
     applicant: ApplicantIn
     materials: list[str]
     channel: Literal["window", "kiosk", "web", "mobile"] = "window"
 
 
-class DecisionIn(In):
+class DecisionIn(In, frozen=True, forbid_unknown_fields=True):
     action: Literal["通过", "不予许可"]
     opinion: str
 
 
-class DeliveryIn(In):
+class DeliveryIn(In, frozen=True, forbid_unknown_fields=True):
     method: Literal["窗口", "邮寄"]
 
 
-class RatingIn(In):
+class RatingIn(In, frozen=True, forbid_unknown_fields=True):
     level: Literal["非常满意", "满意", "基本满意", "不满意", "非常不满意"]
     channel: Literal["评价器", "自助终端", "PC", "移动端", "二维码", "短信", "电话"]
     text: str = ""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 from litestar import Request
@@ -35,7 +35,7 @@ class Directory:
     def __init__(self, path: Path = DEFAULT_PATH) -> None:
         self._users = {u.id: u for u in msgspec.toml.decode(path.read_bytes(), type=_File).users}
 
-    def caller(self, request: Request[object, object, object], *roles: Role) -> User:
+    def caller(self, request: Request[Any, Any, Any], *roles: Role) -> User:
         """The calling user, who must hold one of ``roles``; 401/403 with the reason otherwise."""
         user_id = request.headers.get("x-hall-user")
         if not user_id:

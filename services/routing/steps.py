@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 import msgspec
 
 from services.routing.messages import Action, Result
 
+LOCAL = ZoneInfo("Asia/Shanghai")
 StepStatus = Literal["待办", "已办"]
 CaseStatus = Literal["办理中", "已办结", "已出件"]
 
@@ -60,8 +62,11 @@ def decide(
         raise Refusal(404, f"办件 {case.case_no} 没有环节 {step_id}")
     if step.department != department:
         raise Refusal(403, f"该环节属于{step.department}，{department}无权办理")
-    if step.status == "已办":
-        raise Refusal(409, f"该环节已于 {step.ended_at:%Y-%m-%d %H:%M} 办理（{step.action}），不能重复办理")
+    if step.status == "已办" and step.ended_at is not None:
+        when = step.ended_at.astimezone(LOCAL)
+        raise Refusal(409, f"该环节已于 {when:%Y-%m-%d %H:%M} 办理（{step.action}），不能重复办理")
+    if case.status != "办理中":
+        raise Refusal(409, f"办件 {case.case_no} 已{case.status.removeprefix('已')}（{case.result}），不能再办理环节")
     step.status, step.action, step.opinion, step.handler, step.ended_at = "已办", action, opinion, handler, at
     if action == "不予许可":
         case.status, case.result = "已办结", "不予"

@@ -49,13 +49,21 @@ class WorkingCalendar:
         if unit == "NH":
             return start + timedelta(hours=value)
         if unit == "ND":
+            # 民法典 §201: a period in days ends with its last day, here at closing time.
             end = start + timedelta(days=value)
             day = end.date()
-            return end if self.is_working_day(day) else self.closing(self.next_working_day(day))
-        if unit == "WD" and value == int(value):
-            return self._whole_days(start, int(value))
-        hours = value * self.hours_per_day if unit == "WD" else value
-        return self._add_working_hours(start, hours)
+            if not self.is_working_day(day) or self.closing(day) < end:
+                day = self.next_working_day(day)
+            return self.closing(day)
+        if unit == "WH":
+            return self._add_working_hours(start, value)
+        # Whole days count from the next working day and end at closing; a fraction of a day is that share of
+        # a day's office hours from the moment of acceptance. The later of the two keeps a longer limit from
+        # ever ending before a shorter one (0.5 WD accepted at 09:00 ends at closing, like 0 WD).
+        whole = self._whole_days(start, int(value))
+        if value == int(value):
+            return whole
+        return max(whole, self._add_working_hours(start, value * self.hours_per_day))
 
     def _whole_days(self, start: datetime, days: int) -> datetime:
         """Counted from the next working day; 0 means the same working day (即办件)."""

@@ -49,8 +49,8 @@ class Timing:
         try:
             promised = self.calendar.deadline(event.accepted_at, event.promised_limit.value, event.promised_limit.unit)
         except UnknownYear as unknown:
-            refused = self.settings.key("timing", "refused", env.case_id)
-            txn.write(lambda pipe: pipe.set(refused, str(unknown)))
+            refused, reason = self.settings.key("timing", "refused", env.case_id), str(unknown)
+            txn.write(lambda pipe: pipe.set(refused, reason))
             txn.emit(self.events, ClockRefused(case_no=event.case_no, reason=str(unknown), year=unknown.year))
             return
         statutory: datetime | None
