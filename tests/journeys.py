@@ -36,39 +36,42 @@ async def submit(client: Client, application: dict[str, Any] | None = None) -> s
     return case_no
 
 
-async def open_step(client: Client, case_no: str) -> str:
+async def open_step(client: Client, case_no: str, every_s: float = 0.1) -> str:
     async def probe() -> str | None:
         response = await client.get("/api/departments/自然资源局/steps", headers=STAFF)
         assert response.status_code == 200, response.text
         steps = [s for s in response.json()["steps"] if s["case_no"] == case_no]
         return steps[0]["step_id"] if steps else None
 
-    return await eventually(probe)
+    return await eventually(probe, every_s=every_s)
 
 
-async def state(client: Client, case_no: str, wanted: str) -> dict[str, Any]:
+async def state(client: Client, case_no: str, wanted: str, every_s: float = 0.1) -> dict[str, Any]:
     async def probe() -> dict[str, Any] | None:
         response = await client.get(f"/api/cases/{case_no}")
         body: dict[str, Any] = response.json()
         return body if response.status_code == 200 and body["state"] == wanted else None
 
-    return await eventually(probe)
+    return await eventually(probe, every_s=every_s)
 
 
-async def whole_journey(client: Client) -> str:
+async def whole_journey(client: Client, every_s: float = 0.1) -> str:
     """Submit, approve, deliver and rate one case; returns its case number."""
     case_no = await submit(client)
-    step_id = await open_step(client, case_no)
-    decided = await client.post(
-        f"/api/steps/{step_id}/decision", json={"action": "通过", "opinion": "材料齐全"}, headers=STAFF
-    )
+    await finish_journey(client, case_no, every_s)
+    return case_no
+
+
+async def finish_journey(client: Client, case_no: str, every_s: float = 0.1) -> None:
+    """Approve, deliver and rate an accepted case."""
+    step_id = await open_step(client, case_no, every_s)
+    decision = {"action": "通过", "opinion": "材料齐全"}
+    decided = await client.post(f"/api/steps/{step_id}/decision", json=decision, headers=STAFF)
     assert decided.status_code == 200, decided.text
-    await state(client, case_no, "已办结")
+    await state(client, case_no, "已办结", every_s)
     delivered = await client.post(f"/api/cases/{case_no}/delivery", json={"method": "窗口"}, headers=CLERK)
     assert delivered.status_code == 200, delivered.text
-    await state(client, case_no, "已出件")
-    rated = await client.post(
-        f"/api/cases/{case_no}/ratings", json={"level": "非常满意", "channel": "自助终端"}, headers=KIOSK
-    )
+    await state(client, case_no, "已出件", every_s)
+    rating = {"level": "非常满意", "channel": "自助终端"}
+    rated = await client.post(f"/api/cases/{case_no}/ratings", json=rating, headers=KIOSK)
     assert rated.status_code == 201, rated.text
-    return case_no

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import socket
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
+import msgspec
 import pytest
 
 from deploy.processes import SERVICES, Launcher
@@ -25,7 +25,7 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 async def processes(settings: HallSettings, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Launcher]:
     namespace = f"{settings.namespace}p"
-    await ensure_topics(HallSettings(**{**_fields(settings), "namespace": namespace}))
+    await ensure_topics(msgspec.structs.replace(settings, namespace=namespace))
     env = {
         "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
         "REDIS_URL": settings.redis_url,
@@ -50,12 +50,3 @@ async def gateway(processes: Launcher) -> AsyncIterator[httpx.AsyncClient]:
     base = f"http://127.0.0.1:{processes.ports['gateway']}"
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
         yield client
-
-
-def _fields(settings: HallSettings) -> dict[str, object]:
-    return {field: getattr(settings, field) for field in settings.__struct_fields__}
-
-
-@pytest.fixture
-def logs(processes: Launcher) -> Iterator[Path]:
-    yield processes.home / "logs"

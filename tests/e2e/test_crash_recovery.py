@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections import Counter
 
 import httpx
 import pytest
 
 from deploy.processes import Launcher
-from tests.journeys import CLERK, KIOSK, STAFF, open_step, state, submit
+from tests.journeys import STAFF, finish_journey, submit
 from tests.support import eventually
 
 pytestmark = pytest.mark.e2e
@@ -24,22 +25,6 @@ EVENTS = {
     "CaseDelivered.v1",
     "RatingRecorded.v1",
 }
-
-
-async def finish(client: httpx.AsyncClient, case_no: str) -> None:
-    step_id = await open_step(client, case_no)
-    decided = await client.post(
-        f"/api/steps/{step_id}/decision", json={"action": "通过", "opinion": "同意"}, headers=STAFF
-    )
-    assert decided.status_code == 200, decided.text
-    await state(client, case_no, "已办结")
-    delivered = await client.post(f"/api/cases/{case_no}/delivery", json={"method": "窗口"}, headers=CLERK)
-    assert delivered.status_code == 200, delivered.text
-    await state(client, case_no, "已出件")
-    rated = await client.post(
-        f"/api/cases/{case_no}/ratings", json={"level": "满意", "channel": "评价器"}, headers=KIOSK
-    )
-    assert rated.status_code == 201, rated.text
 
 
 async def whole_timeline(client: httpx.AsyncClient, case_no: str) -> Counter[str] | None:
@@ -59,10 +44,10 @@ async def test_cases_survive_a_killed_service(processes: Launcher, gateway: http
     processes.start(victim)
     assert not processes.wait_healthy([victim], timeout_s=60)
 
-    await asyncio.gather(*(finish(gateway, case_no) for case_no in case_numbers))
+    await asyncio.gather(*(finish_journey(gateway, case_no) for case_no in case_numbers))
 
     for case_no in case_numbers:
-        counts = await eventually(lambda case_no=case_no: whole_timeline(gateway, case_no), timeout_s=60)
+        counts = await eventually(functools.partial(whole_timeline, gateway, case_no), timeout_s=60)
         assert set(counts.values()) == {1}, (case_no, counts)
     inbox = await gateway.get("/api/departments/自然资源局/steps", headers=STAFF)
     assert not [s for s in inbox.json()["steps"] if s["case_no"] in case_numbers]

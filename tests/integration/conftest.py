@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any, cast
 
 import httpx
 import msgspec
@@ -61,7 +62,9 @@ async def hall(settings: HallSettings) -> AsyncIterator[InProcessHall]:
         app = create_app(settings, processor)
         async with (
             lifespan(app),
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hall", timeout=30) as client,
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=cast(Any, app)), base_url="http://hall", timeout=30
+            ) as client,
         ):
             yield InProcessHall(client=client, spans=spans, runtimes=runtimes)
     finally:
