@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import statistics
 import time
 import uuid
@@ -112,6 +113,8 @@ async def bare_pipeline(settings: HallSettings, n: int, concurrency: int) -> flo
 
 
 async def main(n: int, concurrency: int) -> None:
+    # A new topic's leaders take a moment; aiokafka logs each retry meanwhile.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     settings = load_settings()
     base_url = f"http://127.0.0.1:{SERVICES['gateway']}"
     print(f"hall bench: {n} case lifecycles, {concurrency} at a time, through {base_url}")
