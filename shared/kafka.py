@@ -1,7 +1,7 @@
 """The one Kafka wiring of the hall: brokers, topics, and the at-least-once consume path.
 
-Producers are idempotent with acks=all. Consumers commit only after the effect (NACK_ON_ERROR: an error
-rewinds to the record), every handler runs once per event id (:mod:`shared.outbox`), and a record that
+Producers are idempotent with acks=all. Consumers commit only after the effect (an error rewinds to the
+record), every handler runs once per event id (:mod:`shared.outbox`), and a record that
 cannot be handled goes to the dead-letter topic with its reason while the consumer carries on.
 """
 
@@ -115,7 +115,8 @@ class ServiceRuntime:
         subscriber = self.broker.subscriber(
             *(self.settings.topic(topic) for topic in inputs),
             group_id=f"{self.settings.namespace}.{self.service}",
-            ack_policy=AckPolicy.NACK_ON_ERROR,
+            # Commit only after an effect; a record the service ignores is committed with the next one.
+            ack_policy=AckPolicy.MANUAL,
             auto_offset_reset="earliest",
             title=f"{self.service}:{'+'.join(inputs)}",
         )
@@ -123,23 +124,34 @@ class ServiceRuntime:
         @subscriber
         async def consume(message: KafkaMessage) -> None:
             record: ConsumerRecord[Any, Any] = message.raw_message
-            await self.dispatch(record, table)
+            try:
+                acted = await self.dispatch(record, table)
+            except NotYet:
+                await asyncio.sleep(0.1)  # a record from another topic comes first; this one comes again
+                await message.nack()
+                return
+            except Exception:
+                await message.nack()  # rewind to this record: it comes again
+                raise
+            if acted:
+                await message.ack()
 
-    async def dispatch(self, record: ConsumerRecord[Any, Any], table: HandlerTable) -> None:
+    async def dispatch(self, record: ConsumerRecord[Any, Any], table: HandlerTable) -> bool:
+        """Handle one record; True when it had an effect (state, records or a dead letter) to commit."""
         where = (record.topic, record.partition, record.offset)
         try:
             envelope = decode(record.value or b"")
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             await self.dead_letter(record, f"信封无法解析 (malformed envelope): {exc}")
-            return
+            return True
         route = table.get(envelope.type)
         if route is None:
-            return  # an event this service does not react to
+            return False  # an event this service does not react to
         try:
             payload = msgspec.json.decode(envelope.payload, type=route.payload)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             await self.dead_letter(record, f"{envelope.type} 内容无效 (invalid payload): {exc}")
-            return
+            return True
         marker = self.settings.key(self.service, "done", envelope.event_id)
 
         async def handle(txn: Txn) -> None:
@@ -148,6 +160,8 @@ class ServiceRuntime:
         try:
             outgoing = await run_once(self.redis, marker, envelope, handle)
             await self.publish_all(outgoing)
+        except NotYet:
+            raise
         except TRANSIENT:
             log.warning("%s: transient failure at %s, will retry", self.service, where, exc_info=True)
             await asyncio.sleep(1.0)
@@ -160,8 +174,9 @@ class ServiceRuntime:
                 raise
             self._attempts.pop(where, None)
             await self.dead_letter(record, f"处理失败 {MAX_ATTEMPTS} 次 (handler failed): {exc!r}")
-            return
+            return True
         self._attempts.pop(where, None)
+        return True
 
     async def publish_all(self, outgoing: list[Outgoing]) -> None:
         for record in outgoing:
