@@ -158,7 +158,7 @@ class ServiceRuntime:
             await route.handler(envelope, payload, txn)
 
         try:
-            outgoing = await run_once(self.redis, marker, envelope, handle)
+            outgoing = await run_once(self.redis, marker, envelope, handle, self.settings.topic(topics.GATEWAY_REPLIES))
             await self.publish_all(outgoing)
         except NotYet:
             raise

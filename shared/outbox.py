@@ -18,6 +18,7 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
 from shared.envelope import Actor, Envelope, encode, wrap
+from shared.replies import reply
 
 MARKER_TTL_S = 14 * 24 * 3600
 
@@ -36,9 +37,10 @@ Write = Callable[[Pipeline], object]
 class Txn:
     """The state a handler may read and the effects it queues, for one incoming record."""
 
-    def __init__(self, pipe: Pipeline, cause: Envelope) -> None:
+    def __init__(self, pipe: Pipeline, cause: Envelope, replies_topic: str) -> None:
         self._pipe = pipe
         self.cause = cause
+        self._replies_topic = replies_topic
         self.writes: list[Write] = []
         self.outgoing: list[Outgoing] = []
 
@@ -50,7 +52,7 @@ class Txn:
         await self._pipe.watch(key)
         return cast("dict[bytes, bytes]", await self._pipe.hgetall(key))
 
-    async def now_counter(self, key: str) -> int:
+    async def next_number(self, key: str) -> int:
         """INCR outside the transaction: a retried handler may skip a number, never reuse one."""
         value: int = await self._pipe.immediate_execute_command("INCR", key)
         return value
@@ -76,15 +78,17 @@ class Txn:
         self.outgoing.append(Outgoing(topic, envelope.case_id, encode(envelope)))
         return envelope
 
-    def send(self, topic: str, key: str, value: bytes) -> None:
-        self.outgoing.append(Outgoing(topic, key, value))
+    def answer(self, status: int, reason: str = "", *, body: msgspec.Struct | None = None) -> None:
+        """Queue the reply to the command being handled, for the gateway waiting on it."""
+        correlation = self.cause.event_id
+        self.outgoing.append(Outgoing(self._replies_topic, correlation, reply(correlation, status, body, reason)))
 
 
 Handle = Callable[[Txn], Awaitable[None]]
 _outgoing = msgspec.json.Decoder(list[Outgoing])
 
 
-async def run_once(redis: Redis, marker: str, cause: Envelope, handle: Handle) -> list[Outgoing]:
+async def run_once(redis: Redis, marker: str, cause: Envelope, handle: Handle, replies_topic: str) -> list[Outgoing]:
     """Run ``handle`` at most once per marker and return the records it wants published."""
     pipe: Pipeline
     async with redis.pipeline(transaction=True) as pipe:
@@ -94,7 +98,7 @@ async def run_once(redis: Redis, marker: str, cause: Envelope, handle: Handle) -
                 stored: Any = await pipe.get(marker)
                 if stored is not None:
                     return _outgoing.decode(stored)
-                txn = Txn(pipe, cause)
+                txn = Txn(pipe, cause, replies_topic)
                 await handle(txn)
                 pipe.multi()
                 for write in txn.writes:

@@ -11,7 +11,6 @@ from shared import topics
 from shared.envelope import Envelope, now
 from shared.kafka import HandlerTable, NotYet, Route
 from shared.outbox import Txn
-from shared.replies import reply
 from shared.settings import HallSettings
 
 
@@ -46,10 +45,6 @@ class Evaluation:
         key, value = self._key(case_id), msgspec.json.encode(case)
         txn.write(lambda pipe: pipe.set(key, value))
 
-    def _answer(self, txn: Txn, status: int, reason: str = "") -> None:
-        correlation = txn.cause.event_id
-        txn.send(self.settings.topic(topics.GATEWAY_REPLIES), correlation, reply(correlation, status, reason=reason))
-
     async def case_accepted(self, env: Envelope, event: CaseAccepted, txn: Txn) -> None:
         if await txn.get(self._key(env.case_id)) is None:
             self._save(
@@ -76,14 +71,13 @@ class Evaluation:
             if now() - env.occurred_at < CAUSAL_GRACE:
                 # The gateway saw the delivery; routing's event may still be on its way here.
                 raise NotYet(f"case {env.case_id} not yet known as delivered")
-            self._answer(
-                txn,
+            txn.answer(
                 404 if case is None else 409,
                 "没有该办件，无法评价" if case is None else f"办件 {case.case_no} 尚未出件，暂不能评价",
             )
             return
         if case.rated_at is not None:
-            self._answer(txn, 409, f"办件 {case.case_no} 已于 {case.rated_at:%Y-%m-%d %H:%M} 评价，不能重复评价")
+            txn.answer(409, f"办件 {case.case_no} 已于 {case.rated_at:%Y-%m-%d %H:%M} 评价，不能重复评价")
             return
         case.rated_at = env.occurred_at
         self._save(txn, env.case_id, case)
@@ -101,4 +95,4 @@ class Evaluation:
                 rated_at=env.occurred_at,
             ),
         )
-        self._answer(txn, 201)
+        txn.answer(201)

@@ -30,6 +30,7 @@ from services.gateway.schemas import (
 from services.gateway.users import Directory
 from shared import topics
 from shared.envelope import Actor
+from shared.kafka import ServiceRuntime
 from shared.replies import Reply
 from shared.settings import HallSettings
 
@@ -43,7 +44,12 @@ class Gateway(msgspec.Struct, frozen=True):
     bus: CommandBus
     reads: ReadModel
     users: Directory
-    redis: Any  # redis.asyncio.Redis, connected on start
+    runtime: ServiceRuntime
+
+    @property
+    def redis(self) -> Redis:
+        """The gateway's Redis client, connected when the app starts."""
+        return self.runtime.redis
 
     def answer(self, reply: Reply | None, command_id: str, case_id: str) -> Response[Any]:
         if reply is None:
@@ -53,8 +59,7 @@ class Gateway(msgspec.Struct, frozen=True):
         return Response(msgspec.json.decode(reply.body), status_code=reply.status)
 
     async def case_id(self, case_no: str) -> str:
-        redis: Redis = self.redis
-        case_id = await self.reads.case_id(redis, case_no)
+        case_id = await self.reads.case_id(self.redis, case_no)
         if case_id is None:
             raise NotFoundException(f"没有办件编号为 {case_no} 的办件")
         return case_id

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from litestar import Litestar, Response, get
 from litestar.di import Provide
 from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
@@ -23,23 +21,13 @@ SERVICE = "gateway"
 READ_TOPICS = (topics.INTAKE_EVENTS, topics.ROUTING_EVENTS, topics.TIMING_EVENTS, topics.EVALUATION_EVENTS)
 
 
-class _LazyRedis:
-    """Stands for the runtime's Redis client, which exists only once the app has started."""
-
-    def __init__(self, runtime: ServiceRuntime) -> None:
-        self._runtime = runtime
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._runtime.redis, name)
-
-
 def create_app(settings: HallSettings, spans: SpanProcessor | None = None) -> Litestar:
     provider = tracer_provider(settings, SERVICE, spans)
     runtime = ServiceRuntime(settings, SERVICE, provider)
     reads = ReadModel(settings)
     runtime.subscribe(list(READ_TOPICS), reads.table())
     bus = CommandBus(settings, runtime.broker)
-    hall = Gateway(settings=settings, bus=bus, reads=reads, users=Directory(), redis=_LazyRedis(runtime))
+    hall = Gateway(settings=settings, bus=bus, reads=reads, users=Directory(), runtime=runtime)
 
     async def start() -> None:
         await runtime.start()

@@ -16,7 +16,6 @@ from shared import topics
 from shared.envelope import Envelope
 from shared.kafka import HandlerTable, Route
 from shared.outbox import Txn
-from shared.replies import reply
 from shared.settings import HallSettings
 
 LOCAL = ZoneInfo("Asia/Shanghai")
@@ -30,37 +29,32 @@ class Intake:
     def table(self) -> HandlerTable:
         return {"SubmitApplication.v1": Route(SubmitApplication, self.submit_application)}
 
-    def _answer(self, txn: Txn, status: int, body: ApplicationOutcome | None = None, reason: str = "") -> None:
-        correlation = txn.cause.event_id
-        txn.send(self.settings.topic(topics.GATEWAY_REPLIES), correlation, reply(correlation, status, body, reason))
-
     async def submit_application(self, env: Envelope, cmd: SubmitApplication, txn: Txn) -> None:
         item = self.catalogue.get(cmd.item_code)
         if item is None:
-            self._answer(txn, 422, reason=f"未知事项编码：{cmd.item_code}")
+            txn.answer(422, reason=f"未知事项编码：{cmd.item_code}")
             return
         unknown = unknown_materials(item, cmd.materials)
         if unknown:
-            self._answer(txn, 422, reason=f"事项“{item.name}”没有这些材料编码：{'、'.join(unknown)}")
+            txn.answer(422, reason=f"事项“{item.name}”没有这些材料编码：{'、'.join(unknown)}")
             return
         accepted_at = env.occurred_at.astimezone(LOCAL)
         version = item.version_on(accepted_at.date())
         if version is None:
-            self._answer(txn, 422, reason=f"事项“{item.name}”在 {accepted_at:%Y-%m-%d} 尚未生效")
+            txn.answer(422, reason=f"事项“{item.name}”在 {accepted_at:%Y-%m-%d} 尚未生效")
             return
         missing = missing_materials(item, cmd.materials)
         if missing:
-            self._answer(
-                txn,
+            txn.answer(
                 200,
-                ApplicationOutcome(outcome="待补正", case_id=env.case_id, item_name=item.name, missing=missing),
+                body=ApplicationOutcome(outcome="待补正", case_id=env.case_id, item_name=item.name, missing=missing),
             )
             return
         case_key = self.settings.key("intake", "case", env.case_id)
         if await txn.get(case_key) is not None:
-            self._answer(txn, 409, reason="该申请已受理，请勿重复提交")
+            txn.answer(409, reason="该申请已受理，请勿重复提交")
             return
-        sequence = await txn.now_counter(self.settings.key("intake", "seq", f"{accepted_at:%Y%m%d}"))
+        sequence = await txn.next_number(self.settings.key("intake", "seq", f"{accepted_at:%Y%m%d}"))
         case_no = case_number(self.settings.region_code, accepted_at, sequence)
         accepted = CaseAccepted(
             case_no=case_no,
@@ -77,6 +71,6 @@ class Intake:
         )
         txn.write(lambda pipe: pipe.set(case_key, case_no))
         txn.emit(self.settings.topic(topics.INTAKE_EVENTS), accepted)
-        self._answer(
-            txn, 201, ApplicationOutcome(outcome="受理", case_id=env.case_id, case_no=case_no, item_name=item.name)
+        txn.answer(
+            201, body=ApplicationOutcome(outcome="受理", case_id=env.case_id, case_no=case_no, item_name=item.name)
         )

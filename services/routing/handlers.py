@@ -18,7 +18,6 @@ from shared import topics
 from shared.envelope import Envelope
 from shared.kafka import HandlerTable, Route
 from shared.outbox import Txn
-from shared.replies import reply
 from shared.settings import HallSettings
 
 _case = msgspec.json.Decoder(RoutedCase)
@@ -47,10 +46,6 @@ class Routing:
         key, value = self._key(case.case_id), msgspec.json.encode(case)
         txn.write(lambda pipe: pipe.set(key, value))
 
-    def _answer(self, txn: Txn, status: int, reason: str = "") -> None:
-        correlation = txn.cause.event_id
-        txn.send(self.settings.topic(topics.GATEWAY_REPLIES), correlation, reply(correlation, status, reason=reason))
-
     async def case_accepted(self, env: Envelope, event: CaseAccepted, txn: Txn) -> None:
         if await self._load(txn, env.case_id) is not None:
             return
@@ -72,7 +67,7 @@ class Routing:
     async def decide_step(self, env: Envelope, cmd: DecideStep, txn: Txn) -> None:
         case = await self._load(txn, env.case_id)
         if case is None:
-            self._answer(txn, 404, f"办件 {env.case_id} 不存在或尚未分办")
+            txn.answer(404, f"办件 {env.case_id} 不存在或尚未分办")
             return
         try:
             step = decide(
@@ -85,7 +80,7 @@ class Routing:
                 at=env.occurred_at,
             )
         except Refusal as refusal:
-            self._answer(txn, refusal.status, refusal.reason)
+            txn.answer(refusal.status, refusal.reason)
             return
         self._save(txn, case)
         txn.emit(
@@ -102,18 +97,18 @@ class Routing:
         )
         if case.result is not None:
             txn.emit(self.events, CaseCompleted(case_no=case.case_no, result=case.result, completed_at=env.occurred_at))
-        self._answer(txn, 200)
+        txn.answer(200)
 
     async def record_delivery(self, env: Envelope, cmd: RecordDelivery, txn: Txn) -> None:
         case = await self._load(txn, env.case_id)
         if case is None:
-            self._answer(txn, 404, f"办件 {env.case_id} 不存在或尚未分办")
+            txn.answer(404, f"办件 {env.case_id} 不存在或尚未分办")
             return
         try:
             deliver(case)
         except Refusal as refusal:
-            self._answer(txn, refusal.status, refusal.reason)
+            txn.answer(refusal.status, refusal.reason)
             return
         self._save(txn, case)
         txn.emit(self.events, CaseDelivered(case_no=case.case_no, method=cmd.method, delivered_at=env.occurred_at))
-        self._answer(txn, 200)
+        txn.answer(200)
