@@ -1,8 +1,9 @@
 """The one Kafka wiring of the hall: brokers, topics, and the at-least-once consume path.
 
-Producers are idempotent with acks=all. Consumers commit only after the effect (an error rewinds to the
-record), every handler runs once per event id (:mod:`shared.outbox`), and a record that
-cannot be handled goes to the dead-letter topic with its reason while the consumer carries on.
+Producers are idempotent with acks=all. Consumers commit only offsets of records whose effects are done
+(:mod:`shared.offsets`; an error rewinds to the record). Every handler runs once per event id
+(:mod:`shared.outbox`), and a record that cannot be handled goes to the dead-letter topic with its reason
+while the consumer carries on.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from redis.asyncio import Redis
 from shared import topics
 from shared.deadletter import DeadLetter
 from shared.envelope import Envelope, decode, now
+from shared.offsets import OffsetBook
 from shared.outbox import Outgoing, Txn, run_once
 from shared.settings import HallSettings
 
@@ -94,6 +96,7 @@ class ServiceRuntime:
         self.broker = make_broker(settings, service, tracer_provider)
         self._redis: Redis | None = None
         self._attempts: dict[tuple[str, int, int], int] = {}
+        self._books: list[OffsetBook] = []
 
     @property
     def redis(self) -> Redis:
@@ -104,19 +107,27 @@ class ServiceRuntime:
     async def start(self) -> None:
         self._redis = Redis.from_url(self.settings.redis_url)
         await self._redis.ping()
+        for book in self._books:
+            book.start()
 
     async def stop(self) -> None:
+        """Commit what is done and disconnect Redis; call it before the broker stops."""
+        for book in self._books:
+            await book.stop()
         if self._redis is not None:
             await self._redis.aclose()
             self._redis = None
 
     def subscribe(self, inputs: list[str], table: HandlerTable) -> None:
         """Consume the ``inputs`` topics with one consumer in this service's group; dispatch by ``table``."""
+        book = OffsetBook()
+        self._books.append(book)
         subscriber = self.broker.subscriber(
             *(self.settings.topic(topic) for topic in inputs),
             group_id=f"{self.settings.namespace}.{self.service}",
-            # Commit only after an effect; a record the service ignores is committed with the next one.
+            # Offsets are committed by the book, only for records whose effects are done.
             ack_policy=AckPolicy.MANUAL,
+            listener=book.listener(),
             auto_offset_reset="earliest",
             title=f"{self.service}:{'+'.join(inputs)}",
         )
@@ -125,7 +136,7 @@ class ServiceRuntime:
         async def consume(message: KafkaMessage) -> None:
             record: ConsumerRecord[Any, Any] = message.raw_message
             try:
-                acted = await self.dispatch(record, table)
+                await self.dispatch(record, table)
             except NotYet:
                 await asyncio.sleep(0.1)  # a record from another topic comes first; this one comes again
                 await message.nack()
@@ -133,25 +144,24 @@ class ServiceRuntime:
             except Exception:
                 await message.nack()  # rewind to this record: it comes again
                 raise
-            if acted:
-                await message.ack()
+            book.done(message.consumer, record)
 
-    async def dispatch(self, record: ConsumerRecord[Any, Any], table: HandlerTable) -> bool:
-        """Handle one record; True when it had an effect (state, records or a dead letter) to commit."""
+    async def dispatch(self, record: ConsumerRecord[Any, Any], table: HandlerTable) -> None:
+        """Handle one record: its effects, a dead letter, or nothing for an event this service ignores."""
         where = (record.topic, record.partition, record.offset)
         try:
             envelope = decode(record.value or b"")
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             await self.dead_letter(record, f"信封无法解析 (malformed envelope): {exc}")
-            return True
+            return
         route = table.get(envelope.type)
         if route is None:
-            return False  # an event this service does not react to
+            return  # an event this service does not react to
         try:
             payload = msgspec.json.decode(envelope.payload, type=route.payload)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             await self.dead_letter(record, f"{envelope.type} 内容无效 (invalid payload): {exc}")
-            return True
+            return
         marker = self.settings.key(self.service, "done", envelope.event_id)
 
         async def handle(txn: Txn) -> None:
@@ -174,9 +184,8 @@ class ServiceRuntime:
                 raise
             self._attempts.pop(where, None)
             await self.dead_letter(record, f"处理失败 {MAX_ATTEMPTS} 次 (handler failed): {exc!r}")
-            return True
+            return
         self._attempts.pop(where, None)
-        return True
 
     async def publish_all(self, outgoing: list[Outgoing]) -> None:
         for record in outgoing:

@@ -28,7 +28,7 @@ def asgi_app(runtime: ServiceRuntime) -> AsgiFastStream:
 
     app = AsgiFastStream(runtime.broker, asgi_routes=[("/health", health)])
     app.on_startup(runtime.start)
-    app.after_shutdown(runtime.stop)
+    app.on_shutdown(runtime.stop)  # before the broker stops: commit what is done
     return app
 
 

@@ -19,12 +19,16 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from deploy.processes import SERVICES
+from shared.offsets import OffsetBook
 from shared.settings import HallSettings, load_settings
 from tests.journeys import finish_journey, submit
 
 # Kafka hops on a lifecycle's critical path: submit (command, reply), CaseAccepted to routing, StepOpened to
 # the gateway, decision (command, reply), delivery (command, reply), rating (command, reply).
 HOPS = 10
+# How often a lifecycle asks the gateway whether the next step is ready; every ask costs the gateway too.
+POLL_S = 0.05
+WARM_UP = 16
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -44,7 +48,7 @@ async def hall_lifecycles(n: int, concurrency: int, base_url: str) -> tuple[floa
                 start = time.perf_counter()
                 case_no = await submit(client)
                 submits.append(time.perf_counter() - start)
-                await finish_journey(client, case_no, every_s=0.02)
+                await finish_journey(client, case_no, every_s=POLL_S)
                 totals.append(time.perf_counter() - start)
 
         started = time.perf_counter()
@@ -76,19 +80,24 @@ async def bare_pipeline(settings: HallSettings, n: int, concurrency: int) -> flo
     for consumer in consumers:
         await consumer.start()
 
-    async def relay(consumer: AIOKafkaConsumer, target: str) -> None:
+    # Offsets are committed as the hall commits them (shared.offsets), so the two differ only by the hall's work.
+    books = [OffsetBook() for _ in consumers]
+    for book in books:
+        book.start()
+
+    async def relay(consumer: AIOKafkaConsumer, book: OffsetBook, target: str) -> None:
         async for record in consumer:
             await producer.send_and_wait(target, record.value, key=record.key)
-            await consumer.commit()
+            book.done(consumer, record)
 
-    relays = [asyncio.create_task(relay(c, names[i + 1])) for i, c in enumerate(consumers[:-1])]
+    relays = [asyncio.create_task(relay(c, books[i], names[i + 1])) for i, c in enumerate(consumers[:-1])]
     gate = asyncio.Semaphore(concurrency)
     arrived: dict[bytes, asyncio.Future[None]] = {}
 
     async def sink() -> None:
         async for record in consumers[-1]:
             arrived.pop(record.key, asyncio.get_running_loop().create_future()).set_result(None)
-            await consumers[-1].commit()
+            books[-1].done(consumers[-1], record)
 
     sink_task = asyncio.create_task(sink())
 
@@ -106,6 +115,8 @@ async def bare_pipeline(settings: HallSettings, n: int, concurrency: int) -> flo
     for task in [*relays, sink_task]:
         task.cancel()
     await asyncio.gather(*relays, sink_task, return_exceptions=True)
+    for book in books:
+        await book.stop()
     for consumer in consumers:
         await consumer.stop()
     await producer.stop()
@@ -118,6 +129,7 @@ async def main(n: int, concurrency: int) -> None:
     settings = load_settings()
     base_url = f"http://127.0.0.1:{SERVICES['gateway']}"
     print(f"hall bench: {n} case lifecycles, {concurrency} at a time, through {base_url}")
+    await hall_lifecycles(WARM_UP, concurrency, base_url)  # connections, consumer fetches, caches
     elapsed, submits, totals = await hall_lifecycles(n, concurrency, base_url)
     rate = n / elapsed
     print(f"  cases per second          {rate:8.1f}   ({n} in {elapsed:.1f} s)")

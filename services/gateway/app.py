@@ -36,8 +36,8 @@ def create_app(settings: HallSettings, spans: SpanProcessor | None = None) -> Li
 
     async def stop() -> None:
         await bus.stop()
-        await runtime.broker.stop()
         await runtime.stop()
+        await runtime.broker.stop()
 
     @get("/health", include_in_schema=False)
     async def health() -> Response[dict[str, object]]:

@@ -69,5 +69,5 @@ async def hall(settings: HallSettings) -> AsyncIterator[InProcessHall]:
             yield InProcessHall(client=client, spans=spans, runtimes=runtimes)
     finally:
         for runtime in runtimes:
-            await runtime.broker.stop()
             await runtime.stop()
+            await runtime.broker.stop()
