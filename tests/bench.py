@@ -117,6 +117,10 @@ async def bare_pipeline(settings: HallSettings, n: int, concurrency: int) -> flo
     await asyncio.gather(*relays, sink_task, return_exceptions=True)
     for book in books:
         await book.stop()
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    await admin.delete_topics(names)
+    await admin.close()
     for consumer in consumers:
         await consumer.stop()
     await producer.stop()

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
 from redis.asyncio import Redis
 
 from shared.kafka import ensure_topics
@@ -20,8 +21,11 @@ def infrastructure() -> Iterator[tuple[str, str]]:
 
 
 @pytest.fixture(scope="session")
-async def settings(infrastructure: tuple[str, str]) -> HallSettings:
-    """A namespace of its own per test session: topics, groups and Redis keys never meet a running hall's."""
+async def settings(infrastructure: tuple[str, str]) -> AsyncIterator[HallSettings]:
+    """A namespace of its own per test session: topics, groups and Redis keys never meet a running hall's.
+
+    Everything in the namespace (and the e2e tests' ``<namespace>p``) is removed afterwards.
+    """
     kafka, redis = infrastructure
     settings = load_settings(
         kafka_bootstrap_servers=kafka,
@@ -30,11 +34,23 @@ async def settings(infrastructure: tuple[str, str]) -> HallSettings:
         reply_timeout_s=15.0,
     )
     await ensure_topics(settings)
-    return settings
+    yield settings
+    await remove_namespace(settings)
 
 
-@pytest.fixture(scope="session")
-async def redis(settings: HallSettings) -> AsyncIterator[Redis]:
+async def remove_namespace(settings: HallSettings) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        ours = [t for t in await admin.list_topics() if t.startswith(settings.namespace)]
+        if ours:
+            await admin.delete_topics(ours)
+    finally:
+        await admin.close()
     client = Redis.from_url(settings.redis_url)
-    yield client
-    await client.aclose()
+    try:
+        keys = [key async for key in client.scan_iter(match=f"{settings.namespace}*", count=1000)]
+        for start in range(0, len(keys), 1000):
+            await client.delete(*keys[start : start + 1000])
+    finally:
+        await client.aclose()

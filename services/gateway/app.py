@@ -46,8 +46,9 @@ def create_app(settings: HallSettings, spans: SpanProcessor | None = None) -> Li
             redis = bool(await runtime.redis.ping())
         except (RedisError, RuntimeError):
             redis = False
-        body: dict[str, object] = {"service": SERVICE, "kafka": kafka, "redis": redis}
-        return Response(body, status_code=200 if kafka and redis else 503)
+        replies = bus.listening
+        body: dict[str, object] = {"service": SERVICE, "kafka": kafka, "redis": redis, "replies": replies}
+        return Response(body, status_code=200 if kafka and redis and replies else 503)
 
     return Litestar(
         route_handlers=[CaseController, StepController, health],

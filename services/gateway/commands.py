@@ -13,6 +13,7 @@ import logging
 
 import msgspec
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
 
 from shared import topics
@@ -55,16 +56,29 @@ class CommandBus:
         if self._consumer is not None:
             await self._consumer.stop()
 
+    @property
+    def listening(self) -> bool:
+        """True while replies are being read; the gateway is unhealthy otherwise."""
+        return self._task is not None and not self._task.done()
+
     async def _listen(self, consumer: AIOKafkaConsumer) -> None:
-        async for record in consumer:
+        while True:
             try:
-                answer = decode_reply(record.value or b"")
-            except msgspec.MsgspecError:
-                log.warning("undecodable reply at offset %s", record.offset)
-                continue
-            waiter = self._pending.pop(answer.correlation_id, None)
-            if waiter is not None and not waiter.done():
-                waiter.set_result(answer)
+                async for record in consumer:
+                    self._resolve(record.value or b"", record.offset)
+            except KafkaError:
+                log.exception("reading replies failed; reading on in 1 s")
+                await asyncio.sleep(1.0)
+
+    def _resolve(self, value: bytes, offset: int) -> None:
+        try:
+            answer = decode_reply(value)
+        except msgspec.MsgspecError:
+            log.warning("undecodable reply at offset %s", offset)
+            return
+        waiter = self._pending.pop(answer.correlation_id, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(answer)
 
     async def send(
         self,
