@@ -188,13 +188,18 @@ class ServiceRuntime:
         self._attempts.pop(where, None)
 
     async def publish_all(self, outgoing: list[Outgoing]) -> None:
-        for record in outgoing:
+        """Publish in order and wait until the broker has every record (acks=all)."""
+        sent = [
             await self.broker.publish(
                 record.value,
                 topic=record.topic,
                 key=record.key.encode(),
                 headers={"content-type": "application/json"},
+                no_confirm=True,  # enqueued in order now, confirmed together below
             )
+            for record in outgoing
+        ]
+        await asyncio.gather(*sent)
 
     async def dead_letter(self, record: ConsumerRecord[Any, Any], reason: str) -> None:
         log.error(
