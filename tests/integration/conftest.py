@@ -50,6 +50,11 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await task
 
 
+def asgi_client(app: Litestar) -> httpx.AsyncClient:
+    """An HTTP client that calls the app in this process."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=cast(Any, app)), base_url="http://hall", timeout=30)
+
+
 @pytest.fixture(scope="session")
 async def hall(settings: HallSettings) -> AsyncIterator[InProcessHall]:
     spans = InMemorySpanExporter()
@@ -60,12 +65,7 @@ async def hall(settings: HallSettings) -> AsyncIterator[InProcessHall]:
         await runtime.broker.start()
     try:
         app = create_app(settings, processor)
-        async with (
-            lifespan(app),
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=cast(Any, app)), base_url="http://hall", timeout=30
-            ) as client,
-        ):
+        async with lifespan(app), asgi_client(app) as client:
             yield InProcessHall(client=client, spans=spans, runtimes=runtimes)
     finally:
         for runtime in runtimes:
