@@ -118,8 +118,11 @@ class ServiceRuntime:
             await self._redis.aclose()
             self._redis = None
 
-    def subscribe(self, inputs: list[str], table: HandlerTable) -> None:
-        """Consume the ``inputs`` topics with one consumer in this service's group; dispatch by ``table``."""
+    def subscribe(self, inputs: list[str], *tables: HandlerTable) -> None:
+        """Consume the ``inputs`` topics with one consumer in this service's group; dispatch by ``tables``.
+
+        Several tables may react to the same event: their handlers run in one transaction, once per event.
+        """
         book = OffsetBook()
         self._books.append(book)
         subscriber = self.broker.subscriber(
@@ -136,7 +139,7 @@ class ServiceRuntime:
         async def consume(message: KafkaMessage) -> None:
             record: ConsumerRecord[Any, Any] = message.raw_message
             try:
-                await self.dispatch(record, table)
+                await self.dispatch(record, tables)
             except NotYet:
                 await asyncio.sleep(0.1)  # a record from another topic comes first; this one comes again
                 await message.nack()
@@ -146,7 +149,7 @@ class ServiceRuntime:
                 raise
             book.done(message.consumer, record)
 
-    async def dispatch(self, record: ConsumerRecord[Any, Any], table: HandlerTable) -> None:
+    async def dispatch(self, record: ConsumerRecord[Any, Any], tables: tuple[HandlerTable, ...]) -> None:
         """Handle one record: its effects, a dead letter, or nothing for an event this service ignores."""
         where = (record.topic, record.partition, record.offset)
         try:
@@ -154,18 +157,19 @@ class ServiceRuntime:
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             await self.dead_letter(record, f"信封无法解析 (malformed envelope): {exc}")
             return
-        route = table.get(envelope.type)
-        if route is None:
+        routes = [table[envelope.type] for table in tables if envelope.type in table]
+        if not routes:
             return  # an event this service does not react to
         try:
-            payload = msgspec.json.decode(envelope.payload, type=route.payload)
+            payloads = [msgspec.json.decode(envelope.payload, type=route.payload) for route in routes]
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             await self.dead_letter(record, f"{envelope.type} 内容无效 (invalid payload): {exc}")
             return
         marker = self.settings.key(self.service, "done", envelope.event_id)
 
         async def handle(txn: Txn) -> None:
-            await route.handler(envelope, payload, txn)
+            for route, payload in zip(routes, payloads, strict=True):
+                await route.handler(envelope, payload, txn)
 
         try:
             outgoing = await run_once(self.redis, marker, envelope, handle, self.settings.topic(topics.GATEWAY_REPLIES))

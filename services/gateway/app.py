@@ -8,9 +8,12 @@ from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlu
 from opentelemetry.sdk.trace import SpanProcessor
 from redis.exceptions import RedisError
 
-from services.gateway.api import CaseController, Gateway, StepController
-from services.gateway.commands import CommandBus
-from services.gateway.readmodel import ReadModel
+from services.gateway.bus import CommandBus
+from services.gateway.cases.api import CaseController
+from services.gateway.cases.timeline import Timeline
+from services.gateway.context import Gateway
+from services.gateway.steps.api import StepController
+from services.gateway.steps.inbox import Inbox
 from services.gateway.users import Directory
 from shared import topics
 from shared.kafka import ServiceRuntime
@@ -24,10 +27,10 @@ READ_TOPICS = (topics.INTAKE_EVENTS, topics.ROUTING_EVENTS, topics.TIMING_EVENTS
 def create_app(settings: HallSettings, spans: SpanProcessor | None = None) -> Litestar:
     provider = tracer_provider(settings, SERVICE, spans)
     runtime = ServiceRuntime(settings, SERVICE, provider)
-    reads = ReadModel(settings)
-    runtime.subscribe(list(READ_TOPICS), reads.table())
+    timeline, inbox = Timeline(settings), Inbox(settings)
+    runtime.subscribe(list(READ_TOPICS), timeline.table(), inbox.table())
     bus = CommandBus(settings, runtime.broker)
-    hall = Gateway(settings=settings, bus=bus, reads=reads, users=Directory(), runtime=runtime)
+    hall = Gateway(settings=settings, bus=bus, users=Directory(), runtime=runtime, timeline=timeline, inbox=inbox)
 
     async def start() -> None:
         await runtime.start()

@@ -1,4 +1,4 @@
-"""The gateway's own views of the events it reads to build its pages and queries."""
+"""The gateway's own views of the events a case's timeline is made of."""
 
 from __future__ import annotations
 
@@ -18,23 +18,16 @@ class CaseAccepted(msgspec.Struct, frozen=True, kw_only=True):
 
 class StepOpened(msgspec.Struct, frozen=True, kw_only=True):
     version: ClassVar[int] = 1
-    case_no: str
-    step_id: str
     step_name: str
     department: str
-    item_name: str
-    opened_at: datetime
 
 
 class StepDecided(msgspec.Struct, frozen=True, kw_only=True):
     version: ClassVar[int] = 1
-    case_no: str
-    step_id: str
     step_name: str
     department: str
     action: str
     opinion: str
-    decided_at: datetime
 
 
 class CaseCompleted(msgspec.Struct, frozen=True, kw_only=True):

@@ -1,4 +1,4 @@
-"""Request and response bodies of the HTTP API; unknown fields are rejected with a 400."""
+"""Request and response bodies for cases, and the commands the gateway publishes for them."""
 
 from __future__ import annotations
 
@@ -6,11 +6,8 @@ from typing import ClassVar, Literal
 
 import msgspec
 
-from services.gateway.readmodel import InboxStep, TimelineEntry
-
-
-class In(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Base of every request body."""
+from services.gateway.cases.timeline import TimelineEntry
+from services.gateway.context import In
 
 
 class ApplicantIn(In, frozen=True, forbid_unknown_fields=True):
@@ -26,11 +23,6 @@ class ApplicationIn(In, frozen=True, forbid_unknown_fields=True):
     channel: Literal["window", "kiosk", "web", "mobile"] = "window"
 
 
-class DecisionIn(In, frozen=True, forbid_unknown_fields=True):
-    action: Literal["通过", "不予许可"]
-    opinion: str
-
-
 class DeliveryIn(In, frozen=True, forbid_unknown_fields=True):
     method: Literal["窗口", "邮寄"]
 
@@ -39,6 +31,13 @@ class RatingIn(In, frozen=True, forbid_unknown_fields=True):
     level: Literal["非常满意", "满意", "基本满意", "不满意", "非常不满意"]
     channel: Literal["评价器", "自助终端", "PC", "移动端", "二维码", "短信", "电话"]
     text: str = ""
+
+
+class CaseView(msgspec.Struct, frozen=True, kw_only=True):
+    case_id: str
+    case_no: str
+    state: str
+    timeline: list[TimelineEntry]
 
 
 # Commands as published to Kafka: the gateway's own copies of what the owning services accept.
@@ -52,14 +51,6 @@ class SubmitApplication(msgspec.Struct, frozen=True, kw_only=True):
     channel: str
 
 
-class DecideStep(msgspec.Struct, frozen=True, kw_only=True):
-    version: ClassVar[int] = 1
-    step_id: str
-    action: str
-    opinion: str
-    department: str
-
-
 class RecordDelivery(msgspec.Struct, frozen=True, kw_only=True):
     version: ClassVar[int] = 1
     method: str
@@ -70,23 +61,3 @@ class SubmitRating(msgspec.Struct, frozen=True, kw_only=True):
     level: str
     channel: str
     text: str
-
-
-class Pending(msgspec.Struct, frozen=True, kw_only=True):
-    """202: the command is safely in Kafka and will be carried out; the answer came too late to wait for."""
-
-    command_id: str
-    case_id: str
-    status: str = "处理中"
-
-
-class CaseView(msgspec.Struct, frozen=True, kw_only=True):
-    case_id: str
-    case_no: str
-    state: str
-    timeline: list[TimelineEntry]
-
-
-class InboxView(msgspec.Struct, frozen=True, kw_only=True):
-    department: str
-    steps: list[InboxStep]

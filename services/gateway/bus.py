@@ -21,7 +21,7 @@ from shared.envelope import Actor, Envelope, encode, wrap
 from shared.replies import Reply, decode_reply
 from shared.settings import HallSettings
 
-log = logging.getLogger("hall.gateway.commands")
+log = logging.getLogger("hall.gateway.bus")
 
 
 class CommandBus:

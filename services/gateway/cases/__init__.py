@@ -1,0 +1,1 @@
+"""Cases at the window and the kiosk: submission, progress and timeline, delivery, rating."""

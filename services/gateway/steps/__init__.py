@@ -1,0 +1,1 @@
+"""Back-office steps: each department's inbox and its decisions."""
