@@ -46,10 +46,10 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def type_tag(payload: msgspec.Struct) -> str:
+def type_tag(payload: msgspec.Struct | type[msgspec.Struct]) -> str:
     """``CaseAccepted.v1`` from the struct's class name and its ``version`` class attribute."""
-    version = getattr(type(payload), "version", 1)
-    return f"{type(payload).__name__}.v{version}"
+    kind = payload if isinstance(payload, type) else type(payload)
+    return f"{kind.__name__}.v{getattr(kind, 'version', 1)}"
 
 
 def wrap(

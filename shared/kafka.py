@@ -26,6 +26,7 @@ from redis import exceptions as redis_errors
 from redis.asyncio import Redis
 
 from shared import topics
+from shared.contracts import Publications
 from shared.deadletter import DeadLetter
 from shared.envelope import Envelope, decode, now
 from shared.offsets import OffsetBook
@@ -93,10 +94,13 @@ class ServiceRuntime:
     def __init__(self, settings: HallSettings, service: str, tracer_provider: TracerProvider) -> None:
         self.settings = settings
         self.service = service
+        self.tracer_provider = tracer_provider
         self.broker = make_broker(settings, service, tracer_provider)
         self._redis: Redis | None = None
         self._attempts: dict[tuple[str, int, int], int] = {}
         self._books: list[OffsetBook] = []
+        self.publications = Publications(settings, service)
+        self.subscriptions: list[tuple[list[str], tuple[HandlerTable, ...]]] = []
 
     @property
     def redis(self) -> Redis:
@@ -123,6 +127,7 @@ class ServiceRuntime:
 
         Several tables may react to the same event: their handlers run in one transaction, once per event.
         """
+        self.subscriptions.append((inputs, tables))
         book = OffsetBook()
         self._books.append(book)
         subscriber = self.broker.subscriber(
@@ -172,7 +177,7 @@ class ServiceRuntime:
                 await route.handler(envelope, payload, txn)
 
         try:
-            outgoing = await run_once(self.redis, marker, envelope, handle, self.settings.topic(topics.GATEWAY_REPLIES))
+            outgoing = await run_once(self.redis, marker, envelope, handle, self.publications)
             await self.publish_all(outgoing)
         except NotYet:
             raise

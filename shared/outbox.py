@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
+from shared.contracts import Publications
 from shared.envelope import Actor, Envelope, encode, wrap
 from shared.replies import reply
 
@@ -37,10 +38,10 @@ Write = Callable[[Pipeline], object]
 class Txn:
     """The state a handler may read and the effects it queues, for one incoming record."""
 
-    def __init__(self, pipe: Pipeline, cause: Envelope, replies_topic: str) -> None:
+    def __init__(self, pipe: Pipeline, cause: Envelope, publications: Publications) -> None:
         self._pipe = pipe
         self.cause = cause
-        self._replies_topic = replies_topic
+        self._publications = publications
         self.writes: list[Write] = []
         self.outgoing: list[Outgoing] = []
 
@@ -68,7 +69,8 @@ class Txn:
         case_id: str | None = None,
         actor: Actor | None = None,
     ) -> Envelope:
-        """Queue an event caused by the record being handled."""
+        """Queue an event caused by the record being handled; it must be declared for the topic."""
+        self._publications.check(topic, payload)
         envelope = wrap(
             payload,
             case_id=case_id or self.cause.case_id,
@@ -81,14 +83,17 @@ class Txn:
     def answer(self, status: int, reason: str = "", *, body: msgspec.Struct | None = None) -> None:
         """Queue the reply to the command being handled, for the gateway waiting on it."""
         correlation = self.cause.event_id
-        self.outgoing.append(Outgoing(self._replies_topic, correlation, reply(correlation, status, body, reason)))
+        value = reply(correlation, status, body, reason)
+        self.outgoing.append(Outgoing(self._publications.replies_topic, correlation, value))
 
 
 Handle = Callable[[Txn], Awaitable[None]]
 _outgoing = msgspec.json.Decoder(list[Outgoing])
 
 
-async def run_once(redis: Redis, marker: str, cause: Envelope, handle: Handle, replies_topic: str) -> list[Outgoing]:
+async def run_once(
+    redis: Redis, marker: str, cause: Envelope, handle: Handle, publications: Publications
+) -> list[Outgoing]:
     """Run ``handle`` at most once per marker and return the records it wants published."""
     pipe: Pipeline
     async with redis.pipeline(transaction=True) as pipe:
@@ -98,7 +103,7 @@ async def run_once(redis: Redis, marker: str, cause: Envelope, handle: Handle, r
                 stored: Any = await pipe.get(marker)
                 if stored is not None:
                     return _outgoing.decode(stored)
-                txn = Txn(pipe, cause, replies_topic)
+                txn = Txn(pipe, cause, publications)
                 await handle(txn)
                 pipe.multi()
                 for write in txn.writes:

@@ -11,7 +11,7 @@ class Reply(msgspec.Struct, frozen=True, kw_only=True):
     correlation_id: str
     status: int
     reason: str = ""
-    body: msgspec.Raw = msgspec.Raw(b"{}")
+    body: msgspec.Raw = msgspec.field(default_factory=lambda: msgspec.Raw(b"{}"))
 
     @property
     def ok(self) -> bool:

@@ -10,10 +10,12 @@ from redis.exceptions import RedisError
 
 from services.gateway.bus import CommandBus
 from services.gateway.cases.api import CaseController
+from services.gateway.cases.schemas import RecordDelivery, SubmitApplication, SubmitRating
 from services.gateway.cases.timeline import Timeline
 from services.gateway.context import Gateway
 from services.gateway.steps.api import StepController
 from services.gateway.steps.inbox import Inbox
+from services.gateway.steps.schemas import DecideStep
 from services.gateway.users import Directory
 from shared import topics
 from shared.kafka import ServiceRuntime
@@ -24,13 +26,21 @@ SERVICE = "gateway"
 READ_TOPICS = (topics.INTAKE_EVENTS, topics.ROUTING_EVENTS, topics.TIMING_EVENTS, topics.EVALUATION_EVENTS)
 
 
-def create_app(settings: HallSettings, spans: SpanProcessor | None = None) -> Litestar:
-    provider = tracer_provider(settings, SERVICE, spans)
-    runtime = ServiceRuntime(settings, SERVICE, provider)
+def build(settings: HallSettings, spans: SpanProcessor | None = None) -> Gateway:
+    """The gateway's parts: its runtime (read models, commands it may publish), bus and users."""
+    runtime = ServiceRuntime(settings, SERVICE, tracer_provider(settings, SERVICE, spans))
     timeline, inbox = Timeline(settings), Inbox(settings)
     runtime.subscribe(list(READ_TOPICS), timeline.table(), inbox.table())
-    bus = CommandBus(settings, runtime.broker)
-    hall = Gateway(settings=settings, bus=bus, users=Directory(), runtime=runtime, timeline=timeline, inbox=inbox)
+    runtime.publications.declare(topics.INTAKE_COMMANDS, SubmitApplication)
+    runtime.publications.declare(topics.ROUTING_COMMANDS, DecideStep, RecordDelivery)
+    runtime.publications.declare(topics.EVALUATION_COMMANDS, SubmitRating)
+    bus = CommandBus(settings, runtime.broker, runtime.publications)
+    return Gateway(settings=settings, bus=bus, users=Directory(), runtime=runtime, timeline=timeline, inbox=inbox)
+
+
+def create_app(settings: HallSettings, spans: SpanProcessor | None = None) -> Litestar:
+    hall = build(settings, spans)
+    runtime, bus = hall.runtime, hall.bus
 
     async def start() -> None:
         await runtime.start()
@@ -58,6 +68,6 @@ def create_app(settings: HallSettings, spans: SpanProcessor | None = None) -> Li
         dependencies={"hall": Provide(lambda: hall, sync_to_thread=False)},
         on_startup=[start],
         on_shutdown=[stop],
-        plugins=[OpenTelemetryPlugin(OpenTelemetryConfig(tracer_provider=provider))],
+        plugins=[OpenTelemetryPlugin(OpenTelemetryConfig(tracer_provider=runtime.tracer_provider))],
         debug=False,
     )

@@ -17,6 +17,7 @@ from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
 
 from shared import topics
+from shared.contracts import Publications
 from shared.envelope import Actor, Envelope, encode, wrap
 from shared.replies import Reply, decode_reply
 from shared.settings import HallSettings
@@ -25,9 +26,10 @@ log = logging.getLogger("hall.gateway.bus")
 
 
 class CommandBus:
-    def __init__(self, settings: HallSettings, broker: KafkaBroker) -> None:
+    def __init__(self, settings: HallSettings, broker: KafkaBroker, publications: Publications) -> None:
         self.settings = settings
         self.broker = broker
+        self.publications = publications
         self._pending: dict[str, asyncio.Future[Reply]] = {}
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
@@ -90,6 +92,7 @@ class CommandBus:
         event_id: str | None = None,
     ) -> tuple[Envelope, Reply | None]:
         """Publish ``command`` (acks=all) and wait for its reply; ``None`` when it did not come in time."""
+        self.publications.check(self.settings.topic(topic), command)
         envelope = wrap(command, case_id=case_id, actor=actor, event_id=event_id)
         waiter: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
         self._pending[envelope.event_id] = waiter

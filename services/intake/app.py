@@ -6,6 +6,7 @@ from opentelemetry.sdk.trace import SpanProcessor
 
 from services.intake.catalogue import load_catalogue
 from services.intake.handlers import Intake
+from services.intake.messages import CaseAccepted
 from shared import topics
 from shared.kafka import ServiceRuntime
 from shared.settings import HallSettings
@@ -16,5 +17,6 @@ SERVICE = "intake"
 
 def build(settings: HallSettings, spans: SpanProcessor | None = None) -> ServiceRuntime:
     runtime = ServiceRuntime(settings, SERVICE, tracer_provider(settings, SERVICE, spans))
+    runtime.publications.declare(topics.INTAKE_EVENTS, CaseAccepted)
     runtime.subscribe([topics.INTAKE_COMMANDS], Intake(settings, load_catalogue()).table())
     return runtime

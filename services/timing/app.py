@@ -6,6 +6,7 @@ from opentelemetry.sdk.trace import SpanProcessor
 
 from services.timing.calendar import WorkingCalendar
 from services.timing.handlers import Timing
+from services.timing.messages import ClockRefused, ClockStarted, ClockStopped
 from shared import topics
 from shared.kafka import ServiceRuntime
 from shared.settings import HallSettings
@@ -16,5 +17,6 @@ SERVICE = "timing"
 
 def build(settings: HallSettings, spans: SpanProcessor | None = None) -> ServiceRuntime:
     runtime = ServiceRuntime(settings, SERVICE, tracer_provider(settings, SERVICE, spans))
+    runtime.publications.declare(topics.TIMING_EVENTS, ClockStarted, ClockStopped, ClockRefused)
     runtime.subscribe([topics.INTAKE_EVENTS, topics.ROUTING_EVENTS], Timing(settings, WorkingCalendar()).table())
     return runtime
