@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from deploy.processes import ROOT, SERVICES, Launcher
-from shared.kafka import ensure_topics
 from shared.settings import load_settings
+from shared.topics import ensure_topics
 
 ORDER = ["intake", "routing", "timing", "evaluation", "gateway"]
 

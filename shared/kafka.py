@@ -15,8 +15,7 @@ from typing import Any, Generic, TypeVar
 
 import msgspec
 from aiokafka import ConsumerRecord
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import KafkaError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -27,8 +26,8 @@ from redis.asyncio import Redis
 
 from shared import topics
 from shared.contracts import Publications
-from shared.deadletter import DeadLetter
-from shared.envelope import Envelope, decode, now
+from shared.deadletter import dead_letter_for
+from shared.envelope import Envelope, decode
 from shared.offsets import OffsetBook
 from shared.outbox import Outgoing, Txn, run_once
 from shared.settings import HallSettings
@@ -67,25 +66,6 @@ def make_broker(settings: HallSettings, service: str, tracer_provider: TracerPro
         logger=logging.getLogger(f"hall.{service}"),
         log_level=logging.DEBUG,
     )
-
-
-async def ensure_topics(settings: HallSettings) -> list[str]:
-    """Create the hall's topics that do not exist yet; returns the names it created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        wanted = [t for t in topics.ALL if settings.topic(t.name) not in existing]
-        created: list[str] = []
-        for spec in wanted:
-            try:
-                await admin.create_topics([NewTopic(settings.topic(spec.name), spec.partitions, replication_factor=1)])
-                created.append(settings.topic(spec.name))
-            except TopicAlreadyExistsError:
-                pass  # another process created it first
-        return created
-    finally:
-        await admin.close()
 
 
 class ServiceRuntime:
@@ -214,17 +194,7 @@ class ServiceRuntime:
         log.error(
             "%s: dead-lettering %s/%d@%d: %s", self.service, record.topic, record.partition, record.offset, reason
         )
-        letter = DeadLetter(
-            service=self.service,
-            reason=reason,
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            key=record.key.decode(errors="replace") if record.key else None,
-            value=record.value or b"",
-            headers=[(k, bytes(v)) for k, v in (record.headers or ())],
-            failed_at=now(),
-        )
+        letter = dead_letter_for(self.service, record, reason)
         await self.broker.publish(
             msgspec.json.encode(letter),
             topic=self.settings.topic(topics.DEAD_LETTERS),

@@ -6,6 +6,10 @@ Topics are per owning service. Events are keyed by case id, so one case stays or
 from __future__ import annotations
 
 import msgspec
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from shared.settings import HallSettings
 
 PARTITIONS = 6
 
@@ -37,3 +41,22 @@ ALL = (
     TopicSpec(GATEWAY_REPLIES, 3),
     TopicSpec(DEAD_LETTERS, 1),
 )
+
+
+async def ensure_topics(settings: HallSettings) -> list[str]:
+    """Create the hall's topics that do not exist yet; returns the names it created."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [t for t in ALL if settings.topic(t.name) not in existing]
+        created: list[str] = []
+        for spec in wanted:
+            try:
+                await admin.create_topics([NewTopic(settings.topic(spec.name), spec.partitions, replication_factor=1)])
+                created.append(settings.topic(spec.name))
+            except TopicAlreadyExistsError:
+                pass  # another process created it first
+        return created
+    finally:
+        await admin.close()

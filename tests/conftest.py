@@ -9,8 +9,8 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from redis.asyncio import Redis
 
-from shared.kafka import ensure_topics
 from shared.settings import HallSettings, load_settings
+from shared.topics import ensure_topics
 from tests.infra import real_infrastructure
 
 

@@ -11,8 +11,8 @@ import msgspec
 import pytest
 
 from deploy.processes import SERVICES, Launcher
-from shared.kafka import ensure_topics
 from shared.settings import HallSettings
+from shared.topics import ensure_topics
 
 
 def free_port() -> int:
