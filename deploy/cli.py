@@ -15,10 +15,6 @@ from shared.topics import ensure_topics
 ORDER = ["intake", "routing", "timing", "evaluation", "gateway"]
 
 
-def _launcher(home: Path) -> Launcher:
-    return Launcher(home)
-
-
 def topics() -> int:
     created = asyncio.run(ensure_topics(load_settings()))
     print(f"topics: created {len(created)}" + (f" ({', '.join(created)})" if created else ", all present"))
@@ -26,7 +22,7 @@ def topics() -> int:
 
 
 def up(home: Path) -> int:
-    launcher = _launcher(home)
+    launcher = Launcher(home)
     for name in ORDER:
         already = launcher.pid(name)
         pid = launcher.start(name)
@@ -47,14 +43,14 @@ def up(home: Path) -> int:
 
 
 def down(home: Path) -> int:
-    launcher = _launcher(home)
+    launcher = Launcher(home)
     for name in reversed(ORDER):
         print(f"{name:<11} {'stopped' if launcher.stop(name) else 'not running'}")
     return 0
 
 
 def status(home: Path) -> int:
-    launcher = _launcher(home)
+    launcher = Launcher(home)
     for name in ORDER:
         pid = launcher.pid(name)
         if pid is None:
@@ -69,7 +65,7 @@ def status(home: Path) -> int:
 def logs(home: Path, service: str | None, lines: int) -> int:
     names = [service] if service else ORDER
     for name in names:
-        path = _launcher(home).log_file(name)
+        path = Launcher(home).log_file(name)
         print(f"==> {path} <==")
         if path.exists():
             subprocess.run(["tail", "-n", str(lines), str(path)], check=False)

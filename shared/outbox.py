@@ -59,7 +59,13 @@ class Txn:
         return value
 
     def write(self, write: Write) -> None:
+        """Queue any other write; bind its values before the lambda, it runs after the handler returns."""
         self.writes.append(write)
+
+    def set(self, key: str, value: bytes | str | msgspec.Struct) -> None:
+        """Queue ``SET key value``; a struct is stored as JSON."""
+        data = msgspec.json.encode(value) if isinstance(value, msgspec.Struct) else value
+        self.writes.append(lambda pipe: pipe.set(key, data))
 
     def emit(
         self,

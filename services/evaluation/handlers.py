@@ -42,8 +42,7 @@ class Evaluation:
         return self.settings.key("evaluation", "case", case_id)
 
     def _save(self, txn: Txn, case_id: str, case: RateableCase) -> None:
-        key, value = self._key(case_id), msgspec.json.encode(case)
-        txn.write(lambda pipe: pipe.set(key, value))
+        txn.set(self._key(case_id), case)
 
     async def case_accepted(self, env: Envelope, event: CaseAccepted, txn: Txn) -> None:
         if await txn.get(self._key(env.case_id)) is None:

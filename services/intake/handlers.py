@@ -69,7 +69,7 @@ class Intake:
             channel=cmd.channel,
             accepted_at=env.occurred_at,
         )
-        txn.write(lambda pipe: pipe.set(case_key, case_no))
+        txn.set(case_key, case_no)
         txn.emit(self.settings.topic(topics.INTAKE_EVENTS), accepted)
         txn.answer(
             201, body=ApplicationOutcome(outcome="受理", case_id=env.case_id, case_no=case_no, item_name=item.name)

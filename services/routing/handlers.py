@@ -43,8 +43,7 @@ class Routing:
         return None if raw is None else _case.decode(raw)
 
     def _save(self, txn: Txn, case: RoutedCase) -> None:
-        key, value = self._key(case.case_id), msgspec.json.encode(case)
-        txn.write(lambda pipe: pipe.set(key, value))
+        txn.set(self._key(case.case_id), case)
 
     async def case_accepted(self, env: Envelope, event: CaseAccepted, txn: Txn) -> None:
         if await self._load(txn, env.case_id) is not None:

@@ -49,8 +49,7 @@ class Timing:
         try:
             promised = self.calendar.deadline(event.accepted_at, event.promised_limit.value, event.promised_limit.unit)
         except UnknownYear as unknown:
-            refused, reason = self.settings.key("timing", "refused", env.case_id), str(unknown)
-            txn.write(lambda pipe: pipe.set(refused, reason))
+            txn.set(self.settings.key("timing", "refused", env.case_id), str(unknown))
             txn.emit(self.events, ClockRefused(case_no=event.case_no, reason=str(unknown), year=unknown.year))
             return
         statutory: datetime | None
@@ -67,8 +66,8 @@ class Timing:
             promised_deadline=promised,
             statutory_deadline=statutory,
         )
-        value, due, case_id = msgspec.json.encode(clock), self.due, env.case_id
-        txn.write(lambda pipe: pipe.set(key, value))
+        due, case_id = self.due, env.case_id
+        txn.set(key, clock)
         txn.write(lambda pipe: pipe.zadd(due, {case_id: promised.timestamp()}))
         started = ClockStarted(
             case_no=event.case_no,
@@ -91,8 +90,8 @@ class Timing:
         if clock.stopped_at is not None:
             return
         clock.stopped_at = event.completed_at
-        value, due, case_id = msgspec.json.encode(clock), self.due, env.case_id
-        txn.write(lambda pipe: pipe.set(key, value))
+        due, case_id = self.due, env.case_id
+        txn.set(key, clock)
         txn.write(lambda pipe: pipe.zrem(due, case_id))
         txn.emit(
             self.events,

@@ -87,8 +87,7 @@ class Timeline:
 
     async def case_accepted(self, env: Envelope, event: events.CaseAccepted, txn: Txn) -> None:
         self._record(txn, env, "已受理", f"受理“{event.item_name}”，办件编号 {event.case_no}")
-        key, case_id = self.key("caseno", event.case_no), env.case_id
-        txn.write(lambda pipe: pipe.set(key, case_id))
+        txn.set(self.key("caseno", event.case_no), env.case_id)
 
     async def case_id(self, redis: Redis, case_no: str) -> str | None:
         raw = cast("bytes | None", await redis.get(self.key("caseno", case_no)))

@@ -69,9 +69,8 @@ class Inbox:
         self._save(txn, step)
 
     def _save(self, txn: Txn, step: InboxStep) -> None:
-        key, value = self.key("step", step.step_id), msgspec.json.encode(step)
+        txn.set(self.key("step", step.step_id), step)
         inbox, step_id, still_open = self.key("inbox", step.department), step.step_id, step.status == "待办"
-        txn.write(lambda pipe: pipe.set(key, value))
         txn.write(lambda pipe: pipe.sadd(inbox, step_id) if still_open else pipe.srem(inbox, step_id))
 
     async def step(self, redis: Redis, step_id: str) -> InboxStep | None:
