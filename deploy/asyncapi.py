@@ -30,7 +30,7 @@ REF = "#/components/schemas/{name}"
 def runtimes(settings: HallSettings) -> list[ServiceRuntime]:
     """Every service's runtime, built without connecting to anything."""
     built = [build(settings) for build in (build_intake, build_routing, build_timing, build_evaluation)]
-    return [*built, build_gateway(settings).runtime]
+    return [*built, build_gateway(settings).hall.runtime]
 
 
 def publishers(services: list[ServiceRuntime]) -> dict[tuple[str, str], tuple[str, type[msgspec.Struct]]]:

@@ -11,11 +11,11 @@ from typing import Literal
 
 import msgspec
 
-ActorKind = Literal["clerk", "staff", "kiosk", "applicant", "operator", "system"]
+ActorKind = Literal["clerk", "staff", "supervisor", "kiosk", "pad", "applicant", "operator", "system"]
 
 
 class Actor(msgspec.Struct, frozen=True):
-    """Who did it: a clerk, back-office staff, a kiosk, an applicant, an operator or the system."""
+    """Who did it: a clerk, staff or their supervisor, a kiosk or rating pad, an applicant, an operator, the system."""
 
     kind: ActorKind
     id: str

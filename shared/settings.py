@@ -19,6 +19,8 @@ class HallSettings(msgspec.Struct, frozen=True, kw_only=True):
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     reply_timeout_s: float = 10.0
+    # Signs login sessions and rating links. The default is for a development hall only: set HALL_SECRET.
+    secret: str = "dev-only-secret-change-me"  # noqa: S105 (development default, named as such)
 
     def topic(self, name: str) -> str:
         """Full topic name, e.g. ``hall.intake.events``."""
@@ -38,6 +40,7 @@ _ENV = {
     "http_host": "HALL_HTTP_HOST",
     "http_port": "HALL_HTTP_PORT",
     "reply_timeout_s": "HALL_REPLY_TIMEOUT_S",
+    "secret": "HALL_SECRET",
 }
 
 

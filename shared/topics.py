@@ -26,6 +26,8 @@ ROUTING_EVENTS = "routing.events"
 TIMING_EVENTS = "timing.events"
 EVALUATION_COMMANDS = "evaluation.commands"
 EVALUATION_EVENTS = "evaluation.events"
+EXTERNAL_REQUESTS = "external.requests"
+EXTERNAL_EVENTS = "external.events"
 GATEWAY_REPLIES = "gateway.replies"
 DEAD_LETTERS = "deadletter"
 
@@ -37,6 +39,9 @@ ALL = (
     TopicSpec(TIMING_EVENTS, PARTITIONS),
     TopicSpec(EVALUATION_COMMANDS, PARTITIONS),
     TopicSpec(EVALUATION_EVENTS, PARTITIONS),
+    # 跨省通办: cases handed to another jurisdiction, and its receipts and results.
+    TopicSpec(EXTERNAL_REQUESTS, PARTITIONS),
+    TopicSpec(EXTERNAL_EVENTS, PARTITIONS),
     # Every gateway instance reads all reply partitions and keeps only the replies it waits for.
     TopicSpec(GATEWAY_REPLIES, 3),
     TopicSpec(DEAD_LETTERS, 1),

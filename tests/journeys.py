@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from services.gateway.users import Directory
+from shared.settings import load_settings
 from tests.support import eventually
 
-CLERK = {"X-Hall-User": "clerk-zhang"}
-STAFF = {"X-Hall-User": "zrzy-li"}
-KIOSK = {"X-Hall-User": "kiosk-01"}
+_DIRECTORY = Directory(load_settings().secret)
+
+
+def auth(user_id: str) -> dict[str, str]:
+    """API headers of a signed-in user of ``data/users.toml`` (a bearer token, as ``POST /api/session`` gives)."""
+    user = _DIRECTORY.get(user_id)
+    assert user is not None, f"no user {user_id} in data/users.toml"
+    return {"Authorization": f"Bearer {_DIRECTORY.token(user)}"}
+
+
+CLERK_ID, STAFF_ID, KIOSK_ID = "clerk-zhang", "zrzy-li", "kiosk-01"
+CLERK, STAFF, KIOSK = auth(CLERK_ID), auth(STAFF_ID), auth(KIOSK_ID)
 ITEM = "11150525000118001"  # 查封登记, 自然资源局
 APPLICATION: dict[str, Any] = {
     "item_code": ITEM,

@@ -1,46 +1,86 @@
-"""The gateway's composition root: the Litestar app, its Kafka broker, read models and command bus."""
+"""The gateway's composition root: the Litestar app, its Kafka broker, read models, pages and command bus."""
 
 from __future__ import annotations
 
-from litestar import Litestar, Response, get
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from litestar import Litestar, Request, Response, get
 from litestar.di import Provide
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
 from opentelemetry.sdk.trace import SpanProcessor
 from redis.exceptions import RedisError
 
+from services.gateway import auth, cases, catalogue, delivery, desk, kiosk, ratings, sla, steps
 from services.gateway.bus import CommandBus
-from services.gateway.cases.api import CaseController
-from services.gateway.cases.schemas import RecordDelivery, SubmitApplication, SubmitRating
 from services.gateway.cases.timeline import Timeline
 from services.gateway.context import Gateway
-from services.gateway.steps.api import StepController
-from services.gateway.steps.inbox import Inbox
-from services.gateway.steps.schemas import DecideStep
-from services.gateway.users import Directory
+from services.gateway.feature import Feature, provide
+from services.gateway.users import Directory, LoginRequired, User
 from shared import topics
 from shared.kafka import ServiceRuntime
 from shared.settings import HallSettings
 from shared.telemetry import tracer_provider
 
 SERVICE = "gateway"
-READ_TOPICS = (topics.INTAKE_EVENTS, topics.ROUTING_EVENTS, topics.TIMING_EVENTS, topics.EVALUATION_EVENTS)
+HERE = Path(__file__).resolve().parent
+READ_TOPICS = (
+    topics.INTAKE_EVENTS,
+    topics.ROUTING_EVENTS,
+    topics.TIMING_EVENTS,
+    topics.EVALUATION_EVENTS,
+    topics.EXTERNAL_EVENTS,
+)
+# Every area of the gateway, each a package with ``feature(settings) -> Feature``.
+FEATURES: tuple[ModuleType, ...] = (auth, cases, steps, desk, kiosk, catalogue, delivery, sla, ratings)
 
 
-def build(settings: HallSettings, spans: SpanProcessor | None = None) -> Gateway:
-    """The gateway's parts: its runtime (read models, commands it may publish), bus and users."""
+class Built:
+    """The gateway's parts before they become an app."""
+
+    def __init__(self, hall: Gateway, features: list[Feature]) -> None:
+        self.hall = hall
+        self.features = features
+
+
+def build(settings: HallSettings, spans: SpanProcessor | None = None) -> Built:
+    """The gateway's parts: its runtime (read models, commands it may publish), bus, users and features."""
     runtime = ServiceRuntime(settings, SERVICE, tracer_provider(settings, SERVICE, spans))
-    timeline, inbox = Timeline(settings), Inbox(settings)
-    runtime.subscribe(list(READ_TOPICS), timeline.table(), inbox.table())
-    runtime.publications.declare(topics.INTAKE_COMMANDS, SubmitApplication)
-    runtime.publications.declare(topics.ROUTING_COMMANDS, DecideStep, RecordDelivery)
-    runtime.publications.declare(topics.EVALUATION_COMMANDS, SubmitRating)
+    timeline = Timeline(settings)
+    features: list[Feature] = [module.feature(settings) for module in FEATURES]
+    runtime.subscribe(list(READ_TOPICS), timeline.table(), *(t for f in features for t in f.tables))
+    for feature in features:
+        for topic, commands in feature.publishes.items():
+            runtime.publications.declare(topic, *commands)
     bus = CommandBus(settings, runtime.broker, runtime.publications)
-    return Gateway(settings=settings, bus=bus, users=Directory(), runtime=runtime, timeline=timeline, inbox=inbox)
+    hall = Gateway(settings=settings, bus=bus, users=Directory(settings.secret), runtime=runtime, timeline=timeline)
+    return Built(hall, features)
+
+
+def _templates(users: Directory) -> TemplateConfig[JinjaTemplateEngine]:
+    def current_user(request: Request[Any, Any, Any]) -> User | None:
+        try:
+            return users.signed_in(request)
+        except Exception:  # noqa: BLE001 (a bad cookie on a page simply means nobody is signed in)
+            return None
+
+    def globals_(engine: JinjaTemplateEngine) -> None:
+        engine.engine.globals["current_user"] = current_user
+
+    return TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine, engine_callback=globals_)
+
+
+def _login_redirect(_: Request[Any, Any, Any], exc: LoginRequired) -> Response[Any]:
+    return exc.redirect()
 
 
 def create_app(settings: HallSettings, spans: SpanProcessor | None = None) -> Litestar:
-    hall = build(settings, spans)
-    runtime, bus = hall.runtime, hall.bus
+    built = build(settings, spans)
+    hall, runtime, bus = built.hall, built.hall.runtime, built.hall.bus
 
     async def start() -> None:
         await runtime.start()
@@ -63,9 +103,15 @@ def create_app(settings: HallSettings, spans: SpanProcessor | None = None) -> Li
         body: dict[str, object] = {"service": SERVICE, "kafka": kafka, "redis": redis, "replies": replies}
         return Response(body, status_code=200 if kafka and redis and replies else 503)
 
+    dependencies: dict[str, Provide] = {"hall": provide(hall)}
+    for feature in built.features:
+        dependencies.update(feature.dependencies)
+    static = create_static_files_router(path="/static", directories=[HERE / "static"], include_in_schema=False)
     return Litestar(
-        route_handlers=[CaseController, StepController, health],
-        dependencies={"hall": Provide(lambda: hall, sync_to_thread=False)},
+        route_handlers=[*(r for f in built.features for r in f.routes), health, static],
+        dependencies=dependencies,
+        template_config=_templates(hall.users),
+        exception_handlers={LoginRequired: _login_redirect},
         on_startup=[start],
         on_shutdown=[stop],
         plugins=[OpenTelemetryPlugin(OpenTelemetryConfig(tracer_provider=runtime.tracer_provider))],

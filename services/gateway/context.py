@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from litestar import Request, Response
@@ -11,13 +11,14 @@ from litestar.exceptions import HTTPException, NotFoundException
 from redis.asyncio import Redis
 
 from services.gateway.bus import CommandBus
-from services.gateway.cases.timeline import Timeline
-from services.gateway.steps.inbox import Inbox
 from services.gateway.users import Directory
 from shared.envelope import Actor
 from shared.kafka import ServiceRuntime
 from shared.replies import Reply
 from shared.settings import HallSettings
+
+if TYPE_CHECKING:  # the timeline's package imports this module
+    from services.gateway.cases.timeline import Timeline
 
 Req = Request[Any, Any, Any]
 
@@ -34,15 +35,20 @@ class Pending(msgspec.Struct, frozen=True, kw_only=True):
     status: str = "处理中"
 
 
-class Gateway(msgspec.Struct, frozen=True):
-    """Everything the handlers need, built once in the composition root."""
+class Gateway:
+    """Everything the handlers need, built once in the composition root.
 
-    settings: HallSettings
-    bus: CommandBus
-    users: Directory
-    runtime: ServiceRuntime
-    timeline: Timeline
-    inbox: Inbox
+    A plain class on purpose: handlers receive it as a dependency, which must not be converted field by field.
+    """
+
+    def __init__(
+        self, *, settings: HallSettings, bus: CommandBus, users: Directory, runtime: ServiceRuntime, timeline: Timeline
+    ) -> None:
+        self.settings = settings
+        self.bus = bus
+        self.users = users
+        self.runtime = runtime
+        self.timeline = timeline
 
     @property
     def redis(self) -> Redis:

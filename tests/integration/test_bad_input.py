@@ -7,7 +7,7 @@ import copy
 import pytest
 
 from tests.integration.conftest import InProcessHall
-from tests.journeys import APPLICATION, CLERK, STAFF, open_step, submit
+from tests.journeys import APPLICATION, CLERK, STAFF, auth, open_step, submit
 
 pytestmark = pytest.mark.integration
 
@@ -53,19 +53,45 @@ async def test_missing_materials_are_all_listed_at_once(hall: InProcessHall) -> 
     assert [m["code"] for m in answer["missing"]] == ["M01", "M02"]
 
 
-async def test_a_caller_must_say_who_they_are(hall: InProcessHall) -> None:
+async def test_a_caller_must_sign_in(hall: InProcessHall) -> None:
     response = await hall.client.post("/api/cases", json=APPLICATION)
     assert response.status_code == 401
-    assert "X-Hall-User" in response.json()["detail"]
+    assert "登录" in response.json()["detail"]
+    forged = await hall.client.post("/api/cases", json=APPLICATION, headers={"Authorization": "Bearer abc.def"})
+    assert forged.status_code == 401
+    assert "凭证无效" in forged.json()["detail"]
+
+
+async def test_a_clerk_signs_in_with_a_password_and_gets_a_token(hall: InProcessHall) -> None:
+    wrong = await hall.client.post("/api/session", json={"user_id": "clerk-zhang", "password": "guess"})
+    assert wrong.status_code == 401
+    session = await hall.client.post("/api/session", json={"user_id": "clerk-zhang", "password": "hall2026"})
+    assert session.status_code == 201, session.text
+    token = session.json()["token"]
+    response = await hall.client.post("/api/cases", json=APPLICATION, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 201, response.text
+
+
+async def test_a_page_sends_nobody_to_the_login_and_a_login_back(hall: InProcessHall) -> None:
+    page = await hall.client.get("/", follow_redirects=False)
+    assert page.status_code in (302, 303, 307)
+    assert page.headers["location"].startswith("/login")
+    form = {"user_id": "zrzy-li", "password": "hall2026", "next": "/workbench"}
+    login = await hall.client.post("/login", data=form, follow_redirects=False)
+    hall.client.cookies.clear()  # the shared client must stay signed out for the other tests
+    assert login.status_code == 303, login.text
+    assert login.headers["location"] == "/workbench"
+    assert "hall_session" in login.headers["set-cookie"]
+    refused = await hall.client.post("/login", data={**form, "password": "x"}, follow_redirects=False)
+    assert refused.status_code == 401
+    assert "口令不正确" in refused.text
 
 
 async def test_a_step_is_decided_once_and_only_by_its_department(hall: InProcessHall) -> None:
     case_no = await submit(hall.client)
     step_id = await open_step(hall.client, case_no)
     decision = {"action": "通过", "opinion": "同意"}
-    stranger = await hall.client.post(
-        f"/api/steps/{step_id}/decision", json=decision, headers={"X-Hall-User": "sw-liu"}
-    )
+    stranger = await hall.client.post(f"/api/steps/{step_id}/decision", json=decision, headers=auth("sw-liu"))
     assert stranger.status_code == 403
     assert "自然资源局" in stranger.json()["detail"]
     first = await hall.client.post(f"/api/steps/{step_id}/decision", json=decision, headers=STAFF)

@@ -14,7 +14,7 @@ from shared.deadletter import DeadLetter, decode_dead_letter
 from shared.envelope import Actor, encode, wrap
 from shared.settings import HallSettings
 from tests.integration.conftest import InProcessHall
-from tests.journeys import APPLICATION, CLERK
+from tests.journeys import APPLICATION, CLERK, CLERK_ID
 
 pytestmark = pytest.mark.integration
 
@@ -53,7 +53,7 @@ async def test_malformed_records_are_dead_lettered_and_the_next_one_is_handled(
     # The next application's key, computed as the gateway does for an Idempotency-Key, so the poison records
     # land on the same partition before it.
     idempotency_key = f"after-poison-{uuid.uuid4()}"
-    case_id = uuid.uuid5(uuid.NAMESPACE_OID, f"{settings.namespace}:{CLERK['X-Hall-User']}:{idempotency_key}").hex
+    case_id = uuid.uuid5(uuid.NAMESPACE_OID, f"{settings.namespace}:{CLERK_ID}:{idempotency_key}").hex
     garbage = f"not an envelope {uuid.uuid4()}".encode()
     wrong = wrap(NotAnApplication("red"), case_id=case_id, actor=Actor(kind="kiosk", id="kiosk-01"))
     wrong = msgspec.structs.replace(wrong, type="SubmitApplication.v1")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.integration.conftest import InProcessHall
-from tests.journeys import CLERK, KIOSK, STAFF, state, whole_journey
+from tests.journeys import CLERK_ID, KIOSK, KIOSK_ID, STAFF_ID, state, whole_journey
 
 pytestmark = pytest.mark.integration
 
@@ -29,10 +29,10 @@ async def test_a_case_runs_from_the_window_to_its_rating(hall: InProcessHall) ->
         assert types.count(expected) == 1, (expected, types)
     assert types[0] == "CaseAccepted.v1"
     actors = {entry["type"]: entry["actor"]["id"] for entry in case["timeline"]}
-    assert actors["CaseAccepted.v1"] == CLERK["X-Hall-User"]
-    assert actors["StepDecided.v1"] == STAFF["X-Hall-User"]
-    assert actors["CaseDelivered.v1"] == CLERK["X-Hall-User"]
-    assert actors["RatingRecorded.v1"] == KIOSK["X-Hall-User"]
+    assert actors["CaseAccepted.v1"] == CLERK_ID
+    assert actors["StepDecided.v1"] == STAFF_ID
+    assert actors["CaseDelivered.v1"] == CLERK_ID
+    assert actors["RatingRecorded.v1"] == KIOSK_ID
     times = [entry["at"] for entry in case["timeline"]]
     assert times == sorted(times)
     stopped = next(e for e in case["timeline"] if e["type"] == "ClockStopped.v1")

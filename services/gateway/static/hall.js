@@ -1,0 +1,21 @@
+// Shared behaviour of every page: access keys shown as <kbd>, and small helpers for the features' scripts.
+"use strict";
+window.hall = {
+  // fetch JSON from the gateway with the page's session cookie; throws an Error carrying the reason.
+  async json(url, options = {}) {
+    const init = { credentials: "same-origin", headers: { "content-type": "application/json" }, ...options };
+    const response = await fetch(url, init);
+    const text = await response.text();
+    const body = text ? JSON.parse(text) : null;
+    if (!response.ok) {
+      const error = new Error((body && (body.detail || body.reason)) || `请求失败（${response.status}）`);
+      error.status = response.status;
+      error.body = body;
+      throw error;
+    }
+    return { status: response.status, body };
+  },
+  escape(text) {
+    return String(text ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+  },
+};
