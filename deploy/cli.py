@@ -35,6 +35,10 @@ def up(home: Path) -> int:
         return 1
     port = SERVICES["gateway"]
     print("\n服务大厅已启动 (the hall is up):")
+    print(f"  sign in       http://127.0.0.1:{port}/login   (demo users in data/users.toml, password hall2026)")
+    print(f"  clerks' desk  http://127.0.0.1:{port}/desk    kiosk http://127.0.0.1:{port}/kiosk")
+    print(f"  workbench     http://127.0.0.1:{port}/workbench    SLA board http://127.0.0.1:{port}/sla")
+    print(f"  public        http://127.0.0.1:{port}/public/ratings")
     print(f"  gateway API   http://127.0.0.1:{port}/api/cases")
     print(f"  OpenAPI docs  http://127.0.0.1:{port}/schema")
     print(f"  health        http://127.0.0.1:{port}/health")
