@@ -47,14 +47,16 @@ def document(settings: HallSettings) -> dict[str, Any]:
     services = runtimes(settings)
     published = publishers(services)
     structs = sorted({payload for _, payload in published.values()}, key=lambda t: t.__name__)
-    _, schemas = msgspec.json.schema_components([Envelope, Reply, DeadLetter, *structs], ref_template=REF)
+    refs, schemas = msgspec.json.schema_components([Envelope, Reply, DeadLetter, *structs], ref_template=REF)
+    # Two services may each publish a struct of the same name: msgspec then qualifies the names, so use its refs.
+    ref_of = dict(zip(structs, refs[3:], strict=True))
     channels: dict[str, Any] = {
         spec.name: {"address": settings.topic(spec.name), "messages": {}, "x-partitions": spec.partitions}
         for spec in topics.ALL
     }
     messages: dict[str, Any] = {}
     for (topic, tag), (_, payload) in sorted(published.items()):
-        messages[tag] = {"name": tag, "payload": {"$ref": REF.format(name=payload.__name__)}}
+        messages[tag] = {"name": tag, "payload": ref_of[payload]}
         channels[topic]["messages"][tag] = {"$ref": f"#/components/messages/{tag}"}
     # Not in envelopes: a service's answer to a command, and a record it could not handle.
     for topic, bare in ((topics.GATEWAY_REPLIES, Reply), (topics.DEAD_LETTERS, DeadLetter)):

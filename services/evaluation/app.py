@@ -1,12 +1,25 @@
-"""Evaluation's composition root: case facts from intake and routing, ratings from the gateway."""
+"""Evaluation's composition root: case facts from intake and routing, clocks from timing, commands from the gateway,
+the county's rules from ``data/evaluation.toml`` and the rating links' key from ``HALL_SECRET``."""
 
 from __future__ import annotations
 
 from opentelemetry.sdk.trace import SpanProcessor
 
-from services.evaluation.handlers import Evaluation
-from services.evaluation.messages import RatingRecorded
+from services.evaluation.followup_handlers import FollowUps
+from services.evaluation.handlers import CaseClocks
+from services.evaluation.messages import (
+    ClockRequested,
+    ClockWithdrawn,
+    FollowUpChanged,
+    RatingOpened,
+    RatingRecorded,
+)
+from services.evaluation.policy import RatingPolicy, load_policy
+from services.evaluation.rating_handlers import Ratings
+from services.evaluation.store import Store
+from services.evaluation.tokens import LinkSigner
 from shared import topics
+from shared.clock import Clock, SystemClock
 from shared.kafka import ServiceRuntime
 from shared.settings import HallSettings
 from shared.telemetry import tracer_provider
@@ -14,9 +27,24 @@ from shared.telemetry import tracer_provider
 SERVICE = "evaluation"
 
 
-def build(settings: HallSettings, spans: SpanProcessor | None = None) -> ServiceRuntime:
+def build(
+    settings: HallSettings,
+    spans: SpanProcessor | None = None,
+    *,
+    clock: Clock | None = None,
+    policy: RatingPolicy | None = None,
+) -> ServiceRuntime:
     runtime = ServiceRuntime(settings, SERVICE, tracer_provider(settings, SERVICE, spans))
-    runtime.publications.declare(topics.EVALUATION_EVENTS, RatingRecorded)
-    inputs = [topics.INTAKE_EVENTS, topics.ROUTING_EVENTS, topics.EVALUATION_COMMANDS]
-    runtime.subscribe(inputs, Evaluation(settings).table())
+    runtime.publications.declare(
+        topics.EVALUATION_EVENTS, RatingOpened, RatingRecorded, FollowUpChanged, ClockRequested, ClockWithdrawn
+    )
+    rules = policy or load_policy()
+    store = Store(settings)
+    tables = (
+        CaseClocks(store, rules, settings.region_code).table(),
+        Ratings(store, rules, LinkSigner(settings.secret), clock or SystemClock()).table(),
+        FollowUps(store, rules).table(),
+    )
+    inputs = [topics.INTAKE_EVENTS, topics.ROUTING_EVENTS, topics.TIMING_EVENTS, topics.EVALUATION_COMMANDS]
+    runtime.subscribe(inputs, *tables)
     return runtime

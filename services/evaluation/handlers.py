@@ -1,97 +1,202 @@
-"""Evaluation's handlers: learn of cases, open them for rating at delivery, record one rating each."""
+"""Evaluation's handlers for case facts and clocks: open services for rating, learn each window's end from timing,
+apply the default rating once a window has passed, and note a correction's deadline and its overdue alert."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import uuid
+from datetime import datetime
 
-import msgspec
-
-from services.evaluation.messages import BAD, CaseAccepted, CaseDelivered, RatingRecorded, SubmitRating
-from shared import topics
-from shared.envelope import Envelope, now
+from services.evaluation.levels import Level, to_code
+from services.evaluation.messages import (
+    CaseAccepted,
+    CaseDelivered,
+    ClockAlerted,
+    ClockStarted,
+    FollowUp,
+    Kind,
+    Rater,
+    RatingOpened,
+    RatingRecorded,
+)
+from services.evaluation.policy import RatingPolicy
+from services.evaluation.ratings import CaseFile, StageRecord, local
+from services.evaluation.store import Store
+from shared.envelope import SYSTEM, Envelope
 from shared.kafka import HandlerTable, NotYet, Route
 from shared.outbox import Txn
-from shared.settings import HallSettings
+
+OVERDUE = "逾期"
+SYSTEM_RATER = Rater(kind="system", name="系统", real_name=False)
 
 
-class RateableCase(msgspec.Struct, kw_only=True):
-    case_no: str
-    item_code: str
-    departments: list[str]
-    clerk: str
-    delivered_at: datetime | None = None
-    rated_at: datetime | None = None
+def rating_record(
+    case: CaseFile,
+    stage_name: str,
+    stage: StageRecord,
+    *,
+    level: Level,
+    channel: str,
+    rater: Rater,
+    recorded_by: str,
+    kind: Kind,
+    at: datetime,
+    indicators: dict[str, str] | None = None,
+    text: str = "",
+    default: bool = False,
+) -> RatingRecorded:
+    """One rating record with every field DOMAIN §5 names."""
+    return RatingRecorded(
+        rating_id=uuid.uuid4().hex,
+        case_no=case.case_no,
+        item_code=case.item_code,
+        item_name=case.item_name,
+        stage=stage_name,
+        department=case.department,
+        clerk=stage.clerk,
+        channel=channel,
+        rater=rater,
+        recorded_by=recorded_by,
+        level=level.value,
+        gbt_code=to_code(level, "GB/T 39046"),
+        indicators=indicators or {},
+        text=text,
+        kind=kind,
+        default=default,
+        bad_review=level.bad,
+        region_code=case.region_code,
+        rated_at=at,
+    )
 
 
-_case = msgspec.json.Decoder(RateableCase)
-CAUSAL_GRACE = timedelta(seconds=10)
-
-
-class Evaluation:
-    def __init__(self, settings: HallSettings) -> None:
-        self.settings = settings
+class CaseClocks:
+    def __init__(self, store: Store, policy: RatingPolicy, region_code: str) -> None:
+        self.store = store
+        self.policy = policy
+        self.region_code = region_code
 
     def table(self) -> HandlerTable:
         return {
             "CaseAccepted.v1": Route(CaseAccepted, self.case_accepted),
             "CaseDelivered.v1": Route(CaseDelivered, self.case_delivered),
-            "SubmitRating.v1": Route(SubmitRating, self.submit_rating),
+            "ClockStarted.v1": Route(ClockStarted, self.clock_started),
+            "ClockAlerted.v1": Route(ClockAlerted, self.clock_alerted),
         }
 
-    def _key(self, case_id: str) -> str:
-        return self.settings.key("evaluation", "case", case_id)
-
-    def _save(self, txn: Txn, case_id: str, case: RateableCase) -> None:
-        txn.set(self._key(case_id), case)
+    def _open(self, txn: Txn, env: Envelope, case: CaseFile, stage: str, *, at: datetime, clerk: str) -> None:
+        """A service event becomes open for rating; its window is a clock timing keeps."""
+        if stage in case.stages:
+            return
+        clock_id = f"{env.case_id}:评价期:{stage}"
+        case.stages[stage] = StageRecord(opened_at=at, clerk=clerk, clock_id=clock_id)
+        opened = RatingOpened(
+            case_no=case.case_no,
+            stage=stage,
+            clerk=clerk,
+            item_code=case.item_code,
+            item_name=case.item_name,
+            department=case.department,
+            applicant_name=case.applicant_name,
+            opened_at=at,
+        )
+        txn.emit(self.store.events, opened)
+        self.store.request_clock(
+            txn,
+            clock_id=clock_id,
+            purpose="评价期",
+            case_no=case.case_no,
+            department=case.department,
+            at=at,
+            limit=self.policy.window.limit,
+        )
 
     async def case_accepted(self, env: Envelope, event: CaseAccepted, txn: Txn) -> None:
-        if await txn.get(self._key(env.case_id)) is None:
-            self._save(
-                txn,
-                env.case_id,
-                RateableCase(
-                    case_no=event.case_no, item_code=event.item_code, departments=event.departments, clerk=env.actor.id
-                ),
-            )
+        if await self.store.case(txn, env.case_id) is not None:
+            return
+        case = CaseFile(
+            case_no=event.case_no,
+            item_code=event.item_code,
+            item_name=event.item_name,
+            department=event.departments[0] if event.departments else "",
+            region_code=event.region_code or self.region_code,
+            applicant_name=event.applicant_name,
+            applicant_id_number=event.applicant_id_number,
+            accepted_by=event.owner or env.actor.id,
+            accepted_at=event.accepted_at,
+        )
+        for stage in self.policy.stages.at_acceptance:
+            self._open(txn, env, case, stage, at=event.accepted_at, clerk=case.accepted_by)
+        self.store.save_case(txn, env.case_id, case)
 
     async def case_delivered(self, env: Envelope, event: CaseDelivered, txn: Txn) -> None:
-        raw = await txn.get(self._key(env.case_id))
-        if raw is None:
+        case = await self.store.case(txn, env.case_id)
+        if case is None:
             raise NotYet(f"case {env.case_id} delivered before evaluation learnt of its acceptance")
-        case = _case.decode(raw)
-        if case.delivered_at is None:
-            case.delivered_at = event.delivered_at
-            self._save(txn, env.case_id, case)
+        if case.delivered_at is not None:
+            return
+        case.delivered_at, case.delivered_by = event.delivered_at, env.actor.id
+        for stage in self.policy.stages.at_delivery:
+            # The whole case is the owner's (首问负责); the delivery is the delivering clerk's service.
+            clerk = case.accepted_by if stage == "整体" else env.actor.id
+            self._open(txn, env, case, stage, at=event.delivered_at, clerk=clerk)
+        self.store.save_case(txn, env.case_id, case)
 
-    async def submit_rating(self, env: Envelope, cmd: SubmitRating, txn: Txn) -> None:
-        raw = await txn.get(self._key(env.case_id))
-        case = None if raw is None else _case.decode(raw)
-        if case is None or case.delivered_at is None:
-            if now() - env.occurred_at < CAUSAL_GRACE:
-                # The gateway saw the delivery; routing's event may still be on its way here.
-                raise NotYet(f"case {env.case_id} not yet known as delivered")
-            txn.answer(
-                404 if case is None else 409,
-                "没有该办件，无法评价" if case is None else f"办件 {case.case_no} 尚未出件，暂不能评价",
+    async def _followup_of(self, txn: Txn, case: CaseFile, clock_id: str) -> FollowUp | None:
+        for stage in case.stages.values():
+            if stage.followup_id:
+                followup = await self.store.followup(txn, stage.followup_id)
+                if followup is not None and followup.clock_id == clock_id:
+                    return followup
+        return None
+
+    async def clock_started(self, env: Envelope, event: ClockStarted, txn: Txn) -> None:
+        if event.purpose not in ("评价期", "整改"):
+            return  # a case, step or 补齐 clock: not evaluation's
+        case = await self.store.case(txn, env.case_id)
+        if case is None:
+            return
+        if event.purpose == "评价期":
+            for stage in case.stages.values():
+                if stage.clock_id == event.clock_id:
+                    stage.window_ends_at = event.promised_deadline
+                    self.store.save_case(txn, env.case_id, case)
+            return
+        followup = await self._followup_of(txn, case, event.clock_id)
+        if followup is not None:
+            followup.deadline = event.promised_deadline
+            self.store.save_followup(txn, followup, f"整改期限至 {local(event.promised_deadline)}", SYSTEM)
+
+    async def clock_alerted(self, env: Envelope, event: ClockAlerted, txn: Txn) -> None:
+        if event.level != OVERDUE or event.purpose not in ("评价期", "整改"):
+            return
+        case = await self.store.case(txn, env.case_id)
+        if case is None:
+            return
+        if event.purpose == "评价期":
+            self._default_rating(txn, env, case, event)
+            return
+        followup = await self._followup_of(txn, case, event.clock_id)
+        if followup is not None and followup.status in ("待核实", "申诉中", "整改中") and not followup.overdue:
+            followup.overdue = True
+            self.store.save_followup(txn, followup, f"整改逾期（期限 {local(event.deadline)}）", SYSTEM)
+
+    def _default_rating(self, txn: Txn, env: Envelope, case: CaseFile, event: ClockAlerted) -> None:
+        """Once per service event: the stored record says whether it was rated, whatever timing sends again."""
+        for name, stage in case.stages.items():
+            if stage.clock_id != event.clock_id or stage.first_id:
+                continue
+            record = rating_record(
+                case,
+                name,
+                stage,
+                level=self.policy.default_level,
+                channel="系统默认",
+                rater=SYSTEM_RATER,
+                recorded_by=SYSTEM.id,
+                kind="首评",
+                at=event.deadline,
+                text="评价期内未评价，系统默认评价",
+                default=True,
             )
-            return
-        if case.rated_at is not None:
-            txn.answer(409, f"办件 {case.case_no} 已于 {case.rated_at:%Y-%m-%d %H:%M} 评价，不能重复评价")
-            return
-        case.rated_at = env.occurred_at
-        self._save(txn, env.case_id, case)
-        txn.emit(
-            self.settings.topic(topics.EVALUATION_EVENTS),
-            RatingRecorded(
-                case_no=case.case_no,
-                item_code=case.item_code,
-                departments=case.departments,
-                clerk=case.clerk,
-                level=cmd.level,
-                channel=cmd.channel,
-                text=cmd.text,
-                bad_review=cmd.level in BAD,
-                rated_at=env.occurred_at,
-            ),
-        )
-        txn.answer(201)
+            stage.first_id, stage.first_at, stage.first_default = record.rating_id, record.rated_at, True
+            self.store.save_case(txn, env.case_id, case)
+            txn.emit(self.store.events, record, actor=SYSTEM)

@@ -1,9 +1,9 @@
-"""Cases at the window and the kiosk: submission, progress and timeline, delivery, rating."""
+"""Cases at the window and the kiosk: submission, progress and timeline, delivery."""
 
 from __future__ import annotations
 
 from services.gateway.cases.api import CaseController
-from services.gateway.cases.schemas import RecordDelivery, SubmitApplication, SubmitRating
+from services.gateway.cases.schemas import RecordDelivery, SubmitApplication
 from services.gateway.feature import Feature
 from shared import topics
 from shared.settings import HallSettings
@@ -16,6 +16,5 @@ def feature(settings: HallSettings) -> Feature:  # noqa: ARG001 (every feature i
         publishes={
             topics.INTAKE_COMMANDS: [SubmitApplication],
             topics.ROUTING_COMMANDS: [RecordDelivery],
-            topics.EVALUATION_COMMANDS: [SubmitRating],
         },
     )

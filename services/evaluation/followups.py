@@ -1,0 +1,125 @@
+"""The bad-review follow-up (差评整改), as a small state machine on :class:`FollowUp` (pure, no I/O).
+
+```
+差评 → 待核实 ─┬─ 申诉 → 申诉中 ─┬─ upheld by a supervisor → 无效差评
+              │                 └─ rejected ───────────────┐
+              └─ 整改 ─────────────────────────────────────→ 整改中 (deadline, one extension) → 整改完成 | 无法整改
+```
+Each step returns the words of the change (for the timeline and the desk). A real-name bad review needs a
+return visit (回访) before it is closed either way. Clocks are the caller's business: the functions only say
+when one starts (:data:`CORRECTING`) or ends.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Final
+
+from services.evaluation.levels import Level
+from services.evaluation.messages import (
+    CloseCorrection,
+    ExtendCorrection,
+    FollowUp,
+    RecordReturnVisit,
+    ReviewAppeal,
+    VerifyBadReview,
+    Visit,
+)
+from services.evaluation.ratings import Refusal
+from shared.envelope import Actor
+
+CLOSED = ("无效差评", "整改完成", "无法整改")
+CORRECTING: Final = "整改中"
+
+
+def _require(f: FollowUp, *statuses: str) -> None:
+    if f.status not in statuses:
+        raise Refusal(409, f"差评（办件 {f.case_no}）当前为“{f.status}”，不能办理此项")
+
+
+def _own(f: FollowUp, actor: Actor, department: str) -> None:
+    """The rated department handles its bad reviews; the hall's operators may handle any."""
+    if actor.kind != "operator" and department != f.department:
+        raise Refusal(403, f"该差评由{f.department}处理，{actor.name or actor.id}（{department or '无部门'}）无权办理")
+
+
+def _text(value: str, what: str) -> str:
+    if not value.strip():
+        raise Refusal(422, f"请填写{what}")
+    return value.strip()
+
+
+def _needs_visit(f: FollowUp, visits_required: bool) -> None:
+    if visits_required and f.rater.real_name and f.visit is None:
+        raise Refusal(409, f"实名差评（办件 {f.case_no}）须先回访评价人，才能办结")
+
+
+def verify(f: FollowUp, cmd: VerifyBadReview, actor: Actor, at: datetime) -> str:
+    _own(f, actor, cmd.department)
+    _require(f, "待核实")
+    f.reply, f.replied_at, f.replied_by = _text(cmd.reply, "给评价人的回复（差评回复）"), at, actor.id
+    if cmd.outcome == "申诉":
+        f.appeal_reason, f.appealed_by = _text(cmd.appeal_reason, "申诉理由"), actor.id
+        f.status = "申诉中"
+        return f"核实后提出申诉：{f.appeal_reason}"
+    f.status = CORRECTING
+    return "核实后确认整改"
+
+
+def review_appeal(f: FollowUp, cmd: ReviewAppeal, actor: Actor, visits_required: bool) -> str:
+    if actor.kind not in ("supervisor", "operator"):
+        raise Refusal(403, "申诉须由科室负责人审核")
+    _own(f, actor, cmd.department)
+    _require(f, "申诉中")
+    if actor.id == f.appealed_by:
+        raise Refusal(403, "申诉人不能审核自己的申诉")
+    f.appeal_opinion, f.appeal_reviewed_by = _text(cmd.opinion, "审核意见"), actor.id
+    if cmd.upheld:
+        _needs_visit(f, visits_required)
+        f.status = "无效差评"
+        return f"申诉成立，认定为无效差评：{f.appeal_opinion}"
+    f.status = CORRECTING
+    return f"申诉不成立，转入整改：{f.appeal_opinion}"
+
+
+def extend(f: FollowUp, cmd: ExtendCorrection, actor: Actor) -> str:
+    _own(f, actor, cmd.department)
+    _require(f, CORRECTING)
+    if f.extended:
+        raise Refusal(409, "整改期限已延长过一次，不能再次延长")
+    if f.overdue:
+        raise Refusal(409, "整改已逾期，不能再申请延期")
+    if f.deadline is None:
+        raise Refusal(409, "整改期限尚未确定，请稍后再申请延期")
+    f.extended, f.extension_reason = True, _text(cmd.reason, "延期理由")
+    return f"整改延期一次：{f.extension_reason}"
+
+
+def visit(f: FollowUp, cmd: RecordReturnVisit, actor: Actor, at: datetime) -> str:
+    _own(f, actor, cmd.department)
+    _require(f, "待核实", "申诉中", CORRECTING)
+    if f.visit is not None:
+        raise Refusal(409, "该差评已有回访记录")
+    f.visit = Visit(method=cmd.method, note=_text(cmd.note, "回访情况"), by=actor.id, at=at)
+    return f"{cmd.method}回访：{f.visit.note}"
+
+
+def close(f: FollowUp, cmd: CloseCorrection, actor: Actor, at: datetime, visits_required: bool) -> str:
+    _own(f, actor, cmd.department)
+    _require(f, CORRECTING)
+    if cmd.outcome == "无法整改":
+        f.explanation = _text(cmd.explanation, "无法整改的原因")
+    else:
+        f.explanation = cmd.explanation.strip()
+    _needs_visit(f, visits_required)
+    f.status, f.closed_at, f.closed_by = cmd.outcome, at, actor.id
+    return f"{cmd.outcome}" + (f"：{f.explanation}" if f.explanation else "")
+
+
+def rate_correction(f: FollowUp, level: Level, at: datetime) -> str:
+    if f.status not in ("整改完成", "无法整改"):
+        raise Refusal(409, f"差评（办件 {f.case_no}）尚未整改办结，暂不能评价整改结果")
+    if f.correction_level is not None:
+        raise Refusal(409, "已评价过整改结果，不能重复评价")
+    f.correction_level, f.correction_rated_at = level.value, at
+    return f"评价人评价整改结果：{level.value}"

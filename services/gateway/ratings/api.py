@@ -1,0 +1,166 @@
+"""The ratings API: rate a case (kiosk, window pad, 12345 call, rating link), issue rating links, follow a case's
+ratings. Evaluation decides every rating and refuses with the reason; the gateway names who rates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Controller, Response, get, post
+from litestar.di import NamedDependency
+from litestar.exceptions import HTTPException, NotFoundException
+from litestar.params import FromPath, JSONBody
+
+from services.gateway.cases.timeline import current_state
+from services.gateway.context import Gateway, HallDep, Pending, Req
+from services.gateway.ratings.book import RatingBook, Served
+from services.gateway.ratings.config import RatingConfig
+from services.gateway.ratings.links import peek
+from services.gateway.ratings.schemas import (
+    CaseRatings,
+    IssueRatingLink,
+    LinkIn,
+    LinkOut,
+    LinkRatingIn,
+    PadRatingIn,
+    PadView,
+    RateCorrection,
+    RatingIn,
+    SubmitRating,
+)
+from services.gateway.users import User
+from shared import topics
+from shared.envelope import Actor
+
+RatingBookDep = NamedDependency[RatingBook]
+RatingConfigDep = NamedDependency[RatingConfig]
+# Whoever opens a rating link: the token is their credential, the signature is evaluation's to check.
+LINK_RATER = Actor(kind="applicant", id="rating-link", name="评价人")
+
+
+async def issue_link(hall: Gateway, request: Req, case_id: str, user: User, command: IssueRatingLink) -> Response[Any]:
+    """Ask evaluation for a signed link and answer with the URL to send by SMS or print as a QR code."""
+    envelope, reply = await hall.bus.send(topics.EVALUATION_COMMANDS, command, case_id=case_id, actor=user.actor)
+    if reply is None:
+        return Response(Pending(command_id=envelope.event_id, case_id=case_id), status_code=202)
+    if not reply.ok:
+        raise HTTPException(status_code=reply.status, detail=reply.reason)
+    link = msgspec.json.decode(reply.body, type=dict[str, str])
+    url = f"{str(request.base_url).rstrip('/')}/rate/{link['token']}"
+    return Response(
+        LinkOut(
+            token=link["token"],
+            url=url,
+            case_no=link["case_no"],
+            stage=link["stage"],
+            purpose=link["purpose"],
+            channel=link["channel"],
+        ),
+        status_code=201,
+    )
+
+
+async def pad_view(hall: Gateway, book: RatingBook, config: RatingConfig, pad: User) -> PadView:
+    clerk_id = config.pads.get(pad.id, "")
+    clerk = hall.users.get(clerk_id)
+    served: Served | None = await book.served(hall.redis, clerk_id) if clerk_id else None
+    rated = False
+    if served is not None:
+        ratings = await book.ratings(hall.redis, served.case_id)
+        rated = any(r.stage == served.stage and r.kind == "首评" for r in ratings)
+    return PadView(pad=pad.id, clerk=clerk_id, clerk_name=clerk.name if clerk else "", served=served, rated=rated)
+
+
+class RatingController(Controller):
+    path = "/api"
+    tags = ("好差评",)
+
+    @post("/cases/{case_no:str}/ratings", summary="评价办件（自助终端、评价器、12345 电话记录）")
+    async def rate(
+        self, request: Req, case_no: FromPath[str], data: JSONBody[RatingIn], hall: HallDep
+    ) -> Response[Any]:
+        user = hall.users.caller(request, "kiosk", "pad", "operator")
+        case_id = await hall.case_id(case_no)
+        # Without a stage the service just given is meant: after delivery, the delivered one.
+        seen_delivered = not data.stage and current_state(await hall.timeline.entries(hall.redis, case_id)) in (
+            "已出件",
+            "已评价",
+        )
+        command = SubmitRating(
+            level=data.level,
+            code=data.code,
+            code_table=data.code_table,
+            channel=data.channel,
+            text=data.text,
+            stage=data.stage,
+            kind=data.kind,
+            indicators=data.indicators,
+            anonymous=data.anonymous,
+            applicant_id_tail=data.applicant_id_tail,
+            seen_delivered=seen_delivered,
+        )
+        return await hall.send(topics.EVALUATION_COMMANDS, command, case_id, user.actor)
+
+    @get("/cases/{case_no:str}/ratings", summary="办件的评价与差评整改")
+    async def case_ratings(
+        self, request: Req, case_no: FromPath[str], hall: HallDep, ratings: RatingBookDep
+    ) -> CaseRatings:
+        hall.users.caller(request)
+        case_id = await hall.case_id(case_no)
+        followups = [f for f in await ratings.followups(hall.redis) if f.case_id == case_id]
+        return CaseRatings(case_no=case_no, ratings=await ratings.ratings(hall.redis, case_id), followups=followups)
+
+    @post("/cases/{case_no:str}/rating-links", summary="生成评价链接（短信、二维码、网上评价）")
+    async def link(self, request: Req, case_no: FromPath[str], data: JSONBody[LinkIn], hall: HallDep) -> Response[Any]:
+        user = hall.users.caller(request, "clerk", "operator")
+        case_id = await hall.case_id(case_no)
+        command = IssueRatingLink(stage=data.stage, channel=data.channel, purpose=data.purpose)
+        return await issue_link(hall, request, case_id, user, command)
+
+    @get("/pad/current", summary="评价器：本窗口刚办理的服务")
+    async def pad_current(
+        self, request: Req, hall: HallDep, ratings: RatingBookDep, rating_config: RatingConfigDep
+    ) -> PadView:
+        return await pad_view(hall, ratings, rating_config, hall.users.caller(request, "pad"))
+
+    @post("/pad/ratings", summary="评价器：一键评价本窗口刚办理的服务")
+    async def pad_rate(self, request: Req, data: JSONBody[PadRatingIn], hall: HallDep) -> Response[Any]:
+        pad = hall.users.caller(request, "pad")
+        case_id = await hall.case_id(data.case_no)
+        command = SubmitRating(
+            level=data.level,
+            code=data.code,
+            code_table=data.code_table,
+            channel="评价器",
+            stage=data.stage,
+            indicators=data.indicators,
+        )
+        return await hall.send(topics.EVALUATION_COMMANDS, command, case_id, pad.actor)
+
+    @post("/rate/{token:str}", summary="通过评价链接评价（短信、二维码；无需登录）")
+    async def rate_by_link(self, token: FromPath[str], data: JSONBody[LinkRatingIn], hall: HallDep) -> Response[Any]:
+        claims = peek(token)
+        if claims is None:
+            raise HTTPException(status_code=403, detail="评价码无效：内容无法识别")
+        try:
+            case_id = await hall.case_id(claims.case_no)
+        except NotFoundException:
+            raise HTTPException(status_code=403, detail="评价码无效：没有它所指的办件") from None
+        command: msgspec.Struct
+        if claims.purpose == "整改评价":
+            command = RateCorrection(
+                token=token, level=data.level, code=data.code, code_table=data.code_table, text=data.text
+            )
+        else:
+            command = SubmitRating(
+                level=data.level,
+                code=data.code,
+                code_table=data.code_table,
+                channel=claims.channel,
+                text=data.text,
+                kind="追评" if claims.purpose == "追评" else "首评",
+                indicators=data.indicators,
+                token=token,
+                anonymous=data.anonymous,
+            )
+        return await hall.send(topics.EVALUATION_COMMANDS, command, case_id, LINK_RATER)

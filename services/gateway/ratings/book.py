@@ -1,0 +1,116 @@
+"""The ratings read model: every rating record, every bad-review follow-up (latest state and its history), and
+for each clerk the service just given (what that clerk's window pad offers for rating).
+
+A county hall gives a few hundred services a day, so statistics read the whole record set and count in memory.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import cast
+
+import msgspec
+from redis.asyncio import Redis
+
+from services.gateway.ratings.events import FollowUp, FollowUpChanged, RatingOpened, RatingRecorded
+from shared.envelope import Envelope
+from shared.kafka import HandlerTable, Route
+from shared.outbox import Txn
+from shared.settings import HallSettings
+
+
+class Served(msgspec.Struct, frozen=True, kw_only=True):
+    """The latest service a clerk gave that is open for rating."""
+
+    case_id: str
+    case_no: str
+    stage: str
+    item_name: str
+    applicant_name: str
+    opened_at: datetime
+
+
+class Change(msgspec.Struct, frozen=True, kw_only=True):
+    change: str
+    actor: str
+    at: datetime
+
+
+_served = msgspec.json.Decoder(Served)
+_rating = msgspec.json.Decoder(RatingRecorded)
+_followup = msgspec.json.Decoder(FollowUp)
+_change = msgspec.json.Decoder(Change)
+
+
+class RatingBook:
+    def __init__(self, settings: HallSettings) -> None:
+        self.settings = settings
+
+    def key(self, *parts: str) -> str:
+        return self.settings.key("gateway", "ratings", *parts)
+
+    def table(self) -> HandlerTable:
+        return {
+            "RatingOpened.v1": Route(RatingOpened, self.rating_opened),
+            "RatingRecorded.v1": Route(RatingRecorded, self.rating_recorded),
+            "FollowUpChanged.v1": Route(FollowUpChanged, self.followup_changed),
+        }
+
+    async def rating_opened(self, env: Envelope, event: RatingOpened, txn: Txn) -> None:
+        key = self.key("served", event.clerk)
+        raw = await txn.get(key)
+        if raw is not None and _served.decode(raw).opened_at > event.opened_at:
+            return
+        served = Served(
+            case_id=env.case_id,
+            case_no=event.case_no,
+            stage=event.stage,
+            item_name=event.item_name,
+            applicant_name=event.applicant_name,
+            opened_at=event.opened_at,
+        )
+        txn.set(key, served)
+
+    async def rating_recorded(self, env: Envelope, event: RatingRecorded, txn: Txn) -> None:
+        value = msgspec.json.encode(event)
+        everyone, case = self.key("all"), self.key("case", env.case_id)
+        rating_id = event.rating_id
+        txn.write(lambda pipe: pipe.hset(everyone, rating_id, value))
+        txn.write(lambda pipe: pipe.hset(case, rating_id, value))
+
+    async def followup_changed(self, env: Envelope, event: FollowUpChanged, txn: Txn) -> None:
+        followup = event.followup
+        key = self.key("followup", followup.followup_id)
+        raw = await txn.get(key)
+        if raw is None or _followup.decode(raw).revision < followup.revision:
+            txn.set(key, msgspec.json.encode(followup))
+        index, history = self.key("followups"), self.key("history", followup.followup_id)
+        change = msgspec.json.encode(
+            Change(change=event.change, actor=env.actor.name or env.actor.id, at=env.occurred_at)
+        )
+        followup_id, event_id = followup.followup_id, env.event_id
+        txn.write(lambda pipe: pipe.sadd(index, followup_id))
+        txn.write(lambda pipe: pipe.hset(history, event_id, change))
+
+    async def served(self, redis: Redis, clerk: str) -> Served | None:
+        raw = cast("bytes | None", await redis.get(self.key("served", clerk)))
+        return None if raw is None else _served.decode(raw)
+
+    async def ratings(self, redis: Redis, case_id: str | None = None) -> list[RatingRecorded]:
+        key = self.key("all") if case_id is None else self.key("case", case_id)
+        raw = cast("dict[bytes, bytes]", await redis.hgetall(key))
+        return sorted((_rating.decode(v) for v in raw.values()), key=lambda r: r.rated_at)
+
+    async def followup(self, redis: Redis, followup_id: str) -> FollowUp | None:
+        raw = cast("bytes | None", await redis.get(self.key("followup", followup_id)))
+        return None if raw is None else _followup.decode(raw)
+
+    async def followups(self, redis: Redis) -> list[FollowUp]:
+        ids = cast("set[bytes]", await redis.smembers(self.key("followups")))
+        keys = [self.key("followup", i.decode()) for i in sorted(ids)]
+        raw = cast("list[bytes | None]", await redis.mget(keys)) if keys else []
+        return sorted((_followup.decode(v) for v in raw if v is not None), key=lambda f: f.opened_at, reverse=True)
+
+    async def history(self, redis: Redis, followup_id: str) -> list[Change]:
+        raw = cast("dict[bytes, bytes]", await redis.hgetall(self.key("history", followup_id)))
+        return sorted((_change.decode(v) for v in raw.values()), key=lambda c: c.at)

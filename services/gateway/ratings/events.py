@@ -1,0 +1,87 @@
+"""The ratings feature's own views of evaluation's events (only the fields it shows or counts)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+import msgspec
+
+
+class RatingOpened(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    case_no: str
+    stage: str
+    clerk: str
+    item_name: str
+    applicant_name: str
+    opened_at: datetime
+
+
+class Rater(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    id_number: str = ""
+    real_name: bool
+
+
+class RatingRecorded(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    rating_id: str
+    case_no: str
+    item_code: str
+    item_name: str
+    stage: str
+    department: str
+    clerk: str
+    channel: str
+    rater: Rater
+    level: str
+    indicators: dict[str, str]
+    text: str
+    kind: str
+    default: bool
+    bad_review: bool
+    rated_at: datetime
+
+
+class Visit(msgspec.Struct, frozen=True, kw_only=True):
+    method: str
+    note: str
+    by: str
+    at: datetime
+
+
+class FollowUp(msgspec.Struct, frozen=True, kw_only=True):
+    followup_id: str
+    case_id: str
+    case_no: str
+    item_code: str
+    item_name: str
+    stage: str
+    department: str
+    clerk: str
+    level: str
+    text: str
+    rater: Rater
+    opened_at: datetime
+    status: str
+    reply: str = ""
+    replied_at: datetime | None = None
+    appeal_reason: str = ""
+    appealed_by: str = ""
+    appeal_opinion: str = ""
+    deadline: datetime | None = None
+    extended: bool = False
+    extension_reason: str = ""
+    overdue: bool = False
+    visit: Visit | None = None
+    explanation: str = ""
+    closed_at: datetime | None = None
+    correction_level: str | None = None
+    revision: int = 0
+
+
+class FollowUpChanged(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    change: str
+    followup: FollowUp

@@ -1,0 +1,190 @@
+"""The bad-review desk API (差评整改) and the statistics: the rated department's staff answer and correct, its
+supervisor reviews appeals, the hall's operators see all; evaluation decides every step and says why not."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import msgspec
+from litestar import Controller, Response, get, post
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.params import FromPath, FromQuery, JSONBody
+
+from services.gateway.context import Gateway, HallDep, Req
+from services.gateway.ratings.api import RatingBookDep, issue_link
+from services.gateway.ratings.book import RatingBook
+from services.gateway.ratings.events import FollowUp
+from services.gateway.ratings.schemas import (
+    AppealReviewIn,
+    CloseCorrection,
+    ClosingIn,
+    CorrectionLinkIn,
+    ExtendCorrection,
+    ExtensionIn,
+    FollowUpDetail,
+    FollowUpList,
+    IssueRatingLink,
+    RecordReturnVisit,
+    ReviewAppeal,
+    StatsView,
+    VerifyBadReview,
+    VerifyIn,
+    VisitIn,
+)
+from services.gateway.ratings.statistics import Filter, GroupBy, figures, statistics
+from services.gateway.users import Role, User
+from shared import topics
+
+DESK: tuple[Role, ...] = ("staff", "supervisor", "operator")
+
+
+def may_handle(user: User, followup: FollowUp) -> None:
+    if user.role != "operator" and user.department != followup.department:
+        raise PermissionDeniedException(
+            f"该差评由{followup.department}处理，{user.department or user.name}无权查看或办理"
+        )
+
+
+async def visible(book: RatingBook, hall: Gateway, user: User, status: str = "") -> list[FollowUp]:
+    """Staff and supervisors see their department's bad reviews; operators see every one."""
+    shown = await book.followups(hall.redis)
+    if user.role != "operator":
+        shown = [f for f in shown if f.department == user.department]
+    return [f for f in shown if status in ("", f.status)]
+
+
+async def known(book: RatingBook, hall: Gateway, followup_id: str) -> FollowUp:
+    followup = await book.followup(hall.redis, followup_id)
+    if followup is None:
+        raise NotFoundException(f"没有编号为 {followup_id} 的差评记录")
+    return followup
+
+
+class FollowUpController(Controller):
+    path = "/api/ratings"
+    tags = ("差评整改",)
+
+    async def _send(
+        self, hall: Gateway, book: RatingBook, user: User, followup_id: str, command: msgspec.Struct
+    ) -> Response[Any]:
+        followup = await known(book, hall, followup_id)
+        may_handle(user, followup)
+        return await hall.send(topics.EVALUATION_COMMANDS, command, followup.case_id, user.actor)
+
+    @get("/followups", summary="差评整改台账")
+    async def followups(
+        self, request: Req, hall: HallDep, ratings: RatingBookDep, status: FromQuery[str] = ""
+    ) -> FollowUpList:
+        user = hall.users.caller(request, *DESK)
+        return FollowUpList(followups=await visible(ratings, hall, user, status))
+
+    @get("/followups/{followup_id:str}", summary="差评详情与办理记录")
+    async def show(
+        self, request: Req, followup_id: FromPath[str], hall: HallDep, ratings: RatingBookDep
+    ) -> FollowUpDetail:
+        user = hall.users.caller(request, *DESK)
+        followup = await known(ratings, hall, followup_id)
+        may_handle(user, followup)
+        return FollowUpDetail(followup=followup, history=await ratings.history(hall.redis, followup_id))
+
+    @post("/followups/{followup_id:str}/verification", summary="核实并回复：申诉或整改", status_code=200)
+    async def verify(
+        self, request: Req, followup_id: FromPath[str], data: JSONBody[VerifyIn], hall: HallDep, ratings: RatingBookDep
+    ) -> Response[Any]:
+        user = hall.users.caller(request, *DESK)
+        command = VerifyBadReview(
+            followup_id=followup_id,
+            outcome=data.outcome,
+            reply=data.reply,
+            appeal_reason=data.appeal_reason,
+            department=user.department,
+        )
+        return await self._send(hall, ratings, user, followup_id, command)
+
+    @post("/followups/{followup_id:str}/appeal-review", summary="审核申诉（科室负责人）", status_code=200)
+    async def review(
+        self,
+        request: Req,
+        followup_id: FromPath[str],
+        data: JSONBody[AppealReviewIn],
+        hall: HallDep,
+        ratings: RatingBookDep,
+    ) -> Response[Any]:
+        user = hall.users.caller(request, "supervisor", "operator")
+        command = ReviewAppeal(
+            followup_id=followup_id, upheld=data.upheld, opinion=data.opinion, department=user.department
+        )
+        return await self._send(hall, ratings, user, followup_id, command)
+
+    @post("/followups/{followup_id:str}/extension", summary="整改延期（限一次）", status_code=200)
+    async def extend(
+        self,
+        request: Req,
+        followup_id: FromPath[str],
+        data: JSONBody[ExtensionIn],
+        hall: HallDep,
+        ratings: RatingBookDep,
+    ) -> Response[Any]:
+        user = hall.users.caller(request, *DESK)
+        command = ExtendCorrection(followup_id=followup_id, reason=data.reason, department=user.department)
+        return await self._send(hall, ratings, user, followup_id, command)
+
+    @post("/followups/{followup_id:str}/return-visit", summary="回访记录", status_code=200)
+    async def visit(
+        self, request: Req, followup_id: FromPath[str], data: JSONBody[VisitIn], hall: HallDep, ratings: RatingBookDep
+    ) -> Response[Any]:
+        user = hall.users.caller(request, *DESK)
+        command = RecordReturnVisit(
+            followup_id=followup_id, method=data.method, note=data.note, department=user.department
+        )
+        return await self._send(hall, ratings, user, followup_id, command)
+
+    @post("/followups/{followup_id:str}/closing", summary="整改办结：整改完成或无法整改", status_code=200)
+    async def close(
+        self, request: Req, followup_id: FromPath[str], data: JSONBody[ClosingIn], hall: HallDep, ratings: RatingBookDep
+    ) -> Response[Any]:
+        user = hall.users.caller(request, *DESK)
+        command = CloseCorrection(
+            followup_id=followup_id, outcome=data.outcome, explanation=data.explanation, department=user.department
+        )
+        return await self._send(hall, ratings, user, followup_id, command)
+
+    @post("/followups/{followup_id:str}/correction-link", summary="生成整改结果评价链接（发给评价人）")
+    async def correction_link(
+        self,
+        request: Req,
+        followup_id: FromPath[str],
+        data: JSONBody[CorrectionLinkIn],
+        hall: HallDep,
+        ratings: RatingBookDep,
+    ) -> Response[Any]:
+        user = hall.users.caller(request, *DESK)
+        followup = await known(ratings, hall, followup_id)
+        may_handle(user, followup)
+        command = IssueRatingLink(stage=followup.stage, channel=data.channel, purpose="整改评价")
+        return await issue_link(hall, request, followup.case_id, user, command)
+
+    @get("/stats", summary="好差评统计（好评率、主动评价好评率、未评率、差评回复率、回访整改率、回访整改满意率）")
+    async def stats(
+        self,
+        request: Req,
+        hall: HallDep,
+        ratings: RatingBookDep,
+        *,
+        by: FromQuery[GroupBy] = "department",
+        department: FromQuery[str] = "",
+        item: FromQuery[str] = "",
+        clerk: FromQuery[str] = "",
+        since: FromQuery[date | None] = None,
+        until: FromQuery[date | None] = None,
+    ) -> StatsView:
+        hall.users.caller(request, "supervisor", "operator")
+        where = Filter(department=department, item=item, clerk=clerk, since=since, until=until)
+        return await stats_view(hall, ratings, by, where)
+
+
+async def stats_view(hall: Gateway, book: RatingBook, by: GroupBy, where: Filter) -> StatsView:
+    records, followups = await book.ratings(hall.redis), await book.followups(hall.redis)
+    (total,) = statistics(records, followups, "all", where) or [figures("合计", [], [])]
+    return StatsView(by=by, groups=statistics(records, followups, by, where), total=total)

@@ -1,0 +1,139 @@
+"""The rating pages (zh-CN): the window pad, the kiosk and the rating-link page for raters; the bad-review desk
+and the statistics for the hall's staff; the public disclosure page. Actions post to the API (ratings.js)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from litestar import Controller, get
+from litestar.params import FromPath, FromQuery
+from litestar.response import Template
+
+from services.gateway.context import Gateway, HallDep, Req
+from services.gateway.ratings.api import RatingBookDep, RatingConfigDep, pad_view
+from services.gateway.ratings.followups_api import DESK, stats_view, visible
+from services.gateway.ratings.links import peek
+from services.gateway.ratings.masking import mask_id, mask_name
+from services.gateway.ratings.statistics import Filter, GroupBy
+
+LOCAL = ZoneInfo("Asia/Shanghai")
+LEVELS = ("非常满意", "满意", "基本满意", "不满意", "非常不满意")
+GROUPS: dict[str, str] = {"department": "部门", "item": "事项", "clerk": "工作人员", "period": "月份"}
+PUBLIC_ROWS = 50
+
+
+def when(moment: datetime | None) -> str:
+    return f"{moment.astimezone(LOCAL):%Y-%m-%d %H:%M}" if moment else ""
+
+
+def pct(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate * 100:.1f}%"
+
+
+HELPERS: dict[str, Any] = {"when": when, "pct": pct, "levels": LEVELS, "mask_name": mask_name, "mask_id": mask_id}
+
+
+def names(hall: Gateway) -> dict[str, Any]:
+    """``who(user_id)``: a clerk's name for the pages (the id when the user is unknown)."""
+
+    def who(user_id: str) -> str:
+        user = hall.users.get(user_id)
+        return user.name if user else user_id
+
+    return {"who": who}
+
+
+class RatingPages(Controller):
+    include_in_schema = False
+
+    @get("/pad")
+    async def pad(
+        self, request: Req, hall: HallDep, ratings: RatingBookDep, rating_config: RatingConfigDep
+    ) -> Template:
+        user = hall.users.page_user(request, "pad")
+        view = await pad_view(hall, ratings, rating_config, user)
+        context = {**HELPERS, "user": user, "view": view, "indicators": rating_config.indicators_for("评价器")}
+        return Template(template_name="ratings/pad.html", context=context)
+
+    @get("/rate")
+    async def kiosk(self, request: Req, hall: HallDep, case_no: FromQuery[str] = "") -> Template:
+        user = hall.users.page_user(request, "kiosk")
+        return Template(template_name="ratings/kiosk.html", context={**HELPERS, "user": user, "case_no": case_no})
+
+    @get("/rate/{token:str}")
+    async def link(
+        self, token: FromPath[str], hall: HallDep, ratings: RatingBookDep, rating_config: RatingConfigDep
+    ) -> Template:
+        claims = peek(token)
+        followup = None
+        if claims is not None and claims.purpose == "整改评价":
+            followup = next((f for f in await ratings.followups(hall.redis) if f.case_no == claims.case_no), None)
+        indicators = rating_config.indicators_for(claims.channel) if claims and claims.purpose != "整改评价" else []
+        context = {
+            **HELPERS,
+            "user": None,
+            "token": token,
+            "claims": claims,
+            "followup": followup,
+            "indicators": indicators,
+        }
+        return Template(template_name="ratings/link.html", context=context, status_code=200 if claims else 403)
+
+    @get("/ratings/desk")
+    async def desk(
+        self,
+        request: Req,
+        hall: HallDep,
+        ratings: RatingBookDep,
+        status: FromQuery[str] = "",
+        id: FromQuery[str] = "",
+    ) -> Template:
+        user = hall.users.page_user(request, *DESK)
+        followups = await visible(ratings, hall, user, status)
+        chosen = next((f for f in followups if f.followup_id == id), None)
+        context = {
+            **HELPERS,
+            **names(hall),
+            "user": user,
+            "followups": followups,
+            "status": status,
+            "chosen": chosen,
+            "history": await ratings.history(hall.redis, chosen.followup_id) if chosen else [],
+            "now": datetime.now(LOCAL),
+        }
+        return Template(template_name="ratings/desk.html", context=context)
+
+    @get("/ratings/stats")
+    async def stats(
+        self,
+        request: Req,
+        hall: HallDep,
+        ratings: RatingBookDep,
+        *,
+        by: FromQuery[GroupBy] = "department",
+        department: FromQuery[str] = "",
+        item: FromQuery[str] = "",
+        clerk: FromQuery[str] = "",
+        since: FromQuery[date | None] = None,
+        until: FromQuery[date | None] = None,
+    ) -> Template:
+        user = hall.users.page_user(request, "supervisor", "operator")
+        where = Filter(department=department, item=item, clerk=clerk, since=since, until=until)
+        view = await stats_view(hall, ratings, by, where)
+        context = {**HELPERS, **names(hall), "user": user, "view": view, "where": where, "groups": GROUPS}
+        return Template(template_name="ratings/stats.html", context=context)
+
+    @get("/public/ratings")
+    async def public(self, hall: HallDep, ratings: RatingBookDep) -> Template:
+        records = await ratings.ratings(hall.redis)
+        corrections = [f for f in await ratings.followups(hall.redis) if f.replied_at is not None]
+        total = (await stats_view(hall, ratings, "all", Filter())).total
+        context = {
+            **HELPERS,
+            "ratings": list(reversed(records))[:PUBLIC_ROWS],
+            "corrections": corrections[:PUBLIC_ROWS],
+            "total": total,
+        }
+        return Template(template_name="public/ratings.html", context=context)

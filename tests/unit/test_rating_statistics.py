@@ -1,0 +1,184 @@
+"""好差评统计：一组小数据，逐项手算（见各断言旁的算式），按部门、事项、工作人员、月份统计并可筛选。"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from fractions import Fraction
+
+import pytest
+
+from services.gateway.ratings.events import FollowUp, Rater, RatingRecorded, Visit
+from services.gateway.ratings.masking import mask_id, mask_name
+from services.gateway.ratings.statistics import Figures, Filter, statistics
+
+A, B = "自然资源局", "住建局"
+X, Y = ("11150525000118001", "查封登记"), ("11150525000120002", "用气报装")
+PERSON = Rater(name="赵小红", id_number="150525199001011234", real_name=True)
+SYSTEM = Rater(name="系统", real_name=False)
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def rating(
+    rid: str,
+    dept: str,
+    item: tuple[str, str],
+    clerk: str,
+    level: str,
+    *,
+    on: str,
+    default: bool = False,
+    kind: str = "首评",
+) -> RatingRecorded:
+    return RatingRecorded(
+        rating_id=rid,
+        case_no=f"C-{rid}",
+        item_code=item[0],
+        item_name=item[1],
+        stage="办结",
+        department=dept,
+        clerk=clerk,
+        channel="系统默认" if default else "自助终端",
+        rater=SYSTEM if default else PERSON,
+        level=level,
+        indicators={},
+        text="",
+        kind=kind,
+        default=default,
+        bad_review=level in ("不满意", "非常不满意"),
+        rated_at=at(on),
+    )
+
+
+def followup(
+    fid: str,
+    dept: str,
+    item: tuple[str, str],
+    clerk: str,
+    *,
+    on: str,
+    status: str,
+    replied: bool,
+    visited: bool,
+    correction: str | None = None,
+) -> FollowUp:
+    return FollowUp(
+        followup_id=fid,
+        case_id=f"case-{fid}",
+        case_no=f"C-{fid}",
+        item_code=item[0],
+        item_name=item[1],
+        stage="办结",
+        department=dept,
+        clerk=clerk,
+        level="不满意",
+        text="",
+        rater=PERSON,
+        opened_at=at(on),
+        status=status,
+        replied_at=at(on) if replied else None,
+        visit=Visit(method="电话", note="已回访", by="zrzy-li", at=at(on)) if visited else None,
+        correction_level=correction,
+    )
+
+
+RATINGS = [
+    rating("r1", A, X, "zhang", "非常满意", on="2026-03-02T02:00:00"),
+    rating("r2", A, X, "zhang", "满意", on="2026-03-09T02:00:00", default=True),
+    rating("r3", A, X, "wang", "不满意", on="2026-03-03T02:00:00"),
+    rating("r4", B, Y, "wang", "基本满意", on="2026-03-31T17:00:00"),  # 2026-04-01 01:00 in 奈曼旗
+    rating("r5", B, Y, "wang", "非常不满意", on="2026-04-02T02:00:00"),
+    rating("r6", B, Y, "zhang", "满意", on="2026-04-10T02:00:00", default=True),
+    rating("r7", A, X, "zhang", "非常满意", on="2026-03-03T02:00:00", kind="追评"),  # never counted again
+    rating("r8", B, Y, "wang", "不满意", on="2026-04-03T02:00:00"),
+]
+FOLLOWUPS = [
+    followup(
+        "r3", A, X, "wang", on="2026-03-03T02:00:00", status="整改完成", replied=True, visited=True, correction="满意"
+    ),
+    followup("r5", B, Y, "wang", on="2026-04-02T02:00:00", status="无效差评", replied=True, visited=True),
+    followup("r8", B, Y, "wang", on="2026-04-03T02:00:00", status="待核实", replied=False, visited=False),
+]
+
+
+def rates(figures: Figures) -> tuple[Fraction | None, ...]:
+    """The six rates as fractions, so the hand-computed values compare exactly."""
+    values = (
+        figures.good_rate,
+        figures.active_good_rate,
+        figures.unrated_rate,
+        figures.reply_rate,
+        figures.visit_correction_rate,
+        figures.visit_correction_satisfaction,
+    )
+    return tuple(None if v is None else Fraction(v).limit_denominator(1000) for v in values)
+
+
+def F(numerator: int, denominator: int) -> Fraction:  # noqa: N802 (reads like the formula)
+    return Fraction(numerator, denominator)
+
+
+def test_the_whole_hall() -> None:
+    (total,) = statistics(RATINGS, FOLLOWUPS)
+    assert total.group == "合计"
+    # 7 first ratings (r7 is a 追评): 5 given by raters (r1 r3 r4 r5 r8), 2 defaults (r2 r6).
+    assert (total.services, total.active, total.defaults) == (7, 5, 2)
+    # good: r1 r2 r4 r6 = 4; good among active: r1 r4 = 2.
+    assert (total.good, total.active_good) == (4, 2)
+    # 3 bad reviews, 2 answered, 1 invalid, 1 corrected with a visit, rated 满意 by its rater.
+    assert (total.bad_reviews, total.replied, total.invalid, total.visited_corrected) == (3, 2, 1, 1)
+    assert rates(total) == (F(4, 7), F(2, 5), F(2, 7), F(2, 3), F(1, 2), F(1, 1))
+
+
+def test_by_department() -> None:
+    by = {g.group: g for g in statistics(RATINGS, FOLLOWUPS, "department")}
+    assert set(by) == {A, B}
+    # 自然资源局: r1 r2 r3 → good r1 r2 = 2/3, active good r1 of r1 r3 = 1/2, default r2 = 1/3; r3's follow-up done.
+    assert rates(by[A]) == (F(2, 3), F(1, 2), F(1, 3), F(1, 1), F(1, 1), F(1, 1))
+    # 住建局: r4 r5 r6 r8 → good r4 r6 = 2/4, active good r4 of r4 r5 r8 = 1/3, default r6 = 1/4;
+    # follow-ups r5 (invalid, answered) and r8 (not answered): reply 1/2, corrected 0 of (2 − 1) valid, none rated.
+    assert rates(by[B]) == (F(1, 2), F(1, 3), F(1, 4), F(1, 2), F(0, 1), None)
+
+
+def test_by_clerk_and_item() -> None:
+    by_clerk = {g.group: g for g in statistics(RATINGS, FOLLOWUPS, "clerk")}
+    # zhang: r1 r2 r6, all good, one given (r1), two defaults; no bad reviews.
+    assert rates(by_clerk["zhang"]) == (F(1, 1), F(1, 1), F(2, 3), None, None, None)
+    # wang: r3 r4 r5 r8, good r4 only; every one given; follow-ups r3 r5 r8.
+    assert rates(by_clerk["wang"]) == (F(1, 4), F(1, 4), F(0, 1), F(2, 3), F(1, 2), F(1, 1))
+    by_item = {g.group: g for g in statistics(RATINGS, FOLLOWUPS, "item")}
+    assert set(by_item) == {"查封登记", "用气报装"}
+    assert by_item["查封登记"].services == 3
+
+
+def test_by_month_in_local_time() -> None:
+    months = statistics(RATINGS, FOLLOWUPS, "period")
+    assert [m.group for m in months] == ["2026-03", "2026-04"]
+    # r4 was given at 01:00 on 1 April in 奈曼旗 (31 March in UTC): it counts for April.
+    assert (months[0].services, months[1].services) == (3, 4)
+
+
+def test_filters_by_period_department_item_and_clerk() -> None:
+    (april,) = statistics(RATINGS, FOLLOWUPS, where=Filter(since=date(2026, 4, 1)))
+    assert (april.services, april.bad_reviews) == (4, 2)
+    (march,) = statistics(RATINGS, FOLLOWUPS, where=Filter(until=date(2026, 3, 31)))
+    assert (march.services, march.bad_reviews) == (3, 1)
+    (wang_in_b,) = statistics(RATINGS, FOLLOWUPS, where=Filter(department=B, clerk="wang", item=Y[0]))
+    assert (wang_in_b.services, wang_in_b.active_good) == (3, 1)
+    assert statistics(RATINGS, FOLLOWUPS, where=Filter(department="民政局")) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "masked"),
+    [("赵小红", "赵**"), ("张敏", "张*"), ("内蒙古某某有限公司", "内蒙*******"), ("匿名", "匿名"), ("", "匿名")],
+)
+def test_names_are_masked_for_the_public(name: str, masked: str) -> None:
+    assert mask_name(name) == masked
+
+
+def test_id_numbers_are_masked_for_the_public() -> None:
+    assert mask_id("150525199001011234") == "150***********1234"
+    assert mask_id("91150525MA0N1234X5") == "911***********34X5"
+    assert mask_id("") == ""
