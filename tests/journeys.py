@@ -23,7 +23,7 @@ CLERK, STAFF, KIOSK = auth(CLERK_ID), auth(STAFF_ID), auth(KIOSK_ID)
 ITEM = "11150525000118001"  # 查封登记, 自然资源局
 APPLICATION: dict[str, Any] = {
     "item_code": ITEM,
-    "applicant": {"name": "赵小红", "id_type": "居民身份证", "id_number": "150525199001011234"},
+    "applicant": {"name": "赵小红", "id_type": "居民身份证", "id_number": "150525199001011237"},
     "materials": ["M01", "M02"],
     "channel": "window",
 }
@@ -48,10 +48,19 @@ async def submit(client: Client, application: dict[str, Any] | None = None) -> s
 
 
 async def open_step(client: Client, case_no: str, every_s: float = 0.1) -> str:
+    """The case's step waiting in 自然资源局's inbox (the first of 承办 → 审核 → 决定 not yet decided)."""
+    return await _next_step(client, case_no, every_s, decided=set())
+
+
+async def _next_step(client: Client, case_no: str, every_s: float, decided: set[str]) -> str:
     async def probe() -> str | None:
         response = await client.get("/api/departments/自然资源局/steps", headers=STAFF)
         assert response.status_code == 200, response.text
-        steps = [s for s in response.json()["steps"] if s["case_no"] == case_no]
+        steps = [
+            s
+            for s in response.json()["steps"]
+            if s["case_no"] == case_no and s["step_id"] not in decided and not s["waiting"]
+        ]
         return steps[0]["step_id"] if steps else None
 
     return await eventually(probe, every_s=every_s)
@@ -79,10 +88,13 @@ async def finish_journey(client: Client, case_no: str, every_s: float = 0.1) -> 
     A command may be answered 202 (the owning service is catching up, e.g. after a restart): it is safe in
     Kafka, so the journey waits for its effect just the same.
     """
-    step_id = await open_step(client, case_no, every_s)
-    decision = {"action": "通过", "opinion": "材料齐全"}
-    decided = await client.post(f"/api/steps/{step_id}/decision", json=decision, headers=STAFF)
-    assert decided.status_code in (200, 202), decided.text
+    done: set[str] = set()
+    for opinion in ("材料齐全", "审核同意", "准予"):  # 承办 → 审核 → 决定, each opened when the last is decided
+        step_id = await _next_step(client, case_no, every_s, done)
+        decision = {"action": "通过", "opinion": opinion}
+        decided = await client.post(f"/api/steps/{step_id}/decision", json=decision, headers=STAFF)
+        assert decided.status_code in (200, 202), decided.text
+        done.add(step_id)
     await state(client, case_no, "已办结", every_s)
     delivered = await client.post(f"/api/cases/{case_no}/delivery", json={"method": "窗口"}, headers=CLERK)
     assert delivered.status_code in (200, 202), delivered.text

@@ -1,22 +1,57 @@
-"""Routing's composition root: wires handlers to intake's events and routing's commands."""
+"""Routing's composition root: wires handlers to intake's, timing's and the other jurisdiction's events and to
+routing's commands, and declares what routing publishes."""
 
 from __future__ import annotations
 
 from opentelemetry.sdk.trace import SpanProcessor
 
 from services.routing.handlers import Routing
-from services.routing.messages import CaseCompleted, CaseDelivered, StepDecided, StepOpened
+from services.routing.messages import (
+    CaseCompleted,
+    CaseDelivered,
+    ChildCompleted,
+    ExtensionApproved,
+    ExtensionRejected,
+    ExtensionRequested,
+    HandedOver,
+    SpecialProcedureEnded,
+    SpecialProcedureStarted,
+    StepClaimed,
+    StepDecided,
+    StepEscalated,
+    StepOpened,
+    StepReassigned,
+    StepResumed,
+)
 from shared import topics
 from shared.kafka import ServiceRuntime
 from shared.settings import HallSettings
 from shared.telemetry import tracer_provider
 
 SERVICE = "routing"
+INPUTS = [topics.INTAKE_EVENTS, topics.ROUTING_COMMANDS, topics.TIMING_EVENTS, topics.EXTERNAL_EVENTS]
 
 
 def build(settings: HallSettings, spans: SpanProcessor | None = None) -> ServiceRuntime:
     runtime = ServiceRuntime(settings, SERVICE, tracer_provider(settings, SERVICE, spans))
-    runtime.publications.declare(topics.ROUTING_EVENTS, StepOpened, StepDecided, CaseCompleted, CaseDelivered)
-    routing = Routing(settings)
-    runtime.subscribe([topics.INTAKE_EVENTS, topics.ROUTING_COMMANDS], routing.table())
+    runtime.publications.declare(
+        topics.ROUTING_EVENTS,
+        StepOpened,
+        StepClaimed,
+        StepReassigned,
+        StepDecided,
+        StepResumed,
+        SpecialProcedureStarted,
+        SpecialProcedureEnded,
+        ExtensionRequested,
+        ExtensionApproved,
+        ExtensionRejected,
+        StepEscalated,
+        ChildCompleted,
+        CaseCompleted,
+        CaseDelivered,
+        HandedOver,
+    )
+    runtime.publications.declare(topics.EXTERNAL_REQUESTS, HandedOver)
+    runtime.subscribe(INPUTS, Routing(settings).table())
     return runtime

@@ -1,39 +1,89 @@
-"""Routing's handlers and the table of which event or command each one reacts to."""
+"""Routing's handlers: one aggregate per case (keyed by the parent's case id), loaded, changed and saved in the
+handled record's transaction, with the events the change publishes."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
 import msgspec
 
+from services.routing import external, steps, window
 from services.routing.messages import (
     CaseAccepted,
-    CaseCompleted,
-    CaseDelivered,
+    CaseSuspended,
+    ClaimStep,
+    ClockAlerted,
+    DecideExtension,
     DecideStep,
+    EndSpecialProcedure,
+    ExternalResult,
+    HandedOver,
+    HandoverReceived,
+    MaterialsSupplemented,
+    ReassignStep,
     RecordDelivery,
-    StepDecided,
-    StepOpened,
+    RequestExtension,
+    ResumeStep,
+    StartSpecialProcedure,
 )
-from services.routing.steps import Refusal, RoutedCase, decide, deliver, open_case
+from services.routing.model import Refusal, RoutedCase
+from services.routing.plan import open_case
+from services.routing.steps import Who
 from shared import topics
 from shared.envelope import Envelope
 from shared.kafka import HandlerTable, Route
 from shared.outbox import Txn
 from shared.settings import HallSettings
 
+C = TypeVar("C", bound=msgspec.Struct)
+Act = Callable[[RoutedCase, Envelope, C], list[msgspec.Struct]]
+Handler = Callable[[Envelope, C, Txn], Awaitable[None]]
+
 _case = msgspec.json.Decoder(RoutedCase)
+
+
+class Answer(msgspec.Struct, frozen=True, kw_only=True):
+    """The reply to a command that was carried out: which events it published."""
+
+    case_no: str
+    published: list[str]
+
+
+def who(env: Envelope, cmd: Any) -> Who:
+    """The acting person from the envelope; department (and role) as the gateway vouches in the command."""
+    return Who(env.actor.id, env.actor.name or env.actor.id, cmd.department, getattr(cmd, "role", "staff"))
 
 
 class Routing:
     def __init__(self, settings: HallSettings) -> None:
         self.settings = settings
         self.events = settings.topic(topics.ROUTING_EVENTS)
+        self.requests = settings.topic(topics.EXTERNAL_REQUESTS)
 
     def table(self) -> HandlerTable:
         return {
+            # intake's events
             "CaseAccepted.v1": Route(CaseAccepted, self.case_accepted),
-            "DecideStep.v1": Route(DecideStep, self.decide_step),
-            "RecordDelivery.v1": Route(RecordDelivery, self.record_delivery),
+            "MaterialsSupplemented.v1": Route(MaterialsSupplemented, self._event(_supplemented)),
+            "CaseSuspended.v1": Route(CaseSuspended, self._event(_suspended)),
+            # timing's alerts on step clocks, and the other jurisdiction's answers
+            "ClockAlerted.v1": Route(ClockAlerted, self._event(_alerted)),
+            "HandoverReceived.v1": Route(HandoverReceived, self._event(_received)),
+            "ExternalResult.v1": Route(ExternalResult, self._event(_external_result)),
+            # commands from the gateway
+            "ClaimStep.v1": Route(ClaimStep, self._command(_claim)),
+            "DecideStep.v1": Route(DecideStep, self._command(_decide)),
+            "ResumeStep.v1": Route(ResumeStep, self._command(_resume)),
+            "ReassignStep.v1": Route(ReassignStep, self._command(_reassign)),
+            "StartSpecialProcedure.v1": Route(StartSpecialProcedure, self._command(_start_special)),
+            "EndSpecialProcedure.v1": Route(EndSpecialProcedure, self._command(_end_special)),
+            "RequestExtension.v1": Route(RequestExtension, self._command(_request_extension)),
+            "DecideExtension.v1": Route(DecideExtension, self._command(_decide_extension)),
+            "RecordDelivery.v1": Route(RecordDelivery, self._command(_deliver)),
         }
+
+    # ------------------------------------------------------------ state and effects
 
     def _key(self, case_id: str) -> str:
         return self.settings.key("routing", "case", case_id)
@@ -42,72 +92,127 @@ class Routing:
         raw = await txn.get(self._key(case_id))
         return None if raw is None else _case.decode(raw)
 
-    def _save(self, txn: Txn, case: RoutedCase) -> None:
+    def _save(self, txn: Txn, case: RoutedCase, published: list[msgspec.Struct]) -> None:
         txn.set(self._key(case.case_id), case)
+        for event in published:
+            txn.emit(self.events, event)
+            if isinstance(event, HandedOver):
+                txn.emit(self.requests, event)
+
+    def _command(self, act: Act[C]) -> Handler[C]:
+        async def handle(env: Envelope, cmd: C, txn: Txn) -> None:
+            case = await self._load(txn, env.case_id)
+            if case is None:
+                txn.answer(404, f"办件 {env.case_id} 不存在或尚未分办")
+                return
+            try:
+                published = act(case, env, cmd)
+            except Refusal as refusal:
+                txn.answer(refusal.status, refusal.reason)
+                return
+            self._save(txn, case, published)
+            txn.answer(200, body=Answer(case_no=case.case_no, published=[type(e).__name__ for e in published]))
+
+        return handle
+
+    def _event(self, act: Act[C]) -> Handler[C]:
+        """An event about a case routing may not know (yet, or ever): nothing happens then."""
+
+        async def handle(env: Envelope, event: C, txn: Txn) -> None:
+            case = await self._load(txn, env.case_id)
+            if case is None:
+                return
+            before = msgspec.json.encode(case)
+            published = act(case, env, event)
+            if published or msgspec.json.encode(case) != before:
+                self._save(txn, case, published)
+
+        return handle
 
     async def case_accepted(self, env: Envelope, event: CaseAccepted, txn: Txn) -> None:
         if await self._load(txn, env.case_id) is not None:
-            return
-        case = open_case(env.case_id, event.case_no, event.item_name, event.departments, env.occurred_at)
-        self._save(txn, case)
-        for step in case.steps:
-            txn.emit(
-                self.events,
-                StepOpened(
-                    case_no=case.case_no,
-                    step_id=step.step_id,
-                    step_name=step.name,
-                    department=step.department,
-                    item_name=case.item_name,
-                    opened_at=step.started_at,
-                ),
-            )
+            return  # the same case accepted again (e.g. intake re-published it): routed once
+        case, published = open_case(env.case_id, event, env.occurred_at)
+        self._save(txn, case, published)
 
-    async def decide_step(self, env: Envelope, cmd: DecideStep, txn: Txn) -> None:
-        case = await self._load(txn, env.case_id)
-        if case is None:
-            txn.answer(404, f"办件 {env.case_id} 不存在或尚未分办")
-            return
-        try:
-            step = decide(
-                case,
-                cmd.step_id,
-                action=cmd.action,
-                opinion=cmd.opinion,
-                department=cmd.department,
-                handler=env.actor.name or env.actor.id,
-                at=env.occurred_at,
-            )
-        except Refusal as refusal:
-            txn.answer(refusal.status, refusal.reason)
-            return
-        self._save(txn, case)
-        txn.emit(
-            self.events,
-            StepDecided(
-                case_no=case.case_no,
-                step_id=step.step_id,
-                step_name=step.name,
-                department=step.department,
-                action=cmd.action,
-                opinion=cmd.opinion,
-                decided_at=env.occurred_at,
-            ),
-        )
-        if case.result is not None:
-            txn.emit(self.events, CaseCompleted(case_no=case.case_no, result=case.result, completed_at=env.occurred_at))
-        txn.answer(200)
 
-    async def record_delivery(self, env: Envelope, cmd: RecordDelivery, txn: Txn) -> None:
-        case = await self._load(txn, env.case_id)
-        if case is None:
-            txn.answer(404, f"办件 {env.case_id} 不存在或尚未分办")
-            return
-        try:
-            deliver(case)
-        except Refusal as refusal:
-            txn.answer(refusal.status, refusal.reason)
-            return
-        self._save(txn, case)
-        txn.emit(self.events, CaseDelivered(case_no=case.case_no, method=cmd.method, delivered_at=env.occurred_at))
-        txn.answer(200)
+# ---------------------------------------------------------------- what each event or command does to a case
+
+
+def _supplemented(case: RoutedCase, env: Envelope, event: MaterialsSupplemented) -> list[msgspec.Struct]:
+    return window.supplemented(case, event.materials, event.complete, env.occurred_at)
+
+
+def _suspended(case: RoutedCase, _: Envelope, event: CaseSuspended) -> list[msgspec.Struct]:
+    window.suspended(case, event.reason)
+    return []
+
+
+def _alerted(case: RoutedCase, _: Envelope, event: ClockAlerted) -> list[msgspec.Struct]:
+    return steps.escalate(case, event.step_id or event.clock_id, event.level, event.deadline, event.fired_at)
+
+
+def _received(case: RoutedCase, _: Envelope, event: HandoverReceived) -> list[msgspec.Struct]:
+    external.received(case, event.external_case_no)
+    return []
+
+
+def _external_result(case: RoutedCase, _: Envelope, event: ExternalResult) -> list[msgspec.Struct]:
+    return external.result(case, event.result, event.opinion, event.jurisdiction, event.decided_at)
+
+
+def _claim(case: RoutedCase, env: Envelope, cmd: ClaimStep) -> list[msgspec.Struct]:
+    return steps.claim(case, cmd.step_id, who(env, cmd), env.occurred_at)
+
+
+def _decide(case: RoutedCase, env: Envelope, cmd: DecideStep) -> list[msgspec.Struct]:
+    return steps.decide(
+        case,
+        cmd.step_id,
+        action=cmd.action,
+        opinion=cmd.opinion,
+        who=who(env, cmd),
+        at=env.occurred_at,
+        materials=cmd.materials,
+    )
+
+
+def _resume(case: RoutedCase, env: Envelope, cmd: ResumeStep) -> list[msgspec.Struct]:
+    return steps.resume(case, cmd.step_id, who(env, cmd), cmd.opinion, env.occurred_at)
+
+
+def _reassign(case: RoutedCase, env: Envelope, cmd: ReassignStep) -> list[msgspec.Struct]:
+    return steps.reassign(
+        case,
+        cmd.step_id,
+        who(env, cmd),
+        to_id=cmd.to_id,
+        to_name=cmd.to_name,
+        to_department=cmd.to_department,
+        reason=cmd.reason,
+        at=env.occurred_at,
+    )
+
+
+def _start_special(case: RoutedCase, env: Envelope, cmd: StartSpecialProcedure) -> list[msgspec.Struct]:
+    return steps.start_special(case, cmd.step_id, who(env, cmd), kind=cmd.kind, reason=cmd.reason, at=env.occurred_at)
+
+
+def _end_special(case: RoutedCase, env: Envelope, cmd: EndSpecialProcedure) -> list[msgspec.Struct]:
+    return steps.end_special(case, cmd.step_id, who(env, cmd), result=cmd.result, at=env.occurred_at)
+
+
+def _request_extension(case: RoutedCase, env: Envelope, cmd: RequestExtension) -> list[msgspec.Struct]:
+    return steps.request_extension(
+        case, cmd.step_id, who(env, cmd), extension=cmd.extension, reason=cmd.reason, at=env.occurred_at
+    )
+
+
+def _decide_extension(case: RoutedCase, env: Envelope, cmd: DecideExtension) -> list[msgspec.Struct]:
+    return steps.decide_extension(
+        case, cmd.step_id, who(env, cmd), approve=cmd.approve, opinion=cmd.opinion, at=env.occurred_at
+    )
+
+
+def _deliver(case: RoutedCase, env: Envelope, cmd: RecordDelivery) -> list[msgspec.Struct]:
+    return window.deliver(case, cmd.method, cmd.address, env.occurred_at)

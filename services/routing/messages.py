@@ -1,4 +1,11 @@
-"""What routing consumes and publishes. ``CaseAccepted`` is routing's own view of intake's event."""
+"""What routing consumes and publishes.
+
+Views of other services' events (``CaseAccepted``, ``MaterialsSupplemented``, ``CaseSuspended`` from intake,
+``ClockAlerted`` from timing, ``HandoverReceived``/``ExternalResult`` from the other jurisdiction) hold only the
+fields routing reads, with defaults where an older event may lack one. Commands come from the gateway; every
+command names the acting staff's own ``department`` (and ``role``, where it matters), the envelope names the
+person.
+"""
 
 from __future__ import annotations
 
@@ -7,64 +14,371 @@ from typing import ClassVar, Literal
 
 import msgspec
 
-Action = Literal["通过", "不予许可"]
+Unit = Literal["WD", "WH", "ND", "NH"]
+Action = Literal["通过", "退回", "不予许可"]
 Result = Literal["准予", "不予"]
+ChildResult = Literal["准予", "不予", "终止"]
+SpecialKind = Literal["听证", "招标", "拍卖", "检验", "检测", "检疫", "鉴定", "专家评审"]
+DeliveryMethod = Literal["窗口", "邮寄"]
+STEP_NAMES = ("承办", "审核", "决定")
+
+
+class Limit(msgspec.Struct, frozen=True):
+    """A time limit as the catalogue writes it; timing owns what it means in working time."""
+
+    value: float
+    unit: Unit
+
+
+# ---------------------------------------------------------------- views of intake's events
+
+
+class Material(msgspec.Struct, frozen=True):
+    code: str
+    name: str = ""
+
+
+class Child(msgspec.Struct, frozen=True, kw_only=True):
+    """One item of a bundle (一件事): its own case no, department and limits; ``stage`` orders 工程建设."""
+
+    case_no: str
+    item_code: str
+    item_name: str
+    department: str
+    stage: int = 1
+    promised_limit: Limit
+    statutory_limit: Limit | None = None
 
 
 class CaseAccepted(msgspec.Struct, frozen=True, kw_only=True):
     version: ClassVar[int] = 1
     case_no: str
+    item_code: str = ""
     item_name: str
     departments: list[str]
+    promised_limit: Limit = Limit(0, "WD")
+    children: list[Child] = []
+    owed_materials: list[Material] = []
+    point: str = ""
+    point_level: int = 4
+    approving_department: str = ""
+    cross_province: bool = False
+    jurisdiction: str = ""
+    applicant_name: str = ""
+
+
+class MaterialsSupplemented(msgspec.Struct, frozen=True, kw_only=True):
+    """补正/补齐: ``materials`` are codes (or code+name objects); ``complete`` when nothing is owed any more."""
+
+    version: ClassVar[int] = 1
+    case_no: str = ""
+    materials: list[str | Material] = []
+    complete: bool = False
+
+
+class CaseSuspended(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    case_no: str = ""
+    reason: str = ""
+
+
+# ---------------------------------------------------------------- views of timing's and the other jurisdiction's
+
+
+class ClockAlerted(msgspec.Struct, frozen=True, kw_only=True):
+    """Timing's alert on a clock; for a step clock ``clock_id`` is the step id."""
+
+    version: ClassVar[int] = 1
+    clock_id: str
+    step_id: str = ""
+    level: str
+    deadline: datetime | None = None
+    fired_at: datetime
+
+
+class HandoverReceived(msgspec.Struct, frozen=True, kw_only=True):
+    """The other jurisdiction has received a 跨省通办 case (published on ``external.events``)."""
+
+    version: ClassVar[int] = 1
+    case_no: str
+    jurisdiction: str
+    external_case_no: str = ""
+    receiver: str = ""
+    received_at: datetime
+
+
+class ExternalResult(msgspec.Struct, frozen=True, kw_only=True):
+    """The other jurisdiction's decision on a 跨省通办 case (published on ``external.events``)."""
+
+    version: ClassVar[int] = 1
+    case_no: str
+    jurisdiction: str
+    result: Result
+    opinion: str = ""
+    decided_at: datetime
+
+
+# ---------------------------------------------------------------- commands (routing.commands)
+
+
+class ClaimStep(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    step_id: str
+    department: str
 
 
 class DecideStep(msgspec.Struct, frozen=True, kw_only=True):
-    """Back-office staff decide a step; ``department`` is the acting staff's own department."""
+    """通过 / 退回 (for supplement: ``materials`` lists what is missing) / 不予许可 (``opinion`` gives the reasons)."""
 
     version: ClassVar[int] = 1
     step_id: str
     action: Action
     opinion: str
     department: str
+    materials: list[str] = []
+
+
+class ResumeStep(msgspec.Struct, frozen=True, kw_only=True):
+    """Staff resume a step returned for supplement (the applicant brought the materials to the window)."""
+
+    version: ClassVar[int] = 1
+    step_id: str
+    department: str
+    opinion: str = ""
+
+
+class ReassignStep(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    step_id: str
+    department: str
+    role: str = "staff"
+    to_id: str
+    to_name: str
+    to_department: str
+    reason: str = ""
+
+
+class StartSpecialProcedure(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    step_id: str
+    department: str
+    kind: SpecialKind
+    reason: str
+
+
+class EndSpecialProcedure(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    step_id: str
+    department: str
+    result: str
+
+
+class RequestExtension(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    step_id: str
+    department: str
+    extension: Limit
+    reason: str
+
+
+class DecideExtension(msgspec.Struct, frozen=True, kw_only=True):
+    """A supervisor (``role`` supervisor of the step's department) approves or rejects a pending 延长."""
+
+    version: ClassVar[int] = 1
+    step_id: str
+    department: str
+    role: str
+    approve: bool
+    opinion: str = ""
 
 
 class RecordDelivery(msgspec.Struct, frozen=True, kw_only=True):
     version: ClassVar[int] = 1
-    method: Literal["窗口", "邮寄"]
+    method: DeliveryMethod
+    address: str = ""
+
+
+# ---------------------------------------------------------------- events (routing.events)
 
 
 class StepOpened(msgspec.Struct, frozen=True, kw_only=True):
+    """A step (承办 / 审核 / 决定, ``seq`` 1..3) is in its department's inbox; ``limit`` runs its step clock."""
+
     version: ClassVar[int] = 1
     case_no: str
     step_id: str
     step_name: str
+    seq: int
     department: str
+    item_code: str
     item_name: str
+    item_case_no: str  # the child's case no in a bundle, the case's own otherwise
+    stage: int
+    limit: Limit
+    point: str = ""  # the town or village point that accepted the case, when it was routed up (就近办)
     opened_at: datetime
 
 
-class StepDecided(msgspec.Struct, frozen=True, kw_only=True):
+class StepClaimed(msgspec.Struct, frozen=True, kw_only=True):
     version: ClassVar[int] = 1
     case_no: str
     step_id: str
     step_name: str
     department: str
+    assignee_id: str
+    assignee_name: str
+    claimed_at: datetime
+
+
+class StepReassigned(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    case_no: str
+    step_id: str
+    step_name: str
+    department: str
+    from_id: str
+    from_name: str
+    to_id: str
+    to_name: str
+    reason: str
+    reassigned_at: datetime
+
+
+class StepDecided(msgspec.Struct, frozen=True, kw_only=True):
+    """业务动作 on a step. 通过 and 不予许可 end it (已办); 退回 leaves it 待办 until ``StepResumed``."""
+
+    version: ClassVar[int] = 1
+    case_no: str
+    step_id: str
+    step_name: str
+    department: str
+    item_case_no: str
     action: Action
     opinion: str
+    materials: list[str] = []
+    handler_id: str
+    handler_name: str
     decided_at: datetime
 
 
+class StepResumed(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    case_no: str
+    step_id: str
+    step_name: str
+    department: str
+    reason: str
+    resumed_at: datetime
+
+
+class SpecialProcedureStarted(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    case_no: str
+    step_id: str
+    department: str
+    kind: SpecialKind
+    reason: str
+    started_at: datetime
+
+
+class SpecialProcedureEnded(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    case_no: str
+    step_id: str
+    department: str
+    kind: SpecialKind
+    result: str
+    ended_at: datetime
+
+
+class ExtensionRequested(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    case_no: str
+    step_id: str
+    department: str
+    extension: Limit
+    reason: str
+    requested_at: datetime
+
+
+class ExtensionApproved(msgspec.Struct, frozen=True, kw_only=True):
+    """延长 approved: every clock in ``clock_ids`` (the step's, and its item's) moves by ``extension``."""
+
+    version: ClassVar[int] = 1
+    case_no: str
+    step_id: str
+    department: str
+    clock_ids: list[str]
+    extension: Limit
+    opinion: str
+    approved_at: datetime
+
+
+class ExtensionRejected(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    case_no: str
+    step_id: str
+    department: str
+    opinion: str
+    rejected_at: datetime
+
+
+class StepEscalated(msgspec.Struct, frozen=True, kw_only=True):
+    """A step overran its own limit: its department's supervisor is signalled, once per step and level."""
+
+    version: ClassVar[int] = 1
+    case_no: str
+    step_id: str
+    step_name: str
+    department: str
+    level: str
+    deadline: datetime | None
+    escalated_at: datetime
+
+
+class ChildCompleted(msgspec.Struct, frozen=True, kw_only=True):
+    """One item of a bundle is finished (终止: never handled, because an earlier stage was refused)."""
+
+    version: ClassVar[int] = 1
+    case_no: str
+    child_case_no: str
+    item_code: str
+    item_name: str
+    department: str
+    result: ChildResult
+    reason: str
+    completed_at: datetime
+
+
 class CaseCompleted(msgspec.Struct, frozen=True, kw_only=True):
-    """办结: every step is decided; the result waits at the unified window (统一窗口出件)."""
+    """办结, once per case: 准予 when every item is granted; ``reasons`` say why anything was refused."""
 
     version: ClassVar[int] = 1
     case_no: str
     result: Result
+    reasons: list[str] = []
     completed_at: datetime
 
 
 class CaseDelivered(msgspec.Struct, frozen=True, kw_only=True):
     version: ClassVar[int] = 1
     case_no: str
-    method: Literal["窗口", "邮寄"]
+    method: DeliveryMethod
+    address: str
+    result: Result
+    reasons: list[str] = []
     delivered_at: datetime
+
+
+class HandedOver(msgspec.Struct, frozen=True, kw_only=True):
+    """跨省通办: the case goes to the competent jurisdiction (on ``external.requests``, and as a fact on
+    ``routing.events``); routing then waits for ``HandoverReceived`` and ``ExternalResult``."""
+
+    version: ClassVar[int] = 1
+    case_no: str
+    item_code: str
+    item_name: str
+    department: str
+    jurisdiction: str
+    applicant_name: str
+    handed_over_at: datetime

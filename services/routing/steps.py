@@ -1,83 +1,302 @@
-"""A case's department steps and the rules for deciding and delivering it; pure, no I/O."""
+"""What back-office staff do on a step, and the rules that refuse it; pure, no I/O.
+
+Every operation changes the case in place and returns the events to publish, or raises :class:`Refusal`
+(with the HTTP status and a Chinese reason) before changing anything.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
-from zoneinfo import ZoneInfo
 
 import msgspec
 
-from services.routing.messages import Action, Result
+from services.routing.messages import (
+    Action,
+    ExtensionApproved,
+    ExtensionRejected,
+    ExtensionRequested,
+    Limit,
+    SpecialKind,
+    SpecialProcedureEnded,
+    SpecialProcedureStarted,
+    StepClaimed,
+    StepDecided,
+    StepEscalated,
+    StepReassigned,
+    StepResumed,
+)
+from services.routing.model import PendingExtension, Refusal, RoutedCase, Special, Step, local
+from services.routing.progress import finish_track, step_passed
 
-LOCAL = ZoneInfo("Asia/Shanghai")
-StepStatus = Literal["待办", "已办"]
-CaseStatus = Literal["办理中", "已办结", "已出件"]
+WARNING = "预警"  # timing's first alert level; only levels past it (逾期 and after) escalate
 
 
-class Step(msgspec.Struct, kw_only=True):
-    step_id: str
+class Who(msgspec.Struct, frozen=True):
+    """The person acting: id and name from the command's envelope, department as the gateway vouches."""
+
+    id: str
     name: str
     department: str
-    status: StepStatus = "待办"
-    action: Action | None = None
-    handler: str = ""
-    opinion: str = ""
-    started_at: datetime
-    ended_at: datetime | None = None
+    role: str = "staff"
 
 
-class RoutedCase(msgspec.Struct, kw_only=True):
-    case_id: str
-    case_no: str
-    item_name: str
-    steps: list[Step]
-    status: CaseStatus = "办理中"
-    result: Result | None = None
+def _department(step: Step, who: Who) -> None:
+    if step.department != who.department:
+        raise Refusal(403, f"该环节属于{step.department}，{who.department or who.name}无权办理")
 
 
-class Refusal(Exception):
-    """A command that may not change the case; ``status`` is the HTTP status to answer with."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-
-
-def open_case(case_id: str, case_no: str, item_name: str, departments: list[str], at: datetime) -> RoutedCase:
-    """One 承办 step per department, all open at once (并联办理)."""
-    steps = [
-        Step(step_id=f"{case_id}-{n}", name="承办", department=dept, started_at=at)
-        for n, dept in enumerate(departments, start=1)
-    ]
-    return RoutedCase(case_id=case_id, case_no=case_no, item_name=item_name, steps=steps)
-
-
-def decide(
-    case: RoutedCase, step_id: str, *, action: Action, opinion: str, department: str, handler: str, at: datetime
-) -> Step:
-    step = next((s for s in case.steps if s.step_id == step_id), None)
-    if step is None:
-        raise Refusal(404, f"办件 {case.case_no} 没有环节 {step_id}")
-    if step.department != department:
-        raise Refusal(403, f"该环节属于{step.department}，{department}无权办理")
+def _still_open(case: RoutedCase, step: Step) -> None:
     if step.status == "已办" and step.ended_at is not None:
-        when = step.ended_at.astimezone(LOCAL)
-        raise Refusal(409, f"该环节已于 {when:%Y-%m-%d %H:%M} 办理（{step.action}），不能重复办理")
+        raise Refusal(409, f"该环节已于 {local(step.ended_at)} 办理（{step.action}），不能重复办理")
     if case.status != "办理中":
         raise Refusal(409, f"办件 {case.case_no} 已{case.status.removeprefix('已')}（{case.result}），不能再办理环节")
-    step.status, step.action, step.opinion, step.handler, step.ended_at = "已办", action, opinion, handler, at
-    if action == "不予许可":
-        case.status, case.result = "已办结", "不予"
-    elif all(s.status == "已办" for s in case.steps):
-        case.status, case.result = "已办结", "准予"
+
+
+def _acting_on(case: RoutedCase, step_id: str, who: Who) -> Step:
+    step = case.step(step_id)
+    _department(step, who)
+    _still_open(case, step)
     return step
 
 
-def deliver(case: RoutedCase) -> None:
-    if case.status == "办理中":
-        raise Refusal(409, f"办件 {case.case_no} 尚未办结，不能出件")
-    if case.status == "已出件":
-        raise Refusal(409, f"办件 {case.case_no} 已出件，不能重复出件")
-    case.status = "已出件"
+def _workable(case: RoutedCase, step: Step, who: Who) -> None:
+    if case.suspended:
+        raise Refusal(409, f"办件 {case.case_no} 已中止（{case.suspended}），补齐材料后才能继续办理")
+    if step.waiting == "补正":
+        raise Refusal(409, "该环节已退回补正，申请人补正材料后才能继续办理")
+    if step.special is not None:
+        raise Refusal(409, f"该环节正在进行特别程序（{step.special.kind}），结束后才能办理")
+    if step.assignee_id and step.assignee_id != who.id:
+        raise Refusal(409, f"该环节已由{step.assignee_name}认领，只有认领人可以办理（可请科室负责人改派）")
+
+
+def claim(case: RoutedCase, step_id: str, who: Who, at: datetime) -> list[msgspec.Struct]:
+    step = _acting_on(case, step_id, who)
+    if step.assignee_id == who.id:
+        raise Refusal(409, f"{who.name}已认领该环节，无需重复认领")
+    if step.assignee_id:
+        raise Refusal(409, f"该环节已由{step.assignee_name}认领")
+    step.assignee_id, step.assignee_name = who.id, who.name
+    return [
+        StepClaimed(
+            case_no=case.case_no,
+            step_id=step.step_id,
+            step_name=step.name,
+            department=step.department,
+            assignee_id=who.id,
+            assignee_name=who.name,
+            claimed_at=at,
+        )
+    ]
+
+
+def decide(
+    case: RoutedCase,
+    step_id: str,
+    *,
+    action: Action,
+    opinion: str,
+    who: Who,
+    at: datetime,
+    materials: list[str] | None = None,
+) -> list[msgspec.Struct]:
+    step = _acting_on(case, step_id, who)
+    _workable(case, step, who)
+    wanted = [m.strip() for m in materials or [] if m.strip()]
+    if action == "退回" and not wanted:
+        raise Refusal(422, "退回补正须列明需要补正的材料")
+    if action == "不予许可" and not opinion.strip():
+        raise Refusal(422, "不予许可须说明理由")
+    track = case.track(step.track)
+    decided = StepDecided(
+        case_no=case.case_no,
+        step_id=step.step_id,
+        step_name=step.name,
+        department=step.department,
+        item_case_no=track.case_no,
+        action=action,
+        opinion=opinion,
+        materials=wanted if action == "退回" else [],
+        handler_id=who.id,
+        handler_name=who.name,
+        decided_at=at,
+    )
+    step.opinion = opinion
+    if action == "退回":
+        step.waiting = "补正"
+        return [decided]
+    step.status, step.action, step.handler, step.ended_at = "已办", action, who.name, at
+    step.assignee_id, step.assignee_name = step.assignee_id or who.id, step.assignee_name or who.name
+    if action == "通过":
+        return [decided, *step_passed(case, track, step.seq, at)]
+    return [decided, *finish_track(case, track, "不予", opinion.strip(), at)]
+
+
+def resume(case: RoutedCase, step_id: str, who: Who, reason: str, at: datetime) -> list[msgspec.Struct]:
+    step = _acting_on(case, step_id, who)
+    if step.waiting != "补正":
+        raise Refusal(409, "该环节没有退回补正，无需恢复办理")
+    return [_resumed(case, step, reason or f"{who.name}确认补正材料已收到", at)]
+
+
+def resume_returned(case: RoutedCase, reason: str, at: datetime) -> list[msgspec.Struct]:
+    """The applicant supplemented: every step returned for supplement goes on."""
+    return [_resumed(case, s, reason, at) for s in case.steps if s.status == "待办" and s.waiting == "补正"]
+
+
+def _resumed(case: RoutedCase, step: Step, reason: str, at: datetime) -> StepResumed:
+    step.waiting = ""
+    return StepResumed(
+        case_no=case.case_no,
+        step_id=step.step_id,
+        step_name=step.name,
+        department=step.department,
+        reason=reason,
+        resumed_at=at,
+    )
+
+
+def reassign(
+    case: RoutedCase, step_id: str, who: Who, *, to_id: str, to_name: str, to_department: str, reason: str, at: datetime
+) -> list[msgspec.Struct]:
+    step = _acting_on(case, step_id, who)
+    if to_department != step.department:
+        raise Refusal(403, f"只能改派给{step.department}的人员，{to_name}属于{to_department or '其他单位'}")
+    if step.assignee_id and step.assignee_id != who.id and who.role != "supervisor":
+        raise Refusal(403, f"该环节由{step.assignee_name}办理，只有本人或科室负责人可以改派")
+    if to_id == step.assignee_id:
+        raise Refusal(409, f"该环节已由{to_name}办理，无需改派")
+    from_id, from_name = step.assignee_id, step.assignee_name
+    step.assignee_id, step.assignee_name = to_id, to_name
+    return [
+        StepReassigned(
+            case_no=case.case_no,
+            step_id=step.step_id,
+            step_name=step.name,
+            department=step.department,
+            from_id=from_id,
+            from_name=from_name,
+            to_id=to_id,
+            to_name=to_name,
+            reason=reason,
+            reassigned_at=at,
+        )
+    ]
+
+
+def start_special(
+    case: RoutedCase, step_id: str, who: Who, *, kind: SpecialKind, reason: str, at: datetime
+) -> list[msgspec.Struct]:
+    step = _acting_on(case, step_id, who)
+    if step.special is not None:
+        raise Refusal(409, f"特别程序（{step.special.kind}）已在进行中")
+    if step.waiting == "补正":
+        raise Refusal(409, "该环节已退回补正，补正后才能启动特别程序")
+    if not reason.strip():
+        raise Refusal(422, "启动特别程序须说明理由")
+    step.waiting, step.special = "特别程序", Special(kind=kind, reason=reason, started_at=at)
+    return [
+        SpecialProcedureStarted(
+            case_no=case.case_no,
+            step_id=step.step_id,
+            department=step.department,
+            kind=kind,
+            reason=reason,
+            started_at=at,
+        )
+    ]
+
+
+def end_special(case: RoutedCase, step_id: str, who: Who, *, result: str, at: datetime) -> list[msgspec.Struct]:
+    step = _acting_on(case, step_id, who)
+    if step.special is None:
+        raise Refusal(409, "该环节没有进行中的特别程序")
+    if not result.strip():
+        raise Refusal(422, "结束特别程序须填写结果")
+    kind = step.special.kind
+    step.waiting, step.special = "", None
+    return [
+        SpecialProcedureEnded(
+            case_no=case.case_no,
+            step_id=step.step_id,
+            department=step.department,
+            kind=kind,
+            result=result,
+            ended_at=at,
+        )
+    ]
+
+
+def request_extension(
+    case: RoutedCase, step_id: str, who: Who, *, extension: Limit, reason: str, at: datetime
+) -> list[msgspec.Struct]:
+    step = _acting_on(case, step_id, who)
+    if step.extension is not None:
+        raise Refusal(409, f"该环节已有待批准的延长申请（{step.extension.requested_by}提出）")
+    if extension.value <= 0:
+        raise Refusal(422, "延长时限须大于 0")
+    if not reason.strip():
+        raise Refusal(422, "申请延长须说明理由")
+    step.extension = PendingExtension(extension=extension, reason=reason, requested_by=who.name, requested_at=at)
+    return [
+        ExtensionRequested(
+            case_no=case.case_no,
+            step_id=step.step_id,
+            department=step.department,
+            extension=extension,
+            reason=reason,
+            requested_at=at,
+        )
+    ]
+
+
+def decide_extension(
+    case: RoutedCase, step_id: str, who: Who, *, approve: bool, opinion: str, at: datetime
+) -> list[msgspec.Struct]:
+    step = case.step(step_id)
+    _department(step, who)
+    if who.role != "supervisor":
+        raise Refusal(403, f"延长须经{step.department}科室负责人批准，{who.name}不是科室负责人")
+    _still_open(case, step)
+    pending = step.extension
+    if pending is None:
+        raise Refusal(409, "该环节没有待批准的延长申请")
+    step.extension = None
+    if not approve:
+        return [
+            ExtensionRejected(
+                case_no=case.case_no, step_id=step.step_id, department=step.department, opinion=opinion, rejected_at=at
+            )
+        ]
+    return [
+        ExtensionApproved(
+            case_no=case.case_no,
+            step_id=step.step_id,
+            department=step.department,
+            clock_ids=[step.step_id, case.track(step.track).clock_id],
+            extension=pending.extension,
+            opinion=opinion,
+            approved_at=at,
+        )
+    ]
+
+
+def escalate(
+    case: RoutedCase, step_id: str, level: str, deadline: datetime | None, at: datetime
+) -> list[msgspec.Struct]:
+    """A step clock's alert past 预警: signal the department's supervisor, once per step and level."""
+    step = next((s for s in case.steps if s.step_id == step_id), None)
+    if step is None or level == WARNING or step.status == "已办" or level in step.escalated:
+        return []
+    step.escalated = [*step.escalated, level]
+    return [
+        StepEscalated(
+            case_no=case.case_no,
+            step_id=step.step_id,
+            step_name=step.name,
+            department=step.department,
+            level=level,
+            deadline=deadline,
+            escalated_at=at,
+        )
+    ]

@@ -1,4 +1,5 @@
-"""并联办理的环节规则: 一个部门一个承办环节，按部门办理、不可重复办理，全部通过才准予，办结后统一出件。"""
+"""后台分类审批的环节规则：承办 → 审核 → 决定 按序办理，按部门办理、不可重复办理，退回补正、特别程序、延长、
+改派、督办，办结后统一窗口出件。纯函数测试，不连 Kafka/Redis。"""
 
 from __future__ import annotations
 
@@ -7,230 +8,617 @@ from datetime import UTC, datetime, timedelta
 
 import msgspec
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from services.routing.messages import Action
-from services.routing.steps import Refusal, RoutedCase, decide, deliver, open_case
+from services.routing import external, window
+from services.routing.messages import (
+    Action,
+    CaseAccepted,
+    CaseCompleted,
+    CaseDelivered,
+    Child,
+    ChildCompleted,
+    ExtensionApproved,
+    ExtensionRejected,
+    ExtensionRequested,
+    HandedOver,
+    Limit,
+    Material,
+    SpecialProcedureEnded,
+    SpecialProcedureStarted,
+    StepClaimed,
+    StepDecided,
+    StepEscalated,
+    StepOpened,
+    StepReassigned,
+    StepResumed,
+)
+from services.routing.model import Refusal, RoutedCase
+from services.routing.plan import open_case, step_limits
+from services.routing.steps import (
+    Who,
+    claim,
+    decide,
+    decide_extension,
+    end_special,
+    escalate,
+    reassign,
+    request_extension,
+    resume,
+    start_special,
+)
 
-OPENED = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)
-DECIDED = OPENED + timedelta(hours=3)
-HOUSING, LAND, TAX = "住建局", "自然资源局", "税务局"
+AT = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)  # 09:30 in the hall
+LATER = AT + timedelta(hours=3)  # 12:30 in the hall
+HOUSING, LAND, TAX, POLICE = "住建局", "自然资源局", "税务局", "公安局"
+CASE_ID, CASE_NO = "c42", "15052520260302000042"
 
 
-def parallel_case(*departments: str) -> RoutedCase:
-    return open_case("c42", "15052520260302000042", "用气报装", list(departments), OPENED)
+def staff(department: str, name: str = "", role: str = "staff") -> Who:
+    person = name or f"{department}经办人"
+    return Who(id=person, name=person, department=department, role=role)
 
 
-def act(case: RoutedCase, n: int, action: Action = "通过", department: str | None = None) -> None:
-    """The n-th step's own department decides it (unless another department is given)."""
-    step = case.steps[n - 1]
-    decide(
-        case,
-        step.step_id,
-        action=action,
-        opinion=f"{step.department}意见",
-        department=department or step.department,
-        handler="张三",
-        at=DECIDED,
-    )
+def single(*departments: str, **fields: object) -> CaseAccepted:
+    base: dict[str, object] = {
+        "case_no": CASE_NO,
+        "item_code": "11150525000120002",
+        "item_name": "用气报装",
+        "departments": list(departments),
+        "promised_limit": Limit(5, "WD"),
+    }
+    return msgspec.convert({**base, **fields}, CaseAccepted, from_attributes=True)
 
 
-def snapshot(case: RoutedCase) -> bytes:
-    return msgspec.json.encode(case)
+def bundle(*children: tuple[str, int], **fields: object) -> CaseAccepted:
+    """A bundle (一件事) with one child per (department, stage)."""
+    kids = [
+        Child(
+            case_no=f"{CASE_NO}-{n:02d}",
+            item_code=f"ITEM{n}",
+            item_name=f"{department}事项{n}",
+            department=department,
+            stage=stage,
+            promised_limit=Limit(2, "WD"),
+        )
+        for n, (department, stage) in enumerate(children, start=1)
+    ]
+    base: dict[str, object] = {
+        "case_no": CASE_NO,
+        "item_code": "B0001",
+        "item_name": "企业开办",
+        "departments": sorted({d for d, _ in children}),
+        "children": kids,
+    }
+    return msgspec.convert({**base, **fields}, CaseAccepted, from_attributes=True)
+
+
+def routed(event: CaseAccepted) -> tuple[RoutedCase, list[msgspec.Struct]]:
+    return open_case(CASE_ID, event, AT)
+
+
+def open_steps(case: RoutedCase) -> list[str]:
+    return [s.step_id for s in case.steps if s.status == "待办"]
+
+
+def act(case: RoutedCase, step_id: str, action: Action = "通过", **kw: object) -> list[msgspec.Struct]:
+    step = case.step(step_id)
+    who = kw.pop("who", None) or staff(step.department)
+    opinion = str(kw.pop("opinion", f"{step.department}意见"))
+    materials = kw.pop("materials", ["补充材料"] if action == "退回" else [])
+    assert isinstance(who, Who)
+    assert isinstance(materials, list)
+    return decide(case, step_id, action=action, opinion=opinion, who=who, at=LATER, materials=materials)
+
+
+def through(case: RoutedCase, step_id: str) -> list[msgspec.Struct]:
+    """Pass a step and the rest of its track; returns everything published on the way."""
+    published: list[msgspec.Struct] = []
+    track = case.step(step_id).track
+    while True:
+        current = next(s for s in case.steps if s.track == track and s.status == "待办")
+        published += act(case, current.step_id)
+        if current.seq == 3:
+            return published
+
+
+def kinds(events: list[msgspec.Struct]) -> list[str]:
+    return [type(e).__name__ for e in events]
 
 
 def refused(case: RoutedCase, command: Callable[[], object]) -> Refusal:
     """Runs a command that must be refused, and checks the case did not change."""
-    before = snapshot(case)
+    before = msgspec.json.encode(case)
     with pytest.raises(Refusal) as refusal:
         command()
-    assert snapshot(case) == before
+    assert msgspec.json.encode(case) == before
     return refusal.value
 
 
-# ---------------------------------------------------------------- 分办 (open_case)
+# ---------------------------------------------------------------- 分办: tracks, steps and their limits
 
 
-def test_one_open_step_per_department_all_at_once() -> None:
-    case = parallel_case(HOUSING, LAND, TAX)
-    assert [s.department for s in case.steps] == [HOUSING, LAND, TAX]
-    assert [s.step_id for s in case.steps] == ["c42-1", "c42-2", "c42-3"]
-    assert all(s.name == "承办" for s in case.steps)
-    assert all(s.status == "待办" and s.action is None and s.ended_at is None for s in case.steps)
-    assert all(s.started_at == OPENED for s in case.steps)
-    assert (case.status, case.result) == ("办理中", None)
-    assert (case.case_id, case.case_no, case.item_name) == ("c42", "15052520260302000042", "用气报装")
+def test_a_single_item_starts_with_its_departments_first_step() -> None:
+    case, published = routed(single(LAND))
+    assert kinds(published) == ["StepOpened"]
+    opened = published[0]
+    assert isinstance(opened, StepOpened)
+    assert (opened.step_name, opened.seq, opened.department, opened.stage) == ("承办", 1, LAND, 1)
+    assert (opened.case_no, opened.item_case_no, opened.item_name) == (CASE_NO, CASE_NO, "用气报装")
+    assert opened.limit == Limit(2.5, "WD")
+    assert opened.step_id == f"{CASE_ID}-1-1"
+    assert (case.status, case.result, case.bundle) == ("办理中", None, False)
 
 
-def test_step_ids_are_unique() -> None:
-    case = parallel_case(HOUSING, LAND, TAX, HOUSING)
-    assert len({s.step_id for s in case.steps}) == 4
+def test_the_three_steps_run_in_sequence_and_the_last_completes_the_case() -> None:
+    case, _ = routed(single(LAND))
+    first = act(case, f"{CASE_ID}-1-1")
+    assert kinds(first) == ["StepDecided", "StepOpened"]
+    assert isinstance(first[1], StepOpened)
+    assert (first[1].step_name, first[1].limit) == ("审核", Limit(1.25, "WD"))
+    second = act(case, f"{CASE_ID}-1-2")
+    assert isinstance(second[1], StepOpened)
+    assert (second[1].step_name, second[1].limit) == ("决定", Limit(1.25, "WD"))
+    last = act(case, f"{CASE_ID}-1-3")
+    assert kinds(last) == ["StepDecided", "CaseCompleted"]
+    assert isinstance(last[1], CaseCompleted)
+    assert (last[1].result, last[1].reasons) == ("准予", [])
+    assert (case.status, case.result) == ("已办结", "准予")
+    assert [s.name for s in case.steps] == ["承办", "审核", "决定"]
+
+
+def test_a_half_day_limit_is_split_in_fractions_of_the_same_unit() -> None:
+    assert step_limits(Limit(0.5, "WD")) == (Limit(0.25, "WD"), Limit(0.125, "WD"), Limit(0.125, "WD"))
+    assert step_limits(Limit(0, "WD")) == (Limit(0, "WD"), Limit(0, "WD"), Limit(0, "WD"))
+    assert step_limits(Limit(8, "WH"))[0] == Limit(4, "WH")
+
+
+@given(st.decimals(min_value=0, max_value=400, places=3), st.sampled_from(["WD", "WH", "ND", "NH"]))
+def test_the_step_limits_add_up_to_the_promised_limit(value: object, unit: str) -> None:
+    promised = msgspec.convert({"value": float(str(value)), "unit": unit}, Limit)
+    limits = step_limits(promised)
+    assert {limit.unit for limit in limits} == {unit}
+    assert all(limit.value >= 0 for limit in limits)
+    assert round(sum(limit.value for limit in limits), 3) == round(promised.value, 3)
+    assert limits[0].value >= limits[1].value  # 承办 gets the largest share
+
+
+def test_a_single_item_of_several_departments_runs_one_track_each_in_parallel() -> None:
+    case, published = routed(single(HOUSING, LAND, TAX))
+    assert [(e.department, e.step_name) for e in published if isinstance(e, StepOpened)] == [
+        (HOUSING, "承办"),
+        (LAND, "承办"),
+        (TAX, "承办"),
+    ]
+    assert not [e for e in through(case, f"{CASE_ID}-3-1") if isinstance(e, CaseCompleted)]
+    assert not [e for e in through(case, f"{CASE_ID}-1-1") if isinstance(e, CaseCompleted)]
+    last = through(case, f"{CASE_ID}-2-1")
+    assert kinds(last)[-1] == "CaseCompleted"
+    assert not [e for e in last if isinstance(e, ChildCompleted)]  # a single item has no children
+
+
+def test_a_town_point_routes_the_case_up_to_the_banner_department() -> None:
+    event = single("大沁他拉镇便民服务中心", point="town-dqtl", point_level=5, approving_department=LAND)
+    case, published = routed(event)
+    assert isinstance(published[0], StepOpened)
+    assert (published[0].department, published[0].point) == (LAND, "town-dqtl")
+    assert case.point == "town-dqtl"
+
+
+def test_a_banner_point_keeps_the_items_departments() -> None:
+    _, published = routed(single(HOUSING, point="hall", point_level=4, approving_department=LAND))
+    assert isinstance(published[0], StepOpened)
+    assert (published[0].department, published[0].point) == (HOUSING, "")
+
+
+def test_a_bundle_opens_every_child_at_once_each_with_its_own_case_number() -> None:
+    case, published = routed(bundle((HOUSING, 1), (TAX, 1), (POLICE, 1)))
+    opened = [e for e in published if isinstance(e, StepOpened)]
+    assert [(e.department, e.item_case_no, e.limit) for e in opened] == [
+        (HOUSING, f"{CASE_NO}-01", Limit(1, "WD")),
+        (TAX, f"{CASE_NO}-02", Limit(1, "WD")),
+        (POLICE, f"{CASE_NO}-03", Limit(1, "WD")),
+    ]
+    assert {e.case_no for e in opened} == {CASE_NO}  # one aggregate, one key: the parent's
+    assert case.bundle
+
+
+def test_each_child_completes_then_the_parent_once() -> None:
+    case, _ = routed(bundle((HOUSING, 1), (TAX, 1)))
+    first = through(case, f"{CASE_ID}-2-1")
+    assert kinds(first)[-1] == "ChildCompleted"
+    done = first[-1]
+    assert isinstance(done, ChildCompleted)
+    assert (done.child_case_no, done.result, done.department) == (f"{CASE_NO}-02", "准予", TAX)
+    last = through(case, f"{CASE_ID}-1-1")
+    assert kinds(last)[-2:] == ["ChildCompleted", "CaseCompleted"]
+
+
+def test_a_refused_child_makes_the_bundle_refused_with_its_reasons() -> None:
+    case, _ = routed(bundle((HOUSING, 1), (TAX, 1)))
+    refusal = act(case, f"{CASE_ID}-1-1", "不予许可", opinion="燃气管线不具备条件")
+    assert kinds(refusal) == ["StepDecided", "ChildCompleted"]
+    assert case.status == "办理中"  # the other child goes on (并联办理)
+    last = through(case, f"{CASE_ID}-2-1")
+    completed = last[-1]
+    assert isinstance(completed, CaseCompleted)
+    assert completed.result == "不予"
+    assert completed.reasons == [f"{HOUSING}事项1（{HOUSING}）：燃气管线不具备条件"]
+
+
+def test_engineering_stages_run_in_order_each_with_parallel_departments() -> None:
+    case, published = routed(bundle((LAND, 1), (HOUSING, 2), (TAX, 2), (POLICE, 3), (HOUSING, 4)))
+    assert [e.department for e in published if isinstance(e, StepOpened)] == [LAND]
+    stage2 = through(case, f"{CASE_ID}-1-1")
+    assert [(e.department, e.stage) for e in stage2 if isinstance(e, StepOpened) and e.seq == 1] == [
+        (HOUSING, 2),
+        (TAX, 2),
+    ]
+    assert not [e for e in through(case, f"{CASE_ID}-2-1") if isinstance(e, StepOpened) and e.stage == 3]
+    stage3 = through(case, f"{CASE_ID}-3-1")
+    assert [e.stage for e in stage3 if isinstance(e, StepOpened) and e.seq == 1] == [3]
+    stage4 = through(case, f"{CASE_ID}-4-1")
+    assert [e.stage for e in stage4 if isinstance(e, StepOpened) and e.seq == 1] == [4]
+    assert kinds(through(case, f"{CASE_ID}-5-1"))[-2:] == ["ChildCompleted", "CaseCompleted"]
+    assert case.result == "准予"
+
+
+def test_a_refusal_in_an_early_stage_ends_the_later_stages_unhandled() -> None:
+    case, _ = routed(bundle((LAND, 1), (HOUSING, 2), (TAX, 3)))
+    ended = act(case, f"{CASE_ID}-1-1", "不予许可", opinion="不符合国土空间规划")
+    assert kinds(ended) == ["StepDecided", "ChildCompleted", "ChildCompleted", "ChildCompleted", "CaseCompleted"]
+    results = [(e.child_case_no, e.result) for e in ended if isinstance(e, ChildCompleted)]
+    assert results == [(f"{CASE_NO}-01", "不予"), (f"{CASE_NO}-02", "终止"), (f"{CASE_NO}-03", "终止")]
+    assert len(case.steps) == 1  # nothing of a later stage was ever opened
 
 
 # ---------------------------------------------------------------- 办理 (decide)
 
 
 def test_deciding_records_who_what_and_when() -> None:
-    case = parallel_case(HOUSING, LAND)
-    step = decide(case, "c42-2", action="通过", opinion="同意", department=LAND, handler="李四", at=DECIDED)
-    assert step is case.steps[1]
+    case, _ = routed(single(LAND))
+    published = act(case, f"{CASE_ID}-1-1", who=staff(LAND, "李强"), opinion="同意")
+    decided = published[0]
+    assert isinstance(decided, StepDecided)
+    assert (decided.action, decided.opinion, decided.handler_name, decided.decided_at) == (
+        "通过",
+        "同意",
+        "李强",
+        LATER,
+    )
+    step = case.steps[0]
     assert (step.status, step.action, step.opinion, step.handler, step.ended_at) == (
         "已办",
         "通过",
         "同意",
-        "李四",
-        DECIDED,
+        "李强",
+        LATER,
     )
-    assert case.steps[0].status == "待办"
-    assert (case.status, case.result) == ("办理中", None)
 
 
-def test_the_case_is_granted_only_when_every_step_passes() -> None:
-    case = parallel_case(HOUSING, LAND, TAX)
-    act(case, 3)
-    assert (case.status, case.result) == ("办理中", None)
-    act(case, 1)
-    assert (case.status, case.result) == ("办理中", None)
-    act(case, 2)
-    assert (case.status, case.result) == ("已办结", "准予")
-
-
-def test_a_single_department_case_is_granted_by_its_one_step() -> None:
-    case = parallel_case(HOUSING)
-    act(case, 1)
-    assert (case.status, case.result) == ("已办结", "准予")
-
-
-@pytest.mark.parametrize("refusing", [1, 2, 3])
-def test_one_refusal_completes_the_case_as_refused(refusing: int) -> None:
-    case = parallel_case(HOUSING, LAND, TAX)
-    act(case, refusing, "不予许可")
-    assert (case.status, case.result) == ("已办结", "不予")
-    assert case.steps[refusing - 1].action == "不予许可"
-
-
-def test_a_refusal_after_the_other_steps_passed_is_still_refused() -> None:
-    case = parallel_case(HOUSING, LAND)
-    act(case, 1)
-    act(case, 2, "不予许可")
-    assert (case.status, case.result) == ("已办结", "不予")
-
-
-def test_deciding_a_decided_step_is_a_conflict() -> None:
-    case = parallel_case(HOUSING, LAND)
-    act(case, 1)
-    refusal = refused(case, lambda: act(case, 1, "不予许可"))
+def test_deciding_a_decided_step_is_a_conflict_in_the_halls_time() -> None:
+    case, _ = routed(single(LAND))
+    act(case, f"{CASE_ID}-1-1")
+    refusal = refused(case, lambda: act(case, f"{CASE_ID}-1-1", "不予许可", opinion="x"))
     assert refusal.status == 409
     assert "不能重复办理" in refusal.reason
-    assert str(refusal) == refusal.reason
+    assert "2026-03-02 12:30" in refusal.reason  # 04:30 UTC is 12:30 in the hall
 
 
-def test_the_conflict_says_when_the_step_was_decided_in_the_halls_time() -> None:
-    """Decided at 04:30 UTC, which is 12:30 in the hall (Asia/Shanghai): people read local time, not UTC."""
-    case = parallel_case(HOUSING, LAND)
-    act(case, 1)
-    refusal = refused(case, lambda: act(case, 1))
-    assert "2026-03-02 12:30" in refusal.reason
-
-
-def test_another_department_may_not_decide_a_step() -> None:
-    case = parallel_case(HOUSING, LAND)
-    refusal = refused(case, lambda: act(case, 1, department=TAX))
-    assert refusal.status == 403
-    assert HOUSING in refusal.reason
-    assert TAX in refusal.reason
-
-
-def test_another_department_is_forbidden_even_on_a_decided_step() -> None:
-    case = parallel_case(HOUSING, LAND)
-    act(case, 1)
-    refusal = refused(case, lambda: act(case, 1, department=LAND))
-    assert refusal.status == 403
-    assert HOUSING in refusal.reason
-    assert LAND in refusal.reason
+def test_another_department_may_not_decide_a_step_even_a_decided_one() -> None:
+    case, _ = routed(single(HOUSING, LAND))
+    refusal = refused(case, lambda: act(case, f"{CASE_ID}-1-1", who=staff(TAX)))
+    assert (refusal.status, HOUSING in refusal.reason, TAX in refusal.reason) == (403, True, True)
+    act(case, f"{CASE_ID}-1-1")
+    assert refused(case, lambda: act(case, f"{CASE_ID}-1-1", who=staff(LAND))).status == 403
 
 
 def test_an_unknown_step_is_not_found() -> None:
-    case = parallel_case(HOUSING)
-    refusal = refused(
-        case,
-        lambda: decide(case, "c42-9", action="通过", opinion="", department=HOUSING, handler="张三", at=DECIDED),
-    )
+    case, _ = routed(single(LAND))
+    refusal = refused(case, lambda: decide(case, "c42-9-9", action="通过", opinion="", who=staff(LAND), at=LATER))
     assert refusal.status == 404
-    assert "c42-9" in refusal.reason
-    assert case.case_no in refusal.reason
+    assert "c42-9-9" in refusal.reason
 
 
-def test_a_step_of_another_case_is_not_found() -> None:
-    case = parallel_case(HOUSING)
-    other = open_case("c43", "15052520260302000043", "用气报装", [HOUSING], OPENED)
-    refusal = refused(
+def test_a_refusal_needs_its_reasons_and_a_return_its_materials() -> None:
+    case, _ = routed(single(LAND))
+    no_reason = refused(case, lambda: act(case, f"{CASE_ID}-1-1", "不予许可", opinion="  "))
+    assert (no_reason.status, no_reason.reason) == (422, "不予许可须说明理由")
+    no_list = refused(case, lambda: act(case, f"{CASE_ID}-1-1", "退回", materials=[" "]))
+    assert (no_list.status, no_list.reason) == (422, "退回补正须列明需要补正的材料")
+
+
+def test_a_completed_case_refuses_further_decisions() -> None:
+    case, _ = routed(single(LAND))
+    through(case, f"{CASE_ID}-1-1")
+    window.deliver(case, "窗口", "", LATER)
+    assert refused(case, lambda: act(case, f"{CASE_ID}-1-3")).status == 409
+
+
+# ---------------------------------------------------------------- 退回补正 and resume
+
+
+def test_a_returned_step_waits_for_the_supplement_then_goes_on() -> None:
+    case, _ = routed(single(LAND))
+    returned = act(case, f"{CASE_ID}-1-1", "退回", materials=["不动产权证书复印件"], opinion="复印件不清晰")
+    assert kinds(returned) == ["StepDecided"]
+    assert isinstance(returned[0], StepDecided)
+    assert (returned[0].action, returned[0].materials) == ("退回", ["不动产权证书复印件"])
+    step = case.steps[0]
+    assert (step.status, step.waiting) == ("待办", "补正")
+    blocked = refused(case, lambda: act(case, f"{CASE_ID}-1-1"))
+    assert (blocked.status, "补正" in blocked.reason) == (409, True)
+    resumed = resume(case, f"{CASE_ID}-1-1", staff(LAND), "", LATER)
+    assert isinstance(resumed[0], StepResumed)
+    assert "补正材料已收到" in resumed[0].reason
+    assert kinds(act(case, f"{CASE_ID}-1-1")) == ["StepDecided", "StepOpened"]
+
+
+def test_resuming_a_step_that_was_not_returned_is_a_conflict() -> None:
+    case, _ = routed(single(LAND))
+    refusal = refused(case, lambda: resume(case, f"{CASE_ID}-1-1", staff(LAND), "", LATER))
+    assert (refusal.status, refusal.reason) == (409, "该环节没有退回补正，无需恢复办理")
+
+
+def test_the_applicants_supplement_resumes_every_returned_step() -> None:
+    case, _ = routed(bundle((HOUSING, 1), (TAX, 1)))
+    act(case, f"{CASE_ID}-1-1", "退回")
+    act(case, f"{CASE_ID}-2-1", "退回")
+    published = window.supplemented(case, ["M03"], complete=False, at=LATER)
+    assert [(type(e).__name__, getattr(e, "step_id", "")) for e in published] == [
+        ("StepResumed", f"{CASE_ID}-1-1"),
+        ("StepResumed", f"{CASE_ID}-2-1"),
+    ]
+    assert window.supplemented(case, ["M03"], complete=False, at=LATER) == []
+
+
+# ---------------------------------------------------------------- 认领 and 改派
+
+
+def test_a_claimed_step_is_decided_only_by_its_claimant() -> None:
+    case, _ = routed(single(LAND))
+    claimed = claim(case, f"{CASE_ID}-1-1", staff(LAND, "李强"), LATER)
+    assert isinstance(claimed[0], StepClaimed)
+    assert claimed[0].assignee_name == "李强"
+    again = refused(case, lambda: claim(case, f"{CASE_ID}-1-1", staff(LAND, "孙伟"), LATER))
+    assert (again.status, "李强" in again.reason) == (409, True)
+    assert refused(case, lambda: claim(case, f"{CASE_ID}-1-1", staff(LAND, "李强"), LATER)).status == 409
+    other = refused(case, lambda: act(case, f"{CASE_ID}-1-1", who=staff(LAND, "孙伟")))
+    assert (other.status, "李强" in other.reason) == (409, True)
+    assert kinds(act(case, f"{CASE_ID}-1-1", who=staff(LAND, "李强")))[0] == "StepDecided"
+
+
+def reassign_to(case: RoutedCase, by: Who, to: str, to_department: str = LAND) -> list[msgspec.Struct]:
+    return reassign(
+        case, f"{CASE_ID}-1-1", by, to_id=to, to_name=to, to_department=to_department, reason="休假", at=LATER
+    )
+
+
+def test_a_step_is_reassigned_only_to_a_colleague_of_its_department() -> None:
+    case, _ = routed(single(LAND))
+    claim(case, f"{CASE_ID}-1-1", staff(LAND, "李强"), LATER)
+    stranger = refused(case, lambda: reassign_to(case, staff(LAND, "李强"), "刘洋", TAX))
+    assert (stranger.status, TAX in stranger.reason) == (403, True)
+    colleague = refused(case, lambda: reassign_to(case, staff(LAND, "孙伟"), "孙伟"))
+    assert (colleague.status, "科室负责人" in colleague.reason) == (403, True)
+    moved = reassign_to(case, staff(LAND, "李强"), "孙伟")
+    assert isinstance(moved[0], StepReassigned)
+    assert (moved[0].from_name, moved[0].to_name) == ("李强", "孙伟")
+    by_supervisor = reassign_to(case, staff(LAND, "周建国", "supervisor"), "李强")
+    assert isinstance(by_supervisor[0], StepReassigned)
+    assert case.steps[0].assignee_id == "李强"
+
+
+# ---------------------------------------------------------------- 特别程序
+
+
+def test_a_special_procedure_holds_the_step_until_it_ends() -> None:
+    case, _ = routed(single(LAND))
+    started = start_special(case, f"{CASE_ID}-1-1", staff(LAND), kind="专家评审", reason="技术复杂", at=LATER)
+    assert isinstance(started[0], SpecialProcedureStarted)
+    assert (started[0].kind, started[0].reason) == ("专家评审", "技术复杂")
+    assert refused(case, lambda: act(case, f"{CASE_ID}-1-1")).status == 409
+    twice = refused(case, lambda: start_special(case, f"{CASE_ID}-1-1", staff(LAND), kind="听证", reason="x", at=LATER))
+    assert (twice.status, "专家评审" in twice.reason) == (409, True)
+    assert refused(case, lambda: end_special(case, f"{CASE_ID}-1-1", staff(LAND), result=" ", at=LATER)).status == 422
+    ended = end_special(case, f"{CASE_ID}-1-1", staff(LAND), result="专家同意", at=LATER)
+    assert isinstance(ended[0], SpecialProcedureEnded)
+    assert (ended[0].kind, ended[0].result) == ("专家评审", "专家同意")
+    assert kinds(act(case, f"{CASE_ID}-1-1"))[0] == "StepDecided"
+
+
+def test_a_special_procedure_needs_a_reason_and_one_must_be_running_to_end() -> None:
+    case, _ = routed(single(LAND))
+    no_reason = refused(
+        case, lambda: start_special(case, f"{CASE_ID}-1-1", staff(LAND), kind="检验", reason="", at=LATER)
+    )
+    assert no_reason.status == 422
+    nothing = refused(case, lambda: end_special(case, f"{CASE_ID}-1-1", staff(LAND), result="合格", at=LATER))
+    assert (nothing.status, nothing.reason) == (409, "该环节没有进行中的特别程序")
+
+
+# ---------------------------------------------------------------- 延长
+
+
+def test_an_extension_is_approved_only_by_the_departments_supervisor() -> None:
+    case, _ = routed(single(LAND))
+    requested = request_extension(
+        case, f"{CASE_ID}-1-1", staff(LAND), extension=Limit(10, "WD"), reason="需现场核查", at=LATER
+    )
+    assert isinstance(requested[0], ExtensionRequested)
+    by_staff = refused(
+        case, lambda: decide_extension(case, f"{CASE_ID}-1-1", staff(LAND, "孙伟"), approve=True, opinion="", at=LATER)
+    )
+    assert (by_staff.status, "科室负责人" in by_staff.reason) == (403, True)
+    other_boss = refused(
         case,
-        lambda: decide(
-            case, other.steps[0].step_id, action="通过", opinion="", department=HOUSING, handler="", at=DECIDED
+        lambda: decide_extension(
+            case, f"{CASE_ID}-1-1", staff(TAX, "郑秀英", "supervisor"), approve=True, opinion="", at=LATER
         ),
     )
-    assert refusal.status == 404
+    assert other_boss.status == 403
+    approved = decide_extension(
+        case, f"{CASE_ID}-1-1", staff(LAND, "周建国", "supervisor"), approve=True, opinion="同意延长", at=LATER
+    )
+    assert isinstance(approved[0], ExtensionApproved)
+    assert approved[0].clock_ids == [f"{CASE_ID}-1-1", CASE_ID]
+    assert approved[0].extension == Limit(10, "WD")
+    again = refused(
+        case,
+        lambda: decide_extension(
+            case, f"{CASE_ID}-1-1", staff(LAND, "周建国", "supervisor"), approve=True, opinion="", at=LATER
+        ),
+    )
+    assert (again.status, again.reason) == (409, "该环节没有待批准的延长申请")
 
 
-def test_a_refused_case_stays_refused_when_another_department_then_passes() -> None:
-    """不予许可 completes the case; a later 通过 on a still-open step may not turn it into 准予."""
-    case = parallel_case(HOUSING, LAND)
-    act(case, 1, "不予许可")
-    refusal = refused(case, lambda: act(case, 2))
+def test_an_extension_request_needs_a_reason_a_length_and_no_other_pending() -> None:
+    case, _ = routed(bundle((LAND, 1)))
+    step_id = f"{CASE_ID}-1-1"
+    assert (
+        refused(
+            case, lambda: request_extension(case, step_id, staff(LAND), extension=Limit(0, "WD"), reason="x", at=LATER)
+        ).status
+        == 422
+    )
+    assert (
+        refused(
+            case, lambda: request_extension(case, step_id, staff(LAND), extension=Limit(5, "WD"), reason="", at=LATER)
+        ).status
+        == 422
+    )
+    request_extension(case, step_id, staff(LAND), extension=Limit(5, "WD"), reason="鉴定", at=LATER)
+    assert (
+        refused(
+            case,
+            lambda: request_extension(case, step_id, staff(LAND), extension=Limit(5, "WD"), reason="再次", at=LATER),
+        ).status
+        == 409
+    )
+    rejected = decide_extension(
+        case, step_id, staff(LAND, "周建国", "supervisor"), approve=False, opinion="不必", at=LATER
+    )
+    assert isinstance(rejected[0], ExtensionRejected)
+    approved = request_extension(case, step_id, staff(LAND), extension=Limit(5, "WD"), reason="鉴定", at=LATER)
+    assert kinds(approved) == ["ExtensionRequested"]
+    granted = decide_extension(case, step_id, staff(LAND, "周建国", "supervisor"), approve=True, opinion="", at=LATER)
+    assert isinstance(granted[0], ExtensionApproved)
+    assert granted[0].clock_ids == [step_id, f"{CASE_NO}-01"]  # a child's clock is its own case no
+
+
+# ---------------------------------------------------------------- 督办 (escalation from step clocks)
+
+
+def test_a_step_overrunning_its_limit_is_escalated_once_per_level() -> None:
+    case, _ = routed(single(LAND))
+    step_id = f"{CASE_ID}-1-1"
+    assert escalate(case, step_id, "预警", LATER, LATER) == []
+    first = escalate(case, step_id, "逾期", LATER, LATER)
+    assert isinstance(first[0], StepEscalated)
+    assert (first[0].department, first[0].level, first[0].step_name) == (LAND, "逾期", "承办")
+    assert escalate(case, step_id, "逾期", LATER, LATER) == []
+    assert kinds(escalate(case, step_id, "严重逾期", LATER, LATER)) == ["StepEscalated"]
+    assert escalate(case, "not-a-step", "逾期", LATER, LATER) == []
+    act(case, step_id)
+    assert escalate(case, step_id, "再次逾期", LATER, LATER) == []  # decided meanwhile: nothing to chase
+
+
+# ---------------------------------------------------------------- 统一窗口出件
+
+
+def test_delivery_only_after_completion_and_only_once() -> None:
+    case, _ = routed(single(LAND))
+    early = refused(case, lambda: window.deliver(case, "窗口", "", LATER))
+    assert (early.status, "尚未办结" in early.reason) == (409, True)
+    through(case, f"{CASE_ID}-1-1")
+    delivered = window.deliver(case, "邮寄", "  奈曼旗大沁他拉镇1号 ", LATER)
+    assert isinstance(delivered[0], CaseDelivered)
+    assert (delivered[0].method, delivered[0].address, delivered[0].result) == ("邮寄", "奈曼旗大沁他拉镇1号", "准予")
+    twice = refused(case, lambda: window.deliver(case, "窗口", "", LATER))
+    assert (twice.status, "不能重复出件" in twice.reason) == (409, True)
+
+
+def test_a_post_delivery_needs_an_address() -> None:
+    case, _ = routed(single(LAND))
+    through(case, f"{CASE_ID}-1-1")
+    refusal = refused(case, lambda: window.deliver(case, "邮寄", " ", LATER))
+    assert (refusal.status, refusal.reason) == (422, "邮寄送达须填写收件地址")
+
+
+def test_a_grant_waits_at_the_window_until_owed_materials_are_complete() -> None:
+    owed = [Material("M03", "授权委托书"), Material("M04", "营业执照")]
+    case, _ = routed(single(LAND, owed_materials=owed))
+    through(case, f"{CASE_ID}-1-1")
+    refusal = refused(case, lambda: window.deliver(case, "窗口", "", LATER))
     assert refusal.status == 409
-    assert (case.status, case.result) == ("已办结", "不予")
+    assert "授权委托书、营业执照" in refusal.reason
+    window.supplemented(case, [Material("M03")], complete=False, at=LATER)
+    assert "营业执照" in refused(case, lambda: window.deliver(case, "窗口", "", LATER)).reason
+    window.supplemented(case, [], complete=True, at=LATER)
+    assert kinds(window.deliver(case, "窗口", "", LATER)) == ["CaseDelivered"]
 
 
-def test_a_delivered_case_cannot_be_decided_again() -> None:
-    """Once the result has left the window (已出件), no step decision may move the case back to 已办结."""
-    case = parallel_case(HOUSING, LAND)
-    act(case, 1, "不予许可")
-    deliver(case)
-    refusal = refused(case, lambda: act(case, 2, "不予许可"))
-    assert refusal.status == 409
-    assert case.status == "已出件"
+def test_a_refusal_is_delivered_with_its_reasons_even_while_materials_are_owed() -> None:
+    case, _ = routed(single(LAND, owed_materials=[Material("M03", "授权委托书")]))
+    act(case, f"{CASE_ID}-1-1", "不予许可", opinion="申请人不具备资格")
+    delivered = window.deliver(case, "窗口", "", LATER)
+    assert isinstance(delivered[0], CaseDelivered)
+    assert delivered[0].result == "不予"
+    assert delivered[0].reasons == ["用气报装（自然资源局）：申请人不具备资格"]
 
 
-# ---------------------------------------------------------------- 出件 (deliver)
+def test_a_suspended_case_is_not_decided_until_the_materials_come() -> None:
+    case, _ = routed(single(LAND, owed_materials=[Material("M03", "授权委托书")]))
+    window.suspended(case, "容缺材料逾期未补齐")
+    refusal = refused(case, lambda: act(case, f"{CASE_ID}-1-1"))
+    assert (refusal.status, "中止" in refusal.reason) == (409, True)
+    window.supplemented(case, ["M03"], complete=True, at=LATER)
+    assert kinds(act(case, f"{CASE_ID}-1-1"))[0] == "StepDecided"
 
 
-def test_delivery_after_completion() -> None:
-    case = parallel_case(HOUSING)
-    act(case, 1)
-    deliver(case)
-    assert (case.status, case.result) == ("已出件", "准予")
+# ---------------------------------------------------------------- 跨省通办
 
 
-def test_a_refused_case_is_delivered_too() -> None:
-    case = parallel_case(HOUSING, LAND)
-    act(case, 2, "不予许可")
-    deliver(case)
-    assert (case.status, case.result) == ("已出件", "不予")
+def test_a_cross_province_case_is_handed_over_and_completed_by_the_external_result() -> None:
+    case, published = routed(
+        single(HOUSING, cross_province=True, jurisdiction="河北省石家庄市", applicant_name="赵小红")
+    )
+    assert kinds(published) == ["HandedOver"]
+    assert isinstance(published[0], HandedOver)
+    assert (published[0].jurisdiction, published[0].applicant_name) == ("河北省石家庄市", "赵小红")
+    assert case.steps == []
+    external.received(case, "SJZ-2026-001")
+    done = external.result(case, "准予", "", "河北省石家庄市", LATER)
+    assert kinds(done) == ["CaseCompleted"]
+    assert external.result(case, "不予", "", "河北省石家庄市", LATER) == []  # a repeated result changes nothing
+    assert (case.result, case.external_case_no) == ("准予", "SJZ-2026-001")
 
 
-def test_delivery_before_completion_is_a_conflict() -> None:
-    case = parallel_case(HOUSING, LAND)
-    act(case, 1)
-    refusal = refused(case, lambda: deliver(case))
-    assert refusal.status == 409
-    assert "尚未办结" in refusal.reason
-    assert case.case_no in refusal.reason
+def test_an_external_refusal_carries_the_other_jurisdictions_reason() -> None:
+    case, _ = routed(single(HOUSING, cross_province=True, jurisdiction="河北省"))
+    done = external.result(case, "不予", "", "河北省", LATER)
+    assert isinstance(done[0], CaseCompleted)
+    assert done[0].reasons == ["用气报装（住建局）：河北省不予许可"]
 
 
-def test_delivering_twice_is_a_conflict() -> None:
-    case = parallel_case(HOUSING)
-    act(case, 1)
-    deliver(case)
-    refusal = refused(case, lambda: deliver(case))
-    assert refusal.status == 409
-    assert "已出件" in refusal.reason
+# ---------------------------------------------------------------- storage
 
 
 def test_a_case_survives_its_json_round_trip() -> None:
-    """Routing keeps the case in Redis as JSON: what is decoded decides the same way."""
-    case = parallel_case(HOUSING, LAND)
-    act(case, 1)
-    restored = msgspec.json.decode(snapshot(case), type=RoutedCase)
+    case, _ = routed(bundle((HOUSING, 1), (TAX, 2)))
+    act(case, f"{CASE_ID}-1-1", "退回")
+    restored = msgspec.json.decode(msgspec.json.encode(case), type=RoutedCase)
     assert restored == case
-    act(restored, 2)
-    assert (restored.status, restored.result) == ("已办结", "准予")
+    window.supplemented(restored, [], complete=True, at=LATER)
+    assert kinds(through(restored, f"{CASE_ID}-1-1"))[-2:] == ["ChildCompleted", "StepOpened"]
+
+
+def test_an_older_case_accepted_without_the_new_fields_still_routes() -> None:
+    old = msgspec.json.decode(
+        b'{"case_no":"1","item_name":"\xe6\x9f\xa5\xe5\xb0\x81\xe7\x99\xbb\xe8\xae\xb0","departments":["LAND"]}',
+        type=CaseAccepted,
+    )
+    case, published = open_case("old", old, AT)
+    assert kinds(published) == ["StepOpened"]
+    assert case.tracks[0].promised_limit == Limit(0, "WD")

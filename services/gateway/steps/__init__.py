@@ -1,20 +1,23 @@
-"""Back-office steps: each department's inbox and its decisions."""
+"""Back-office steps: each department's workbench (inbox with due times and SLA colours, escalations), a
+step's actions (claim, decide, return for supplement, reassign, special procedure, extension) and its audit
+trail, and the printable 补正通知书."""
 
 from __future__ import annotations
 
 from services.gateway.feature import Feature, provide
 from services.gateway.steps.api import StepController
-from services.gateway.steps.inbox import Inbox
-from services.gateway.steps.schemas import DecideStep
+from services.gateway.steps.pages import WorkbenchPages
+from services.gateway.steps.schemas import COMMANDS
+from services.gateway.steps.workbench import Workbench
 from shared import topics
 from shared.settings import HallSettings
 
 
 def feature(settings: HallSettings) -> Feature:
-    inbox = Inbox(settings)
+    workbench = Workbench(settings)
     return Feature(
-        routes=[StepController],
-        tables=[inbox.table()],
-        publishes={topics.ROUTING_COMMANDS: [DecideStep]},
-        dependencies={"inbox": provide(inbox)},
+        routes=[StepController, WorkbenchPages],
+        tables=[workbench.table()],
+        publishes={topics.ROUTING_COMMANDS: COMMANDS},
+        dependencies={"workbench": provide(workbench)},
     )

@@ -1,42 +1,188 @@
-"""The back-office API: a department's inbox and the decision on a step."""
+"""The back-office API: a department's inbox and escalations, a step with its audit trail, and what staff do
+on a step. Routing decides every command (and refuses with the reason); the gateway names who acts."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import HTTPException, NotFoundException
+from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, JSONBody
 
-from services.gateway.context import HallDep, Req
-from services.gateway.steps.inbox import Inbox
-from services.gateway.steps.schemas import DecideStep, DecisionIn, InboxView
+from services.gateway.context import Gateway, HallDep, Req
+from services.gateway.steps.schemas import (
+    ClaimStep,
+    DecideExtension,
+    DecideStep,
+    DecisionIn,
+    EndSpecialProcedure,
+    EscalationsView,
+    ExtensionDecisionIn,
+    ExtensionIn,
+    InboxView,
+    Limit,
+    ReassignIn,
+    ReassignStep,
+    RequestExtension,
+    ResumeIn,
+    ResumeStep,
+    SpecialEndIn,
+    SpecialStartIn,
+    StartSpecialProcedure,
+    StepDetail,
+)
+from services.gateway.steps.workbench import Workbench, WorkStep
+from services.gateway.users import Role, User
 from shared import topics
 
-InboxDep = NamedDependency[Inbox]
+WorkbenchDep = NamedDependency[Workbench]
+BACK_OFFICE: tuple[Role, ...] = ("staff", "supervisor")
+
+
+def may_see(user: User, department: str) -> None:
+    """Staff and supervisors see their own department's work; operators see every department's."""
+    if user.role != "operator" and user.department != department:
+        raise PermissionDeniedException(f"{user.department or user.name}人员不能查看{department}的待办")
+
+
+async def known_step(workbench: Workbench, hall: Gateway, step_id: str) -> WorkStep:
+    step = await workbench.step(hall.redis, step_id)
+    if step is None:
+        raise NotFoundException(f"没有环节 {step_id}")
+    return step
 
 
 class StepController(Controller):
     path = "/api"
     tags = ("后台审批",)
 
-    @get("/departments/{department:str}/steps", summary="部门待办")
-    async def department_steps(
-        self, request: Req, department: FromPath[str], hall: HallDep, inbox: InboxDep
-    ) -> InboxView:
-        user = hall.users.caller(request, "staff", "operator")
-        if user.role == "staff" and user.department != department:
-            raise HTTPException(status_code=403, detail=f"{user.department}人员不能查看{department}的待办")
-        return InboxView(department=department, steps=await inbox.open_steps(hall.redis, department))
-
-    @post("/steps/{step_id:str}/decision", summary="办理环节（通过 / 不予许可）")
-    async def decide(
-        self, request: Req, step_id: FromPath[str], data: JSONBody[DecisionIn], hall: HallDep, inbox: InboxDep
+    async def _send(
+        self, hall: Gateway, workbench: Workbench, user: User, step_id: str, command: msgspec.Struct
     ) -> Response[Any]:
-        user = hall.users.caller(request, "staff")
-        step = await inbox.step(hall.redis, step_id)
-        if step is None:
-            raise NotFoundException(f"没有环节 {step_id}")
-        command = DecideStep(step_id=step_id, action=data.action, opinion=data.opinion, department=user.department)
+        step = await known_step(workbench, hall, step_id)
         return await hall.send(topics.ROUTING_COMMANDS, command, step.case_id, user.actor)
+
+    def _user(self, request: Req, hall: Gateway) -> User:
+        return hall.users.caller(request, *BACK_OFFICE)
+
+    @get("/departments/{department:str}/steps", summary="部门待办（含到期时间与时限状态）")
+    async def department_steps(
+        self, request: Req, department: FromPath[str], hall: HallDep, workbench: WorkbenchDep
+    ) -> InboxView:
+        may_see(hall.users.caller(request, *BACK_OFFICE, "operator"), department)
+        return InboxView(department=department, steps=await workbench.open_steps(hall.redis, department))
+
+    @get("/departments/{department:str}/escalations", summary="超时督办（科室负责人）")
+    async def escalations(
+        self, request: Req, department: FromPath[str], hall: HallDep, workbench: WorkbenchDep
+    ) -> EscalationsView:
+        may_see(hall.users.caller(request, "supervisor", "operator"), department)
+        return EscalationsView(department=department, escalations=await workbench.escalations(hall.redis, department))
+
+    @get("/steps/{step_id:str}", summary="环节详情与办理记录")
+    async def show(self, request: Req, step_id: FromPath[str], hall: HallDep, workbench: WorkbenchDep) -> StepDetail:
+        user = hall.users.caller(request, *BACK_OFFICE, "operator", "clerk")
+        step = await known_step(workbench, hall, step_id)
+        if user.role in BACK_OFFICE:
+            may_see(user, step.department)
+        view = await workbench.view(hall.redis, step)
+        return StepDetail(step=view, records=await workbench.records(hall.redis, step_id))
+
+    @post("/steps/{step_id:str}/claim", summary="认领环节", status_code=200)
+    async def claim(
+        self, request: Req, step_id: FromPath[str], hall: HallDep, workbench: WorkbenchDep
+    ) -> Response[Any]:
+        user = self._user(request, hall)
+        return await self._send(hall, workbench, user, step_id, ClaimStep(step_id=step_id, department=user.department))
+
+    @post("/steps/{step_id:str}/decision", summary="办理环节（通过 / 退回补正 / 不予许可）", status_code=200)
+    async def decide(
+        self, request: Req, step_id: FromPath[str], data: JSONBody[DecisionIn], hall: HallDep, workbench: WorkbenchDep
+    ) -> Response[Any]:
+        user = self._user(request, hall)
+        command = DecideStep(
+            step_id=step_id,
+            action=data.action,
+            opinion=data.opinion,
+            department=user.department,
+            materials=data.materials,
+        )
+        return await self._send(hall, workbench, user, step_id, command)
+
+    @post("/steps/{step_id:str}/resume", summary="补正后恢复办理", status_code=200)
+    async def resume(
+        self, request: Req, step_id: FromPath[str], data: JSONBody[ResumeIn], hall: HallDep, workbench: WorkbenchDep
+    ) -> Response[Any]:
+        user = self._user(request, hall)
+        command = ResumeStep(step_id=step_id, department=user.department, opinion=data.opinion)
+        return await self._send(hall, workbench, user, step_id, command)
+
+    @post("/steps/{step_id:str}/reassign", summary="改派给本部门同事", status_code=200)
+    async def reassign(
+        self, request: Req, step_id: FromPath[str], data: JSONBody[ReassignIn], hall: HallDep, workbench: WorkbenchDep
+    ) -> Response[Any]:
+        user = self._user(request, hall)
+        colleague = hall.users.get(data.to)
+        if colleague is None or colleague.role not in BACK_OFFICE:
+            raise HTTPException(status_code=422, detail=f"没有审批人员 {data.to}，无法改派")
+        command = ReassignStep(
+            step_id=step_id,
+            department=user.department,
+            role=user.role,
+            to_id=colleague.id,
+            to_name=colleague.name,
+            to_department=colleague.department,
+            reason=data.reason,
+        )
+        return await self._send(hall, workbench, user, step_id, command)
+
+    @post("/steps/{step_id:str}/special-procedure", summary="启动特别程序（中止计时）", status_code=200)
+    async def start_special(
+        self,
+        request: Req,
+        step_id: FromPath[str],
+        data: JSONBody[SpecialStartIn],
+        hall: HallDep,
+        workbench: WorkbenchDep,
+    ) -> Response[Any]:
+        user = self._user(request, hall)
+        command = StartSpecialProcedure(step_id=step_id, department=user.department, kind=data.kind, reason=data.reason)
+        return await self._send(hall, workbench, user, step_id, command)
+
+    @post("/steps/{step_id:str}/special-procedure/end", summary="结束特别程序（恢复计时）", status_code=200)
+    async def end_special(
+        self, request: Req, step_id: FromPath[str], data: JSONBody[SpecialEndIn], hall: HallDep, workbench: WorkbenchDep
+    ) -> Response[Any]:
+        user = self._user(request, hall)
+        command = EndSpecialProcedure(step_id=step_id, department=user.department, result=data.result)
+        return await self._send(hall, workbench, user, step_id, command)
+
+    @post("/steps/{step_id:str}/extension", summary="申请延长（须科室负责人批准）", status_code=200)
+    async def request_extension(
+        self, request: Req, step_id: FromPath[str], data: JSONBody[ExtensionIn], hall: HallDep, workbench: WorkbenchDep
+    ) -> Response[Any]:
+        user = self._user(request, hall)
+        command = RequestExtension(
+            step_id=step_id,
+            department=user.department,
+            extension=Limit(data.extension.value, data.extension.unit),
+            reason=data.reason,
+        )
+        return await self._send(hall, workbench, user, step_id, command)
+
+    @post("/steps/{step_id:str}/extension/decision", summary="批准或不批准延长（科室负责人）", status_code=200)
+    async def decide_extension(
+        self,
+        request: Req,
+        step_id: FromPath[str],
+        data: JSONBody[ExtensionDecisionIn],
+        hall: HallDep,
+        workbench: WorkbenchDep,
+    ) -> Response[Any]:
+        user = self._user(request, hall)
+        command = DecideExtension(
+            step_id=step_id, department=user.department, role=user.role, approve=data.approve, opinion=data.opinion
+        )
+        return await self._send(hall, workbench, user, step_id, command)

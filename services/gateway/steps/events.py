@@ -1,4 +1,7 @@
-"""The gateway's own views of routing's step events, for the departments' inboxes."""
+"""The workbench's own views of routing's step events and of timing's events on step clocks.
+
+Only the fields the workbench reads; defaults where an older event may lack one.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +11,40 @@ from typing import ClassVar
 import msgspec
 
 
+class Limit(msgspec.Struct, frozen=True):
+    value: float
+    unit: str
+
+
 class StepOpened(msgspec.Struct, frozen=True, kw_only=True):
     version: ClassVar[int] = 1
     case_no: str
     step_id: str
     step_name: str
+    seq: int = 1
     department: str
     item_name: str
+    item_case_no: str = ""
+    stage: int = 1
+    limit: Limit | None = None
+    point: str = ""
     opened_at: datetime
+
+
+class StepClaimed(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    step_id: str
+    assignee_id: str
+    assignee_name: str
+
+
+class StepReassigned(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    step_id: str
+    from_name: str
+    to_id: str
+    to_name: str
+    reason: str = ""
 
 
 class StepDecided(msgspec.Struct, frozen=True, kw_only=True):
@@ -23,4 +52,100 @@ class StepDecided(msgspec.Struct, frozen=True, kw_only=True):
     step_id: str
     action: str
     opinion: str
+    materials: list[str] = []
     decided_at: datetime
+
+
+class StepResumed(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    step_id: str
+    reason: str = ""
+
+
+class SpecialProcedureStarted(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    step_id: str
+    kind: str
+    reason: str
+    started_at: datetime
+
+
+class SpecialProcedureEnded(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    step_id: str
+    kind: str
+    result: str
+
+
+class ExtensionRequested(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    step_id: str
+    extension: Limit
+    reason: str
+    requested_at: datetime
+
+
+class ExtensionApproved(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    step_id: str
+    extension: Limit
+    opinion: str = ""
+
+
+class ExtensionRejected(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    step_id: str
+    opinion: str = ""
+
+
+class StepEscalated(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    case_no: str
+    step_id: str
+    step_name: str
+    department: str
+    level: str
+    deadline: datetime | None = None
+    escalated_at: datetime
+
+
+# ------------------------------------------------ timing's clock events (a step clock's id is the step id)
+
+
+class ClockStarted(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    clock_id: str = ""
+    step_id: str = ""
+    promised_deadline: datetime
+
+
+class ClockAlerted(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    clock_id: str
+    step_id: str = ""
+    level: str
+    deadline: datetime | None = None
+
+
+class ClockPaused(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    clock_id: str
+    step_id: str = ""
+
+
+class ClockResumed(msgspec.Struct, frozen=True, kw_only=True):
+    """The clock runs again; its deadline moved by the paused working time."""
+
+    version: ClassVar[int] = 1
+    clock_id: str
+    step_id: str = ""
+    promised_deadline: datetime | None = None
+    deadline: datetime | None = None
+
+
+class ClockExtended(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    clock_id: str
+    step_id: str = ""
+    promised_deadline: datetime | None = None
+    deadline: datetime | None = None

@@ -1,4 +1,8 @@
-"""Request and response bodies for department steps, and the command the gateway publishes for them."""
+"""Request and response bodies for department steps, and the commands the gateway publishes for them.
+
+Every command names the acting user's own department (and role where it matters): routing refuses a step
+of another department (403) and an extension approved by anyone but the department's supervisor (403).
+"""
 
 from __future__ import annotations
 
@@ -7,17 +11,78 @@ from typing import ClassVar, Literal
 import msgspec
 
 from services.gateway.context import In
-from services.gateway.steps.inbox import InboxStep
+from services.gateway.steps.workbench import Escalation, Record, StepView
+
+SpecialKind = Literal["听证", "招标", "拍卖", "检验", "检测", "检疫", "鉴定", "专家评审"]
+Unit = Literal["WD", "WH", "ND", "NH"]
 
 
 class DecisionIn(In, frozen=True, forbid_unknown_fields=True):
-    action: Literal["通过", "不予许可"]
+    action: Literal["通过", "退回", "不予许可"]
     opinion: str
+    materials: list[str] = msgspec.field(default_factory=list)  # 退回: what the applicant must supplement
+
+
+class ResumeIn(In, frozen=True, forbid_unknown_fields=True):
+    opinion: str = ""
+
+
+class ReassignIn(In, frozen=True, forbid_unknown_fields=True):
+    to: str  # a user id of the same department
+    reason: str = ""
+
+
+class SpecialStartIn(In, frozen=True, forbid_unknown_fields=True):
+    kind: SpecialKind
+    reason: str
+
+
+class SpecialEndIn(In, frozen=True, forbid_unknown_fields=True):
+    result: str
+
+
+class LimitIn(In, frozen=True, forbid_unknown_fields=True):
+    value: float
+    unit: Unit = "WD"
+
+
+class ExtensionIn(In, frozen=True, forbid_unknown_fields=True):
+    extension: LimitIn
+    reason: str
+
+
+class ExtensionDecisionIn(In, frozen=True, forbid_unknown_fields=True):
+    approve: bool
+    opinion: str = ""
 
 
 class InboxView(msgspec.Struct, frozen=True, kw_only=True):
     department: str
-    steps: list[InboxStep]
+    steps: list[StepView]
+
+
+class StepDetail(msgspec.Struct, frozen=True, kw_only=True):
+    step: StepView
+    records: list[Record]
+
+
+class EscalationsView(msgspec.Struct, frozen=True, kw_only=True):
+    department: str
+    escalations: list[Escalation]
+
+
+# Commands as published to Kafka: the gateway's own copies of what routing accepts.
+
+
+class Limit(msgspec.Struct, frozen=True):
+    value: float
+    unit: str
+
+
+class ClaimStep(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    step_id: str
+    department: str
 
 
 class DecideStep(msgspec.Struct, frozen=True, kw_only=True):
@@ -26,3 +91,66 @@ class DecideStep(msgspec.Struct, frozen=True, kw_only=True):
     action: str
     opinion: str
     department: str
+    materials: list[str] = []
+
+
+class ResumeStep(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    step_id: str
+    department: str
+    opinion: str
+
+
+class ReassignStep(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    step_id: str
+    department: str
+    role: str
+    to_id: str
+    to_name: str
+    to_department: str
+    reason: str
+
+
+class StartSpecialProcedure(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    step_id: str
+    department: str
+    kind: str
+    reason: str
+
+
+class EndSpecialProcedure(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    step_id: str
+    department: str
+    result: str
+
+
+class RequestExtension(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    step_id: str
+    department: str
+    extension: Limit
+    reason: str
+
+
+class DecideExtension(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    step_id: str
+    department: str
+    role: str
+    approve: bool
+    opinion: str
+
+
+COMMANDS: list[type[msgspec.Struct]] = [
+    ClaimStep,
+    DecideStep,
+    ResumeStep,
+    ReassignStep,
+    StartSpecialProcedure,
+    EndSpecialProcedure,
+    RequestExtension,
+    DecideExtension,
+]

@@ -1,0 +1,153 @@
+"""统一窗口出件: the cases whose result waits at the window, with what 容缺 materials are still owed.
+
+Keys (the gateway's own): ``delivery:{case_id}`` a hash with the case, its owed materials (``owed:{code}``),
+its completion and its delivery, each written by the event that brings it (in any order across topics);
+``deliveries:ready`` the ids of completed cases not yet delivered.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import cast
+
+import msgspec
+from redis.asyncio import Redis
+
+from services.gateway.delivery import events
+from shared.envelope import Actor, Envelope
+from shared.kafka import HandlerTable, Route
+from shared.outbox import Txn, Write
+from shared.settings import HallSettings
+
+OWED = "owed:"
+
+
+class Accepted(msgspec.Struct, frozen=True, kw_only=True):
+    case_no: str
+    item_name: str
+    applicant_name: str
+
+
+class Completed(msgspec.Struct, frozen=True, kw_only=True):
+    result: str
+    reasons: list[str]
+    at: datetime
+
+
+class Delivered(msgspec.Struct, frozen=True, kw_only=True):
+    method: str
+    address: str
+    at: datetime
+    by: Actor
+
+
+class Owed(msgspec.Struct, frozen=True):
+    code: str
+    name: str
+
+
+class CaseAtWindow(msgspec.Struct, frozen=True, kw_only=True):
+    case_id: str
+    case_no: str
+    item_name: str
+    applicant_name: str
+    result: str
+    reasons: list[str]
+    completed_at: datetime | None
+    owed: list[Owed]
+    deliverable: bool
+    refusal: str
+    delivered: Delivered | None = None
+
+
+def at_window(case_id: str, fields: dict[bytes, bytes]) -> CaseAtWindow | None:
+    if b"case" not in fields:
+        return None
+    case = msgspec.json.decode(fields[b"case"], type=Accepted)
+    done = msgspec.json.decode(fields[b"completed"], type=Completed) if b"completed" in fields else None
+    delivered = msgspec.json.decode(fields[b"delivered"], type=Delivered) if b"delivered" in fields else None
+    owed = sorted(
+        (Owed(k.decode().removeprefix(OWED), v.decode()) for k, v in fields.items() if k.startswith(OWED.encode())),
+        key=lambda m: m.code,
+    )
+    result = done.result if done else ""
+    # A grant waits until every 容缺 material is in; a refusal is handed out with its reasons all the same.
+    withheld = bool(owed) and result == "准予"
+    names = "、".join(m.name or m.code for m in owed)
+    refusal = f"容缺受理的材料尚未补齐（{names}），补齐后才能出件" if withheld else ""
+    return CaseAtWindow(
+        case_id=case_id,
+        case_no=case.case_no,
+        item_name=case.item_name,
+        applicant_name=case.applicant_name,
+        result=result,
+        reasons=done.reasons if done else [],
+        completed_at=done.at if done else None,
+        owed=owed,
+        deliverable=done is not None and delivered is None and not withheld,
+        refusal=refusal,
+        delivered=delivered,
+    )
+
+
+class Deliveries:
+    def __init__(self, settings: HallSettings) -> None:
+        self.settings = settings
+
+    def key(self, *parts: str) -> str:
+        return self.settings.key("gateway", *parts)
+
+    def table(self) -> HandlerTable:
+        return {
+            "CaseAccepted.v1": Route(events.CaseAccepted, self.case_accepted),
+            "MaterialsSupplemented.v1": Route(events.MaterialsSupplemented, self.supplemented),
+            "CaseCompleted.v1": Route(events.CaseCompleted, self.case_completed),
+            "CaseDelivered.v1": Route(events.CaseDelivered, self.case_delivered),
+        }
+
+    async def case_accepted(self, env: Envelope, event: events.CaseAccepted, txn: Txn) -> None:
+        key = self.key("delivery", env.case_id)
+        case = msgspec.json.encode(
+            Accepted(case_no=event.case_no, item_name=event.item_name, applicant_name=event.applicant_name)
+        )
+        txn.write(lambda pipe: pipe.hsetnx(key, "case", case))
+        for material in event.owed_materials:
+            txn.write(self._owe(key, material))
+
+    @staticmethod
+    def _owe(key: str, material: events.Material) -> Write:
+        field, name = f"{OWED}{material.code}", material.name
+        return lambda pipe: pipe.hset(key, field, name)
+
+    async def supplemented(self, env: Envelope, event: events.MaterialsSupplemented, txn: Txn) -> None:
+        key = self.key("delivery", env.case_id)
+        fields = await txn.hgetall(key)
+        brought = {m if isinstance(m, str) else m.code for m in event.materials}
+        gone = [
+            k for k in fields if k.startswith(OWED.encode()) and (event.complete or k.decode()[len(OWED) :] in brought)
+        ]
+        if gone:
+            txn.write(lambda pipe: pipe.hdel(key, *gone))
+
+    async def case_completed(self, env: Envelope, event: events.CaseCompleted, txn: Txn) -> None:
+        key, ready, case_id = self.key("delivery", env.case_id), self.key("deliveries", "ready"), env.case_id
+        done = msgspec.json.encode(Completed(result=event.result, reasons=event.reasons, at=event.completed_at))
+        txn.write(lambda pipe: pipe.hset(key, "completed", done))
+        txn.write(lambda pipe: pipe.sadd(ready, case_id))
+
+    async def case_delivered(self, env: Envelope, event: events.CaseDelivered, txn: Txn) -> None:
+        key, ready, case_id = self.key("delivery", env.case_id), self.key("deliveries", "ready"), env.case_id
+        delivered = msgspec.json.encode(
+            Delivered(method=event.method, address=event.address, at=event.delivered_at, by=env.actor)
+        )
+        txn.write(lambda pipe: pipe.hset(key, "delivered", delivered))
+        txn.write(lambda pipe: pipe.srem(ready, case_id))
+
+    async def case(self, redis: Redis, case_id: str) -> CaseAtWindow | None:
+        fields = cast("dict[bytes, bytes]", await redis.hgetall(self.key("delivery", case_id)))
+        return at_window(case_id, fields)
+
+    async def ready(self, redis: Redis) -> list[CaseAtWindow]:
+        ids = sorted(i.decode() for i in cast("set[bytes]", await redis.smembers(self.key("deliveries", "ready"))))
+        found = [await self.case(redis, case_id) for case_id in ids]
+        return sorted((c for c in found if c is not None), key=lambda c: (c.completed_at is None, c.completed_at))

@@ -1,0 +1,99 @@
+"""The department workbench pages (zh-CN): the inbox, a step with its actions and audit trail, and the
+printable 补正通知书 for the applicant. The actions post to the steps API (static/workbench.js)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from litestar import Controller, get
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
+from litestar.response import Template
+
+from services.gateway.context import HallDep, Req
+from services.gateway.steps.api import BACK_OFFICE, WorkbenchDep
+from services.gateway.steps.sla import BADGES
+from services.gateway.steps.workbench import WorkStep
+
+LOCAL = ZoneInfo("Asia/Shanghai")
+UNITS = {"WD": "工作日", "WH": "工作小时", "ND": "自然日", "NH": "自然小时"}
+SPECIAL_KINDS = ("听证", "招标", "拍卖", "检验", "检测", "检疫", "鉴定", "专家评审")
+
+
+def when(moment: datetime | None) -> str:
+    return f"{moment.astimezone(LOCAL):%Y-%m-%d %H:%M}" if moment else ""
+
+
+def state(step: WorkStep) -> str:
+    if step.status == "已办":
+        return f"已办（{step.action}）"
+    if step.waiting == "补正":
+        return "退回补正中"
+    if step.waiting == "特别程序":
+        return f"特别程序（{step.special}）"
+    return f"{step.assignee_name}办理中" if step.assignee_name else "待认领"
+
+
+HELPERS: dict[str, Any] = {"when": when, "state": state, "badges": BADGES, "units": UNITS}
+
+
+class WorkbenchPages(Controller):
+    path = "/workbench"
+    include_in_schema = False
+
+    @get("/")
+    async def inbox(
+        self, request: Req, hall: HallDep, workbench: WorkbenchDep, department: FromQuery[str] = ""
+    ) -> Template:
+        user = hall.users.page_user(request, *BACK_OFFICE, "operator")
+        shown = department if user.role == "operator" and department else user.department
+        steps = await workbench.open_steps(hall.redis, shown)
+        lead = user.role in ("supervisor", "operator")
+        context = {
+            **HELPERS,
+            "user": user,
+            "department": shown,
+            "steps": steps,
+            "extensions": [s for s in steps if s.extension is not None],
+            "escalations": await workbench.escalations(hall.redis, shown) if lead else [],
+            "lead": lead,
+        }
+        return Template(template_name="workbench/inbox.html", context=context)
+
+    @get("/steps/{step_id:str}")
+    async def step(self, request: Req, step_id: FromPath[str], hall: HallDep, workbench: WorkbenchDep) -> Template:
+        user = hall.users.page_user(request, *BACK_OFFICE, "operator")
+        found = await workbench.step(hall.redis, step_id)
+        if found is None:
+            raise NotFoundException(f"没有环节 {step_id}")
+        if user.role != "operator" and user.department != found.department:
+            reason = f"该环节属于{found.department}，{user.department}人员无权查看或办理"
+            return Template(
+                template_name="workbench/refused.html", context={"user": user, "reason": reason}, status_code=403
+            )
+        colleagues = [
+            u for role in BACK_OFFICE for u in hall.users.of(role, found.department) if u.id != found.assignee_id
+        ]
+        context = {
+            **HELPERS,
+            "user": user,
+            "step": await workbench.view(hall.redis, found),
+            "records": await workbench.records(hall.redis, step_id),
+            "colleagues": colleagues,
+            "kinds": SPECIAL_KINDS,
+            "mine": user.department == found.department,
+        }
+        return Template(template_name="workbench/step.html", context=context)
+
+    @get("/steps/{step_id:str}/notice")
+    async def notice(self, request: Req, step_id: FromPath[str], hall: HallDep, workbench: WorkbenchDep) -> Template:
+        user = hall.users.page_user(request, *BACK_OFFICE, "operator", "clerk")
+        found = await workbench.step(hall.redis, step_id)
+        if found is None or not found.materials:
+            raise NotFoundException(f"环节 {step_id} 没有退回补正，没有补正通知书")
+        records = await workbench.records(hall.redis, step_id)
+        returned = next((r for r in reversed(records) if r.action == "退回"), None)
+        context = {**HELPERS, "user": user, "step": found, "returned": returned}
+        return Template(template_name="workbench/notice.html", context=context)

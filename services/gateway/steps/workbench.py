@@ -1,0 +1,337 @@
+"""The departments' workbench: every step as a GB/T 39046 表7 record, each department's inbox of open steps,
+its audit trail, its step clock (from timing) and the escalations its supervisor must see.
+
+Keys (the gateway's own): ``step:{id}`` the step, ``steplog:{id}`` its records by event id, ``inbox:{dept}``
+open step ids, ``wbclock:{clock}`` and ``wbalerts:{clock}`` a clock's deadline/pause and alert levels (kept
+apart from the step, so timing's events may come before or after routing's), ``escalations:{dept}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar, cast
+
+import msgspec
+from redis.asyncio import Redis
+
+from services.gateway.steps import events
+from services.gateway.steps.sla import colour
+from shared.envelope import Actor, Envelope
+from shared.kafka import HandlerTable, Route
+from shared.outbox import Txn
+from shared.settings import HallSettings
+
+E = TypeVar("E", bound=msgspec.Struct)
+
+
+class PendingExtension(msgspec.Struct, kw_only=True):
+    value: float
+    unit: str
+    reason: str
+    requested_by: str
+    requested_at: datetime
+
+
+class WorkStep(msgspec.Struct, kw_only=True):
+    step_id: str
+    case_id: str
+    case_no: str
+    item_case_no: str
+    item_name: str
+    step_name: str
+    seq: int
+    stage: int
+    department: str
+    point: str = ""
+    limit: events.Limit | None = None
+    opened_at: datetime
+    status: str = "待办"  # 待办 / 已办
+    waiting: str = ""  # "" / 补正 / 特别程序
+    assignee_id: str = ""
+    assignee_name: str = ""
+    action: str = ""  # the last 业务动作: 通过 / 退回 / 不予许可
+    opinion: str = ""
+    handler: str = ""
+    decided_at: datetime | None = None
+    materials: list[str] = []  # what the applicant must supplement (退回)
+    return_opinion: str = ""
+    special: str = ""
+    special_reason: str = ""
+    special_since: datetime | None = None
+    extension: PendingExtension | None = None
+    escalations: list[str] = []
+
+    @property
+    def business_action(self) -> str:
+        """表7 业务动作: 通过 / 退回 / 其他."""
+        return self.action if self.action in ("通过", "退回") else ("其他" if self.action else "")
+
+
+class StepView(WorkStep, kw_only=True):
+    """A step as staff see it: with its due time and SLA colour, derived now."""
+
+    due: datetime | None = None
+    paused: bool = False
+    alerts: list[str] = []
+    sla: str = ""
+
+
+class Record(msgspec.Struct, frozen=True, kw_only=True):
+    """One line of the audit trail: what was done, by whom, when."""
+
+    event_id: str
+    action: str
+    summary: str
+    actor: Actor
+    at: datetime
+
+
+class Escalation(msgspec.Struct, frozen=True, kw_only=True):
+    case_no: str
+    step_id: str
+    step_name: str
+    level: str
+    deadline: datetime | None
+    escalated_at: datetime
+
+
+_step = msgspec.json.Decoder(WorkStep)
+_record = msgspec.json.Decoder(Record)
+_escalation = msgspec.json.Decoder(Escalation)
+
+
+def _limit(limit: events.Limit) -> str:
+    units = {"WD": "工作日", "WH": "工作小时", "ND": "自然日", "NH": "自然小时"}
+    return f"{limit.value:g} {units.get(limit.unit, limit.unit)}"
+
+
+class Workbench:
+    def __init__(self, settings: HallSettings) -> None:
+        self.settings = settings
+
+    def key(self, *parts: str) -> str:
+        return self.settings.key("gateway", *parts)
+
+    def table(self) -> HandlerTable:
+        return {
+            "StepOpened.v1": Route(events.StepOpened, self.step_opened),
+            "StepClaimed.v1": Route(events.StepClaimed, self._change("认领", _claimed)),
+            "StepReassigned.v1": Route(events.StepReassigned, self._change("改派", _reassigned)),
+            "StepDecided.v1": Route(events.StepDecided, self._change("", _decided)),
+            "StepResumed.v1": Route(events.StepResumed, self._change("恢复办理", _resumed)),
+            "SpecialProcedureStarted.v1": Route(events.SpecialProcedureStarted, self._change("特别程序", _special)),
+            "SpecialProcedureEnded.v1": Route(events.SpecialProcedureEnded, self._change("特别程序结束", _ended)),
+            "ExtensionRequested.v1": Route(events.ExtensionRequested, self._change("申请延长", _requested)),
+            "ExtensionApproved.v1": Route(events.ExtensionApproved, self._change("批准延长", _approved)),
+            "ExtensionRejected.v1": Route(events.ExtensionRejected, self._change("不批准延长", _rejected)),
+            "StepEscalated.v1": Route(events.StepEscalated, self.step_escalated),
+            "ClockStarted.v1": Route(events.ClockStarted, self.clock_started),
+            "ClockAlerted.v1": Route(events.ClockAlerted, self.clock_alerted),
+            "ClockPaused.v1": Route(events.ClockPaused, self.clock_paused),
+            "ClockResumed.v1": Route(events.ClockResumed, self.clock_moved),
+            "ClockExtended.v1": Route(events.ClockExtended, self.clock_moved),
+        }
+
+    # ------------------------------------------------------------ routing's step events
+
+    async def step_opened(self, env: Envelope, event: events.StepOpened, txn: Txn) -> None:
+        step = WorkStep(
+            step_id=event.step_id,
+            case_id=env.case_id,
+            case_no=event.case_no,
+            item_case_no=event.item_case_no or event.case_no,
+            item_name=event.item_name,
+            step_name=event.step_name,
+            seq=event.seq,
+            stage=event.stage,
+            department=event.department,
+            point=event.point,
+            limit=event.limit,
+            opened_at=event.opened_at,
+        )
+        self._save(txn, step)
+        limit = f"，时限 {_limit(event.limit)}" if event.limit else ""
+        via = f"（{event.point} 受理，转本部门审批）" if event.point else ""
+        self._log(txn, env, step.step_id, "开始", f"{event.department}{event.step_name}环节开始{limit}{via}")
+        case_steps, step_id = self.key("casesteps", env.case_id), step.step_id
+        txn.write(lambda pipe: pipe.sadd(case_steps, step_id))
+
+    def _change(self, action: str, apply: Callable[[WorkStep, Any, Actor], str]) -> Callable[[Envelope, Any, Txn], Any]:
+        """A routing event that changes an opened step and adds a line to its audit trail."""
+
+        async def handle(env: Envelope, event: Any, txn: Txn) -> None:
+            raw = await txn.get(self.key("step", event.step_id))
+            if raw is None:
+                return  # same topic and key as its StepOpened, so only for a step never opened
+            step = _step.decode(raw)
+            summary = apply(step, event, env.actor)
+            self._save(txn, step)
+            self._log(txn, env, step.step_id, action or event.action, summary)
+
+        return handle
+
+    async def step_escalated(self, env: Envelope, event: events.StepEscalated, txn: Txn) -> None:
+        await self._change("督办", _escalated)(env, event, txn)
+        found = Escalation(
+            case_no=event.case_no,
+            step_id=event.step_id,
+            step_name=event.step_name,
+            level=event.level,
+            deadline=event.deadline,
+            escalated_at=event.escalated_at,
+        )
+        key, field, value = self.key("escalations", event.department), f"{event.step_id}|{event.level}", found
+        txn.write(lambda pipe: pipe.hset(key, field, msgspec.json.encode(value)))
+
+    def _save(self, txn: Txn, step: WorkStep) -> None:
+        txn.set(self.key("step", step.step_id), step)
+        inbox, step_id, still_open = self.key("inbox", step.department), step.step_id, step.status == "待办"
+        txn.write(lambda pipe: pipe.sadd(inbox, step_id) if still_open else pipe.srem(inbox, step_id))
+
+    def _log(self, txn: Txn, env: Envelope, step_id: str, action: str, summary: str) -> None:
+        record = Record(event_id=env.event_id, action=action, summary=summary, actor=env.actor, at=env.occurred_at)
+        key, value = self.key("steplog", step_id), msgspec.json.encode(record)
+        txn.write(lambda pipe: pipe.hset(key, env.event_id, value))
+
+    # ------------------------------------------------------------ timing's events on step clocks
+
+    # Only step clocks (timing names their step) are the workbench's; a case's or a rating's clock is not.
+
+    async def clock_started(self, env: Envelope, event: events.ClockStarted, txn: Txn) -> None:  # noqa: ARG002
+        if event.step_id:
+            self._clock(txn, event.step_id, deadline=event.promised_deadline, paused=False)
+
+    async def clock_alerted(self, env: Envelope, event: events.ClockAlerted, txn: Txn) -> None:  # noqa: ARG002
+        if event.step_id:
+            key, level = self.key("wbalerts", event.step_id), event.level
+            txn.write(lambda pipe: pipe.sadd(key, level))
+
+    async def clock_paused(self, env: Envelope, event: events.ClockPaused, txn: Txn) -> None:  # noqa: ARG002
+        if event.step_id:
+            self._clock(txn, event.step_id, paused=True)
+
+    async def clock_moved(self, env: Envelope, event: events.ClockResumed | events.ClockExtended, txn: Txn) -> None:
+        if not event.step_id:
+            return
+        self._clock(txn, event.step_id, deadline=event.promised_deadline or event.deadline, paused=False)
+        if env.type.startswith("ClockExtended"):
+            alerts = self.key("wbalerts", event.step_id)
+            txn.write(lambda pipe: pipe.delete(alerts))  # the old alerts were for the old deadline
+
+    def _clock(self, txn: Txn, clock_id: str, *, paused: bool, deadline: datetime | None = None) -> None:
+        key, flag = self.key("wbclock", clock_id), "1" if paused else "0"
+        txn.write(lambda pipe: pipe.hset(key, "paused", flag))
+        if deadline is not None:
+            due = deadline.isoformat()
+            txn.write(lambda pipe: pipe.hset(key, "deadline", due))
+
+    # ------------------------------------------------------------ reads
+
+    async def step(self, redis: Redis, step_id: str) -> WorkStep | None:
+        raw = cast("bytes | None", await redis.get(self.key("step", step_id)))
+        return _step.decode(raw) if raw else None
+
+    async def view(self, redis: Redis, step: WorkStep, now: datetime | None = None) -> StepView:
+        clock = cast("dict[bytes, bytes]", await redis.hgetall(self.key("wbclock", step.step_id)))
+        alerts = sorted(
+            a.decode() for a in cast("set[bytes]", await redis.smembers(self.key("wbalerts", step.step_id)))
+        )
+        due = datetime.fromisoformat(clock[b"deadline"].decode()) if b"deadline" in clock else None
+        paused = clock.get(b"paused") == b"1" or bool(step.waiting)
+        sla = colour(due, paused, alerts, now or datetime.now(UTC)) if step.status == "待办" else ""
+        return StepView(**msgspec.structs.asdict(step), due=due, paused=paused, alerts=alerts, sla=sla)
+
+    async def open_steps(self, redis: Redis, department: str) -> list[StepView]:
+        ids = cast("set[bytes]", await redis.smembers(self.key("inbox", department)))
+        return await self._views(redis, [i.decode() for i in ids])
+
+    async def case_steps(self, redis: Redis, case_id: str) -> list[StepView]:
+        ids = cast("set[bytes]", await redis.smembers(self.key("casesteps", case_id)))
+        return await self._views(redis, [i.decode() for i in ids])
+
+    async def _views(self, redis: Redis, ids: list[str]) -> list[StepView]:
+        if not ids:
+            return []
+        raws = cast("list[bytes | None]", await redis.mget([self.key("step", i) for i in ids]))
+        now = datetime.now(UTC)
+        found = sorted((_step.decode(r) for r in raws if r), key=lambda s: (s.opened_at, s.step_id))
+        return [await self.view(redis, s, now) for s in found]
+
+    async def records(self, redis: Redis, step_id: str) -> list[Record]:
+        raw = cast("dict[bytes, bytes]", await redis.hgetall(self.key("steplog", step_id)))
+        return sorted((_record.decode(v) for v in raw.values()), key=lambda r: r.at)
+
+    async def escalations(self, redis: Redis, department: str) -> list[Escalation]:
+        raw = cast("dict[bytes, bytes]", await redis.hgetall(self.key("escalations", department)))
+        return sorted((_escalation.decode(v) for v in raw.values()), key=lambda e: e.escalated_at, reverse=True)
+
+
+# ---------------------------------------------------------------- how each routing event changes a step
+
+
+def _claimed(step: WorkStep, event: events.StepClaimed, _actor: Actor) -> str:
+    step.assignee_id, step.assignee_name = event.assignee_id, event.assignee_name
+    return f"{event.assignee_name}认领{step.step_name}环节"
+
+
+def _reassigned(step: WorkStep, event: events.StepReassigned, _actor: Actor) -> str:
+    step.assignee_id, step.assignee_name = event.to_id, event.to_name
+    reason = f"（{event.reason}）" if event.reason else ""
+    return f"由{event.from_name or '待认领'}改派给{event.to_name}{reason}"
+
+
+def _decided(step: WorkStep, event: events.StepDecided, actor: Actor) -> str:
+    step.action, step.opinion = event.action, event.opinion
+    if event.action == "退回":
+        step.waiting, step.materials, step.return_opinion = "补正", list(event.materials), event.opinion
+        return f"退回补正：{'、'.join(event.materials)}（{event.opinion}）"
+    step.status, step.decided_at, step.handler = "已办", event.decided_at, actor.name or actor.id
+    return f"{step.step_name}：{event.action}（{event.opinion}）"
+
+
+def _resumed(step: WorkStep, event: events.StepResumed, _actor: Actor) -> str:
+    step.waiting = ""
+    return f"恢复办理：{event.reason}"
+
+
+def _special(step: WorkStep, event: events.SpecialProcedureStarted, _actor: Actor) -> str:
+    step.waiting, step.special, step.special_reason, step.special_since = (
+        "特别程序",
+        event.kind,
+        event.reason,
+        event.started_at,
+    )
+    return f"启动特别程序（{event.kind}）：{event.reason}"
+
+
+def _ended(step: WorkStep, event: events.SpecialProcedureEnded, _actor: Actor) -> str:
+    step.waiting, step.special, step.special_reason, step.special_since = "", "", "", None
+    return f"特别程序（{event.kind}）结束：{event.result}"
+
+
+def _requested(step: WorkStep, event: events.ExtensionRequested, actor: Actor) -> str:
+    step.extension = PendingExtension(
+        value=event.extension.value,
+        unit=event.extension.unit,
+        reason=event.reason,
+        requested_by=actor.name or actor.id,
+        requested_at=event.requested_at,
+    )
+    return f"申请延长 {_limit(event.extension)}：{event.reason}"
+
+
+def _approved(step: WorkStep, event: events.ExtensionApproved, _actor: Actor) -> str:
+    step.extension = None
+    return f"批准延长 {_limit(event.extension)}" + (f"（{event.opinion}）" if event.opinion else "")
+
+
+def _rejected(step: WorkStep, event: events.ExtensionRejected, _actor: Actor) -> str:
+    step.extension = None
+    return "不批准延长" + (f"（{event.opinion}）" if event.opinion else "")
+
+
+def _escalated(step: WorkStep, event: events.StepEscalated, _actor: Actor) -> str:
+    if event.level not in step.escalations:
+        step.escalations = [*step.escalations, event.level]
+    return f"{step.step_name}环节{event.level}，已报科室负责人督办"

@@ -1,0 +1,122 @@
+"""A second routing process joins routing's consumer group while cases are being decided, takes over some
+partitions, and is later killed with SIGKILL: every step still opens once and is decided once, every case
+completes once and is delivered once (real Kafka, real Redis, the hall's real processes)."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import random
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from deploy.processes import Launcher
+from tests.e2e.conftest import free_port
+from tests.journeys import CLERK, STAFF, submit
+from tests.support import eventually
+
+pytestmark = pytest.mark.e2e
+CASES = 30
+PATIENCE_S = 120.0  # a killed member's partitions move on only after its session times out
+ASSIGNED = re.compile(r"newly assigned partitions \{(.+?)\} for group (\S+)")
+
+
+async def next_step(client: httpx.AsyncClient, case_no: str, done: set[str]) -> str | None:
+    response = await client.get("/api/departments/自然资源局/steps", headers=STAFF)
+    assert response.status_code == 200, response.text
+    steps = [s for s in response.json()["steps"] if s["case_no"] == case_no and s["step_id"] not in done]
+    return steps[0]["step_id"] if steps else None
+
+
+async def reached(client: httpx.AsyncClient, case_no: str, wanted: str) -> bool | None:
+    response = await client.get(f"/api/cases/{case_no}")
+    return True if response.status_code == 200 and response.json()["state"] == wanted else None
+
+
+async def handle(client: httpx.AsyncClient, case_no: str, progress: list[int]) -> list[str]:
+    """承办 → 审核 → 决定, then the delivery; a late answer (202) is waited out, never resent."""
+    done: set[str] = set()
+    for opinion in ("材料齐全", "审核同意", "准予"):
+        await asyncio.sleep(random.uniform(0.1, 1.0))  # staff take their time: the load stays spread out
+        step_id = await eventually(functools.partial(next_step, client, case_no, done), PATIENCE_S, 0.25)
+        decided = await client.post(
+            f"/api/steps/{step_id}/decision", json={"action": "通过", "opinion": opinion}, headers=STAFF
+        )
+        assert decided.status_code in (200, 202), decided.text
+        done.add(step_id)
+        progress.append(1)
+    await eventually(functools.partial(reached, client, case_no, "已办结"), PATIENCE_S, 0.25)
+    delivered = await client.post(f"/api/deliveries/{case_no}", json={"method": "窗口"}, headers=CLERK)
+    assert delivered.status_code in (200, 202), delivered.text
+    await eventually(functools.partial(reached, client, case_no, "已出件"), PATIENCE_S, 0.25)
+    return sorted(done)
+
+
+async def until(progress: list[int], decisions: int) -> None:
+    async def enough() -> bool | None:
+        return True if len(progress) >= decisions else None
+
+    await eventually(enough, PATIENCE_S, 0.05)
+
+
+def assignments(log: Path, group: str) -> list[str]:
+    """The partitions a process was given in ``group``, as its Kafka client logged them."""
+    text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
+    return [parts for parts, named in ASSIGNED.findall(text) if named == group]
+
+
+async def test_a_second_routing_joins_under_load_and_is_killed_without_losing_or_repeating_a_step(
+    processes: Launcher, gateway: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    namespace = processes.env["HALL_NAMESPACE"]
+    second = Launcher(tmp_path, processes.env, {"routing": free_port()})
+    case_numbers = await asyncio.gather(*(submit(gateway) for _ in range(CASES)))
+    progress: list[int] = []
+    drivers = [asyncio.create_task(handle(gateway, case_no, progress)) for case_no in case_numbers]
+    try:
+        await until(progress, CASES // 2)
+        second.start("routing")  # joins the group mid-flight: a rebalance while decisions keep coming
+        assert not second.wait_healthy(["routing"], timeout_s=60)
+
+        group = f"{namespace}.routing"
+
+        async def joined() -> list[str] | None:
+            return assignments(second.log_file("routing"), group) or None
+
+        async def shared() -> bool | None:
+            """The first process gave up some of routing's command partitions to the second."""
+            mine = assignments(processes.log_file("routing"), group)
+            return True if mine and mine[-1].count("routing.commands") < 6 else None
+
+        taken = await eventually(joined, timeout_s=60, every_s=0.5)
+        assert "routing.commands" in taken[-1]
+        await eventually(shared, timeout_s=60, every_s=0.5)
+        await until(progress, 2 * CASES)
+        second.kill("routing")  # SIGKILL, with records it took and may not have committed
+        assert len(progress) < 3 * CASES, "the second routing was killed after the work was done"
+        steps = await asyncio.wait_for(asyncio.gather(*drivers), timeout=4 * PATIENCE_S)
+    finally:
+        second.stop("routing")
+        for driver in drivers:
+            driver.cancel()
+
+    assert len({step for case in steps for step in case}) == 3 * CASES
+    for case_no in case_numbers:
+        view: dict[str, Any] = (await gateway.get(f"/api/cases/{case_no}")).json()
+        counts = Counter(entry["type"] for entry in view["timeline"])
+        assert counts["StepOpened.v1"] == 3, (case_no, counts)
+        assert counts["StepDecided.v1"] == 3, (case_no, counts)
+        assert counts["CaseCompleted.v1"] == 1, (case_no, counts)
+        assert counts["CaseDelivered.v1"] == 1, (case_no, counts)
+    for case in steps:
+        for step_id in case:
+            detail = (await gateway.get(f"/api/steps/{step_id}", headers=STAFF)).json()
+            assert detail["step"]["status"] == "已办", detail
+            assert [r["action"] for r in detail["records"]].count("通过") == 1, detail["records"]
+    inbox = (await gateway.get("/api/departments/自然资源局/steps", headers=STAFF)).json()
+    assert not [s for s in inbox["steps"] if s["case_no"] in case_numbers]
