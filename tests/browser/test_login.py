@@ -14,7 +14,7 @@ async def test_a_wrong_password_is_refused_and_the_right_one_signs_in(page: Page
     await page.press("#password", "Enter")
     assert "用户名或口令不正确" in await page.inner_text("[role=alert]")
     await snap(page, "login-refused")
-    await login(page, site, "clerk-zhang", next_path="/login")
+    await login(page, site, "clerk-zhang", next_path="/public/ratings")
     assert "张敏" in await page.inner_text("header.top")
     await page.click("header.top button:has-text('退出')")
     await page.wait_for_url(f"{site}/login")
