@@ -1,12 +1,22 @@
-"""Intake's composition root: wires the catalogue, handlers and Kafka; nothing connects on import."""
+"""Intake's composition root: wires the catalogue, points, credit list, handlers and Kafka; nothing connects on
+import."""
 
 from __future__ import annotations
 
 from opentelemetry.sdk.trace import SpanProcessor
 
 from services.intake.catalogue import load_catalogue
+from services.intake.credit import CreditList
 from services.intake.handlers import Intake
-from services.intake.messages import CaseAccepted
+from services.intake.messages import (
+    CaseAccepted,
+    CaseRefused,
+    CaseSuspended,
+    ClockRequested,
+    ClockWithdrawn,
+    MaterialsSupplemented,
+)
+from services.intake.points import load_points
 from shared import topics
 from shared.kafka import ServiceRuntime
 from shared.settings import HallSettings
@@ -17,6 +27,17 @@ SERVICE = "intake"
 
 def build(settings: HallSettings, spans: SpanProcessor | None = None) -> ServiceRuntime:
     runtime = ServiceRuntime(settings, SERVICE, tracer_provider(settings, SERVICE, spans))
-    runtime.publications.declare(topics.INTAKE_EVENTS, CaseAccepted)
-    runtime.subscribe([topics.INTAKE_COMMANDS], Intake(settings, load_catalogue()).table())
+    runtime.publications.declare(
+        topics.INTAKE_EVENTS,
+        CaseAccepted,
+        CaseRefused,
+        ClockRequested,
+        ClockWithdrawn,
+        MaterialsSupplemented,
+        CaseSuspended,
+    )
+    intake = Intake(settings, load_catalogue(), load_points(), CreditList())
+    runtime.subscribe([topics.INTAKE_COMMANDS], intake.table())
+    # 补齐 deadlines come back from timing; a consumer of their own, so commands never wait behind them.
+    runtime.subscribe([topics.TIMING_EVENTS], intake.timing_table())
     return runtime

@@ -1,4 +1,9 @@
-"""The service catalogue (事项目录), loaded from ``data/catalogue.toml``; items are versioned by date."""
+"""The service catalogue (事项目录), loaded from ``data/catalogue.toml``: items, 一件事 bundles, departments.
+
+Items and bundles are versioned by effective date; a case keeps the version in force on the day it was accepted.
+A bundle's form is the union of its parts' materials (one form, 一次表单): a material of the same name is asked
+for once, under the code ``<part key>.<material code>`` of the first part that needs it.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,27 @@ import msgspec
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "data" / "catalogue.toml"
 
 Unit = Literal["WD", "WH", "ND", "NH"]
+Scope = Literal["全国", "跨省", "跨市", "跨县", "本县"]
+Form = Literal["窗口", "网办", "掌上", "自助"]
+SpecialProcedure = Literal["听证", "招标", "拍卖", "检验", "检测", "检疫", "鉴定", "专家评审"]
+ITEM_TYPES = {
+    "01": "行政许可",
+    "02": "行政处罚",
+    "03": "行政强制",
+    "04": "行政征收",
+    "05": "行政给付",
+    "06": "行政检查",
+    "07": "行政确认",
+    "08": "行政奖励",
+    "09": "行政裁决",
+    "10": "其他行政权力",
+    "20": "公共服务",
+}
+LEVELS = {4: "旗县级", 5: "苏木乡镇级", 6: "嘎查村级"}
+
+
+class CatalogueError(Exception):
+    """The catalogue file contradicts itself: the service refuses to start with it."""
 
 
 class Limit(msgspec.Struct, frozen=True):
@@ -18,53 +44,236 @@ class Limit(msgspec.Struct, frozen=True):
     unit: Unit
 
 
-class Material(msgspec.Struct, frozen=True, kw_only=True):
+class Material(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     code: str
     name: str
     required: bool
+    deferrable: bool = False  # 容缺: required, but the case may be accepted and the material brought later
+    commitment: bool = False  # 告知承诺: a signed commitment may stand in for it
+    reusable: bool = False  # 材料复用: once on file for the applicant, never asked for again
     originals: int = 0
     copies: int = 0
 
 
-class Version(msgspec.Struct, frozen=True):
+class Version(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     effective: date
     statutory: Limit
     promised: Limit
 
 
+def _in_force(versions: list[Version], day: date) -> Version | None:
+    in_force = [v for v in versions if v.effective <= day]
+    return max(in_force, key=lambda v: v.effective) if in_force else None
+
+
 class Item(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    code: str
-    basic_code: str
+    code: str  # 实施编码
+    basic_code: str  # 基本编码
     name: str
     item_type: str
     legal_basis: str
     department: str
-    level: int
+    level: Literal[4, 5, 6]
     case_type: Literal[1, 2]
-    scope: str
+    scope: Scope
     versions: list[Version]
     materials: list[Material]
+    conditions: str = ""
+    co_departments: list[str] = []
+    forms: list[Form] = msgspec.field(default_factory=lambda: ["窗口"])
+    special_procedures: list[SpecialProcedure] = []
+    commitment: bool = False  # 告知承诺制 applies
+    keywords: list[str] = []
 
     def version_on(self, day: date) -> Version | None:
         """The version in force on ``day``: the latest whose effective date is not after it."""
-        in_force = [v for v in self.versions if v.effective <= day]
-        return max(in_force, key=lambda v: v.effective) if in_force else None
+        return _in_force(self.versions, day)
+
+
+class Part(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    key: str
+    item: str
+    stage: int = 1
+    promised: Limit | None = None  # the child's promised limit inside the bundle; the item's own when absent
+    produced_within: list[str] = []  # materials another part of the bundle produces: not on the form
+
+
+class Bundle(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """一件事: several items from several departments, one form and one submission."""
+
+    code: str
+    basic_code: str
+    name: str
+    lead_department: str
+    legal_basis: str
+    scope: Scope
+    versions: list[Version]
+    parts: list[Part]
+    stages: list[str] = []
+    keywords: list[str] = []
+
+    def version_on(self, day: date) -> Version | None:
+        return _in_force(self.versions, day)
+
+    def stage_name(self, stage: int) -> str:
+        """The stage's name (工程建设: 用地规划许可 …); "" for a bundle whose children all run in parallel."""
+        if not self.stages:
+            return ""
+        return self.stages[stage - 1] if 0 < stage <= len(self.stages) else f"第{stage}阶段"
+
+
+class Department(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    name: str
+    uscc: str  # 统一社会信用代码
+
+
+class FormMaterial(msgspec.Struct, frozen=True, kw_only=True):
+    """One line of an application form's checklist: a material as the applicant names it."""
+
+    code: str
+    name: str
+    required: bool
+    deferrable: bool
+    commitment: bool
+    reusable: bool
+    originals: int
+    copies: int
+    parts: list[str]  # the bundle parts that need it (empty for a single item)
+
+
+Offering = Item | Bundle
 
 
 class _File(msgspec.Struct, forbid_unknown_fields=True):
+    departments: list[Department]
     items: list[Item]
+    bundles: list[Bundle] = []
+
+
+def form_of(offering: Offering, items: dict[str, Item]) -> list[FormMaterial]:
+    """The checklist an application for ``offering`` is checked against (一次表单 for a bundle)."""
+    if isinstance(offering, Item):
+        return [_line(m, m.code, []) for m in offering.materials]
+    lines: dict[str, FormMaterial] = {}
+    for part in offering.parts:
+        for m in items[part.item].materials:
+            if m.code in part.produced_within:
+                continue
+            seen = lines.get(m.name)
+            if seen is None:
+                lines[m.name] = _line(m, f"{part.key}.{m.code}", [part.key])
+            else:  # asked once; the strictest reading of the duplicates wins
+                lines[m.name] = msgspec.structs.replace(
+                    seen,
+                    required=seen.required or m.required,
+                    deferrable=seen.deferrable and m.deferrable,
+                    commitment=seen.commitment and m.commitment,
+                    reusable=seen.reusable and m.reusable,
+                    originals=max(seen.originals, m.originals),
+                    copies=max(seen.copies, m.copies),
+                    parts=[*seen.parts, part.key],
+                )
+    return list(lines.values())
+
+
+def _line(m: Material, code: str, parts: list[str]) -> FormMaterial:
+    return FormMaterial(
+        code=code,
+        name=m.name,
+        required=m.required,
+        deferrable=m.deferrable,
+        commitment=m.commitment,
+        reusable=m.reusable,
+        originals=m.originals,
+        copies=m.copies,
+        parts=parts,
+    )
 
 
 class Catalogue:
-    def __init__(self, items: list[Item]) -> None:
+    def __init__(
+        self, items: list[Item], bundles: list[Bundle] | None = None, departments: list[Department] | None = None
+    ) -> None:
         self._items = {item.code: item for item in items}
+        self._bundles = {bundle.code: bundle for bundle in bundles or []}
+        self.departments = {d.name: d for d in departments or []}
+        self._forms: dict[str, list[FormMaterial]] = {}
 
     def get(self, code: str) -> Item | None:
         return self._items.get(code)
+
+    def bundle(self, code: str) -> Bundle | None:
+        return self._bundles.get(code)
+
+    def offering(self, code: str) -> Offering | None:
+        """The item or bundle an application names."""
+        return self._items.get(code) or self._bundles.get(code)
+
+    def form(self, offering: Offering) -> list[FormMaterial]:
+        form = self._forms.get(offering.code)
+        if form is None:
+            form = self._forms[offering.code] = form_of(offering, self._items)
+        return form
+
+    def part_item(self, part: Part) -> Item:
+        return self._items[part.item]
+
+    @property
+    def items(self) -> list[Item]:
+        return list(self._items.values())
+
+    @property
+    def bundles(self) -> list[Bundle]:
+        return list(self._bundles.values())
+
+    def uscc(self, department: str) -> str:
+        known = self.departments.get(department)
+        return known.uscc if known else ""
 
     def __len__(self) -> int:
         return len(self._items)
 
 
+def check(data: _File) -> None:
+    """Refuse a catalogue that contradicts itself, naming the entry."""
+    codes = [i.code for i in data.items] + [b.code for b in data.bundles]
+    doubled = sorted({c for c in codes if codes.count(c) > 1})
+    if doubled:
+        raise CatalogueError(f"编码重复：{'、'.join(doubled)}")
+    departments = {d.name for d in data.departments}
+    items = {i.code: i for i in data.items}
+    for item in data.items:
+        _check_item(item, departments)
+    for bundle in data.bundles:
+        where = f"一件事 {bundle.code}（{bundle.name}）"
+        if bundle.lead_department not in departments:
+            raise CatalogueError(f"{where}：牵头部门“{bundle.lead_department}”不在 [[departments]] 中")
+        for part in bundle.parts:
+            if part.item not in items:
+                raise CatalogueError(f"{where}：子项 {part.key} 的事项编码 {part.item} 不在目录中")
+            if not set(part.produced_within) <= {m.code for m in items[part.item].materials}:
+                raise CatalogueError(f"{where}：子项 {part.key} 的 produced_within 含有事项没有的材料")
+        keys = [p.key for p in bundle.parts]
+        if len(set(keys)) != len(keys):
+            raise CatalogueError(f"{where}：子项键重复")
+
+
+def _check_item(item: Item, departments: set[str]) -> None:
+    where = f"事项 {item.code}（{item.name}）"
+    if not 0 < len(item.code) <= 24 or not 0 < len(item.basic_code) <= 10:
+        raise CatalogueError(f"{where}：实施编码不超过24位、基本编码不超过10位")
+    if item.department not in departments:
+        raise CatalogueError(f"{where}：实施主体“{item.department}”不在 [[departments]] 中")
+    if item.item_type not in ITEM_TYPES:
+        raise CatalogueError(f"{where}：未知事项类型 {item.item_type}")
+    for m in item.materials:
+        if m.deferrable and not m.required:
+            raise CatalogueError(f"{where}：容缺材料“{m.name}”必须是必备材料")
+        if m.commitment and not item.commitment:
+            raise CatalogueError(f"{where}：材料“{m.name}”可告知承诺，但事项未实行告知承诺制")
+
+
 def load_catalogue(path: Path = DEFAULT_PATH) -> Catalogue:
-    return Catalogue(msgspec.toml.decode(path.read_bytes(), type=_File).items)
+    data = msgspec.toml.decode(path.read_bytes(), type=_File)
+    check(data)
+    return Catalogue(data.items, data.bundles, data.departments)

@@ -1,76 +1,472 @@
-"""Intake's handlers and the table of which command each one answers."""
+"""Intake's handlers and the tables of what each one answers: applications, 补齐, and the 补齐 clock's alerts."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from services.intake.catalogue import Catalogue
+import msgspec
+
+from services.intake.catalogue import Bundle, Catalogue, FormMaterial, Item, Limit, Offering, Version
+from services.intake.credit import CreditList
+from services.intake.identity import home_province, identity_problem, normalize
 from services.intake.messages import (
     ApplicationOutcome,
     CaseAccepted,
+    CaseRefused,
+    CaseSuspended,
+    ChildCase,
+    ClockAlerted,
+    ClockRequested,
+    ClockWithdrawn,
     LimitOut,
+    Material,
+    MaterialsSupplemented,
     SubmitApplication,
+    SupplementMaterials,
+    SupplementOutcome,
 )
-from services.intake.rules import case_number, missing_materials, unknown_materials
+from services.intake.points import Point
+from services.intake.rules import (
+    Assessment,
+    assess,
+    case_number,
+    child_number,
+    supplement_problem,
+    unknown_materials,
+)
 from shared import topics
-from shared.envelope import Envelope
+from shared.envelope import SYSTEM, Envelope
 from shared.kafka import HandlerTable, Route
 from shared.outbox import Txn
 from shared.settings import HallSettings
 
 LOCAL = ZoneInfo("Asia/Shanghai")
+SUPPLEMENT = "补齐"
+OVERDUE = "逾期"
+
+
+class CaseRecord(msgspec.Struct, kw_only=True):
+    """What intake keeps of a case it numbered (its own key space)."""
+
+    case_no: str
+    item_code: str
+    applicant_id: str
+    refused: bool = False
+    owed: list[Material] = []
+    clock_id: str = ""
+    suspended: bool = False
+
+
+class OnFile(msgspec.Struct, frozen=True):
+    """A reusable material on file for an applicant: the case it came with."""
+
+    case_no: str
+    code: str
+
+
+class Application(msgspec.Struct, frozen=True, kw_only=True):
+    """An application that passed the input checks, with what they found."""
+
+    env: Envelope
+    cmd: SubmitApplication
+    offering: Offering
+    point: Point
+    version: Version
+    id_number: str
+
+
+class Refusal(Exception):
+    """The command is answered with ``status`` and ``reason`` and changes nothing."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+_record = msgspec.json.Decoder(CaseRecord)
+_on_file = msgspec.json.Decoder(OnFile)
+
+
+def _limit(limit: Limit) -> LimitOut:
+    return LimitOut(limit.value, limit.unit)
 
 
 class Intake:
-    def __init__(self, settings: HallSettings, catalogue: Catalogue) -> None:
+    def __init__(
+        self, settings: HallSettings, catalogue: Catalogue, points: dict[str, Point], credit: CreditList
+    ) -> None:
         self.settings = settings
         self.catalogue = catalogue
+        self.points = points
+        self.credit = credit
+        self.events = settings.topic(topics.INTAKE_EVENTS)
 
     def table(self) -> HandlerTable:
-        return {"SubmitApplication.v1": Route(SubmitApplication, self.submit_application)}
+        return {
+            "SubmitApplication.v1": Route(SubmitApplication, self.submit_application),
+            "SupplementMaterials.v1": Route(SupplementMaterials, self.supplement_materials),
+        }
+
+    def timing_table(self) -> HandlerTable:
+        return {"ClockAlerted.v1": Route(ClockAlerted, self.clock_alerted)}
+
+    def key(self, *parts: str) -> str:
+        return self.settings.key("intake", *parts)
+
+    # ------------------------------------------------------------ 申报 → 受理 / 待补正 / 不予受理
 
     async def submit_application(self, env: Envelope, cmd: SubmitApplication, txn: Txn) -> None:
-        item = self.catalogue.get(cmd.item_code)
-        if item is None:
-            txn.answer(422, reason=f"未知事项编码：{cmd.item_code}")
-            return
-        unknown = unknown_materials(item, cmd.materials)
+        try:
+            await self._decide(env, cmd, txn)
+        except Refusal as refusal:
+            txn.answer(refusal.status, reason=refusal.reason)
+
+    def _checked(self, cmd: SubmitApplication, at: datetime) -> tuple[Offering, Point, Version, Limit | None]:
+        """The application's item or bundle, point, version in force and 补齐 period; Refusal on bad input."""
+        offering = self.catalogue.offering(cmd.item_code)
+        if offering is None:
+            raise Refusal(422, f"未知事项编码：{cmd.item_code}")
+        problem = identity_problem(cmd.applicant.id_type, cmd.applicant.id_number)
+        if problem is not None:
+            raise Refusal(422, problem)
+        point = self.points.get(cmd.point)
+        if point is None:
+            raise Refusal(422, f"未知受理场所：{cmd.point}")
+        unknown = unknown_materials(self.catalogue.form(offering), cmd.materials)
         if unknown:
-            txn.answer(422, reason=f"事项“{item.name}”没有这些材料编码：{'、'.join(unknown)}")
-            return
-        accepted_at = env.occurred_at.astimezone(LOCAL)
-        version = item.version_on(accepted_at.date())
+            raise Refusal(422, f"“{offering.name}”没有这些材料编码：{'、'.join(unknown)}")
+        version = offering.version_on(at.date())
         if version is None:
-            txn.answer(422, reason=f"事项“{item.name}”在 {accepted_at:%Y-%m-%d} 尚未生效")
+            raise Refusal(422, f"“{offering.name}”在 {at:%Y-%m-%d} 尚未生效")
+        if cmd.commitment_signed and not self._allows_commitment(offering):
+            raise Refusal(422, f"“{offering.name}”未实行告知承诺制，请提交全部证明材料")
+        requested = Limit(cmd.supplement_limit.value, cmd.supplement_limit.unit) if cmd.supplement_limit else None
+        if requested is not None and (reason := supplement_problem(requested, version.promised)):
+            raise Refusal(422, reason)
+        return offering, point, version, requested
+
+    async def _decide(self, env: Envelope, cmd: SubmitApplication, txn: Txn) -> None:
+        at = env.occurred_at.astimezone(LOCAL)
+        offering, point, version, requested = self._checked(cmd, at)
+        # A retried command has the same event id and is answered from its marker (shared.outbox); the gateway
+        # gives every other command a case id of its own, so no case is numbered twice.
+        application = Application(
+            env=env,
+            cmd=cmd,
+            offering=offering,
+            point=point,
+            version=version,
+            id_number=normalize(cmd.applicant.id_type, cmd.applicant.id_number),
+        )
+        refusal = self._refusal(cmd, application.id_number, at)
+        if refusal:
+            await self._refuse(txn, application, refusal)
             return
-        missing = missing_materials(item, cmd.materials)
-        if missing:
-            txn.answer(
-                200,
-                body=ApplicationOutcome(outcome="待补正", case_id=env.case_id, item_name=item.name, missing=missing),
+        form, given = self.catalogue.form(offering), set(cmd.materials)
+        # 材料复用: the applicant's file is read only when a reusable material was not handed in.
+        wanted = any(m.reusable and m.required and m.code not in given for m in form)
+        on_file = await txn.hgetall(self.key("docs", application.id_number)) if wanted else {}
+        checked = assess(
+            form,
+            cmd.materials,
+            {name.decode(): _on_file.decode(raw).case_no for name, raw in on_file.items()},
+            deferral_signed=cmd.deferral_signed,
+            commitment_signed=cmd.commitment_signed,
+        )
+        if checked.missing:
+            outcome = ApplicationOutcome(
+                outcome="待补正",
+                case_id=env.case_id,
+                item_code=offering.code,
+                item_name=offering.name,
+                missing=checked.missing,
+                reused=checked.reused,
             )
+            txn.answer(200, body=outcome)
             return
-        case_key = self.settings.key("intake", "case", env.case_id)
-        if await txn.get(case_key) is not None:
-            txn.answer(409, reason="该申请已受理，请勿重复提交")
-            return
-        sequence = await txn.next_number(self.settings.key("intake", "seq", f"{accepted_at:%Y%m%d}"))
-        case_no = case_number(self.settings.region_code, accepted_at, sequence)
+        if checked.owed and (reason := supplement_problem(requested, version.promised)):
+            raise Refusal(422, reason)
+        await self._accept(txn, application, checked, requested)
+
+    def _allows_commitment(self, offering: Offering) -> bool:
+        if isinstance(offering, Item):
+            return offering.commitment
+        return any(self.catalogue.part_item(p).commitment for p in offering.parts)
+
+    def _elsewhere(self, offering: Offering, cmd: SubmitApplication) -> str:
+        """跨省通办: the province competent for an applicant from elsewhere, or "" when the hall decides itself."""
+        if offering.scope != "跨省":
+            return ""
+        home = home_province(cmd.applicant.id_type, cmd.applicant.id_number)
+        if home is None or home[0] == self.settings.region_code[:2]:
+            return ""
+        return home[1]
+
+    def _refusal(self, cmd: SubmitApplication, id_number: str, at: datetime) -> str:
+        """The reason for 不予受理, or "": the clerk's finding, or an applicant excluded from 告知承诺."""
+        if cmd.refusal_reason.strip():
+            return f"不符合受理条件：{cmd.refusal_reason.strip()}"
+        if cmd.commitment_signed:
+            listing = self.credit.exclusion(id_number, at.date())
+            if listing is not None:
+                return (
+                    f"申请人已列入告知承诺失信名单（{listing.reason}，{listing.listed_on:%Y-%m-%d}列入），"
+                    "信用修复前不适用告知承诺制；可提交全部证明材料后重新申请"
+                )
+        return ""
+
+    async def _number(self, txn: Txn, at: datetime) -> str:
+        sequence = await txn.next_number(self.key("seq", f"{at:%Y%m%d}"))
+        return case_number(self.settings.region_code, at, sequence)
+
+    async def _refuse(self, txn: Txn, application: Application, reason: str) -> None:
+        env, cmd, offering, point = application.env, application.cmd, application.offering, application.point
+        case_no = await self._number(txn, env.occurred_at.astimezone(LOCAL))
+        record = CaseRecord(case_no=case_no, item_code=offering.code, applicant_id=application.id_number, refused=True)
+        txn.set(self.key("case", env.case_id), record)
+        txn.emit(
+            self.events,
+            CaseRefused(
+                case_no=case_no,
+                item_code=offering.code,
+                item_name=offering.name,
+                applicant_name=cmd.applicant.name,
+                applicant_id_type=cmd.applicant.id_type,
+                applicant_id_number=application.id_number,
+                reason=reason,
+                owner=env.actor.id,
+                owner_name=env.actor.name,
+                point=point.code,
+                point_name=point.name,
+                channel=cmd.channel,
+                refused_at=env.occurred_at,
+            ),
+        )
+        outcome = ApplicationOutcome(
+            outcome="不予受理",
+            case_id=env.case_id,
+            case_no=case_no,
+            item_code=offering.code,
+            item_name=offering.name,
+            reason=reason,
+            point_name=point.name,
+        )
+        txn.answer(422, reason=reason, body=outcome)
+
+    def _children(self, bundle: Bundle, case_no: str, day: datetime) -> list[ChildCase]:
+        children = []
+        for index, part in enumerate(bundle.parts, start=1):
+            item = self.catalogue.part_item(part)
+            version = item.version_on(day.date()) or item.versions[0]
+            children.append(
+                ChildCase(
+                    case_no=child_number(case_no, index),
+                    item_code=item.code,
+                    item_name=item.name,
+                    department=item.department,
+                    stage=part.stage,
+                    stage_name=bundle.stage_name(part.stage),
+                    promised_limit=_limit(part.promised or version.promised),
+                    statutory_limit=_limit(version.statutory),
+                    co_departments=item.co_departments,
+                    scope=item.scope,
+                )
+            )
+        return children
+
+    async def _accept(self, txn: Txn, application: Application, checked: Assessment, requested: Limit | None) -> None:
+        env, cmd, offering, point = application.env, application.cmd, application.offering, application.point
+        version, id_number = application.version, application.id_number
+        accepted_at = env.occurred_at.astimezone(LOCAL)
+        case_no = await self._number(txn, accepted_at)
+        form = self.catalogue.form(offering)
+        owed = [Material(m.code, m.name) for m in checked.owed]
+        supplement = _limit(requested or version.promised) if owed else None
+        clock_id = f"{case_no}:{SUPPLEMENT}" if owed else ""
+        if isinstance(offering, Item):
+            children: list[ChildCase] = []
+            departments, approving, level = [offering.department], offering.department, offering.level
+            co, case_type, specials = offering.co_departments, offering.case_type, [*offering.special_procedures]
+        else:
+            children = self._children(offering, case_no, accepted_at)
+            departments = list(dict.fromkeys(c.department for c in children))
+            approving, level, co, case_type, specials = offering.lead_department, 4, [], 2, []
+        jurisdiction = self._elsewhere(offering, cmd)
+        given = set(cmd.materials)
+        received = [Material(m.code, m.name) for m in form if m.code in given]
+        received += [Material(r.code, r.name) for r in checked.reused]
         accepted = CaseAccepted(
             case_no=case_no,
-            item_code=item.code,
-            item_name=item.name,
+            item_code=offering.code,
+            item_name=offering.name,
             item_version=version.effective.isoformat(),
-            departments=[item.department],
-            case_type=item.case_type,
-            statutory_limit=LimitOut(version.statutory.value, version.statutory.unit),
-            promised_limit=LimitOut(version.promised.value, version.promised.unit),
+            departments=departments,
+            case_type=case_type,
+            statutory_limit=_limit(version.statutory),
+            promised_limit=_limit(version.promised),
             applicant_name=cmd.applicant.name,
+            applicant_id_type=cmd.applicant.id_type,
+            applicant_id_number=id_number,
             channel=cmd.channel,
             accepted_at=env.occurred_at,
+            owner=env.actor.id,
+            owner_name=env.actor.name,
+            point=point.code,
+            point_name=point.name,
+            point_level=point.level,
+            approving_department=approving,
+            approving_department_uscc=self.catalogue.uscc(approving),
+            approving_level=level,
+            co_departments=co,
+            scope=offering.scope,
+            cross_province=bool(jurisdiction),
+            jurisdiction=jurisdiction,
+            special_procedures=[str(p) for p in specials],
+            materials=received,
+            reused_materials=checked.reused,
+            deferred=bool(owed),
+            owed_materials=owed,
+            supplement_limit=supplement,
+            commitment=cmd.commitment_signed,
+            children=children,
         )
-        txn.set(case_key, case_no)
-        txn.emit(self.settings.topic(topics.INTAKE_EVENTS), accepted)
-        txn.answer(
-            201, body=ApplicationOutcome(outcome="受理", case_id=env.case_id, case_no=case_no, item_name=item.name)
+        record = CaseRecord(
+            case_no=case_no, item_code=offering.code, applicant_id=id_number, owed=owed, clock_id=clock_id
+        )
+        txn.set(self.key("case", env.case_id), record)
+        self._keep_on_file(txn, id_number, case_no, [m for m in form if m.reusable and m.code in given])
+        txn.emit(self.events, accepted)
+        if supplement is not None:
+            txn.set(self.key("clock", clock_id), env.case_id)
+            txn.emit(
+                self.events,
+                ClockRequested(
+                    clock_id=clock_id,
+                    purpose=SUPPLEMENT,
+                    case_no=case_no,
+                    department=approving,
+                    starts_at=env.occurred_at,
+                    limit=supplement,
+                    not_after=None,  # intake knows no deadline: timing caps it by the case's promised one
+                ),
+            )
+        outcome = ApplicationOutcome(
+            outcome="受理",
+            case_id=env.case_id,
+            case_no=case_no,
+            item_code=offering.code,
+            item_name=offering.name,
+            reused=checked.reused,
+            deferred=bool(owed),
+            owed=owed,
+            supplement_limit=supplement,
+            commitment=cmd.commitment_signed,
+            promised_limit=_limit(version.promised),
+            point_name=point.name,
+            children=children,
+        )
+        txn.answer(201, body=outcome)
+
+    def _keep_on_file(
+        self, txn: Txn, id_number: str, case_no: str, materials: list[FormMaterial] | list[Material]
+    ) -> None:
+        """材料复用: reusable materials the applicant handed in are on file for their later cases."""
+        key = self.key("docs", id_number)
+        mapping: dict[str | bytes | bytearray | memoryview[int] | int | float, bytes] = {
+            m.name: msgspec.json.encode(OnFile(case_no, m.code)) for m in materials
+        }
+        if mapping:
+            txn.write(lambda pipe: pipe.hset(key, mapping=mapping))
+
+    # ------------------------------------------------------------ 补齐
+
+    async def supplement_materials(self, env: Envelope, cmd: SupplementMaterials, txn: Txn) -> None:
+        raw = await txn.get(self.key("case", env.case_id))
+        if raw is None:
+            txn.answer(404, reason="没有该办件")
+            return
+        record = _record.decode(raw)
+        if record.refused:
+            txn.answer(409, reason=f"办件 {record.case_no} 已不予受理，无需补齐材料")
+            return
+        if not record.owed:
+            txn.answer(409, reason=f"办件 {record.case_no} 没有待补齐的材料")
+            return
+        if not cmd.materials:
+            txn.answer(422, reason="请至少提交一项待补齐的材料")
+            return
+        owed = {m.code for m in record.owed}
+        strangers = [code for code in cmd.materials if code not in owed]
+        if strangers:
+            listed = "、".join(f"{m.code} {m.name}" for m in record.owed)
+            reason = f"这些材料不在办件 {record.case_no} 的待补齐清单中：{'、'.join(strangers)}（待补齐：{listed}）"
+            txn.answer(422, reason=reason)
+            return
+        given = set(cmd.materials)
+        received = [m for m in record.owed if m.code in given]
+        record.owed = [m for m in record.owed if m.code not in given]
+        complete = not record.owed
+        if complete:
+            record.suspended = False
+        txn.set(self.key("case", env.case_id), record)
+        offering = self.catalogue.offering(record.item_code)
+        if offering is not None:
+            reusable = {m.code for m in self.catalogue.form(offering) if m.reusable}
+            self._keep_on_file(txn, record.applicant_id, record.case_no, [m for m in received if m.code in reusable])
+        txn.emit(
+            self.events,
+            MaterialsSupplemented(
+                case_no=record.case_no,
+                materials=received,
+                remaining=record.owed,
+                complete=complete,
+                supplemented_at=env.occurred_at,
+            ),
+        )
+        if complete and record.clock_id:
+            txn.emit(
+                self.events,
+                ClockWithdrawn(
+                    clock_id=record.clock_id, purpose=SUPPLEMENT, case_no=record.case_no, withdrawn_at=env.occurred_at
+                ),
+            )
+        outcome = SupplementOutcome(case_no=record.case_no, received=received, remaining=record.owed, complete=complete)
+        txn.answer(200, body=outcome)
+
+    # ------------------------------------------------------------ 补齐 deadline missed → 中止
+
+    async def clock_alerted(self, env: Envelope, event: ClockAlerted, txn: Txn) -> None:
+        if event.purpose != SUPPLEMENT or event.level != OVERDUE:
+            return
+        case_id_raw = await txn.get(self.key("clock", event.clock_id))
+        if case_id_raw is None:
+            return  # not a clock intake asked for
+        case_id = case_id_raw.decode()
+        case_key = self.key("case", case_id)
+        raw = await txn.get(case_key)
+        if raw is None:
+            return
+        record = _record.decode(raw)
+        if not record.owed or record.suspended:
+            return  # complete in time, or already suspended
+        record.suspended = True
+        txn.set(case_key, record)
+        owed = "、".join(m.name for m in record.owed)
+        notice = (
+            f"您的办件 {record.case_no} 容缺受理的材料（{owed}）未在补齐期限内提交，办件已中止办理。"
+            "请尽快到受理窗口或自助终端补齐，补齐后恢复办理。"
+        )
+        txn.emit(
+            self.events,
+            CaseSuspended(
+                case_no=record.case_no,
+                reason=f"容缺材料逾期未补齐：{owed}",
+                owed_materials=record.owed,
+                notice=notice,
+                suspended_at=event.fired_at or env.occurred_at,
+            ),
+            case_id=case_id,
+            actor=SYSTEM,
         )

@@ -9,27 +9,80 @@ import msgspec
 
 Channel = Literal["window", "kiosk", "web", "mobile"]
 Unit = Literal["WD", "WH", "ND", "NH"]
+IdType = Literal["居民身份证", "统一社会信用代码", "其他"]
 
 
 class Applicant(msgspec.Struct, frozen=True, kw_only=True):
     name: str
-    id_type: Literal["居民身份证", "统一社会信用代码", "其他"]
+    id_type: IdType
     id_number: str
+    phone: str = ""
+
+
+class LimitOut(msgspec.Struct, frozen=True):
+    value: float
+    unit: Unit
+
+
+# ---------------------------------------------------------------- commands
 
 
 class SubmitApplication(msgspec.Struct, frozen=True, kw_only=True):
-    """申报: an application for one catalogue item, from a window clerk, a kiosk or the web."""
+    """申报: an application for a catalogue item or 一件事, from a window clerk, a kiosk or the web.
+
+    ``point`` is where it is handed in; ``deferral_signed`` the applicant signed a 容缺承诺书 (accept now, bring
+    the 容缺 materials by ``supplement_limit``); ``commitment_signed`` a 告知承诺书 stands in for the proofs that
+    allow it; a non-empty ``refusal_reason`` is the clerk's 不予受理 (the item's 受理条件 are not met).
+    """
 
     version: ClassVar[int] = 1
     item_code: str
     applicant: Applicant
     materials: list[str]
     channel: Channel = "window"
+    point: str = "hall"
+    deferral_signed: bool = False
+    supplement_limit: LimitOut | None = None
+    commitment_signed: bool = False
+    refusal_reason: str = ""
 
 
-class LimitOut(msgspec.Struct, frozen=True):
-    value: float
-    unit: Unit
+class SupplementMaterials(msgspec.Struct, frozen=True, kw_only=True):
+    """补齐: the applicant brings 容缺 materials owed by an accepted case."""
+
+    version: ClassVar[int] = 1
+    materials: list[str]
+
+
+# ---------------------------------------------------------------- events
+
+
+class Material(msgspec.Struct, frozen=True):
+    code: str
+    name: str
+
+
+class ReusedMaterial(msgspec.Struct, frozen=True):
+    """材料复用: counted as provided because it is on file from an earlier case of the same applicant."""
+
+    code: str
+    name: str
+    case_no: str
+
+
+class ChildCase(msgspec.Struct, frozen=True, kw_only=True):
+    """子件: one item of a 一件事, handled by its own department on its own clock."""
+
+    case_no: str
+    item_code: str
+    item_name: str
+    department: str
+    stage: int  # stages run in order; the children of one stage run in parallel
+    stage_name: str
+    promised_limit: LimitOut
+    statutory_limit: LimitOut
+    co_departments: list[str] = []
+    scope: str = ""
 
 
 class CaseAccepted(msgspec.Struct, frozen=True, kw_only=True):
@@ -39,14 +92,117 @@ class CaseAccepted(msgspec.Struct, frozen=True, kw_only=True):
     case_no: str
     item_code: str
     item_name: str
-    item_version: str
+    item_version: str  # the effective date of the catalogue version the case keeps
     departments: list[str]
     case_type: int
     statutory_limit: LimitOut
     promised_limit: LimitOut
     applicant_name: str
+    applicant_id_type: str
+    applicant_id_number: str
     channel: Channel
     accepted_at: datetime
+    owner: str  # 首问负责: the accepting clerk
+    owner_name: str
+    point: str
+    point_name: str
+    point_level: int
+    approving_department: str
+    approving_department_uscc: str
+    approving_level: int
+    co_departments: list[str] = []
+    scope: str = ""
+    # 跨省通办: the applicant belongs to another province, which decides; the hall only receives (代收代办).
+    cross_province: bool = False
+    jurisdiction: str = ""
+    special_procedures: list[str] = []
+    materials: list[Material] = []  # received at the window (or reused)
+    reused_materials: list[ReusedMaterial] = []
+    deferred: bool = False  # 容缺受理
+    owed_materials: list[Material] = []
+    supplement_limit: LimitOut | None = None
+    commitment: bool = False  # 告知承诺
+    children: list[ChildCase] = []
+
+
+class CaseRefused(msgspec.Struct, frozen=True, kw_only=True):
+    """不予受理: the application is refused with a written reason (不予受理通知书)."""
+
+    version: ClassVar[int] = 1
+    case_no: str
+    item_code: str
+    item_name: str
+    applicant_name: str
+    applicant_id_type: str
+    applicant_id_number: str
+    reason: str
+    owner: str
+    owner_name: str
+    point: str
+    point_name: str
+    channel: Channel
+    refused_at: datetime
+
+
+class ClockRequested(msgspec.Struct, frozen=True, kw_only=True):
+    """Asks timing for a deadline: the 补齐 period of a 容缺 case, capped by ``not_after`` (None: timing caps it
+    by the case's promised deadline)."""
+
+    version: ClassVar[int] = 1
+    clock_id: str
+    purpose: str
+    case_no: str
+    department: str
+    starts_at: datetime
+    limit: LimitOut
+    not_after: datetime | None = None
+
+
+class ClockWithdrawn(msgspec.Struct, frozen=True, kw_only=True):
+    """The clock intake asked for is no longer needed (the 容缺 materials are complete)."""
+
+    version: ClassVar[int] = 1
+    clock_id: str
+    purpose: str
+    case_no: str
+    withdrawn_at: datetime
+
+
+class MaterialsSupplemented(msgspec.Struct, frozen=True, kw_only=True):
+    """补齐: materials brought for a 容缺 case; ``complete`` once nothing is owed (the result may be handed out)."""
+
+    version: ClassVar[int] = 1
+    case_no: str
+    materials: list[Material]
+    remaining: list[Material]
+    complete: bool
+    supplemented_at: datetime
+
+
+class CaseSuspended(msgspec.Struct, frozen=True, kw_only=True):
+    """中止: the 补齐 deadline of a 容缺 case passed with materials still owed; ``notice`` is what the applicant
+    is told."""
+
+    version: ClassVar[int] = 1
+    case_no: str
+    reason: str
+    owed_materials: list[Material]
+    notice: str
+    suspended_at: datetime
+
+
+# ---------------------------------------------------------------- intake's views of other services' events
+
+
+class ClockAlerted(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    clock_id: str
+    purpose: str
+    level: str
+    fired_at: datetime | None = None
+
+
+# ---------------------------------------------------------------- replies
 
 
 class MissingMaterial(msgspec.Struct, frozen=True):
@@ -56,10 +212,27 @@ class MissingMaterial(msgspec.Struct, frozen=True):
 
 
 class ApplicationOutcome(msgspec.Struct, frozen=True, kw_only=True):
-    """The reply to the clerk: the case number, or everything that is missing at once (一次告知)."""
+    """The reply to the clerk: the case number, everything missing at once (一次告知), or 不予受理 and why."""
 
-    outcome: Literal["受理", "待补正"]
+    outcome: Literal["受理", "待补正", "不予受理"]
     case_id: str
     case_no: str = ""
+    item_code: str = ""
     item_name: str = ""
+    reason: str = ""
     missing: list[MissingMaterial] = []
+    reused: list[ReusedMaterial] = []
+    deferred: bool = False
+    owed: list[Material] = []
+    supplement_limit: LimitOut | None = None
+    commitment: bool = False
+    promised_limit: LimitOut | None = None
+    point_name: str = ""
+    children: list[ChildCase] = []
+
+
+class SupplementOutcome(msgspec.Struct, frozen=True, kw_only=True):
+    case_no: str
+    received: list[Material]
+    remaining: list[Material]
+    complete: bool

@@ -1,4 +1,4 @@
-"""受理规则与事项目录: 一次告知缺件、未知材料、办件编号格式、按日期取有效版本、目录文件本身的规范。"""
+"""受理规则: 一次告知缺件、容缺、告知承诺、材料复用、补齐期限、未知材料、办件编号、按日期取有效版本、目录文件。"""
 
 from __future__ import annotations
 
@@ -10,9 +10,29 @@ from zoneinfo import ZoneInfo
 import msgspec
 import pytest
 
-from services.intake.catalogue import DEFAULT_PATH, Catalogue, Item, Limit, Material, Version, load_catalogue
-from services.intake.messages import MissingMaterial
-from services.intake.rules import case_number, missing_materials, unknown_materials
+from services.intake.catalogue import (
+    DEFAULT_PATH,
+    Catalogue,
+    FormMaterial,
+    Item,
+    Limit,
+    Material,
+    Version,
+    form_of,
+    load_catalogue,
+)
+from services.intake.messages import MissingMaterial, ReusedMaterial
+from services.intake.rules import (
+    MISSING_COMMITMENT,
+    MISSING_DEFERRABLE,
+    assess,
+    case_number,
+    child_number,
+    describe,
+    missing_materials,
+    supplement_problem,
+    unknown_materials,
+)
 
 LOCAL = ZoneInfo("Asia/Shanghai")
 GAS = "11150525000120002"  # 用气报装: M01 用气申请表 (必备), M02 不动产权证书 (必备), M03 授权委托书 (非必备)
@@ -23,6 +43,10 @@ def gas_item() -> Item:
     item = CATALOGUE.get(GAS)
     assert item is not None
     return item
+
+
+def form(item: Item) -> list[FormMaterial]:
+    return form_of(item, {item.code: item})
 
 
 def an_item(materials: list[Material], versions: list[Version] | None = None) -> Item:
@@ -54,7 +78,7 @@ FOUR_MATERIALS = [
 
 
 def test_every_missing_required_material_is_named_at_once() -> None:
-    missing = missing_materials(an_item(FOUR_MATERIALS), [])
+    missing = missing_materials(form(an_item(FOUR_MATERIALS)), [])
     assert missing == [
         MissingMaterial("A1", "申请书", "必备材料未提交"),
         MissingMaterial("A2", "营业执照", "必备材料未提交"),
@@ -76,26 +100,26 @@ def test_every_missing_required_material_is_named_at_once() -> None:
     ],
 )
 def test_only_required_materials_not_provided_are_missing(provided: list[str], missing_codes: list[str]) -> None:
-    missing = missing_materials(an_item(FOUR_MATERIALS), provided)
+    missing = missing_materials(form(an_item(FOUR_MATERIALS)), provided)
     assert [m.code for m in missing] == missing_codes
     assert all(m.reason == "必备材料未提交" for m in missing)
 
 
 def test_an_optional_material_is_never_reported_missing() -> None:
-    missing = missing_materials(an_item(FOUR_MATERIALS), [])
+    missing = missing_materials(form(an_item(FOUR_MATERIALS)), [])
     assert "A3" not in {m.code for m in missing}
     assert "授权委托书" not in {m.name for m in missing}
 
 
 def test_gas_connection_lists_both_required_materials_and_not_the_power_of_attorney() -> None:
-    missing = missing_materials(gas_item(), [])
+    missing = missing_materials(form(gas_item()), [])
     assert [(m.code, m.name) for m in missing] == [("M01", "用气申请表"), ("M02", "不动产权证书")]
-    assert missing_materials(gas_item(), ["M01", "M02"]) == []
+    assert missing_materials(form(gas_item()), ["M01", "M02"]) == []
 
 
 def test_an_item_without_required_materials_misses_nothing() -> None:
     optional_only = [Material(code="B1", name="说明", required=False)]
-    assert missing_materials(an_item(optional_only), []) == []
+    assert missing_materials(form(an_item(optional_only)), []) == []
 
 
 # ---------------------------------------------------------------- 未知材料 (unknown_materials)
@@ -111,12 +135,12 @@ def test_an_item_without_required_materials_misses_nothing() -> None:
     ],
 )
 def test_unknown_material_codes_are_reported(provided: list[str], unknown: list[str]) -> None:
-    assert unknown_materials(an_item(FOUR_MATERIALS), provided) == unknown
+    assert unknown_materials(form(an_item(FOUR_MATERIALS)), provided) == unknown
 
 
 def test_an_optional_material_is_a_known_one() -> None:
-    assert unknown_materials(gas_item(), ["M03"]) == []
-    assert unknown_materials(gas_item(), ["M04"]) == ["M04"]
+    assert unknown_materials(form(gas_item()), ["M03"]) == []
+    assert unknown_materials(form(gas_item()), ["M04"]) == ["M04"]
 
 
 # ---------------------------------------------------------------- 办件编号 (case_number)
@@ -186,7 +210,7 @@ def test_version_on_does_not_depend_on_the_order_versions_are_listed() -> None:
 
 # ---------------------------------------------------------------- 目录文件 (data/catalogue.toml)
 
-ITEMS = list(msgspec.toml.decode(DEFAULT_PATH.read_bytes(), type=dict[str, list[Item]])["items"])
+ITEMS = CATALOGUE.items
 
 
 def test_the_catalogue_file_loads_with_items() -> None:
@@ -234,3 +258,105 @@ def test_a_catalogue_keeps_items_by_code() -> None:
     catalogue = Catalogue([item])
     assert len(catalogue) == 1
     assert catalogue.get(item.code) is item
+
+
+# ---------------------------------------------------------------- 容缺、告知承诺、材料复用 (assess)
+
+QUALIFICATION = [
+    Material(code="Q1", name="资质申请表", required=True),
+    Material(code="Q2", name="营业执照", required=True, reusable=True),
+    Material(code="Q3", name="职称证书", required=True, deferrable=True),
+    Material(code="Q4", name="社保证明", required=True, deferrable=True),
+    Material(code="Q5", name="净资产证明", required=True, commitment=True),
+    Material(code="Q6", name="业绩说明", required=False),
+]
+
+
+def qualification() -> list[FormMaterial]:
+    return form(an_item(QUALIFICATION))
+
+
+def test_only_deferrable_missing_with_a_signed_deferral_is_accepted_owing_them() -> None:
+    checked = assess(qualification(), ["Q1", "Q2", "Q5"], {}, deferral_signed=True)
+    assert checked.missing == []
+    assert [m.code for m in checked.owed] == ["Q3", "Q4"]
+
+
+def test_deferrable_missing_without_a_signature_is_told_with_the_way_out() -> None:
+    checked = assess(qualification(), ["Q1", "Q2", "Q5"], {})
+    assert [(m.code, m.reason) for m in checked.missing] == [("Q3", MISSING_DEFERRABLE), ("Q4", MISSING_DEFERRABLE)]
+    assert checked.owed == []
+
+
+def test_a_key_material_missing_lists_everything_missing_even_with_a_signed_deferral() -> None:
+    checked = assess(qualification(), ["Q2", "Q5"], {}, deferral_signed=True)
+    assert [m.code for m in checked.missing] == ["Q1", "Q3", "Q4"], "form order, key and 容缺 together"
+    assert checked.owed == []
+
+
+def test_a_signed_commitment_stands_in_for_the_materials_that_allow_it() -> None:
+    without = assess(qualification(), ["Q1", "Q2", "Q3", "Q4"], {})
+    assert [(m.code, m.reason) for m in without.missing] == [("Q5", MISSING_COMMITMENT)]
+    signed = assess(qualification(), ["Q1", "Q2", "Q3", "Q4"], {}, commitment_signed=True)
+    assert signed.missing == []
+    assert [m.code for m in signed.by_commitment] == ["Q5"]
+
+
+def test_a_commitment_never_stands_in_for_a_material_that_does_not_allow_it() -> None:
+    checked = assess(qualification(), ["Q2", "Q3", "Q4", "Q5"], {}, commitment_signed=True)
+    assert [m.code for m in checked.missing] == ["Q1"]
+
+
+def test_a_reusable_material_on_file_is_counted_and_said_to_be_reused() -> None:
+    on_file = {"营业执照": "15052520260105000007", "资质申请表": "15052520260105000007"}
+    checked = assess(qualification(), ["Q1", "Q3", "Q4", "Q5"], on_file)
+    assert checked.missing == []
+    assert checked.reused == [ReusedMaterial("Q2", "营业执照", "15052520260105000007")]
+
+
+def test_a_material_that_is_not_reusable_is_asked_for_again_even_on_file() -> None:
+    checked = assess(qualification(), ["Q2", "Q3", "Q4", "Q5"], {"资质申请表": "15052520260105000007"})
+    assert [m.code for m in checked.missing] == ["Q1"]
+    assert checked.reused == []
+
+
+def test_a_provided_material_is_not_reported_as_reused() -> None:
+    checked = assess(qualification(), ["Q1", "Q2", "Q3", "Q4", "Q5"], {"营业执照": "15052520260105000007"})
+    assert checked.reused == []
+
+
+# ---------------------------------------------------------------- 补齐期限 (supplement_problem)
+
+
+@pytest.mark.parametrize(
+    ("requested", "promised", "problem"),
+    [
+        pytest.param(None, Limit(10, "WD"), None, id="default-is-the-promised-limit"),
+        pytest.param(Limit(5, "WD"), Limit(10, "WD"), None, id="shorter"),
+        pytest.param(Limit(10, "WD"), Limit(10, "WD"), None, id="equal"),
+        pytest.param(Limit(11, "WD"), Limit(10, "WD"), "补齐期限11个工作日超过承诺办结时限10个工作日", id="longer"),
+        pytest.param(Limit(3, "ND"), Limit(10, "WD"), "单位须与承诺办结时限一致", id="other-unit"),
+        pytest.param(Limit(0, "WD"), Limit(10, "WD"), "必须大于0", id="zero"),
+        pytest.param(None, Limit(0, "WD"), "即办件", id="on-the-spot-item"),
+    ],
+)
+def test_a_supplement_period_never_ends_after_the_promised_time(
+    requested: Limit | None, promised: Limit, problem: str | None
+) -> None:
+    found = supplement_problem(requested, promised)
+    if problem is None:
+        assert found is None
+    else:
+        assert found is not None
+        assert problem in found
+
+
+def test_limits_read_in_chinese() -> None:
+    assert describe(Limit(0.5, "WD")) == "0.5个工作日"
+    assert describe(Limit(5, "WD")) == "5个工作日"
+    assert describe(Limit(2, "NH")) == "2个自然小时"
+
+
+def test_a_child_number_is_the_parents_with_a_two_digit_place() -> None:
+    assert child_number("15052520261126000042", 1) == "15052520261126000042-01"
+    assert child_number("15052520261126000042", 12) == "15052520261126000042-12"

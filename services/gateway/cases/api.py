@@ -2,49 +2,98 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
-from typing import Any
+from typing import Any, cast
 
+import msgspec
 from litestar import Controller, Response, get, post
-from litestar.exceptions import HTTPException
+from litestar.di import NamedDependency
+from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.params import FromPath, JSONBody
 
 from services.gateway.cases.schemas import (
     ApplicationIn,
     CaseView,
     DeliveryIn,
-    RatingIn,
     RecordDelivery,
     SubmitApplication,
-    SubmitRating,
 )
 from services.gateway.cases.timeline import current_state
-from services.gateway.context import HallDep, Req
+from services.gateway.context import Gateway, HallDep, Req, answer
+from services.gateway.desk.dossier import Dossiers
 from shared import topics
+
+DossiersDep = NamedDependency[Dossiers]
+STAFF_ROLES = ("clerk", "staff", "supervisor", "operator")
+
+
+IDEMPOTENCY_TTL_S = 7 * 24 * 3600
+SUBMIT_DESCRIPTION = """窗口人员或自助终端提交一份申请（单个事项或一件事）。受理场所取自登录用户所在场所。
+
+- 201 受理：返回办件编号；容缺受理时列出待补齐材料（补齐期限由计时服务计算，见办件进度的 dossier）；一件事返回各子件。
+- 200 待补正（一次告知）：一次列出全部缺少的材料及原因；已在申请人以往办件中提交过的可复用材料不再索要（reused）。
+- 422 不予受理：带 case_no 和 reason（不符合受理条件，或申请人在告知承诺失信名单上），并产生不予受理通知书。
+- 422 输入有误：未知事项、事项没有的材料编码、证件号码校验位错误（指出哪一位）、补齐期限长于承诺时限等。
+
+带 Idempotency-Key 重试时不会产生第二个办件，返回第一次的答复；同一个键配不同的内容会被拒绝（422）。"""
+
+
+def _digest(data: ApplicationIn) -> str:
+    return hashlib.sha256(msgspec.json.encode(data)).hexdigest()
 
 
 class CaseController(Controller):
     path = "/api/cases"
     tags = ("办件",)
 
-    @post("/", summary="申报并受理（一窗受理）")
+    @post("/", summary="申报并受理（一窗受理）", description=SUBMIT_DESCRIPTION)
     async def submit(self, request: Req, data: JSONBody[ApplicationIn], hall: HallDep) -> Response[Any]:
         user = hall.users.caller(request, "clerk", "kiosk")
         key = request.headers.get("idempotency-key")
+        if key:
+            await _claim_key(hall, user.id, key, _digest(data))
         # A retried request with the same key becomes the same command: intake answers it once.
         seed = f"{hall.settings.namespace}:{user.id}:{key}" if key else None
         event_id = uuid.uuid5(uuid.NAMESPACE_URL, seed).hex if seed else None
         case_id = uuid.uuid5(uuid.NAMESPACE_OID, seed).hex if seed else uuid.uuid4().hex
         command = SubmitApplication(
-            item_code=data.item_code, applicant=data.applicant, materials=data.materials, channel=data.channel
+            item_code=data.item_code,
+            applicant=data.applicant,
+            materials=data.materials,
+            channel=data.channel,
+            point=user.point,
+            deferral_signed=data.deferral_signed,
+            supplement_limit=data.supplement_limit,
+            commitment_signed=data.commitment_signed,
+            refusal_reason=data.refusal_reason,
         )
-        return await hall.send(topics.INTAKE_COMMANDS, command, case_id, user.actor, event_id)
+        envelope, reply = await hall.bus.send(
+            topics.INTAKE_COMMANDS, command, case_id=case_id, actor=user.actor, event_id=event_id
+        )
+        if reply is not None and not reply.ok and bytes(reply.body) != b"{}":
+            # 不予受理: the refusal is a document (its number and reason), not only an error.
+            body = {"status_code": reply.status, "detail": reply.reason, **msgspec.json.decode(reply.body)}
+            return Response(body, status_code=reply.status)
+        return answer(reply, envelope.event_id, case_id)
 
-    @get("/{case_no:str}", summary="办件进度与全程时间线")
-    async def show(self, case_no: FromPath[str], hall: HallDep) -> CaseView:
+    @get(
+        "/{case_no:str}",
+        summary="办件进度与全程时间线",
+        description="状态与时间线；登录的工作人员另可看到受理信息（dossier）：承诺办结时间、容缺待补齐材料及补齐期限、"
+        "一件事各子件及其时限。时间由计时服务计算，未算出前为空。",
+    )
+    async def show(self, request: Req, case_no: FromPath[str], hall: HallDep, dossiers: DossiersDep) -> CaseView:
         case_id = await hall.case_id(case_no)
         entries = await hall.timeline.entries(hall.redis, case_id)
-        return CaseView(case_id=case_id, case_no=case_no, state=current_state(entries), timeline=entries)
+        try:
+            staff = hall.users.signed_in(request)
+        except NotAuthorizedException:
+            staff = None
+        dossier = await dossiers.get(hall.redis, case_id) if staff and staff.role in STAFF_ROLES else None
+        return CaseView(
+            case_id=case_id, case_no=case_no, state=current_state(entries), timeline=entries, dossier=dossier
+        )
 
     @post("/{case_no:str}/delivery", summary="统一窗口出件")
     async def deliver(
@@ -54,14 +103,17 @@ class CaseController(Controller):
         case_id = await hall.case_id(case_no)
         return await hall.send(topics.ROUTING_COMMANDS, RecordDelivery(method=data.method), case_id, user.actor)
 
-    @post("/{case_no:str}/ratings", summary="好差评")
-    async def rate(
-        self, request: Req, case_no: FromPath[str], data: JSONBody[RatingIn], hall: HallDep
-    ) -> Response[Any]:
-        user = hall.users.caller(request, "kiosk", "clerk")
-        case_id = await hall.case_id(case_no)
-        state = current_state(await hall.timeline.entries(hall.redis, case_id))
-        if state not in ("已出件", "已评价"):
-            raise HTTPException(status_code=409, detail=f"办件 {case_no} 当前状态为{state}，出件后才能评价")
-        command = SubmitRating(level=data.level, channel=data.channel, text=data.text)
-        return await hall.send(topics.EVALUATION_COMMANDS, command, case_id, user.actor)
+    # 好差评 (POST/GET /api/cases/{case_no}/ratings) lives in the ratings feature (services/gateway/ratings).
+
+
+async def _claim_key(hall: Gateway, user_id: str, key: str, digest: str) -> None:
+    """Remember which body an Idempotency-Key was first used with; a different body under it is refused."""
+    slot = hall.settings.key("gateway", "idem", user_id, hashlib.sha256(key.encode()).hexdigest())
+    if await hall.redis.set(slot, digest, nx=True, ex=IDEMPOTENCY_TTL_S):
+        return
+    first = cast("bytes | None", await hall.redis.get(slot))
+    if first is not None and first.decode() != digest:
+        raise HTTPException(
+            status_code=422,
+            detail="Idempotency-Key 已用于一份内容不同的申请：重试须与首次提交完全相同，新的申请请使用新的键",
+        )

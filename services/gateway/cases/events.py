@@ -18,8 +18,11 @@ class CaseAccepted(msgspec.Struct, frozen=True, kw_only=True):
 
 class StepOpened(msgspec.Struct, frozen=True, kw_only=True):
     version: ClassVar[int] = 1
+    case_no: str = ""
     step_name: str
     department: str
+    item_name: str = ""
+    item_case_no: str = ""  # a bundle child's own case no
 
 
 class StepDecided(msgspec.Struct, frozen=True, kw_only=True):
@@ -28,21 +31,57 @@ class StepDecided(msgspec.Struct, frozen=True, kw_only=True):
     department: str
     action: str
     opinion: str
+    materials: list[str] = []
 
 
 class CaseCompleted(msgspec.Struct, frozen=True, kw_only=True):
     version: ClassVar[int] = 1
     result: str
+    reasons: list[str] = []
 
 
 class CaseDelivered(msgspec.Struct, frozen=True, kw_only=True):
     version: ClassVar[int] = 1
     method: str
+    address: str = ""
 
 
 class ClockStarted(msgspec.Struct, frozen=True, kw_only=True):
     version: ClassVar[int] = 1
     promised_deadline: datetime
+    purpose: str = "办件"
+    case_no: str = ""
+
+
+class ClockPaused(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    purpose: str = "办件"
+    reason: str = ""
+
+
+class ClockResumed(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    purpose: str = "办件"
+    promised_deadline: datetime
+
+
+class ClockLimit(msgspec.Struct, frozen=True):
+    value: float
+    unit: str
+
+
+class ClockExtended(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    purpose: str = "办件"
+    limit: ClockLimit
+    promised_deadline: datetime
+
+
+class ClockAlerted(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    purpose: str = "办件"
+    level: str
+    deadline: datetime
 
 
 class ClockStopped(msgspec.Struct, frozen=True, kw_only=True):
@@ -59,3 +98,135 @@ class RatingRecorded(msgspec.Struct, frozen=True, kw_only=True):
     version: ClassVar[int] = 1
     level: str
     channel: str
+    stage: str = ""
+    kind: str = "首评"
+    default: bool = False
+
+
+class FollowUpChanged(msgspec.Struct, frozen=True, kw_only=True):
+    """A bad review's follow-up (差评整改) after one change, said in words."""
+
+    version: ClassVar[int] = 1
+    change: str
+
+
+# ---------------------------------------------------------------- routing's step work, children and 跨省通办
+
+
+class StepClaimed(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    step_name: str
+    department: str
+    assignee_name: str
+
+
+class StepReassigned(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    step_name: str
+    department: str
+    from_name: str
+    to_name: str
+
+
+class StepResumed(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    step_name: str
+    department: str
+    reason: str
+
+
+class SpecialProcedureStarted(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    department: str
+    kind: str
+    reason: str
+
+
+class SpecialProcedureEnded(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    department: str
+    kind: str
+    result: str
+
+
+class Limit(msgspec.Struct, frozen=True):
+    value: float
+    unit: str
+
+
+class ExtensionRequested(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    department: str
+    extension: Limit
+    reason: str
+
+
+class ExtensionApproved(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    department: str
+    extension: Limit
+
+
+class ExtensionRejected(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    department: str
+    opinion: str
+
+
+class StepEscalated(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    step_name: str
+    department: str
+    level: str
+
+
+class ChildCompleted(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    child_case_no: str
+    item_name: str
+    department: str
+    result: str
+    reason: str = ""
+
+
+class HandedOver(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    jurisdiction: str
+
+
+class HandoverReceived(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    jurisdiction: str
+    external_case_no: str = ""
+
+
+class ExternalResult(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    jurisdiction: str
+    result: str
+    opinion: str = ""
+
+
+class Material(msgspec.Struct, frozen=True):
+    code: str
+    name: str
+
+
+class CaseRefused(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    case_no: str
+    item_name: str
+    reason: str
+
+
+class MaterialsSupplemented(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    materials: list[Material]
+    remaining: list[Material] = []
+    complete: bool
+
+
+class CaseSuspended(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    reason: str
+    notice: str = ""

@@ -2,25 +2,55 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 import msgspec
 
 from services.gateway.cases.timeline import TimelineEntry
 from services.gateway.context import In
+from services.gateway.desk.dossier import Dossier
+
+Unit = Literal["WD", "WH", "ND", "NH"]
 
 
 class ApplicantIn(In, frozen=True, forbid_unknown_fields=True):
-    name: str
+    name: Annotated[str, msgspec.Meta(min_length=1, description="申请人姓名或单位名称")]
     id_type: Literal["居民身份证", "统一社会信用代码", "其他"]
-    id_number: str
+    id_number: Annotated[
+        str, msgspec.Meta(description="证件号码；居民身份证号和统一社会信用代码校验位错误时，422 的理由指出哪一位错")
+    ]
+    phone: Annotated[str, msgspec.Meta(description="联系电话（告知中止、补齐等事项）")] = ""
+
+
+class LimitIn(In, frozen=True, forbid_unknown_fields=True):
+    value: Annotated[float, msgspec.Meta(gt=0)]
+    unit: Unit
 
 
 class ApplicationIn(In, frozen=True, forbid_unknown_fields=True):
-    item_code: str
+    item_code: Annotated[str, msgspec.Meta(description="事项实施编码，或一件事的编码（见 GET /api/catalogue）")]
     applicant: ApplicantIn
-    materials: list[str]
+    materials: Annotated[
+        list[str], msgspec.Meta(description="已收取的材料编码；一件事的材料编码形如 reg.M01（见事项详情的材料清单）")
+    ]
     channel: Literal["window", "kiosk", "web", "mobile"] = "window"
+    deferral_signed: Annotated[
+        bool, msgspec.Meta(description="申请人已签署容缺承诺书：仅缺可容缺材料时先行受理，限期补齐")
+    ] = False
+    supplement_limit: Annotated[
+        LimitIn | None, msgspec.Meta(description="申请的补齐期限（不得长于承诺办结时限；缺省为承诺办结时限）")
+    ] = None
+    commitment_signed: Annotated[
+        bool, msgspec.Meta(description="申请人已签署告知承诺书：可承诺的证明材料免于提交（失信名单上的申请人除外）")
+    ] = False
+    refusal_reason: Annotated[
+        str, msgspec.Meta(description="不予受理理由：窗口人员认定不符合受理条件时填写，受理结果为不予受理并出具通知书")
+    ] = ""
+
+
+class MaterialsIn(In, frozen=True, forbid_unknown_fields=True):
+    materials: Annotated[list[str], msgspec.Meta(min_length=1, description="补齐的材料编码（须在待补齐清单中）")]
+    id_number: Annotated[str, msgspec.Meta(description="申请人证件号码；自助终端补齐时必填，用于核对身份")] = ""
 
 
 class DeliveryIn(In, frozen=True, forbid_unknown_fields=True):
@@ -38,6 +68,8 @@ class CaseView(msgspec.Struct, frozen=True, kw_only=True):
     case_no: str
     state: str
     timeline: list[TimelineEntry]
+    # For signed-in staff: the receipt's facts, with the promised and 补齐 deadlines once timing has them.
+    dossier: Dossier | None = None
 
 
 # Commands as published to Kafka: the gateway's own copies of what the owning services accept.
@@ -49,6 +81,16 @@ class SubmitApplication(msgspec.Struct, frozen=True, kw_only=True):
     applicant: ApplicantIn
     materials: list[str]
     channel: str
+    point: str
+    deferral_signed: bool = False
+    supplement_limit: LimitIn | None = None
+    commitment_signed: bool = False
+    refusal_reason: str = ""
+
+
+class SupplementMaterials(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    materials: list[str]
 
 
 class RecordDelivery(msgspec.Struct, frozen=True, kw_only=True):

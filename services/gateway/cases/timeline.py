@@ -33,8 +33,13 @@ class TimelineEntry(msgspec.Struct, frozen=True, kw_only=True):
 _entry = msgspec.json.Decoder(TimelineEntry)
 
 
+REFUSED = "不予受理"  # the application ends at the window (intake's CaseRefused)
+
+
 def current_state(entries: list[TimelineEntry]) -> str:
     """Derived from the timeline on every read, so it cannot drift from what happened."""
+    if any(e.state == REFUSED for e in entries):
+        return REFUSED
     reached = [STATES.index(e.state) for e in entries if e.state in STATES]
     return STATES[max(reached)] if reached else "处理中"
 
@@ -49,26 +54,122 @@ class Timeline:
     def table(self) -> HandlerTable:
         return {
             "CaseAccepted.v1": Route(events.CaseAccepted, self.case_accepted),
-            "StepOpened.v1": Route(
-                events.StepOpened, self._note("办理中", lambda e: f"{e.department}{e.step_name}环节开始")
+            "StepOpened.v1": Route(events.StepOpened, self._note("办理中", _opened)),
+            "StepDecided.v1": Route(events.StepDecided, self._note("办理中", _decided)),
+            "CaseCompleted.v1": Route(
+                events.CaseCompleted,
+                self._note("已办结", lambda e: f"办结，结果：{e.result}" + "".join(f"；{r}" for r in e.reasons)),
             ),
-            "StepDecided.v1": Route(
-                events.StepDecided,
-                self._note("办理中", lambda e: f"{e.department}{e.step_name}：{e.action}（{e.opinion}）"),
-            ),
-            "CaseCompleted.v1": Route(events.CaseCompleted, self._note("已办结", lambda e: f"办结，结果：{e.result}")),
             "CaseDelivered.v1": Route(
-                events.CaseDelivered, self._note("已出件", lambda e: f"统一窗口出件（{e.method}）")
+                events.CaseDelivered,
+                self._note("已出件", lambda e: f"统一窗口出件（{e.method}{'：' + e.address if e.address else ''}）"),
             ),
-            "ClockStarted.v1": Route(
-                events.ClockStarted, self._note("", lambda e: f"开始计时，承诺办结时间 {_local(e.promised_deadline)}")
-            ),
+            **self._step_work(),
+            "ClockStarted.v1": Route(events.ClockStarted, self._note("", _clock_started)),
             "ClockStopped.v1": Route(
                 events.ClockStopped, self._note("", lambda e: "停止计时，" + ("按时办结" if e.on_time else "超期办结"))
             ),
             "ClockRefused.v1": Route(events.ClockRefused, self._note("", lambda e: f"无法计时：{e.reason}")),
-            "RatingRecorded.v1": Route(
-                events.RatingRecorded, self._note("已评价", lambda e: f"评价：{e.level}（{e.channel}）")
+            **self._clock_moves(),
+            "RatingRecorded.v1": Route(events.RatingRecorded, self.rating_recorded),
+            "FollowUpChanged.v1": Route(events.FollowUpChanged, self._note("", lambda e: f"差评整改：{e.change}")),
+            # intake: 不予受理, 容缺 materials brought, a case suspended for a missed 补齐 deadline
+            "CaseRefused.v1": Route(events.CaseRefused, self.case_refused),
+            "MaterialsSupplemented.v1": Route(events.MaterialsSupplemented, self._note("", _supplemented)),
+            "CaseSuspended.v1": Route(
+                events.CaseSuspended, self._note("", lambda e: f"中止办理：{e.reason}。已告知申请人：{e.notice}")
+            ),
+        }
+
+    def _clock_moves(self) -> HandlerTable:
+        """Timing's pauses, extensions and alerts on the case's clocks (its own, a child's, a step's …)."""
+        return {
+            "ClockPaused.v1": Route(
+                events.ClockPaused, self._note("", lambda e: f"{_clock(e.purpose)}暂停计时：{e.reason}")
+            ),
+            "ClockResumed.v1": Route(
+                events.ClockResumed,
+                self._note("", lambda e: f"{_clock(e.purpose)}恢复计时，期限顺延至 {_local(e.promised_deadline)}"),
+            ),
+            "ClockExtended.v1": Route(
+                events.ClockExtended,
+                self._note(
+                    "",
+                    lambda e: (
+                        f"{_clock(e.purpose)}延长 {e.limit.value:g} {_UNITS.get(e.limit.unit, e.limit.unit)}，"
+                        f"期限至 {_local(e.promised_deadline)}"
+                    ),
+                ),
+            ),
+            "ClockAlerted.v1": Route(
+                events.ClockAlerted,
+                self._note("", lambda e: f"{_clock(e.purpose)}{e.level}（期限 {_local(e.deadline)}）"),
+            ),
+        }
+
+    def _step_work(self) -> HandlerTable:
+        """Routing's step work, bundle children and 跨省通办, each a line of the case's timeline."""
+        work = "办理中"
+        return {
+            "StepClaimed.v1": Route(
+                events.StepClaimed, self._note(work, lambda e: f"{e.assignee_name}认领{e.department}{e.step_name}环节")
+            ),
+            "StepReassigned.v1": Route(
+                events.StepReassigned,
+                self._note(
+                    work, lambda e: f"{e.department}{e.step_name}环节由{e.from_name or '待认领'}改派给{e.to_name}"
+                ),
+            ),
+            "StepResumed.v1": Route(
+                events.StepResumed, self._note(work, lambda e: f"{e.department}{e.step_name}环节恢复办理：{e.reason}")
+            ),
+            "SpecialProcedureStarted.v1": Route(
+                events.SpecialProcedureStarted,
+                self._note(work, lambda e: f"{e.department}启动特别程序（{e.kind}），暂停计时：{e.reason}"),
+            ),
+            "SpecialProcedureEnded.v1": Route(
+                events.SpecialProcedureEnded,
+                self._note(work, lambda e: f"{e.department}特别程序（{e.kind}）结束：{e.result}"),
+            ),
+            "ExtensionRequested.v1": Route(
+                events.ExtensionRequested,
+                self._note(
+                    work, lambda e: f"{e.department}申请延长 {e.extension.value:g} {e.extension.unit}：{e.reason}"
+                ),
+            ),
+            "ExtensionApproved.v1": Route(
+                events.ExtensionApproved,
+                self._note(work, lambda e: f"{e.department}负责人批准延长 {e.extension.value:g} {e.extension.unit}"),
+            ),
+            "ExtensionRejected.v1": Route(
+                events.ExtensionRejected, self._note(work, lambda e: f"{e.department}负责人不批准延长：{e.opinion}")
+            ),
+            "StepEscalated.v1": Route(
+                events.StepEscalated,
+                self._note("", lambda e: f"{e.department}{e.step_name}环节{e.level}，已报科室负责人督办"),
+            ),
+            "ChildCompleted.v1": Route(
+                events.ChildCompleted,
+                self._note(
+                    work,
+                    lambda e: (
+                        f"子件 {e.child_case_no}（{e.item_name}，{e.department}）办结：{e.result}"
+                        + (f"（{e.reason}）" if e.reason else "")
+                    ),
+                ),
+            ),
+            "HandedOver.v1": Route(
+                events.HandedOver, self._note(work, lambda e: f"跨省通办：移交{e.jurisdiction}办理")
+            ),
+            "HandoverReceived.v1": Route(
+                events.HandoverReceived,
+                self._note(work, lambda e: f"{e.jurisdiction}已接收（对方编号 {e.external_case_no}）"),
+            ),
+            "ExternalResult.v1": Route(
+                events.ExternalResult,
+                self._note(
+                    work, lambda e: f"{e.jurisdiction}办理结果：{e.result}" + (f"（{e.opinion}）" if e.opinion else "")
+                ),
             ),
         }
 
@@ -85,8 +186,19 @@ class Timeline:
 
         return handle
 
+    async def rating_recorded(self, env: Envelope, event: events.RatingRecorded, txn: Txn) -> None:
+        """The first rating of the delivered service (or of the whole case) makes the case 已评价; one of 受理 not."""
+        state = "已评价" if event.stage in ("", "办结", "整体") and event.kind == "首评" else ""
+        kind = "系统默认评价" if event.default else ("追评" if event.kind == "追评" else "评价")
+        stage = f"（{event.stage}）" if event.stage else ""
+        self._record(txn, env, state, f"{kind}{stage}：{event.level}（{event.channel}）")
+
     async def case_accepted(self, env: Envelope, event: events.CaseAccepted, txn: Txn) -> None:
         self._record(txn, env, "已受理", f"受理“{event.item_name}”，办件编号 {event.case_no}")
+        txn.set(self.key("caseno", event.case_no), env.case_id)
+
+    async def case_refused(self, env: Envelope, event: events.CaseRefused, txn: Txn) -> None:
+        self._record(txn, env, REFUSED, f"不予受理“{event.item_name}”，办件编号 {event.case_no}：{event.reason}")
         txn.set(self.key("caseno", event.case_no), env.case_id)
 
     async def case_id(self, redis: Redis, case_no: str) -> str | None:
@@ -98,5 +210,48 @@ class Timeline:
         return sorted((_entry.decode(v) for v in raw.values()), key=lambda e: e.at)
 
 
+def _supplemented(e: events.MaterialsSupplemented) -> str:
+    brought = "、".join(m.name for m in e.materials)
+    if e.complete:
+        return f"补齐材料：{brought}；容缺材料已全部补齐"
+    return f"补齐材料：{brought}；仍待补齐：{'、'.join(m.name for m in e.remaining)}"
+
+
+_UNITS = {"WD": "个工作日", "WH": "个工作小时", "ND": "个自然日", "NH": "个自然小时"}
+_CLOCKS = {"办件": "办件时限", "子件": "子件时限", "环节": "环节时限", "补齐": "容缺补齐时限"}
+
+
+def _clock(purpose: str) -> str:
+    return _CLOCKS.get(purpose, f"{purpose}时限")
+
+
+def _clock_started(e: events.ClockStarted) -> str:
+    # Evaluation's clocks (the rating window, a bad review's correction) are not the case's promised deadline.
+    if e.purpose == "评价期":
+        return f"评价期开始，{_local(e.promised_deadline)} 前可评价"
+    if e.purpose == "整改":
+        return f"差评整改计时，整改期限 {_local(e.promised_deadline)}"
+    if e.purpose == "环节":
+        return f"环节开始计时，环节期限 {_local(e.promised_deadline)}"
+    if e.purpose == "子件":
+        return f"子件 {e.case_no} 开始计时，承诺办结时间 {_local(e.promised_deadline)}"
+    if e.purpose == "补齐":
+        return f"容缺材料补齐期限 {_local(e.promised_deadline)}"
+    return f"开始计时，承诺办结时间 {_local(e.promised_deadline)}"
+
+
 def _local(moment: datetime) -> str:
     return moment.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M")
+
+
+def _decided(event: events.StepDecided) -> str:
+    if event.action == "退回":
+        return f"{event.department}{event.step_name}：退回补正（{'、'.join(event.materials)}；{event.opinion}）"
+    return f"{event.department}{event.step_name}：{event.action}（{event.opinion}）"
+
+
+def _opened(event: events.StepOpened) -> str:
+    child = event.item_case_no and event.item_case_no != event.case_no
+    return f"{event.department}{event.step_name}环节开始" + (
+        f"（子件 {event.item_case_no} {event.item_name}）" if child else ""
+    )

@@ -1,0 +1,73 @@
+"""The catalogue for clerks, kiosks and operators: search by name, code or keyword; an entry's materials and limits."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import msgspec
+from litestar import Controller, get
+from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
+from litestar.response import Template
+
+from services.gateway.catalogue.model import Catalogue, OfferingDetail, OfferingSummary
+from services.gateway.context import HallDep, Req
+
+CatalogueDep = NamedDependency[Catalogue]
+LOCAL = ZoneInfo("Asia/Shanghai")
+
+
+class CatalogueList(msgspec.Struct, frozen=True, kw_only=True):
+    query: str
+    on: date
+    entries: list[OfferingSummary]
+
+
+def today() -> date:
+    return datetime.now(LOCAL).date()
+
+
+def known(catalogue: Catalogue, code: str) -> OfferingDetail:
+    entry = catalogue.find(code)
+    if entry is None:
+        raise NotFoundException(f"目录中没有编码为 {code} 的事项或一件事")
+    return catalogue.detail(entry, today())
+
+
+class CatalogueController(Controller):
+    tags = ("事项目录",)
+
+    @get(
+        "/api/catalogue",
+        summary="检索事项目录",
+        description="按事项名称、实施编码、基本编码、部门或关键词检索事项和一件事（多个词以空格分隔，须全部命中）；"
+        "不带 q 时列出全部。时限为今天有效的版本。",
+    )
+    async def search(
+        self, request: Req, hall: HallDep, catalogue: CatalogueDep, q: FromQuery[str] = ""
+    ) -> CatalogueList:
+        hall.users.caller(request)
+        return CatalogueList(query=q, on=today(), entries=catalogue.search(q, today()))
+
+    @get(
+        "/api/catalogue/{code:str}",
+        summary="事项或一件事的详情",
+        description="设定依据、实施主体及其统一社会信用代码、行使层级、受理条件、材料清单（必备/容缺/告知承诺/可复用、"
+        "原件复印件份数）、各版本的法定与承诺时限；一件事另有各子项及其阶段和时限。",
+    )
+    async def show(self, request: Req, hall: HallDep, catalogue: CatalogueDep, code: FromPath[str]) -> OfferingDetail:
+        hall.users.caller(request)
+        return known(catalogue, code)
+
+    @get("/catalogue", include_in_schema=False)
+    async def page(self, request: Req, hall: HallDep, catalogue: CatalogueDep, q: FromQuery[str] = "") -> Template:
+        user = hall.users.page_user(request, "clerk", "operator", "supervisor", "staff")
+        context = {"user": user, "q": q, "entries": catalogue.search(q, today())}
+        return Template(template_name="catalogue/list.html", context=context)
+
+    @get("/catalogue/{code:str}", include_in_schema=False)
+    async def entry_page(self, request: Req, hall: HallDep, catalogue: CatalogueDep, code: FromPath[str]) -> Template:
+        user = hall.users.page_user(request, "clerk", "operator", "supervisor", "staff")
+        return Template(template_name="catalogue/detail.html", context={"user": user, "e": known(catalogue, code)})

@@ -1,0 +1,110 @@
+"""The clerks' desk (受理台): find an item, fill the application with a live checklist, print the receipt or notice;
+我的办件 (the cases this clerk owns, 首问负责) and each case's printable receipt or 不予受理通知书."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import msgspec
+from litestar import Controller, get
+from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.params import FromPath, FromQuery
+from litestar.response import Template
+
+from services.gateway.cases.timeline import current_state
+from services.gateway.context import HallDep, Req
+from services.gateway.desk.dossier import Dossier, Dossiers
+from services.gateway.users import User
+
+DossiersDep = NamedDependency[Dossiers]
+LOCAL = ZoneInfo("Asia/Shanghai")
+POINTS_PATH = Path(__file__).resolve().parents[3] / "data" / "points.toml"
+UNITS = {"WD": "个工作日", "WH": "个工作小时", "ND": "个自然日", "NH": "个自然小时"}
+
+
+class Point(msgspec.Struct, frozen=True):
+    code: str
+    name: str
+    level: int
+
+
+class _Points(msgspec.Struct):
+    points: list[Point]
+
+
+POINTS = {p.code: p for p in msgspec.toml.decode(POINTS_PATH.read_bytes(), type=_Points).points}
+
+
+def when(moment: datetime | None) -> str:
+    return moment.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M") if moment else "计算中"
+
+
+def limit_text(value: float, unit: str) -> str:
+    if value == 0:
+        return "即来即办"
+    shown = int(value) if float(value).is_integer() else value
+    return f"{shown}{UNITS.get(unit, unit)}"
+
+
+HELPERS = {"when": when, "limit_text": limit_text}
+
+
+class DeskController(Controller):
+    @get("/desk", include_in_schema=False)
+    async def desk(self, request: Req, hall: HallDep, item: FromQuery[str] = "") -> Template:
+        user = hall.users.page_user(request, "clerk")
+        point = POINTS.get(user.point)
+        context = {"user": user, "point": point, "item": item}
+        return Template(template_name="desk/desk.html", context=context)
+
+    @get("/desk/cases", include_in_schema=False)
+    async def my_cases(self, request: Req, hall: HallDep, dossiers: DossiersDep) -> Template:
+        user = hall.users.page_user(request, "clerk")
+        cases = await dossiers.owned(hall.redis, user.id)
+        states = {d.case_id: current_state(await hall.timeline.entries(hall.redis, d.case_id)) for d in cases}
+        context = {"user": user, "cases": cases, "states": states, **HELPERS}
+        return Template(template_name="desk/cases.html", context=context)
+
+    @get("/desk/cases/{case_no:str}", include_in_schema=False)
+    async def case_page(self, request: Req, hall: HallDep, dossiers: DossiersDep, case_no: FromPath[str]) -> Template:
+        user = hall.users.page_user(request, "clerk", "operator", "supervisor")
+        dossier = visible(user, await dossiers.by_number(hall.redis, case_no), case_no)
+        state = current_state(await hall.timeline.entries(hall.redis, dossier.case_id))
+        context = {"user": user, "d": dossier, "state": state, "pending": pending(dossier), **HELPERS}
+        return Template(template_name="desk/case.html", context=context)
+
+    @get("/desk/cases/{case_no:str}/document", include_in_schema=False)
+    async def document(self, request: Req, hall: HallDep, dossiers: DossiersDep, case_no: FromPath[str]) -> Template:
+        """The receipt or notice alone, for the desk page to show and print right after submitting."""
+        user = hall.users.page_user(request, "clerk", "operator", "supervisor")
+        dossier = visible(user, await dossiers.by_number(hall.redis, case_no), case_no)
+        context = {"user": user, "d": dossier, "pending": pending(dossier), **HELPERS}
+        return Template(template_name="desk/document.html", context=context)
+
+
+def pending(d: Dossier) -> bool:
+    """A deadline on the receipt is still being computed by timing (shown as 计算中)."""
+    if d.outcome != "受理":
+        return False
+    if d.promised_deadline is None and not d.deadline_note:
+        return True
+    if d.deferred and d.owed and d.supplement_deadline is None and not d.supplement_note:
+        return True
+    return any(c.stage == 1 and c.promised_deadline is None and not c.deadline_note for c in d.children)
+
+
+def visible(user: User, dossier: Dossier | None, case_no: str) -> Dossier:
+    """A clerk sees the cases of their own service point; operators and supervisors see every case."""
+    if dossier is None:
+        raise NotFoundException(f"没有办件编号为 {case_no} 的办件（或回执正在生成）")
+    if user.role == "clerk" and dossier.owner != user.id and dossier.point_name != _point_name(user.point):
+        raise PermissionDeniedException(f"办件 {case_no} 由{dossier.owner_name}在其他场所受理")
+    return dossier
+
+
+def _point_name(code: str) -> str:
+    point = POINTS.get(code)
+    return point.name if point else ""

@@ -1,0 +1,276 @@
+"""Each case as the window sees it (受理回执, 不予受理通知书, 我的办件, kiosk lookup), from intake and timing.
+
+Keys (the gateway's own): ``dossier:{case_id}`` a hash of facts, one field per source, so timing's events may come
+before or after intake's: ``case`` (受理 or 不予受理), ``owed`` (容缺 materials still owed), ``deadline`` (the
+promised completion time), ``supplement`` (the 补齐 deadline), ``suspended`` (the applicant's notice),
+``child:{case_no}`` (a child's deadline), ``*note`` (why timing could not compute one), ``idhash`` (the
+applicant's ID number as a keyed hash); ``dossierno:{case_no}`` → case id; ``owned:{clerk}`` the clerk's cases
+by time (首问负责). The applicant's ID number is kept only masked and as a keyed hash (for the kiosk's lookup).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from datetime import datetime
+from typing import cast
+
+import msgspec
+from redis.asyncio import Redis
+
+from services.gateway.desk import events
+from shared.envelope import Envelope
+from shared.kafka import HandlerTable, Route
+from shared.outbox import Txn
+from shared.settings import HallSettings
+
+CASE, CHILD, SUPPLEMENT = "办件", "子件", "补齐"  # timing's clock purposes the window shows
+
+
+class Child(msgspec.Struct, kw_only=True):
+    case_no: str
+    item_name: str
+    department: str
+    stage: int
+    stage_name: str
+    promised_limit: events.Limit
+    promised_deadline: datetime | None = None
+    deadline_note: str = ""
+
+
+class Dossier(msgspec.Struct, kw_only=True):
+    """What the window knows of a case: enough for its receipt or notice, 我的办件 and the kiosk."""
+
+    case_id: str
+    case_no: str
+    outcome: str  # 受理 / 不予受理
+    item_code: str
+    item_name: str
+    item_version: str = ""
+    case_type: int = 2
+    applicant_name: str
+    id_type: str
+    id_masked: str
+    owner: str
+    owner_name: str
+    point_name: str
+    point_level: int = 4
+    approving_department: str = ""
+    channel: str = "window"
+    at: datetime  # 受理 or 不予受理 time
+    reason: str = ""  # 不予受理 reason
+    promised_limit: events.Limit | None = None
+    statutory_limit: events.Limit | None = None
+    materials: list[events.Material] = []
+    reused: list[events.ReusedMaterial] = []
+    deferred: bool = False
+    commitment: bool = False
+    supplement_limit: events.Limit | None = None
+    cross_province: bool = False
+    jurisdiction: str = ""
+    children: list[Child] = []
+    # Filled in from later events:
+    owed: list[events.Material] = []
+    promised_deadline: datetime | None = None
+    deadline_note: str = ""  # why timing could not compute it (a calendar year not loaded)
+    supplement_deadline: datetime | None = None
+    supplement_note: str = ""
+    suspended: str = ""  # the notice the applicant was given
+
+
+_dossier = msgspec.json.Decoder(Dossier)
+_owed = msgspec.json.Decoder(list[events.Material])
+_moment = msgspec.json.Decoder(datetime)
+_text = msgspec.json.Decoder(str)
+
+
+def normalize_id(number: str) -> str:
+    return re.sub(r"[\s-]", "", number).upper()
+
+
+def mask(number: str) -> str:
+    """150525********1237: enough to recognise on a printed notice, not enough to reuse."""
+    return number[:6] + "*" * max(0, len(number) - 10) + number[-4:] if len(number) > 10 else "*" * len(number)
+
+
+class Dossiers:
+    def __init__(self, settings: HallSettings) -> None:
+        self.settings = settings
+        self._secret = hashlib.sha256(b"applicant-id:" + settings.secret.encode()).digest()
+
+    def key(self, *parts: str) -> str:
+        return self.settings.key("gateway", *parts)
+
+    def id_hash(self, number: str) -> str:
+        return hmac.new(self._secret, normalize_id(number).encode(), hashlib.sha256).hexdigest()
+
+    def table(self) -> HandlerTable:
+        return {
+            "CaseAccepted.v1": Route(events.CaseAccepted, self.accepted),
+            "CaseRefused.v1": Route(events.CaseRefused, self.refused),
+            "MaterialsSupplemented.v1": Route(events.MaterialsSupplemented, self.supplemented),
+            "CaseSuspended.v1": Route(events.CaseSuspended, self.suspended),
+            "ClockStarted.v1": Route(events.ClockStarted, self.clock),
+            "ClockResumed.v1": Route(events.ClockResumed, self.clock),
+            "ClockExtended.v1": Route(events.ClockExtended, self.clock),
+            "ClockRefused.v1": Route(events.ClockRefused, self.clock_refused),
+        }
+
+    def _put(self, txn: Txn, case_id: str, field: str, value: bytes) -> None:
+        key = self.key("dossier", case_id)
+        txn.write(lambda pipe: pipe.hset(key, field, value))
+
+    def _file(self, txn: Txn, dossier: Dossier, id_number: str) -> None:
+        self._put(txn, dossier.case_id, "case", msgspec.json.encode(dossier))
+        self._put(txn, dossier.case_id, "idhash", self.id_hash(id_number).encode())
+        txn.set(self.key("dossierno", dossier.case_no), dossier.case_id)
+        owned, member, score = self.key("owned", dossier.owner), dossier.case_id, dossier.at.timestamp()
+        txn.write(lambda pipe: pipe.zadd(owned, {member: score}))
+
+    async def accepted(self, env: Envelope, e: events.CaseAccepted, txn: Txn) -> None:
+        children = [
+            Child(
+                case_no=c.case_no,
+                item_name=c.item_name,
+                department=c.department,
+                stage=c.stage,
+                stage_name=c.stage_name,
+                promised_limit=c.promised_limit,
+            )
+            for c in e.children
+        ]
+        dossier = Dossier(
+            case_id=env.case_id,
+            case_no=e.case_no,
+            outcome="受理",
+            item_code=e.item_code,
+            item_name=e.item_name,
+            item_version=e.item_version,
+            case_type=e.case_type,
+            applicant_name=e.applicant_name,
+            id_type=e.applicant_id_type,
+            id_masked=mask(normalize_id(e.applicant_id_number)),
+            owner=e.owner or env.actor.id,
+            owner_name=e.owner_name or env.actor.name,
+            point_name=e.point_name,
+            point_level=e.point_level,
+            approving_department=e.approving_department,
+            channel=e.channel,
+            at=e.accepted_at,
+            promised_limit=e.promised_limit,
+            statutory_limit=e.statutory_limit,
+            materials=e.materials,
+            reused=e.reused_materials,
+            deferred=e.deferred,
+            commitment=e.commitment,
+            supplement_limit=e.supplement_limit,
+            cross_province=e.cross_province,
+            jurisdiction=e.jurisdiction,
+            children=children,
+        )
+        self._file(txn, dossier, e.applicant_id_number)
+        self._put(txn, env.case_id, "owed", msgspec.json.encode(e.owed_materials))
+
+    async def refused(self, env: Envelope, e: events.CaseRefused, txn: Txn) -> None:
+        dossier = Dossier(
+            case_id=env.case_id,
+            case_no=e.case_no,
+            outcome="不予受理",
+            item_code=e.item_code,
+            item_name=e.item_name,
+            applicant_name=e.applicant_name,
+            id_type=e.applicant_id_type,
+            id_masked=mask(normalize_id(e.applicant_id_number)),
+            owner=e.owner or env.actor.id,
+            owner_name=e.owner_name or env.actor.name,
+            point_name=e.point_name,
+            channel=e.channel,
+            at=e.refused_at,
+            reason=e.reason,
+        )
+        self._file(txn, dossier, e.applicant_id_number)
+
+    async def supplemented(self, env: Envelope, e: events.MaterialsSupplemented, txn: Txn) -> None:
+        self._put(txn, env.case_id, "owed", msgspec.json.encode(e.remaining))
+        if e.complete:
+            self._put(txn, env.case_id, "suspended", b'""')
+
+    async def suspended(self, env: Envelope, e: events.CaseSuspended, txn: Txn) -> None:
+        self._put(txn, env.case_id, "suspended", msgspec.json.encode(e.notice or e.reason))
+
+    async def clock(
+        self, env: Envelope, e: events.ClockStarted | events.ClockResumed | events.ClockExtended, txn: Txn
+    ) -> None:
+        """The case's promised deadline, a child's, or the 补齐 deadline, as timing computed it."""
+        if e.step_id:
+            return
+        deadline = msgspec.json.encode(e.promised_deadline)
+        if e.purpose == SUPPLEMENT:
+            self._put(txn, env.case_id, "supplement", deadline)
+        elif e.purpose == CHILD:
+            self._put(txn, env.case_id, f"child:{e.clock_id}", deadline)
+        elif e.purpose in (CASE, ""):
+            self._put(txn, env.case_id, "deadline", deadline)
+
+    async def clock_refused(self, env: Envelope, e: events.ClockRefused, txn: Txn) -> None:
+        """Timing cannot compute the deadline (a calendar year is not loaded): the receipt says why."""
+        note = msgspec.json.encode(e.reason)
+        if e.purpose == SUPPLEMENT:
+            self._put(txn, env.case_id, "supplement_note", note)
+        elif e.purpose == CHILD:
+            self._put(txn, env.case_id, f"childnote:{e.clock_id}", note)
+        elif e.purpose in (CASE, ""):
+            self._put(txn, env.case_id, "deadline_note", note)
+
+    async def case_id(self, redis: Redis, case_no: str) -> str | None:
+        raw = cast("bytes | None", await redis.get(self.key("dossierno", case_no)))
+        return raw.decode() if raw else None
+
+    async def get(self, redis: Redis, case_id: str) -> Dossier | None:
+        fields = cast("dict[bytes, bytes]", await redis.hgetall(self.key("dossier", case_id)))
+        return _assemble(fields)
+
+    async def belongs_to(self, redis: Redis, case_id: str, id_number: str) -> bool:
+        """Whether ``id_number`` is the applicant's (compared as keyed hashes, in constant time)."""
+        stored = cast("bytes | None", await redis.hget(self.key("dossier", case_id), "idhash"))
+        return stored is not None and hmac.compare_digest(stored.decode(), self.id_hash(id_number))
+
+    async def by_number(self, redis: Redis, case_no: str) -> Dossier | None:
+        case_id = await self.case_id(redis, case_no)
+        return await self.get(redis, case_id) if case_id else None
+
+    async def owned(self, redis: Redis, owner: str, limit: int = 100) -> list[Dossier]:
+        """The clerk's cases (首问负责), newest first."""
+        ids = cast("list[bytes]", await redis.zrevrange(self.key("owned", owner), 0, limit - 1))
+        pipe = redis.pipeline(transaction=False)
+        for case_id in ids:
+            pipe.hgetall(self.key("dossier", case_id.decode()))
+        found = [_assemble(cast("dict[bytes, bytes]", fields)) for fields in await pipe.execute()]
+        return [d for d in found if d is not None]
+
+
+def _assemble(fields: dict[bytes, bytes]) -> Dossier | None:
+    if b"case" not in fields:
+        return None
+    dossier = _dossier.decode(fields[b"case"])
+    if b"owed" in fields:
+        dossier.owed = _owed.decode(fields[b"owed"])
+    if b"deadline" in fields:
+        dossier.promised_deadline = _moment.decode(fields[b"deadline"])
+    if b"supplement" in fields:
+        dossier.supplement_deadline = _moment.decode(fields[b"supplement"])
+    if b"suspended" in fields:
+        dossier.suspended = _text.decode(fields[b"suspended"])
+    if b"deadline_note" in fields:
+        dossier.deadline_note = _text.decode(fields[b"deadline_note"])
+    if b"supplement_note" in fields:
+        dossier.supplement_note = _text.decode(fields[b"supplement_note"])
+    for child in dossier.children:
+        raw = fields.get(f"child:{child.case_no}".encode())
+        if raw is not None:
+            child.promised_deadline = _moment.decode(raw)
+        note = fields.get(f"childnote:{child.case_no}".encode())
+        if note is not None:
+            child.deadline_note = _text.decode(note)
+    return dossier

@@ -1,0 +1,130 @@
+"""The desk's own views of intake's and timing's events (only the fields the dossier reads)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+import msgspec
+
+
+class Limit(msgspec.Struct, frozen=True):
+    value: float
+    unit: str
+
+
+class Material(msgspec.Struct, frozen=True):
+    code: str
+    name: str
+
+
+class ReusedMaterial(msgspec.Struct, frozen=True):
+    code: str
+    name: str
+    case_no: str
+
+
+class ChildCase(msgspec.Struct, frozen=True, kw_only=True):
+    case_no: str
+    item_code: str
+    item_name: str
+    department: str
+    stage: int = 1
+    stage_name: str = ""
+    promised_limit: Limit
+
+
+class CaseAccepted(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    case_no: str
+    item_code: str
+    item_name: str
+    item_version: str = ""
+    case_type: int = 2
+    promised_limit: Limit
+    statutory_limit: Limit
+    applicant_name: str
+    applicant_id_type: str = ""
+    applicant_id_number: str = ""
+    channel: str = "window"
+    accepted_at: datetime
+    owner: str = ""
+    owner_name: str = ""
+    point: str = ""
+    point_name: str = ""
+    point_level: int = 4
+    approving_department: str = ""
+    approving_level: int = 4
+    cross_province: bool = False
+    jurisdiction: str = ""
+    materials: list[Material] = []
+    reused_materials: list[ReusedMaterial] = []
+    deferred: bool = False
+    owed_materials: list[Material] = []
+    supplement_limit: Limit | None = None
+    commitment: bool = False
+    children: list[ChildCase] = []
+
+
+class CaseRefused(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    case_no: str
+    item_code: str
+    item_name: str
+    applicant_name: str
+    applicant_id_type: str = ""
+    applicant_id_number: str = ""
+    reason: str
+    owner: str = ""
+    owner_name: str = ""
+    point: str = ""
+    point_name: str = ""
+    channel: str = "window"
+    refused_at: datetime
+
+
+class MaterialsSupplemented(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    case_no: str
+    materials: list[Material] = []
+    remaining: list[Material] = []
+    complete: bool
+
+
+class CaseSuspended(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    case_no: str
+    reason: str
+    notice: str = ""
+    suspended_at: datetime
+
+
+class ClockStarted(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    clock_id: str = ""
+    purpose: str = "办件"
+    step_id: str = ""
+    promised_deadline: datetime
+
+
+class ClockResumed(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    clock_id: str
+    purpose: str
+    step_id: str = ""
+    promised_deadline: datetime
+
+
+class ClockExtended(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    clock_id: str
+    purpose: str
+    step_id: str = ""
+    promised_deadline: datetime
+
+
+class ClockRefused(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    reason: str
+    clock_id: str = ""
+    purpose: str = "办件"

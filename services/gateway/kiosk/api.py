@@ -1,0 +1,138 @@
+"""The 24-hour kiosk (自助终端) and its API: supplement 容缺 materials, and look up a case's progress by its number
+plus the applicant's ID number. Submitting goes through ``POST /api/cases`` like the window."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from litestar import Controller, Response, get, post
+from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.response import Template
+
+from services.gateway.cases.schemas import MaterialsIn, SupplementMaterials
+from services.gateway.cases.timeline import current_state
+from services.gateway.context import HallDep, Req
+from services.gateway.desk import events
+from services.gateway.desk.dossier import Dossiers
+from shared import topics
+
+DossiersDep = NamedDependency[Dossiers]
+# The same answer for a case that does not exist and for an ID that is not the applicant's: nothing leaks.
+NOT_FOUND = "未找到相符的办件，请核对办件编号和申请人证件号码"
+
+
+class Step(msgspec.Struct, frozen=True, kw_only=True):
+    at: datetime
+    summary: str
+
+
+class ChildProgress(msgspec.Struct, frozen=True, kw_only=True):
+    case_no: str
+    item_name: str
+    department: str
+    stage: int
+    stage_name: str
+    promised_deadline: datetime | None
+
+
+class Progress(msgspec.Struct, frozen=True, kw_only=True):
+    """A case as the applicant may see it: no staff details, the ID number masked."""
+
+    case_no: str
+    item_name: str
+    outcome: str
+    state: str
+    applicant_name: str
+    id_masked: str
+    at: datetime
+    promised_deadline: datetime | None
+    deadline_note: str
+    reason: str
+    deferred: bool
+    owed: list[events.Material]
+    supplement_deadline: datetime | None
+    suspended: str
+    children: list[ChildProgress]
+    steps: list[Step]
+
+
+class KioskController(Controller):
+    tags = ("自助终端",)
+
+    @get(
+        "/api/lookup",
+        summary="按办件编号和申请人证件号码查询进度",
+        description="证件号码与办件申请人不符时，与办件不存在时一样答复 404，不透露任何信息。",
+    )
+    async def lookup(
+        self,
+        request: Req,
+        hall: HallDep,
+        dossiers: DossiersDep,
+        case_no: FromQuery[str],
+        id_number: FromQuery[str],
+    ) -> Progress:
+        hall.users.caller(request, "kiosk", "clerk", "operator")
+        case_id = await dossiers.case_id(hall.redis, case_no.strip())
+        if case_id is None or not await dossiers.belongs_to(hall.redis, case_id, id_number):
+            raise NotFoundException(NOT_FOUND)
+        dossier = await dossiers.get(hall.redis, case_id)
+        if dossier is None:
+            raise NotFoundException(NOT_FOUND)
+        entries = await hall.timeline.entries(hall.redis, case_id)
+        return Progress(
+            case_no=dossier.case_no,
+            item_name=dossier.item_name,
+            outcome=dossier.outcome,
+            state=current_state(entries),
+            applicant_name=dossier.applicant_name,
+            id_masked=dossier.id_masked,
+            at=dossier.at,
+            promised_deadline=dossier.promised_deadline,
+            deadline_note=dossier.deadline_note,
+            reason=dossier.reason,
+            deferred=dossier.deferred,
+            owed=dossier.owed,
+            supplement_deadline=dossier.supplement_deadline,
+            suspended=dossier.suspended,
+            children=[
+                ChildProgress(
+                    case_no=c.case_no,
+                    item_name=c.item_name,
+                    department=c.department,
+                    stage=c.stage,
+                    stage_name=c.stage_name,
+                    promised_deadline=c.promised_deadline,
+                )
+                for c in dossier.children
+            ],
+            steps=[Step(at=e.at, summary=e.summary) for e in entries],
+        )
+
+    @post(
+        "/api/cases/{case_no:str}/materials",
+        summary="补齐容缺材料",
+        description="容缺受理的办件补交材料（须在待补齐清单中）。自助终端须同时提供申请人证件号码。"
+        "全部补齐后，办理结果方可送达，补齐期限计时撤销；若已因逾期中止，则恢复办理。",
+        tags=("办件",),
+    )
+    async def supplement(
+        self, request: Req, hall: HallDep, dossiers: DossiersDep, case_no: FromPath[str], data: JSONBody[MaterialsIn]
+    ) -> Response[Any]:
+        user = hall.users.caller(request, "kiosk", "clerk")
+        case_id = await dossiers.case_id(hall.redis, case_no)
+        if case_id is None:
+            raise NotFoundException(NOT_FOUND if user.role == "kiosk" else f"没有办件编号为 {case_no} 的办件")
+        if user.role == "kiosk" and not await dossiers.belongs_to(hall.redis, case_id, data.id_number):
+            raise NotFoundException(NOT_FOUND)
+        command = SupplementMaterials(materials=data.materials)
+        return await hall.send(topics.INTAKE_COMMANDS, command, case_id, user.actor)
+
+    @get("/kiosk", include_in_schema=False)
+    async def page(self, request: Req, hall: HallDep) -> Template:
+        user = hall.users.page_user(request, "kiosk", "clerk", "operator")
+        return Template(template_name="kiosk/kiosk.html", context={"user": user})

@@ -1,0 +1,136 @@
+// 自助终端: submit an application, supplement 容缺 materials, look up progress by case number and ID number.
+"use strict";
+(() => {
+  const $ = (sel) => document.querySelector(sel);
+  const esc = (text) => window.hall.escape(text);
+  const when = (iso) => (iso ? new Date(iso).toLocaleString("zh-CN", { hour12: false, timeZone: "Asia/Shanghai" }) : "计算中");
+
+  for (const tab of document.querySelectorAll("[data-tab]")) {
+    tab.addEventListener("click", () => {
+      for (const other of document.querySelectorAll("[data-tab]")) other.setAttribute("aria-selected", String(other === tab));
+      for (const panel of document.querySelectorAll("[data-panel]")) panel.hidden = panel.dataset.panel !== tab.dataset.tab;
+    });
+  }
+
+  async function post(url, body, headers = {}) {
+    const response = await fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "content-type": "application/json", ...headers },
+      body: JSON.stringify(body),
+    });
+    return { status: response.status, body: await response.json() };
+  }
+
+  // ------------------------------------------------------------ 办事申报
+  let item = null;
+  let key = "";
+  async function findItems() {
+    const q = $("#k-find").value.trim();
+    const { body } = await window.hall.json(`/api/catalogue?q=${encodeURIComponent(q)}`);
+    $("#k-items").innerHTML = body.entries
+      .slice(0, 12)
+      .map((e) => `<button class="btn" type="button" data-code="${esc(e.code)}">${esc(e.name)}<br><small>${esc(e.promised_text)}</small></button>`)
+      .join("");
+  }
+  $("#k-find").addEventListener("input", findItems);
+  $("#k-items").addEventListener("click", async (event) => {
+    const button = event.target.closest("[data-code]");
+    if (!button) return;
+    const { body } = await window.hall.json(`/api/catalogue/${encodeURIComponent(button.dataset.code)}`);
+    item = body;
+    key = crypto.randomUUID ? crypto.randomUUID() : String(Date.now());
+    $("#k-item").textContent = body.name;
+    $("#k-materials").innerHTML = body.materials
+      .map((m) => `<label><input type="checkbox" value="${esc(m.code)}"> ${esc(m.name)}${m.required ? "" : "（非必备）"}</label>`)
+      .join("");
+    $("#k-apply").hidden = false;
+    $("#k-apply-answer").innerHTML = "";
+    $("#k-name").focus();
+  });
+  $("#k-apply").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const body = {
+      item_code: item.code,
+      applicant: { name: $("#k-name").value.trim(), id_type: $("#k-id-type").value, id_number: $("#k-id").value.trim(), phone: $("#k-phone").value.trim() },
+      materials: [...document.querySelectorAll("#k-materials input:checked")].map((box) => box.value),
+      channel: "kiosk",
+    };
+    const { status, body: answer } = await post("/api/cases", body, { "idempotency-key": key });
+    key = crypto.randomUUID ? crypto.randomUUID() : String(Date.now());
+    const out = $("#k-apply-answer");
+    if (status === 201) {
+      out.innerHTML = `<p class="flash">申请已受理。办件编号：<strong id="k-case-no">${esc(answer.case_no)}</strong>，请凭办件编号和证件号码查询进度。</p>`;
+      $("#k-apply").hidden = true;
+    } else if (status === 200) {
+      out.innerHTML = `<div class="notice"><p>材料不全，请一次性补齐以下材料后重新提交：</p><ol>${answer.missing
+        .map((m) => `<li>${esc(m.name)}：${esc(m.reason)}</li>`)
+        .join("")}</ol></div>`;
+    } else {
+      out.innerHTML = `<p class="error" role="alert">${esc(answer.detail || "提交失败")}</p>`;
+    }
+  });
+
+  // ------------------------------------------------------------ 补齐材料
+  let found = null;
+  async function lookup(caseNo, idNumber) {
+    const url = `/api/lookup?case_no=${encodeURIComponent(caseNo)}&id_number=${encodeURIComponent(idNumber)}`;
+    const response = await fetch(url, { credentials: "same-origin" });
+    return { status: response.status, body: await response.json() };
+  }
+  $("#k-find-case").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const { status, body } = await lookup($("#s-case").value.trim(), $("#s-id").value.trim());
+    const out = $("#k-supplement-answer");
+    $("#k-supplement").hidden = true;
+    if (status !== 200) {
+      out.innerHTML = `<p class="error" role="alert">${esc(body.detail)}</p>`;
+      return;
+    }
+    found = body;
+    if (!body.owed.length) {
+      out.innerHTML = `<p class="flash">办件 ${esc(body.case_no)} 没有待补齐的材料。</p>`;
+      return;
+    }
+    out.innerHTML = `<p>补齐期限：${esc(when(body.supplement_deadline))}</p>`;
+    $("#s-owed").innerHTML = body.owed.map((m) => `<label><input type="checkbox" value="${esc(m.code)}"> ${esc(m.name)}</label>`).join("");
+    $("#k-supplement").hidden = false;
+  });
+  $("#k-supplement").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const materials = [...document.querySelectorAll("#s-owed input:checked")].map((box) => box.value);
+    const { status, body } = await post(`/api/cases/${encodeURIComponent(found.case_no)}/materials`, {
+      materials,
+      id_number: $("#s-id").value.trim(),
+    });
+    const out = $("#k-supplement-answer");
+    if (status === 200) {
+      out.innerHTML = body.complete
+        ? `<p class="flash" id="s-complete">材料已全部补齐，办件 ${esc(body.case_no)} 将继续办理。</p>`
+        : `<p class="flash">已收到，仍待补齐：${body.remaining.map((m) => esc(m.name)).join("、")}</p>`;
+      $("#k-supplement").hidden = true;
+    } else {
+      out.innerHTML = `<p class="error" role="alert">${esc(body.detail || "提交失败")}</p>`;
+    }
+  });
+
+  // ------------------------------------------------------------ 进度查询
+  $("#k-lookup").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const { status, body } = await lookup($("#l-case").value.trim(), $("#l-id").value.trim());
+    const out = $("#k-lookup-answer");
+    if (status !== 200) {
+      out.innerHTML = `<p class="error" role="alert">${esc(body.detail)}</p>`;
+      return;
+    }
+    const deadline = body.promised_deadline ? when(body.promised_deadline) : body.deadline_note || "计算中";
+    out.innerHTML = `<h2 id="l-state">${esc(body.item_name)}：${esc(body.state)}</h2>
+      <p>办件编号 ${esc(body.case_no)} · 申请人 ${esc(body.applicant_name)}（${esc(body.id_masked)}）</p>
+      ${body.outcome === "受理" ? `<p>承诺办结时间：${esc(deadline)}</p>` : `<p>不予受理：${esc(body.reason)}</p>`}
+      ${body.owed.length ? `<p class="notice">待补齐材料：${body.owed.map((m) => esc(m.name)).join("、")}（期限 ${esc(when(body.supplement_deadline))}）</p>` : ""}
+      ${body.suspended ? `<p class="notice">${esc(body.suspended)}</p>` : ""}
+      <ol>${body.steps.map((s) => `<li>${esc(when(s.at))} ${esc(s.summary)}</li>`).join("")}</ol>`;
+  });
+
+  findItems();
+})();

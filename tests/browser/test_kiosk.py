@@ -1,0 +1,72 @@
+"""The 24-hour kiosk in real headless Chromium: apply, supplement 容缺 materials, look up progress."""
+
+from __future__ import annotations
+
+import itertools
+
+import httpx
+from playwright.async_api import Page, expect
+from stdnum.cn import ric
+
+from tests.browser.pages import login, snap
+from tests.journeys import CLERK
+
+_serial = itertools.count(700)
+
+
+def an_id() -> str:
+    body = f"15052519950505{next(_serial):03d}"
+    return body + ric.calc_check_digit(body + "0")
+
+
+async def test_an_applicant_applies_at_the_kiosk_and_looks_the_case_up(page: Page, site: str) -> None:
+    await login(page, site, "kiosk-01")
+    assert page.url.endswith("/kiosk")
+    id_number = an_id()
+    await page.fill("#k-find", "结婚")
+    await page.click('#k-items [data-code="11150525000140004"]')
+    await page.fill("#k-name", "包某某")
+    await page.fill("#k-id", id_number)
+    await page.check('#k-materials input[value="M01"]')
+    await page.check('#k-materials input[value="M02"]')
+    await page.click("#k-submit")
+    case_no = await page.locator("#k-case-no").inner_text()
+    assert case_no.startswith("150525")
+    await snap(page, "kiosk-applied")
+
+    await page.click("#tab-lookup")
+    await page.fill("#l-case", case_no)
+    await page.fill("#l-id", an_id())
+    await page.press("#l-id", "Enter")
+    await expect(page.locator("#k-lookup-answer [role=alert]")).to_contain_text("未找到相符的办件")
+    await page.fill("#l-id", id_number)
+    await page.press("#l-id", "Enter")
+    await expect(page.locator("#l-state")).to_contain_text("结婚登记")
+    await snap(page, "kiosk-lookup")
+
+
+async def test_owed_materials_are_supplemented_at_the_kiosk(page: Page, site: str) -> None:
+    id_number = an_id()
+    application = {
+        "item_code": "11150525000120006",
+        "applicant": {"name": "奈曼旗远达建筑有限公司", "id_type": "居民身份证", "id_number": id_number},
+        "materials": ["M01", "M02", "M05"],
+        "deferral_signed": True,
+    }
+    async with httpx.AsyncClient(base_url=site, headers=CLERK) as api:
+        accepted = await api.post("/api/cases", json=application)
+        assert accepted.status_code == 201, accepted.text
+    case_no = accepted.json()["case_no"]
+
+    await login(page, site, "kiosk-01")
+    await page.click("#tab-supplement")
+    await page.fill("#s-case", case_no)
+    await page.fill("#s-id", id_number)
+    await page.press("#s-id", "Enter")
+    owed = page.locator("#s-owed input")
+    await expect(owed).to_have_count(2)
+    await owed.nth(0).check()
+    await owed.nth(1).check()
+    await snap(page, "kiosk-supplement")
+    await page.click("#s-submit")
+    await expect(page.locator("#s-complete")).to_contain_text("材料已全部补齐")
