@@ -96,7 +96,7 @@ async def finish_journey(client: Client, case_no: str, every_s: float = 0.1) -> 
         assert decided.status_code in (200, 202), decided.text
         done.add(step_id)
     await state(client, case_no, "已办结", every_s)
-    delivered = await client.post(f"/api/cases/{case_no}/delivery", json={"method": "窗口"}, headers=CLERK)
+    delivered = await client.post(f"/api/deliveries/{case_no}", json={"method": "窗口"}, headers=CLERK)
     assert delivered.status_code in (200, 202), delivered.text
     await state(client, case_no, "已出件", every_s)
     rating = {"level": "非常满意", "channel": "自助终端"}

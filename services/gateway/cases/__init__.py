@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.gateway.cases.api import CaseController
-from services.gateway.cases.schemas import RecordDelivery, SubmitApplication
+from services.gateway.cases.schemas import SubmitApplication
 from services.gateway.feature import Feature
 from shared import topics
 from shared.settings import HallSettings
@@ -15,6 +15,5 @@ def feature(settings: HallSettings) -> Feature:  # noqa: ARG001 (every feature i
         routes=[CaseController],
         publishes={
             topics.INTAKE_COMMANDS: [SubmitApplication],
-            topics.ROUTING_COMMANDS: [RecordDelivery],
         },
     )

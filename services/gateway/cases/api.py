@@ -15,8 +15,6 @@ from litestar.params import FromPath, JSONBody
 from services.gateway.cases.schemas import (
     ApplicationIn,
     CaseView,
-    DeliveryIn,
-    RecordDelivery,
     SubmitApplication,
 )
 from services.gateway.cases.timeline import current_state
@@ -95,14 +93,7 @@ class CaseController(Controller):
             case_id=case_id, case_no=case_no, state=current_state(entries), timeline=entries, dossier=dossier
         )
 
-    @post("/{case_no:str}/delivery", summary="统一窗口出件")
-    async def deliver(
-        self, request: Req, case_no: FromPath[str], data: JSONBody[DeliveryIn], hall: HallDep
-    ) -> Response[Any]:
-        user = hall.users.caller(request, "clerk")
-        case_id = await hall.case_id(case_no)
-        return await hall.send(topics.ROUTING_COMMANDS, RecordDelivery(method=data.method), case_id, user.actor)
-
+    # 统一窗口出件 (POST /api/deliveries/{case_no}) lives in the delivery feature (services/gateway/delivery).
     # 好差评 (POST/GET /api/cases/{case_no}/ratings) lives in the ratings feature (services/gateway/ratings).
 
 

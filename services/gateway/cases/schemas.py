@@ -53,16 +53,6 @@ class MaterialsIn(In, frozen=True, forbid_unknown_fields=True):
     id_number: Annotated[str, msgspec.Meta(description="申请人证件号码；自助终端补齐时必填，用于核对身份")] = ""
 
 
-class DeliveryIn(In, frozen=True, forbid_unknown_fields=True):
-    method: Literal["窗口", "邮寄"]
-
-
-class RatingIn(In, frozen=True, forbid_unknown_fields=True):
-    level: Literal["非常满意", "满意", "基本满意", "不满意", "非常不满意"]
-    channel: Literal["评价器", "自助终端", "PC", "移动端", "二维码", "短信", "电话"]
-    text: str = ""
-
-
 class CaseView(msgspec.Struct, frozen=True, kw_only=True):
     case_id: str
     case_no: str
@@ -91,15 +81,3 @@ class SubmitApplication(msgspec.Struct, frozen=True, kw_only=True):
 class SupplementMaterials(msgspec.Struct, frozen=True, kw_only=True):
     version: ClassVar[int] = 1
     materials: list[str]
-
-
-class RecordDelivery(msgspec.Struct, frozen=True, kw_only=True):
-    version: ClassVar[int] = 1
-    method: str
-
-
-class SubmitRating(msgspec.Struct, frozen=True, kw_only=True):
-    version: ClassVar[int] = 1
-    level: str
-    channel: str
-    text: str
