@@ -1,22 +1,95 @@
-"""Timing's composition root: clocks follow intake's and routing's events."""
+"""Timing's composition root: clocks follow the other services' events; a scheduler raises their alerts.
+
+Timing-only settings (environment): ``HALL_HALLS_FILE`` (office hours and alert rules, data/halls.toml),
+``HALL_CLOCK_OFFSET_S`` (seconds added to the system clock, for demonstrations and tests of a process),
+``HALL_TIMING_POLL_S`` (how often the due set is polled, 0.1 s).
+"""
 
 from __future__ import annotations
 
-from opentelemetry.sdk.trace import SpanProcessor
+import os
+from datetime import datetime, timedelta
 
-from services.timing.calendar import WorkingCalendar
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+
+from services.timing.engine import Engine
+from services.timing.halls import load_halls
 from services.timing.handlers import Timing
-from services.timing.messages import ClockRefused, ClockStarted, ClockStopped
+from services.timing.messages import (
+    CalendarLoaded,
+    ClockAlerted,
+    ClockExtended,
+    ClockPaused,
+    ClockRefused,
+    ClockResumed,
+    ClockStarted,
+    ClockStopped,
+)
+from services.timing.rebuild import rebuild_if_wiped
+from services.timing.scheduler import Scheduler
+from services.timing.store import Keys
 from shared import topics
+from shared.clock import Clock, SystemClock
 from shared.kafka import ServiceRuntime
 from shared.settings import HallSettings
 from shared.telemetry import tracer_provider
 
 SERVICE = "timing"
+INPUTS = [topics.INTAKE_EVENTS, topics.ROUTING_EVENTS, topics.EVALUATION_EVENTS]
+PUBLISHES = (
+    ClockStarted,
+    ClockPaused,
+    ClockResumed,
+    ClockExtended,
+    ClockAlerted,
+    ClockStopped,
+    ClockRefused,
+    CalendarLoaded,
+)
 
 
-def build(settings: HallSettings, spans: SpanProcessor | None = None) -> ServiceRuntime:
-    runtime = ServiceRuntime(settings, SERVICE, tracer_provider(settings, SERVICE, spans))
-    runtime.publications.declare(topics.TIMING_EVENTS, ClockStarted, ClockStopped, ClockRefused)
-    runtime.subscribe([topics.INTAKE_EVENTS, topics.ROUTING_EVENTS], Timing(settings, WorkingCalendar()).table())
+class OffsetClock:
+    """The system clock moved by a fixed offset."""
+
+    def __init__(self, offset: timedelta) -> None:
+        self.offset = offset
+        self._system = SystemClock()
+
+    def now(self) -> datetime:
+        return self._system.now() + self.offset
+
+
+class TimingRuntime(ServiceRuntime):
+    """Timing's runtime: on start it rebuilds its Redis if it was wiped, then runs the alert scheduler."""
+
+    def __init__(self, settings: HallSettings, tracer: TracerProvider, engine: Engine, clock: Clock) -> None:
+        super().__init__(settings, SERVICE, tracer)
+        self.engine = engine
+        self.scheduler = Scheduler(self, engine, clock, poll_s=float(os.environ.get("HALL_TIMING_POLL_S") or 0.1))
+
+    async def start(self) -> None:
+        await super().start()
+        await self.engine.refresh(self.redis, Keys(self.settings))
+        await rebuild_if_wiped(self, self.engine)
+        self.scheduler.start()
+
+    async def stop(self) -> None:
+        await self.scheduler.stop()
+        await super().stop()
+
+
+def system_clock() -> Clock:
+    offset = float(os.environ.get("HALL_CLOCK_OFFSET_S") or 0)
+    return OffsetClock(timedelta(seconds=offset)) if offset else SystemClock()
+
+
+def build(settings: HallSettings, spans: SpanProcessor | None = None, clock: Clock | None = None) -> ServiceRuntime:
+    engine = Engine(load_halls())
+    runtime = TimingRuntime(settings, tracer_provider(settings, SERVICE, spans), engine, clock or system_clock())
+    runtime.publications.declare(topics.TIMING_EVENTS, *PUBLISHES)
+
+    async def refresh() -> bool:
+        return await engine.refresh(runtime.redis, Keys(settings))
+
+    runtime.subscribe(INPUTS, Timing(settings, engine, refresh).table())
     return runtime

@@ -1,38 +1,127 @@
-"""China's working-day calendar (with 调休 make-up days) and deadline arithmetic; pure, no I/O.
+"""China's working-day calendar and every piece of time-limit arithmetic of the hall; pure, no I/O.
 
-It refuses to compute in a year it does not know, naming the year, and never guesses.
+Which days are worked comes from ``chinesecalendar`` for the years it knows (2004–2026), and from a year an
+operator loaded (a State Council notice plus local ethnic holidays), which wins over the package. Anything
+that touches a year neither knows is refused with :class:`UnknownYear`, naming the year: nothing is guessed.
+
+Working time is the office hours of a hall (its morning and afternoon sessions) on working days. All results
+are in the hall's local time (Asia/Shanghai, no daylight saving).
 """
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
+import msgspec
 
 LOCAL = ZoneInfo("Asia/Shanghai")
 Unit = Literal["WD", "WH", "ND", "NH"]
+UNIT_NAMES: dict[str, str] = {"WD": "工作日", "WH": "工作小时", "ND": "自然日", "NH": "自然小时"}
+Session = tuple[time, time]
+DEFAULT_SESSIONS: tuple[Session, ...] = ((time(9), time(12)), (time(13, 30), time(17, 30)))
+
+
+class Limit(msgspec.Struct, frozen=True, array_like=True):
+    """A time limit: ``value`` of ``unit`` (0.5 WD allowed)."""
+
+    value: float
+    unit: Unit
+
+    def __str__(self) -> str:
+        return f"{self.value:g} 个{UNIT_NAMES[self.unit]}"
+
+
+def parse_limit(text: str) -> Limit:
+    """``"1WD"``, ``"0.5 WD"``, ``"4WH"`` → a Limit; anything else raises ValueError naming the text."""
+    compact = text.replace(" ", "").upper()
+    unit, number = compact[-2:], compact[:-2]
+    try:
+        value = float(number)
+    except ValueError:
+        value = -1.0
+    if unit not in UNIT_NAMES or value < 0:
+        raise ValueError(f"时限格式应为“数值+单位”（单位 WD/WH/ND/NH），如 1WD：{text!r}")
+    return Limit(value, unit)  # type: ignore[arg-type]  # unit checked against UNIT_NAMES above
 
 
 class UnknownYear(Exception):
     def __init__(self, year: int) -> None:
-        super().__init__(f"工作日历缺少 {year} 年的节假日安排，无法计算时限；请先导入该年日历")
+        super().__init__(f"工作日历缺少 {year} 年的节假日安排，无法计算时限；请先导入该年日历（./hall calendar load）")
         self.year = year
 
 
-class WorkingCalendar:
-    """Working days from ``chinesecalendar``; office hours as (start, end) sessions of a day."""
+class YearPlan(msgspec.Struct, frozen=True, kw_only=True):
+    """One year's working days as an operator loads them: statutory holidays, 调休 make-up working days and
+    local holidays. A day is worked if it is a make-up day, or a Monday–Friday that is no holiday."""
 
-    def __init__(self, sessions: tuple[tuple[time, time], ...] = ((time(9), time(12)), (time(13, 30), time(17, 30)))):
-        self.sessions = sessions
-        self.hours_per_day = sum(_hours(a, b) for a, b in sessions)
+    year: int
+    label: str = ""
+    holidays: list[date] = []
+    local_holidays: list[date] = []
+    workdays: list[date] = []
+    example: bool = False  # a draft to show the format, never the State Council's notice
+
+
+class Years:
+    """Which days are worked, year by year: loaded years first, then the package; unknown years refused."""
+
+    def __init__(self, loaded: Iterable[YearPlan] = ()) -> None:
+        self.plans: dict[int, YearPlan] = {plan.year: plan for plan in loaded}
+        self._off = {y: frozenset(p.holidays) | frozenset(p.local_holidays) for y, p in self.plans.items()}
+        self._on = {y: frozenset(p.workdays) for y, p in self.plans.items()}
+        self._days: dict[date, bool] = {}
+
+    def knows(self, year: int) -> bool:
+        if year in self.plans:
+            return True
+        try:
+            chinese_calendar.is_workday(date(year, 6, 1))
+        except NotImplementedError:
+            return False
+        return True
 
     def is_working_day(self, day: date) -> bool:
-        try:
-            return bool(chinese_calendar.is_workday(day))
-        except NotImplementedError:
-            raise UnknownYear(day.year) from None
+        known = self._days.get(day)
+        if known is not None:
+            return known
+        if day.year in self.plans:
+            working = day in self._on[day.year] or (day.weekday() < 5 and day not in self._off[day.year])
+        else:
+            try:
+                working = bool(chinese_calendar.is_workday(day))
+            except NotImplementedError:
+                raise UnknownYear(day.year) from None
+        self._days[day] = working
+        return working
+
+
+PACKAGE_ONLY = Years()
+
+
+class WorkingCalendar:
+    """A hall's working time: its office ``sessions`` on the working days of ``years``."""
+
+    def __init__(self, sessions: tuple[Session, ...] = DEFAULT_SESSIONS, years: Years = PACKAGE_ONLY) -> None:
+        if (
+            not sessions
+            or any(a >= b for a, b in sessions)
+            or any(prev[1] > nxt[0] for prev, nxt in itertools.pairwise(sessions))
+        ):
+            raise ValueError(f"办公时间无效：{sessions}（各时段须先后有序、不重叠）")
+        self.sessions = sessions
+        self.years = years
+        self.hours_per_day = sum(_hours(a, b) for a, b in sessions)
+        self.day_seconds = self.hours_per_day * 3600
+
+    # ------------------------------------------------------------------ days
+
+    def is_working_day(self, day: date) -> bool:
+        return self.years.is_working_day(day)
 
     def next_working_day(self, day: date) -> date:
         day += timedelta(days=1)
@@ -40,8 +129,18 @@ class WorkingCalendar:
             day += timedelta(days=1)
         return day
 
+    def opening(self, day: date) -> datetime:
+        return datetime.combine(day, self.sessions[0][0], LOCAL)
+
     def closing(self, day: date) -> datetime:
         return datetime.combine(day, self.sessions[-1][1], LOCAL)
+
+    def in_working_time(self, moment: datetime) -> bool:
+        """On a working day, inside a session or exactly at its end."""
+        wall = moment.astimezone(LOCAL)
+        return self.is_working_day(wall.date()) and any(a <= wall.time() <= b for a, b in self.sessions)
+
+    # ------------------------------------------------------------------ deadlines
 
     def deadline(self, start: datetime, value: float, unit: Unit) -> datetime:
         """The moment a limit of ``value`` ``unit`` runs out for a case accepted at ``start``."""
@@ -50,20 +149,24 @@ class WorkingCalendar:
             return start + timedelta(hours=value)
         if unit == "ND":
             # 民法典 §201: a period in days ends with its last day, here at closing time.
-            end = start + timedelta(days=value)
-            day = end.date()
-            if not self.is_working_day(day) or self.closing(day) < end:
-                day = self.next_working_day(day)
-            return self.closing(day)
+            return self.settle_day(start + timedelta(days=value))
         if unit == "WH":
-            return self._add_working_hours(start, value)
+            return self._first_after(start, value * 3600)
         # Whole days count from the next working day and end at closing; a fraction of a day is that share of
         # a day's office hours from the moment of acceptance. The later of the two keeps a longer limit from
         # ever ending before a shorter one (0.5 WD accepted at 09:00 ends at closing, like 0 WD).
         whole = self._whole_days(start, int(value))
         if value == int(value):
             return whole
-        return max(whole, self._add_working_hours(start, value * self.hours_per_day))
+        return max(whole, self._first_after(start, value * self.day_seconds))
+
+    def settle_day(self, moment: datetime) -> datetime:
+        """The end of a natural-day period: closing time of its day, or of the next working day."""
+        moment = moment.astimezone(LOCAL)
+        day = moment.date()
+        if not self.is_working_day(day) or self.closing(day) < moment:
+            day = self.next_working_day(day)
+        return self.closing(day)
 
     def _whole_days(self, start: datetime, days: int) -> datetime:
         """Counted from the next working day; 0 means the same working day (即办件)."""
@@ -75,8 +178,9 @@ class WorkingCalendar:
             day = self.next_working_day(day)
         return self.closing(day)
 
-    def _add_working_hours(self, start: datetime, hours: float) -> datetime:
-        remaining = timedelta(hours=hours)
+    def _first_after(self, start: datetime, seconds: float) -> datetime:
+        """The instant ``seconds`` of working time after ``start`` (for 0: the first working instant)."""
+        remaining = timedelta(seconds=seconds)
         day = start.date()
         while True:
             if self.is_working_day(day):
@@ -90,6 +194,95 @@ class WorkingCalendar:
                     remaining -= end - begin
             day += timedelta(days=1)
 
+    # ------------------------------------------------------------------ working time
+
+    def working_seconds(self, a: datetime, b: datetime) -> float:
+        """Office time between two instants (0 when ``b`` is not after ``a``)."""
+        a, b = a.astimezone(LOCAL), b.astimezone(LOCAL)
+        if b <= a:
+            return 0.0
+        total = 0.0
+        day = a.date()
+        while day <= b.date():
+            if self.is_working_day(day):
+                for open_at, close_at in self.sessions:
+                    begin = max(a, datetime.combine(day, open_at, LOCAL))
+                    end = min(b, datetime.combine(day, close_at, LOCAL))
+                    if end > begin:
+                        total += (end - begin).total_seconds()
+            day += timedelta(days=1)
+        return total
+
+    def add_working(self, start: datetime, seconds: float) -> datetime:
+        """``seconds`` of office time after ``start``; 0 leaves ``start`` as it is."""
+        start = start.astimezone(LOCAL)
+        return start if seconds <= 0 else self._first_after(start, seconds)
+
+    def subtract_working(self, end: datetime, seconds: float) -> datetime:
+        """The latest instant with exactly ``seconds`` of office time between it and ``end``."""
+        end = end.astimezone(LOCAL)
+        if seconds <= 0:
+            return end
+        remaining = timedelta(seconds=seconds)
+        day = end.date()
+        while True:
+            if self.is_working_day(day):
+                for open_at, close_at in reversed(self.sessions):
+                    begin = datetime.combine(day, open_at, LOCAL)
+                    stop = min(end, datetime.combine(day, close_at, LOCAL))
+                    if stop <= begin:
+                        continue
+                    if stop - remaining >= begin:
+                        return stop - remaining
+                    remaining -= stop - begin
+            day -= timedelta(days=1)
+
+    def elapsed(self, start: datetime, end: datetime, unit: Unit) -> float:
+        """How much of a limit in ``unit`` has run between ``start`` (受理) and ``end``.
+
+        Working hours run from ``start``; working days from the opening of the next working day, so that
+        ``elapsed(s, deadline(s, n, "WD"), "WD") == n`` for whole days. Natural units count plain time.
+        """
+        if unit == "NH":
+            return max(0.0, (end - start).total_seconds() / 3600)
+        if unit == "ND":
+            return max(0.0, (end - start).total_seconds() / 86400)
+        if unit == "WH":
+            return self.working_seconds(start, end) / 3600
+        counted_from = self.opening(self.next_working_day(start.astimezone(LOCAL).date()))
+        return self.working_seconds(counted_from, end) / self.day_seconds
+
+    def shift(self, moment: datetime, seconds: float, unit: Unit) -> datetime:
+        """A deadline moved later by a pause of ``seconds`` of the limit's own kind of time.
+
+        Working limits move by the paused office time; natural-hour limits by the paused time; natural-day
+        limits likewise, then end at closing time of a working day like any natural-day period.
+        """
+        if seconds <= 0:
+            return moment.astimezone(LOCAL)
+        if unit in ("WD", "WH"):
+            return self.add_working(moment, seconds)
+        moved = moment.astimezone(LOCAL) + timedelta(seconds=seconds)
+        return moved if unit == "NH" else self.settle_day(moved)
+
+    def measure(self, a: datetime, b: datetime, unit: Unit) -> float:
+        """Seconds between two instants in the limit's own kind of time (office time or plain time)."""
+        if unit in ("WD", "WH"):
+            return self.working_seconds(a, b)
+        return max(0.0, (b - a).total_seconds())
+
 
 def _hours(a: time, b: time) -> float:
     return (datetime.combine(date.min, b) - datetime.combine(date.min, a)).total_seconds() / 3600
+
+
+def parse_sessions(texts: Iterable[str]) -> tuple[Session, ...]:
+    """``["09:00-12:00", "13:30-17:30"]`` → office sessions; a bad one raises ValueError naming it."""
+    sessions: list[Session] = []
+    for text in texts:
+        try:
+            a, b = (time.fromisoformat(part.strip()) for part in text.split("-"))
+        except ValueError:
+            raise ValueError(f"办公时段格式应为 HH:MM-HH:MM：{text!r}") from None
+        sessions.append((a, b))
+    return tuple(sessions)

@@ -1,104 +1,471 @@
-"""Timing's handlers: start a case's clock at 受理, stop it at 办结."""
+"""Timing's handlers: clocks start, pause, resume, run on and stop with the other services' events.
+
+Every change of a clock is published on ``timing.events`` (with what a rebuild needs) and, in the same Redis
+transaction, the clock's next alert goes into the due set. Each handler is idempotent on the clock's own
+state too, so an event redelivered after timing's Redis was wiped and rebuilt changes nothing.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
+from functools import partial
+from typing import Any, TypeVar
 
-import msgspec
-
-from services.timing.calendar import UnknownYear, WorkingCalendar
-from services.timing.messages import CaseAccepted, CaseCompleted, ClockRefused, ClockStarted, ClockStopped
+from services.timing import clocks as c
+from services.timing.calendar import LOCAL, Limit, UnknownYear, WorkingCalendar
+from services.timing.clocks import CASE, CHILD, PAUSABLE, STEP, ClockState, Pause
+from services.timing.engine import DEFAULT_HALL, Engine
+from services.timing.messages import (
+    CaseAccepted,
+    CaseCompleted,
+    CaseSuspended,
+    ChildCompleted,
+    ClockExtended,
+    ClockPaused,
+    ClockRefused,
+    ClockRequested,
+    ClockResumed,
+    ClockStarted,
+    ClockStopped,
+    ClockWithdrawn,
+    ExtensionApproved,
+    LimitIn,
+    LimitOut,
+    MaterialsSupplemented,
+    SpecialProcedureEnded,
+    SpecialProcedureStarted,
+    StepDecided,
+    StepOpened,
+    StepResumed,
+)
+from services.timing.store import Keys, decode_clock, encode_clock
 from shared import topics
 from shared.envelope import Envelope
 from shared.kafka import HandlerTable, NotYet, Route
 from shared.outbox import Txn
 from shared.settings import HallSettings
 
-
-class Clock(msgspec.Struct, kw_only=True):
-    case_no: str
-    started_at: datetime
-    promised_deadline: datetime
-    statutory_deadline: datetime | None
-    stopped_at: datetime | None = None
+T = TypeVar("T")
+SUSPENDED = "容缺中止"
+WAITING = "待前序阶段"
 
 
-_clock = msgspec.json.Decoder(Clock)
+def _limit(limit: LimitIn) -> Limit:
+    return Limit(limit.value, limit.unit)
+
+
+def _out(limit: Limit | None) -> LimitOut | None:
+    return None if limit is None else LimitOut(limit.value, limit.unit)
 
 
 class Timing:
-    def __init__(self, settings: HallSettings, calendar: WorkingCalendar) -> None:
+    def __init__(self, settings: HallSettings, engine: Engine, refresh: Callable[[], Awaitable[bool]]) -> None:
         self.settings = settings
-        self.calendar = calendar
+        self.engine = engine
+        self.refresh = refresh  # reload the loaded years; True if they changed
+        self.keys = Keys(settings)
         self.events = settings.topic(topics.TIMING_EVENTS)
-        self.due = settings.key("timing", "due")
 
     def table(self) -> HandlerTable:
         return {
-            "CaseAccepted.v1": Route(CaseAccepted, self.start_clock),
-            "CaseCompleted.v1": Route(CaseCompleted, self.stop_clock),
+            "CaseAccepted.v1": Route(CaseAccepted, self.case_accepted),
+            "CaseSuspended.v1": Route(CaseSuspended, self.case_suspended),
+            "MaterialsSupplemented.v1": Route(MaterialsSupplemented, self.materials_supplemented),
+            "ClockRequested.v1": Route(ClockRequested, self.clock_requested),
+            "ClockWithdrawn.v1": Route(ClockWithdrawn, self.clock_withdrawn),
+            "StepOpened.v1": Route(StepOpened, self.step_opened),
+            "StepDecided.v1": Route(StepDecided, self.step_decided),
+            "StepResumed.v1": Route(StepResumed, self.step_resumed),
+            "SpecialProcedureStarted.v1": Route(SpecialProcedureStarted, self.special_procedure_started),
+            "SpecialProcedureEnded.v1": Route(SpecialProcedureEnded, self.special_procedure_ended),
+            "ExtensionApproved.v1": Route(ExtensionApproved, self.extension_approved),
+            "ChildCompleted.v1": Route(ChildCompleted, self.child_completed),
+            "CaseCompleted.v1": Route(CaseCompleted, self.case_completed),
         }
 
-    def _key(self, case_id: str) -> str:
-        return self.settings.key("timing", "clock", case_id)
+    # ------------------------------------------------------------------ state
 
-    async def start_clock(self, env: Envelope, event: CaseAccepted, txn: Txn) -> None:
-        key = self._key(env.case_id)
-        if await txn.get(key) is not None:
-            return
+    async def load(self, txn: Txn, clock_id: str) -> ClockState | None:
+        raw = await txn.get(self.keys.clock(clock_id))
+        return None if raw is None else decode_clock(raw)
+
+    async def refused(self, txn: Txn, clock_id: str) -> bool:
+        return await txn.get(self.keys.refused(clock_id)) is not None
+
+    async def case_clocks(self, txn: Txn, case_id: str) -> list[ClockState]:
+        """The case's own clock (its id is the case id) and every other clock the case's index lists."""
+        others = sorted(clock_id.decode() for clock_id in await txn.hgetall(self.keys.case(case_id)))
+        found = [await self.load(txn, clock_id) for clock_id in [case_id, *others]]
+        return [clock for clock in found if clock is not None]
+
+    async def case_clock(self, txn: Txn, case_id: str) -> ClockState:
+        """The case's own clock; waits for it (NotYet) unless the calendar refused to start it."""
+        clock = await self.load(txn, case_id)
+        if clock is not None:
+            return clock
+        if await self.refused(txn, case_id):
+            raise _Refused
+        raise NotYet(f"case {case_id}: an event came before its clock started")
+
+    def save(self, txn: Txn, clock: ClockState) -> None:
+        """The clock, its place in the case's index, and its next alert in the due set."""
+        cal, policy = self.engine.of(clock)
+        upcoming = c.next_alert(clock, cal, policy)
+        key, data, due, member = self.keys.clock(clock.clock_id), encode_clock(clock), self.keys.due, clock.clock_id
+        index, purpose = self.keys.case(clock.case_id), clock.purpose
+        txn.set(key, data)
+        if clock.clock_id != clock.case_id:  # the case's own clock is found by the case id
+            txn.write(lambda pipe: pipe.hset(index, member, purpose))
+        if upcoming is None:
+            txn.write(lambda pipe: pipe.zrem(due, member))
+        else:
+            score = upcoming[1].timestamp()
+            txn.write(lambda pipe: pipe.zadd(due, {member: score}))
+
+    async def computing(self, hall: str, compute: Callable[[WorkingCalendar], T]) -> T:
+        """Computes with the hall's calendar; on an unknown year, reloads the operator's years once and tries
+        again (computations change a clock all or nothing)."""
         try:
-            promised = self.calendar.deadline(event.accepted_at, event.promised_limit.value, event.promised_limit.unit)
+            return compute(self.engine.calendar(hall))
+        except UnknownYear:
+            if not await self.refresh():
+                raise
+        return compute(self.engine.calendar(hall))
+
+    def _warning(self, clock: ClockState) -> datetime | None:
+        cal, policy = self.engine.of(clock)
+        try:
+            return c.warning_at(clock, cal, policy)
+        except UnknownYear:
+            return None
+
+    # ------------------------------------------------------------------ starting
+
+    async def start(self, txn: Txn, step_name: str = "", **fields: Any) -> ClockState | None:
+        """Starts a clock and publishes ClockStarted, or ClockRefused naming the year the calendar lacks."""
+        hall = fields.get("hall") or DEFAULT_HALL
+        fields["hall"] = hall
+        try:
+            clock, note = await self.computing(hall, lambda cal: c.start_clock(cal, **fields))
         except UnknownYear as unknown:
-            txn.set(self.settings.key("timing", "refused", env.case_id), str(unknown))
-            txn.emit(self.events, ClockRefused(case_no=event.case_no, reason=str(unknown), year=unknown.year))
-            return
-        statutory: datetime | None
-        try:
-            statutory, note = (
-                self.calendar.deadline(event.accepted_at, event.statutory_limit.value, event.statutory_limit.unit),
-                "",
+            refused = self.keys.refused(fields["clock_id"])
+            txn.set(refused, str(unknown))
+            txn.emit(
+                self.events,
+                ClockRefused(
+                    case_no=fields["case_no"],
+                    reason=str(unknown),
+                    year=unknown.year,
+                    clock_id=fields["clock_id"],
+                    purpose=fields["purpose"],
+                ),
             )
-        except UnknownYear as unknown:
-            statutory, note = None, f"法定时限：{unknown}"
-        clock = Clock(
-            case_no=event.case_no,
-            started_at=event.accepted_at,
-            promised_deadline=promised,
-            statutory_deadline=statutory,
-        )
-        due, case_id = self.due, env.case_id
-        txn.set(key, clock)
-        txn.write(lambda pipe: pipe.zadd(due, {case_id: promised.timestamp()}))
-        started = ClockStarted(
-            case_no=event.case_no,
-            started_at=event.accepted_at,
-            promised_deadline=promised,
-            statutory_deadline=statutory,
-            statutory_note=note,
-        )
-        txn.emit(self.events, started)
+            return None
+        self.save(txn, clock)
+        txn.emit(self.events, self._started(clock, note, step_name))
+        return clock
 
-    async def stop_clock(self, env: Envelope, event: CaseCompleted, txn: Txn) -> None:
-        key = self._key(env.case_id)
-        raw = await txn.get(key)
-        if raw is None:
-            if await txn.get(self.settings.key("timing", "refused", env.case_id)) is not None:
-                return  # the clock never started: the calendar lacked a year
-            # 办结 came in on routing's topic before 受理 on intake's: wait for the clock to start.
-            raise NotYet(f"case {env.case_id} completed before its clock started")
-        clock = _clock.decode(raw)
-        if clock.stopped_at is not None:
-            return
-        clock.stopped_at = event.completed_at
-        due, case_id = self.due, env.case_id
-        txn.set(key, clock)
-        txn.write(lambda pipe: pipe.zrem(due, case_id))
-        txn.emit(
-            self.events,
-            ClockStopped(
-                case_no=event.case_no,
-                stopped_at=event.completed_at,
-                promised_deadline=clock.promised_deadline,
-                on_time=event.completed_at <= clock.promised_deadline,
-            ),
+    def _started(self, clock: ClockState, note: str, step_name: str = "") -> ClockStarted:
+        return ClockStarted(
+            case_no=clock.case_no,
+            started_at=clock.started_at,
+            promised_deadline=clock.promised_deadline,
+            statutory_deadline=clock.statutory_deadline,
+            statutory_note=note,
+            clock_id=clock.clock_id,
+            purpose=clock.purpose,
+            step_id=clock.step_id,
+            step_name=step_name,
+            parent=clock.parent,
+            department=clock.department,
+            item_code=clock.item_code,
+            item_name=clock.item_name,
+            owner=clock.owner,
+            owner_name=clock.owner_name,
+            hall=clock.hall,
+            promised_limit=_out(clock.promised),
+            statutory_limit=_out(clock.statutory),
+            not_after=clock.not_after,
+            warning_at=self._warning(clock),
         )
+
+    async def case_accepted(self, env: Envelope, event: CaseAccepted, txn: Txn) -> None:
+        if await self.load(txn, env.case_id) is not None or await self.refused(txn, env.case_id):
+            return
+        about = {
+            "item_code": event.item_code,
+            "item_name": event.item_name,
+            "owner": event.owner,
+            "owner_name": event.owner_name,
+            "hall": event.point or DEFAULT_HALL,
+        }
+        department = event.approving_department or "、".join(event.departments)
+        case = await self.start(
+            txn,
+            clock_id=env.case_id,
+            purpose=CASE,
+            case_id=env.case_id,
+            case_no=event.case_no,
+            started_at=event.accepted_at,
+            promised=_limit(event.promised_limit),
+            statutory=_limit(event.statutory_limit),
+            department=department,
+            **about,
+        )
+        if case is None or not event.children:
+            return
+        first_stage = min(child.stage for child in event.children)
+        for child in event.children:
+            clock = await self.start(
+                txn,
+                clock_id=child.case_no,
+                purpose=CHILD,
+                case_id=env.case_id,
+                case_no=child.case_no,
+                started_at=event.accepted_at,
+                promised=_limit(child.promised_limit),
+                statutory=_limit(child.statutory_limit) if child.statutory_limit else None,
+                department=child.department,
+                **{**about, "item_code": child.item_code, "item_name": child.item_name},
+            )
+            if clock is not None and child.stage > first_stage:
+                # A later stage waits for the earlier one: its clock stands still until its first step opens.
+                reason = f"等待前序阶段办结（第 {child.stage} 阶段{child.stage_name}）"
+                waiting = f"{WAITING}:{child.case_no}"
+                self.pause(txn, env, [clock], pause_id=waiting, reason=reason, at=event.accepted_at)
+
+    async def clock_requested(self, env: Envelope, event: ClockRequested, txn: Txn) -> None:
+        if await self.load(txn, event.clock_id) is not None or await self.refused(txn, event.clock_id):
+            return
+        case = await self.load(txn, env.case_id)
+        not_after = event.not_after
+        if not_after is None and event.purpose == "补齐" and case is not None:
+            not_after = case.promised_deadline  # 补齐 is never later than the case's promised deadline
+        await self.start(
+            txn,
+            clock_id=event.clock_id,
+            purpose=event.purpose,
+            case_id=env.case_id,
+            case_no=event.case_no or (case.case_no if case else ""),
+            started_at=event.starts_at or env.occurred_at,
+            promised=_limit(event.limit),
+            not_after=not_after,
+            department=event.department or (case.department if case else ""),
+            item_code=case.item_code if case else "",
+            item_name=case.item_name if case else "",
+            owner=case.owner if case else "",
+            owner_name=case.owner_name if case else "",
+            hall=case.hall if case else DEFAULT_HALL,
+        )
+
+    async def step_opened(self, env: Envelope, event: StepOpened, txn: Txn) -> None:
+        if event.limit is None or await self.load(txn, event.step_id) is not None:
+            return
+        if await self.refused(txn, event.step_id):
+            return
+        try:
+            case = await self.case_clock(txn, env.case_id)
+        except _Refused:
+            return
+        opened_at = event.opened_at or env.occurred_at
+        parent = event.item_case_no if event.item_case_no and event.item_case_no != case.case_no else ""
+        child = await self.load(txn, parent) if parent else None
+        if child is not None:
+            await self.resume(txn, env, [child], f"{WAITING}:{child.clock_id}", opened_at)
+        await self.start(
+            txn,
+            clock_id=event.step_id,
+            purpose=STEP,
+            case_id=env.case_id,
+            case_no=event.item_case_no or event.case_no,
+            step_id=event.step_id,
+            step_name=event.step_name,
+            parent=parent if child is not None else "",
+            started_at=opened_at,
+            promised=_limit(event.limit),
+            department=event.department,
+            item_code=event.item_code or case.item_code,
+            item_name=event.item_name or case.item_name,
+            owner=case.owner,
+            owner_name=case.owner_name,
+            hall=case.hall,
+        )
+
+    # ------------------------------------------------------------------ pauses and extensions
+
+    def pause(
+        self, txn: Txn, env: Envelope, targets: list[ClockState], *, pause_id: str, reason: str, at: datetime
+    ) -> None:
+        for clock in targets:
+            if clock.saw(env.event_id):
+                continue
+            entry = Pause(pause_id=pause_id, reason=reason, start=at.astimezone(LOCAL), cause=env.event_id)
+            if c.pause(clock, entry):
+                self.save(txn, clock)
+                paused = ClockPaused(
+                    clock_id=clock.clock_id,
+                    purpose=clock.purpose,
+                    case_no=clock.case_no,
+                    step_id=clock.step_id,
+                    pause_id=pause_id,
+                    reason=reason,
+                    paused_at=entry.start,
+                )
+                txn.emit(self.events, paused)
+
+    async def resume(self, txn: Txn, env: Envelope, targets: list[ClockState], pause_id: str, at: datetime) -> None:
+        for clock in targets:
+            if clock.saw(env.event_id):
+                continue
+            if not await self.computing(clock.hall, partial(c.resume, clock, pause_id, at, env.event_id)):
+                continue
+            self.save(txn, clock)
+            resumed = ClockResumed(
+                clock_id=clock.clock_id,
+                purpose=clock.purpose,
+                case_no=clock.case_no,
+                step_id=clock.step_id,
+                pause_id=pause_id,
+                resumed_at=at.astimezone(LOCAL),
+                promised_deadline=clock.promised_deadline,
+                statutory_deadline=clock.statutory_deadline,
+                warning_at=self._warning(clock),
+            )
+            txn.emit(self.events, resumed)
+
+    async def around_step(self, txn: Txn, case_id: str, step_id: str, item_case_no: str = "") -> list[ClockState]:
+        """The clocks a step's pause holds: the case's, the step's own and its bundle child's (every running
+        clock of the case when no step is named)."""
+        case = await self.case_clock(txn, case_id)
+        if not step_id:
+            return await self.running(txn, case_id)
+        step = await self.load(txn, step_id)
+        child_id = step.parent if step is not None else item_case_no
+        child = await self.load(txn, child_id) if child_id and child_id != case.case_no else None
+        return [clock for clock in (case, child, step) if clock is not None]
+
+    async def running(self, txn: Txn, case_id: str) -> list[ClockState]:
+        """Every running case, child and step clock of a case (requested deadlines run on regardless)."""
+        return [k for k in await self.case_clocks(txn, case_id) if k.running and k.purpose in PAUSABLE]
+
+    async def step_decided(self, env: Envelope, event: StepDecided, txn: Txn) -> None:
+        at = event.decided_at or env.occurred_at
+        if event.action == "退回":
+            try:
+                targets = await self.around_step(txn, env.case_id, event.step_id, event.item_case_no)
+            except _Refused:
+                return
+            self.pause(txn, env, targets, pause_id=f"退回:{event.step_id}", reason="退回补正", at=at)
+            return
+        step = await self.load(txn, event.step_id)
+        if step is not None:
+            await self.stop(txn, env, step, at, f"环节{event.action}")
+
+    async def step_resumed(self, env: Envelope, event: StepResumed, txn: Txn) -> None:
+        clocks = await self.case_clocks(txn, env.case_id)
+        await self.resume(txn, env, clocks, f"退回:{event.step_id}", event.resumed_at or env.occurred_at)
+
+    async def special_procedure_started(self, env: Envelope, event: SpecialProcedureStarted, txn: Txn) -> None:
+        try:
+            targets = await self.around_step(txn, env.case_id, event.step_id)
+        except _Refused:
+            return
+        reason = f"特别程序（{event.kind}）" + (f"：{event.reason}" if event.reason else "")
+        pause_id = f"特别程序:{event.step_id or env.case_id}"
+        self.pause(txn, env, targets, pause_id=pause_id, reason=reason, at=event.started_at or env.occurred_at)
+
+    async def special_procedure_ended(self, env: Envelope, event: SpecialProcedureEnded, txn: Txn) -> None:
+        clocks = await self.case_clocks(txn, env.case_id)
+        pause_id = f"特别程序:{event.step_id or env.case_id}"
+        await self.resume(txn, env, clocks, pause_id, event.ended_at or env.occurred_at)
+
+    async def case_suspended(self, env: Envelope, event: CaseSuspended, txn: Txn) -> None:
+        try:
+            await self.case_clock(txn, env.case_id)
+        except _Refused:
+            return
+        reason = SUSPENDED + (f"：{event.reason}" if event.reason else "")
+        targets = await self.running(txn, env.case_id)
+        self.pause(txn, env, targets, pause_id=SUSPENDED, reason=reason, at=event.suspended_at or env.occurred_at)
+
+    async def materials_supplemented(self, env: Envelope, event: MaterialsSupplemented, txn: Txn) -> None:
+        if event.complete:
+            clocks = await self.case_clocks(txn, env.case_id)
+            await self.resume(txn, env, clocks, SUSPENDED, event.supplemented_at or env.occurred_at)
+
+    async def extension_approved(self, env: Envelope, event: ExtensionApproved, txn: Txn) -> None:
+        clocks = await self.case_clocks(txn, env.case_id)
+        if not clocks and not await self.refused(txn, env.case_id):
+            raise NotYet(f"case {env.case_id}: 延长 came before its clock started")
+        named = set(event.clock_ids) or {event.step_id, env.case_id}
+        # A name is a clock id, or the case no of a case or child clock (routing knows case numbers).
+        targets = [k for k in clocks if k.running and _named(k, named)]
+        limit, at = _limit(event.extension), (event.approved_at or env.occurred_at).astimezone(LOCAL)
+        for clock in targets:
+            if clock.saw(env.event_id):
+                continue
+            await self.computing(clock.hall, partial(c.extend, clock, limit, at, env.event_id))
+            self.save(txn, clock)
+            extended = ClockExtended(
+                clock_id=clock.clock_id,
+                purpose=clock.purpose,
+                case_no=clock.case_no,
+                step_id=clock.step_id,
+                limit=LimitOut(limit.value, limit.unit),
+                extended_at=at,
+                promised_deadline=clock.promised_deadline,
+                statutory_deadline=clock.statutory_deadline,
+                warning_at=self._warning(clock),
+            )
+            txn.emit(self.events, extended)
+
+    # ------------------------------------------------------------------ stopping
+
+    async def stop(self, txn: Txn, env: Envelope, clock: ClockState, at: datetime, reason: str) -> None:
+        if not clock.running:
+            return
+        await self.computing(clock.hall, partial(c.stop, clock, at.astimezone(LOCAL), env.event_id))
+        self.save(txn, clock)
+        stopped = ClockStopped(
+            case_no=clock.case_no,
+            stopped_at=at.astimezone(LOCAL),
+            promised_deadline=clock.promised_deadline,
+            on_time=c.on_time(clock),
+            clock_id=clock.clock_id,
+            purpose=clock.purpose,
+            step_id=clock.step_id,
+            reason=reason,
+        )
+        txn.emit(self.events, stopped)
+
+    async def child_completed(self, env: Envelope, event: ChildCompleted, txn: Txn) -> None:
+        child = await self.load(txn, event.child_case_no)
+        if child is None:
+            try:
+                await self.case_clock(txn, env.case_id)
+            except _Refused:
+                return
+            return  # the calendar refused this child's clock
+        await self.stop(txn, env, child, event.completed_at or env.occurred_at, "子件办结")
+
+    async def case_completed(self, env: Envelope, event: CaseCompleted, txn: Txn) -> None:
+        try:
+            await self.case_clock(txn, env.case_id)
+        except _Refused:
+            return
+        for clock in await self.running(txn, env.case_id):
+            await self.stop(txn, env, clock, event.completed_at, "办结" if clock.purpose == CASE else "随办件办结")
+
+    async def clock_withdrawn(self, env: Envelope, event: ClockWithdrawn, txn: Txn) -> None:
+        clock = await self.load(txn, event.clock_id)
+        if clock is not None:
+            await self.stop(txn, env, clock, event.withdrawn_at or env.occurred_at, "撤回")
+
+
+def _named(clock: ClockState, names: set[str]) -> bool:
+    return clock.clock_id in names or (clock.purpose in (CASE, CHILD) and clock.case_no in names)
+
+
+class _Refused(Exception):
+    """The case's clock was refused (a year the calendar lacks): events about it change nothing."""

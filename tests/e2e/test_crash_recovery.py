@@ -41,7 +41,9 @@ async def whole_timeline(client: httpx.AsyncClient, case_no: str) -> Counter[str
     """How often each event is on the case's timeline, once every expected one is there."""
     case = (await client.get(f"/api/cases/{case_no}")).json()
     counts = Counter(entry["type"] for entry in case["timeline"])
-    return counts if set(counts) >= EVENTS else None
+    # Evaluation's rating-window clock also stops: wait for the case's own and its steps' clocks too.
+    whole = set(counts) >= EVENTS and counts["ClockStarted.v1"] >= 4 and counts["ClockStopped.v1"] >= 4
+    return counts if whole else None
 
 
 @pytest.mark.parametrize("victim", ["routing", "timing"])

@@ -1,0 +1,158 @@
+"""时限监控: the SLA board's API (JSON and a live Server-Sent Events stream) and its pages, for operators and
+department supervisors (a supervisor sees their own department)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import msgspec
+from litestar import Controller, get
+from litestar.di import NamedDependency
+from litestar.exceptions import HTTPException
+from litestar.params import FromPath, FromQuery
+from litestar.response import ServerSentEvent, ServerSentEventMessage, Template
+
+from services.gateway.context import HallDep, Req
+from services.gateway.sla.board import BADGES, PURPOSES, BoardView, CaseClocks, SlaBoard
+from services.gateway.users import Role, User
+
+LOCAL = ZoneInfo("Asia/Shanghai")
+WATCHERS: tuple[Role, ...] = ("operator", "supervisor")
+STREAM_S = 60.0  # a stream ends after a minute; the browser reconnects by itself (EventSource)
+EVERY_S = 1.0
+FRESH_S = 10.0
+PURPOSE_NAMES = {
+    "办件": "办件（含子件）",
+    "环节": "办理环节",
+    "补齐": "容缺补齐",
+    "评价期": "评价期",
+    "整改": "差评整改",
+    "": "全部",
+}
+
+SlaDep = NamedDependency[SlaBoard]
+
+
+def scope(user: User, purpose: str, department: str) -> tuple[str, str]:
+    if purpose not in (*PURPOSES, ""):
+        raise HTTPException(status_code=400, detail=f"未知的时限类别：{purpose}（可选：{'、'.join(PURPOSES)}）")
+    return purpose, user.department if user.role == "supervisor" else department
+
+
+def _changes(view: BoardView) -> bytes:
+    """What is worth pushing: everything but the passing of time within the same statuses."""
+    marks = [
+        (r.clock_id, r.status, r.escalation, r.paused, r.deadline.isoformat())
+        for r in (*view.warnings, *view.overdue, *view.closest)
+    ]
+    return msgspec.json.encode([view.totals, view.by_department, view.by_item, view.by_clerk, view.rates, marks])
+
+
+class SlaController(Controller):
+    path = "/api/sla"
+    tags = ("时限监控",)
+
+    @get("/board", summary="时限监控：预警、逾期统计与清单")
+    async def board(
+        self,
+        request: Req,
+        hall: HallDep,
+        sla: SlaDep,
+        purpose: FromQuery[str] = "办件",
+        department: FromQuery[str] = "",
+    ) -> BoardView:
+        user = hall.users.caller(request, *WATCHERS)
+        return await sla.view(hall.redis, *scope(user, purpose, department))
+
+    @get("/stream", summary="时限监控实时推送（Server-Sent Events，事件名 board）")
+    async def stream(
+        self,
+        request: Req,
+        hall: HallDep,
+        sla: SlaDep,
+        purpose: FromQuery[str] = "办件",
+        department: FromQuery[str] = "",
+    ) -> ServerSentEvent:
+        user = hall.users.caller(request, *WATCHERS)
+        wanted = scope(user, purpose, department)
+
+        async def updates() -> AsyncIterator[ServerSentEventMessage]:
+            last, sent, ends = b"", 0.0, time.monotonic() + STREAM_S
+            while time.monotonic() < ends:
+                view = await sla.view(hall.redis, *wanted)
+                changed = _changes(view)
+                if changed != last or time.monotonic() - sent >= FRESH_S:
+                    last, sent = changed, time.monotonic()
+                    yield ServerSentEventMessage(data=msgspec.json.encode(view).decode(), event="board")
+                await asyncio.sleep(EVERY_S)
+
+        return ServerSentEvent(updates(), retry_duration=1000)
+
+    @get("/cases/{case_no:str}", summary="一件办件的全部时钟")
+    async def case(self, request: Req, case_no: FromPath[str], hall: HallDep, sla: SlaDep) -> CaseClocks:
+        hall.users.caller(request, *WATCHERS)
+        return await sla.case(hall.redis, await hall.case_id(case_no), case_no)
+
+
+def when(moment: datetime | None) -> str:
+    return f"{moment.astimezone(LOCAL):%Y-%m-%d %H:%M}" if moment else ""
+
+
+def left(seconds: float) -> str:
+    """剩余 / 逾期 in natural time, as the board shows it."""
+    late, span = seconds <= 0, abs(seconds)
+    if late and span < 60:
+        return "已逾期"
+    text = (
+        f"{span / 86400:.1f} 天"
+        if span >= 86400
+        else f"{span / 3600:.1f} 小时"
+        if span >= 3600
+        else f"{span / 60:.0f} 分钟"
+    )
+    return f"逾期 {text}" if late else f"剩余 {text}"
+
+
+def pct(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate * 100:.1f}%"
+
+
+HELPERS: dict[str, Any] = {
+    "when": when,
+    "left": left,
+    "pct": pct,
+    "badges": BADGES,
+    "purposes": PURPOSE_NAMES,
+}
+
+
+class SlaPages(Controller):
+    path = "/sla"
+    include_in_schema = False
+
+    @get("/")
+    async def board(
+        self,
+        request: Req,
+        hall: HallDep,
+        sla: SlaDep,
+        purpose: FromQuery[str] = "办件",
+        department: FromQuery[str] = "",
+    ) -> Template:
+        user = hall.users.page_user(request, *WATCHERS)
+        view = await sla.view(hall.redis, *scope(user, purpose, department))
+        return Template(template_name="sla/board.html", context={**HELPERS, "user": user, "view": view})
+
+    @get("/cases/{case_no:str}")
+    async def case(self, request: Req, case_no: FromPath[str], hall: HallDep, sla: SlaDep) -> Template:
+        user = hall.users.page_user(request, *WATCHERS)
+        case_id = await hall.case_id(case_no)
+        clocks = await sla.case(hall.redis, case_id, case_no)
+        timeline = await hall.timeline.entries(hall.redis, case_id)
+        context = {**HELPERS, "user": user, "case": clocks, "timeline": timeline}
+        return Template(template_name="sla/case.html", context=context)

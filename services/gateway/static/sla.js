@@ -1,0 +1,60 @@
+// 时限监控: the board follows the server's pushes (Server-Sent Events, event "board") and redraws its sections.
+"use strict";
+(() => {
+  const esc = (text) => window.hall.escape(text);
+  const badges = { "正常": "badge-ok", "预警": "badge-warn", "逾期": "badge-late" };
+  const pad = (n) => String(n).padStart(2, "0");
+  const when = (iso) => {
+    // The hall's local time (UTC+8), whatever the browser's zone.
+    const d = new Date(new Date(iso).getTime() + 8 * 3600 * 1000);
+    return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
+  };
+  const left = (seconds) => {
+    const span = Math.abs(seconds);
+    if (seconds <= 0 && span < 60) return "已逾期";
+    const text = span >= 86400 ? `${(span / 86400).toFixed(1)} 天` : span >= 3600 ? `${(span / 3600).toFixed(1)} 小时` : `${Math.round(span / 60)} 分钟`;
+    return seconds <= 0 ? `逾期 ${text}` : `剩余 ${text}`;
+  };
+  const clockRows = (rows, empty) => rows.length ? rows.map((r) => `
+    <tr data-case="${esc(r.case_no)}" data-clock="${esc(r.clock_id)}">
+      <td><a href="/sla/cases/${encodeURIComponent(r.case_no)}">${esc(r.case_no)}</a></td>
+      <td>${esc(r.purpose)}${r.step_name ? `·${esc(r.step_name)}` : ""}</td><td>${esc(r.item_name)}</td><td>${esc(r.department)}</td><td>${esc(r.owner_name)}</td>
+      <td>${when(r.deadline)}</td>
+      <td class="left">${r.paused ? `暂停计时（${esc(r.pause_reason)}）` : left(r.remaining_s)}</td>
+      <td class="status"><span class="${badges[r.status]}">${esc(r.status)}</span>${r.escalation ? ` <span class="badge-late">${esc(r.escalation)}</span>` : ""}</td>
+    </tr>`).join("") : `<tr class="empty"><td colspan="8" class="muted">${empty}</td></tr>`;
+  const countRows = (counts) => counts.length ? counts.map((c) =>
+    `<tr><td>${esc(c.name)}</td><td>${c.normal}</td><td>${c.warning}</td><td>${c.overdue}</td><td>${c.paused}</td></tr>`).join("")
+    : `<tr class="empty"><td colspan="5" class="muted">暂无计时中的办件</td></tr>`;
+  const pct = (rate) => rate === null ? "—" : `${(rate * 100).toFixed(1)}%`;
+  const body = (id, html) => { document.querySelector(`#${id} tbody`).innerHTML = html; };
+
+  function render(view) {
+    for (const [name, value] of Object.entries(view.totals)) {
+      const cell = document.querySelector(`#totals [data-count="${name}"]`);
+      if (cell) cell.textContent = value;
+    }
+    body("overdue", clockRows(view.overdue, "没有逾期的办件"));
+    body("warnings", clockRows(view.warnings, "没有预警的办件"));
+    body("closest", clockRows(view.closest, "暂无计时中的办件"));
+    body("by-department", countRows(view.by_department));
+    body("by-item", countRows(view.by_item));
+    body("by-clerk", countRows(view.by_clerk));
+    body("rates", view.rates.map((r) =>
+      `<tr><td>${esc(r.period)}</td><td>${r.on_time}</td><td>${r.late}</td><td>${pct(r.rate)}</td></tr>`).join(""));
+    const live = document.getElementById("live");
+    live.dataset.now = view.now;
+    live.textContent = `实时更新 · 更新于 ${when(view.now)}`;
+    live.classList.remove("off");
+  }
+
+  const form = document.getElementById("filter");
+  const query = new URLSearchParams(new FormData(form)).toString();
+  const source = new EventSource(`/api/sla/stream?${query}`);
+  source.addEventListener("board", (event) => render(JSON.parse(event.data)));
+  source.addEventListener("error", () => {
+    const live = document.getElementById("live");
+    live.textContent = "连接中断，正在重新连接…";
+    live.classList.add("off");
+  });
+})();
