@@ -7,7 +7,7 @@ path() { command -v chromium || command -v chromium-browser || true; }
 
 case "${1:-install}" in
   install)
-    if [[ -n "$(path)" ]] && fc-list 2>/dev/null | grep -qi "noto sans cjk"; then
+    if [[ -n "$(path)" ]] && dpkg -s fonts-noto-cjk >/dev/null 2>&1; then
       exit 0
     fi
     echo "chromium: installing Debian's chromium and fonts-noto-cjk with apt-get ..."
