@@ -149,6 +149,9 @@ def _check_rater(case: CaseFile, stage: StageRecord, attempt: Attempt, policy: R
     tail = attempt.applicant_id_tail.strip().upper()
     if tail and case.applicant_id_number and (len(tail) < 4 or not case.applicant_id_number.upper().endswith(tail)):
         raise Refusal(403, f"证件号码后几位与办件 {case.case_no} 的申请人不符，不能评价")
+    if channel == "自助终端" and case.applicant_id_number and not tail:
+        # A kiosk is shared: the case number alone does not show the case is the rater's own.
+        raise Refusal(403, "在自助终端评价须输入申请人证件号码后六位，以确认是本人的办件")
     if channel == "系统默认":
         raise Refusal(422, "“系统默认”评价只能由系统在评价期满时作出")
     if channel in LINK_CHANNELS:

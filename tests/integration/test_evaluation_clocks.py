@@ -12,7 +12,7 @@ import pytest
 from shared.clock import ManualClock
 from shared.settings import HallSettings
 from tests.halls import InProcessHall, fresh_settings, in_process_hall
-from tests.journeys import KIOSK, auth, submit
+from tests.journeys import KIOSK, KIOSK_PROOF, auth, submit
 from tests.support import eventually
 
 pytestmark = pytest.mark.integration
@@ -74,7 +74,7 @@ async def test_an_unrated_service_gets_the_default_once_and_a_late_correction_sh
     )
     late = await client.post(
         f"/api/cases/{unrated}/ratings",
-        json={"level": "非常满意", "channel": "自助终端", "stage": "受理"},
+        json={"level": "非常满意", "channel": "自助终端", "stage": "受理", **KIOSK_PROOF},
         headers=KIOSK,
     )
     assert (late.status_code, late.json()["detail"]) == (409, "评价期已结束，系统已默认评价为“满意”，不能再评价")

@@ -10,7 +10,7 @@ import pytest
 
 from services.timing.calendar import WorkingCalendar
 from tests.halls import InProcessHall
-from tests.journeys import APPLICATION, CLERK, KIOSK, auth, finish_journey, submit
+from tests.journeys import APPLICATION, CLERK, KIOSK, KIOSK_PROOF, auth, finish_journey, submit
 from tests.support import eventually
 
 pytestmark = pytest.mark.integration
@@ -39,7 +39,7 @@ async def test_a_bad_review_is_corrected_visited_and_its_correction_rated(hall: 
     case_no = await submit(client)
     await finish_journey(client, case_no)  # approved, delivered and rated 非常满意 at the kiosk
     twice = await client.post(
-        f"/api/cases/{case_no}/ratings", json={"level": "满意", "channel": "自助终端"}, headers=KIOSK
+        f"/api/cases/{case_no}/ratings", json={"level": "满意", "channel": "自助终端", **KIOSK_PROOF}, headers=KIOSK
     )
     assert twice.status_code == 409
     assert "不能重复评价" in twice.json()["detail"]
@@ -137,18 +137,18 @@ async def test_refusals_over_http_say_why(hall: InProcessHall) -> None:
 
     await eventually(known)
     clerk_rates = await client.post(
-        f"/api/cases/{case_no}/ratings", json={"level": "满意", "channel": "自助终端"}, headers=CLERK
+        f"/api/cases/{case_no}/ratings", json={"level": "满意", "channel": "自助终端", **KIOSK_PROOF}, headers=CLERK
     )
     assert clerk_rates.status_code == 403
     forged = await client.post("/api/rate/not-a-token", json={"level": "满意"})
     assert (forged.status_code, forged.json()["detail"]) == (403, "评价码无效：内容无法识别")
     unknown_level = await client.post(
-        f"/api/cases/{case_no}/ratings", json={"level": "还行", "channel": "自助终端"}, headers=KIOSK
+        f"/api/cases/{case_no}/ratings", json={"level": "还行", "channel": "自助终端", **KIOSK_PROOF}, headers=KIOSK
     )
     assert unknown_level.status_code == 400
     by_code = await client.post(
         f"/api/cases/{case_no}/ratings",
-        json={"code": 9, "code_table": "评价接口", "channel": "自助终端", "stage": "受理"},
+        json={"code": 9, "code_table": "评价接口", "channel": "自助终端", "stage": "受理", **KIOSK_PROOF},
         headers=KIOSK,
     )
     assert (by_code.status_code, by_code.json()["detail"]) == (422, "评价接口 评价代码 9 无效，应为 1–5")

@@ -51,6 +51,7 @@ PAD = Actor(kind="pad", id="pad-01")
 STAFF = Actor(kind="staff", id="zrzy-li", name="李强")
 BOSS = Actor(kind="supervisor", id="zrzy-boss", name="周建国")
 DEPT = "自然资源局"
+TAIL = "011234"  # the last six of the applicant's ID number: a kiosk asks for them
 
 
 class Wire:
@@ -178,14 +179,18 @@ async def test_each_service_of_a_case_opens_with_a_rating_window_clock(wire: Wir
 
 async def test_a_duplicate_rating_and_a_second_follow_up_are_refused_with_reasons(wire: Wire) -> None:
     case_id, case_no = await delivered_case(wire)
-    first = await wire.command(SubmitRating(level="非常满意", channel="自助终端"), case_id, KIOSK)
+    first = await wire.command(
+        SubmitRating(level="非常满意", channel="自助终端", applicant_id_tail=TAIL), case_id, KIOSK
+    )
     assert first.status == 201, first.reason
     assert msgspec.json.decode(first.body)["stage"] == "办结"
-    again = await wire.command(SubmitRating(level="满意", channel="自助终端"), case_id, KIOSK)
+    again = await wire.command(SubmitRating(level="满意", channel="自助终端", applicant_id_tail=TAIL), case_id, KIOSK)
     assert again.status == 409
     assert f"办件 {case_no} 的“办结”服务已于" in again.reason
     assert again.reason.endswith("评价，不能重复评价")
-    follow_up = SubmitRating(kind="追评", level="满意", channel="自助终端", text="补充：窗口很耐心")
+    follow_up = SubmitRating(
+        kind="追评", level="满意", channel="自助终端", text="补充：窗口很耐心", applicant_id_tail=TAIL
+    )
     assert (await wire.command(follow_up, case_id, KIOSK)).status == 201
     second = await wire.command(follow_up, case_id, KIOSK)
     assert (second.status, second.reason) == (409, f"办件 {case_no} 的“办结”服务已追评，每项服务只能追评一次")
@@ -205,7 +210,9 @@ async def test_a_rating_after_the_window_is_refused_with_its_end(wire: Wire) -> 
     await wire.publish(topics.TIMING_EVENTS, started, case_id)
 
     async def refused() -> Reply | None:
-        answer = await wire.command(SubmitRating(stage="受理", level="满意", channel="自助终端"), case_id, KIOSK)
+        answer = await wire.command(
+            SubmitRating(stage="受理", level="满意", channel="自助终端", applicant_id_tail=TAIL), case_id, KIOSK
+        )
         return answer if answer.status == 409 else None
 
     answer = await eventually(refused)
@@ -265,7 +272,9 @@ async def test_the_default_rating_is_applied_once_across_redeliveries_and_a_rest
         runtime = await running(fresh)
         await wire.publish(topics.TIMING_EVENTS, alert, case_id, event_id=first.event_id)
         await wire.publish(topics.TIMING_EVENTS, alert, case_id)
-        late = await wire.command(SubmitRating(level="非常满意", channel="自助终端"), case_id, KIOSK)
+        late = await wire.command(
+            SubmitRating(level="非常满意", channel="自助终端", applicant_id_tail=TAIL), case_id, KIOSK
+        )
         assert (late.status, late.reason) == (409, "评价期已结束，系统已默认评价为“满意”，不能再评价")
         assert (default.default, default.channel, default.level, default.stage) == (True, "系统默认", "满意", "办结")
         assert default.rated_at == deadline
@@ -279,7 +288,9 @@ async def test_the_default_rating_is_applied_once_across_redeliveries_and_a_rest
 
 async def test_a_bad_review_opens_a_follow_up_whose_appeal_ends_in_an_invalid_bad_review(wire: Wire) -> None:
     case_id, case_no = await delivered_case(wire)
-    answer = await wire.command(SubmitRating(level="不满意", channel="自助终端", text="排队太久"), case_id, KIOSK)
+    answer = await wire.command(
+        SubmitRating(level="不满意", channel="自助终端", text="排队太久", applicant_id_tail=TAIL), case_id, KIOSK
+    )
     assert answer.status == 201, answer.reason
     followup_id = msgspec.json.decode(answer.body)["followup_id"]
     (opened,) = await wire.wait_for(FollowUpChanged, case_id)
@@ -316,7 +327,9 @@ async def test_a_bad_review_opens_a_follow_up_whose_appeal_ends_in_an_invalid_ba
 
 async def test_an_overdue_correction_is_marked_overdue_once(wire: Wire) -> None:
     case_id, _ = await delivered_case(wire)
-    answer = await wire.command(SubmitRating(level="非常不满意", channel="自助终端"), case_id, KIOSK)
+    answer = await wire.command(
+        SubmitRating(level="非常不满意", channel="自助终端", applicant_id_tail=TAIL), case_id, KIOSK
+    )
     assert answer.status == 201, answer.reason
     await wire.wait_for(FollowUpChanged, case_id)
     correction = next(r for r in wire.of(ClockRequested, case_id) if r.purpose == "整改")
@@ -339,7 +352,10 @@ async def test_a_rating_sent_after_the_gateway_saw_the_delivery_waits_for_it_her
     await wire.publish(topics.INTAKE_EVENTS, accepted, case_id, CLERK)
     await wire.wait_for(ClockRequested, case_id)
     sent = await wire.publish(
-        topics.EVALUATION_COMMANDS, SubmitRating(level="满意", channel="自助终端", seen_delivered=True), case_id, KIOSK
+        topics.EVALUATION_COMMANDS,
+        SubmitRating(level="满意", channel="自助终端", seen_delivered=True, applicant_id_tail=TAIL),
+        case_id,
+        KIOSK,
     )
     await asyncio.sleep(0.5)  # routing's CaseDelivered reaches evaluation after the rating
     await wire.publish(topics.ROUTING_EVENTS, CaseDelivered(case_no=case_no, delivered_at=now()), case_id, DELIVERER)
@@ -354,7 +370,9 @@ async def test_a_rating_sent_after_the_gateway_saw_the_delivery_waits_for_it_her
 
 async def test_a_correction_is_extended_once_on_a_new_clock_from_the_old_deadline(wire: Wire) -> None:
     case_id, case_no = await delivered_case(wire)
-    answer = await wire.command(SubmitRating(level="不满意", channel="自助终端", anonymous=True), case_id, KIOSK)
+    answer = await wire.command(
+        SubmitRating(level="不满意", channel="自助终端", anonymous=True, applicant_id_tail=TAIL), case_id, KIOSK
+    )
     assert answer.status == 201, answer.reason
     followup_id = msgspec.json.decode(answer.body)["followup_id"]
     first = next(r for r in wire.of(ClockRequested, case_id) if r.purpose == "整改")

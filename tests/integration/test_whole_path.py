@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.integration.conftest import InProcessHall
-from tests.journeys import CLERK_ID, KIOSK, KIOSK_ID, STAFF_ID, state, whole_journey
+from tests.journeys import CLERK_ID, KIOSK, KIOSK_ID, KIOSK_PROOF, STAFF_ID, state, whole_journey
 
 pytestmark = pytest.mark.integration
 
@@ -39,7 +39,7 @@ async def test_a_case_runs_from_the_window_to_its_rating(hall: InProcessHall) ->
 async def test_a_second_rating_is_refused_with_the_reason(hall: InProcessHall) -> None:
     case_no = await whole_journey(hall.client)
     again = await hall.client.post(
-        f"/api/cases/{case_no}/ratings", json={"level": "满意", "channel": "自助终端"}, headers=KIOSK
+        f"/api/cases/{case_no}/ratings", json={"level": "满意", "channel": "自助终端", **KIOSK_PROOF}, headers=KIOSK
     )
     assert again.status_code == 409
     assert "不能重复评价" in again.json()["detail"]

@@ -58,6 +58,7 @@ def attempt(
 ) -> Attempt:
     fields: dict[str, object] = {"stage": stage, "kind": kind, "channel": channel, "actor": actor, "claims": None}
     fields["at"] = T0 + timedelta(hours=3)
+    fields["applicant_id_tail"] = "011234"  # the applicant's own: a kiosk asks for it
     fields.update(extra)
     return msgspec.convert(fields, Attempt, from_attributes=True)
 
@@ -201,3 +202,11 @@ def test_at_the_kiosk_the_id_numbers_last_digits_must_be_the_applicants() -> Non
     refusal = refused(case(受理=opened(0)), attempt(applicant_id_tail="999999"))
     assert (refusal.status, refusal.reason) == (403, "证件号码后几位与办件 C1 的申请人不符，不能评价")
     assert refused(case(受理=opened(0)), attempt(applicant_id_tail="34")).status == 403
+
+
+def test_a_kiosk_rating_needs_the_applicants_id_tail() -> None:
+    refusal = refused(case(受理=opened(0)), attempt(applicant_id_tail=""))
+    assert refusal.status == 403
+    assert "证件号码后六位" in refusal.reason
+    wrong = refused(case(受理=opened(0)), attempt(applicant_id_tail="999999"))
+    assert "不符" in wrong.reason
