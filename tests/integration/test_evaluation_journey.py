@@ -52,6 +52,10 @@ async def test_a_bad_review_is_corrected_visited_and_its_correction_rated(hall: 
     )
     assert link.status_code == 201, link.text
     assert link.json()["url"].endswith(f"/rate/{link.json()['token']}")
+    qr = link.json()["qr_svg"]
+    assert qr.startswith("<svg")
+    assert "<title>扫码评价</title>" in qr
+    assert "<path" in qr
     page = await client.get(f"/rate/{link.json()['token']}")
     assert page.status_code == 200
     assert case_no in page.text

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
+import segno
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotFoundException
@@ -51,6 +52,7 @@ async def issue_link(hall: Gateway, request: Req, case_id: str, user: User, comm
         LinkOut(
             token=link["token"],
             url=url,
+            qr_svg=segno.make(url, error="m").svg_inline(scale=4, title="扫码评价"),
             case_no=link["case_no"],
             stage=link["stage"],
             purpose=link["purpose"],

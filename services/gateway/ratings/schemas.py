@@ -88,6 +88,8 @@ class ClosingIn(In, frozen=True, kw_only=True, forbid_unknown_fields=True):
 class LinkOut(msgspec.Struct, frozen=True, kw_only=True):
     token: str
     url: str
+    # The URL as a QR code (inline SVG), ready to print on a notice or show on a screen.
+    qr_svg: str
     case_no: str
     stage: str
     purpose: str
