@@ -8,6 +8,7 @@ from typing import Any
 
 from litestar import Litestar, Request, Response, get
 from litestar.di import Provide
+from litestar.logging import LoggingConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
 from litestar.static_files import create_static_files_router
@@ -112,6 +113,8 @@ def create_app(settings: HallSettings, spans: SpanProcessor | None = None) -> Li
         dependencies=dependencies,
         template_config=_templates(hall.users),
         exception_handlers={LoginRequired: _login_redirect},
+        # A 500 is answered without details; its traceback goes to the gateway's log for the operators.
+        logging_config=LoggingConfig(log_exceptions="always"),
         on_startup=[start],
         on_shutdown=[stop],
         plugins=[OpenTelemetryPlugin(OpenTelemetryConfig(tracer_provider=runtime.tracer_provider))],
