@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from opentelemetry.sdk.trace import SpanProcessor
 
-from services.intake.catalogue import load_catalogue
 from services.intake.credit import CreditList
 from services.intake.handlers import Intake
 from services.intake.messages import (
@@ -16,9 +15,10 @@ from services.intake.messages import (
     ClockWithdrawn,
     MaterialsSupplemented,
 )
-from services.intake.points import load_points
 from shared import topics
+from shared.catalogue import load_catalogue
 from shared.kafka import ServiceRuntime
+from shared.points import load_points
 from shared.settings import HallSettings
 from shared.telemetry import tracer_provider
 

@@ -7,7 +7,6 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from services.intake.catalogue import Bundle, Catalogue, FormMaterial, Item, Limit, Offering, Version
 from services.intake.credit import CreditList
 from services.intake.identity import home_province, identity_problem, normalize
 from services.intake.messages import (
@@ -26,7 +25,6 @@ from services.intake.messages import (
     SupplementMaterials,
     SupplementOutcome,
 )
-from services.intake.points import Point
 from services.intake.rules import (
     Assessment,
     assess,
@@ -36,9 +34,11 @@ from services.intake.rules import (
     unknown_materials,
 )
 from shared import topics
+from shared.catalogue import Bundle, Catalogue, FormMaterial, Item, Limit, Offering, Version
 from shared.envelope import SYSTEM, Envelope
 from shared.kafka import HandlerTable, Route
 from shared.outbox import Txn
+from shared.points import Point
 from shared.settings import HallSettings
 
 LOCAL = ZoneInfo("Asia/Shanghai")

@@ -6,10 +6,8 @@ from datetime import datetime
 
 import msgspec
 
-from services.intake.catalogue import FormMaterial, Limit
 from services.intake.messages import MissingMaterial, ReusedMaterial
-
-UNIT_NAMES = {"WD": "个工作日", "WH": "个工作小时", "ND": "个自然日", "NH": "个自然小时"}
+from shared.catalogue import UNITS, FormMaterial, Limit
 
 MISSING = "必备材料未提交"
 MISSING_DEFERRABLE = "必备材料未提交（可容缺：申请人签署容缺承诺书后可先行受理，限期补齐）"
@@ -71,12 +69,6 @@ def unknown_materials(form: list[FormMaterial], provided: list[str]) -> list[str
     return [code for code in provided if code not in known]
 
 
-def describe(limit: Limit) -> str:
-    """``5个工作日``, ``0.5个工作日``."""
-    value = int(limit.value) if float(limit.value).is_integer() else limit.value
-    return f"{value}{UNIT_NAMES[limit.unit]}"
-
-
 def supplement_problem(requested: Limit | None, promised: Limit) -> str | None:
     """Why a 补齐 period cannot be granted: it may never end after the case's promised time."""
     if promised.value <= 0:
@@ -86,9 +78,9 @@ def supplement_problem(requested: Limit | None, promised: Limit) -> str | None:
     if requested.value <= 0:
         return "补齐期限必须大于0"
     if requested.unit != promised.unit:
-        return f"补齐期限的单位须与承诺办结时限一致（{UNIT_NAMES[promised.unit].removeprefix('个')}）"
+        return f"补齐期限的单位须与承诺办结时限一致（{UNITS[promised.unit]}）"
     if requested.value > promised.value:
-        return f"补齐期限{describe(requested)}超过承诺办结时限{describe(promised)}：补齐期限不得晚于承诺办结时间"
+        return f"补齐期限{requested.text}超过承诺办结时限{promised.text}：补齐期限不得晚于承诺办结时间"
     return None
 
 

@@ -19,9 +19,10 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 import msgspec
 
+from shared.catalogue import UNITS
+
 LOCAL = ZoneInfo("Asia/Shanghai")
 Unit = Literal["WD", "WH", "ND", "NH"]
-UNIT_NAMES: dict[str, str] = {"WD": "工作日", "WH": "工作小时", "ND": "自然日", "NH": "自然小时"}
 Session = tuple[time, time]
 DEFAULT_SESSIONS: tuple[Session, ...] = ((time(9), time(12)), (time(13, 30), time(17, 30)))
 
@@ -33,7 +34,7 @@ class Limit(msgspec.Struct, frozen=True, array_like=True):
     unit: Unit
 
     def __str__(self) -> str:
-        return f"{self.value:g} 个{UNIT_NAMES[self.unit]}"
+        return f"{self.value:g} 个{UNITS[self.unit]}"
 
 
 def parse_limit(text: str) -> Limit:
@@ -44,9 +45,9 @@ def parse_limit(text: str) -> Limit:
         value = float(number)
     except ValueError:
         value = -1.0
-    if unit not in UNIT_NAMES or value < 0:
+    if unit not in UNITS or value < 0:
         raise ValueError(f"时限格式应为“数值+单位”（单位 WD/WH/ND/NH），如 1WD：{text!r}")
-    return Limit(value, unit)  # type: ignore[arg-type]  # unit checked against UNIT_NAMES above
+    return Limit(value, unit)  # type: ignore[arg-type]  # unit checked against UNITS above
 
 
 class UnknownYear(Exception):

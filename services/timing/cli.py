@@ -23,12 +23,13 @@ from aiokafka import AIOKafkaProducer
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from services.timing.calendar import LOCAL, UNIT_NAMES, Limit, UnknownYear, WorkingCalendar, YearPlan, Years
+from services.timing.calendar import LOCAL, Limit, UnknownYear, WorkingCalendar, YearPlan, Years
 from services.timing.halls import load_halls
 from services.timing.messages import CalendarLoaded
 from services.timing.store import Keys, loaded_years, store_year
 from services.timing.yearfile import BadYearFile, read_year_file
 from shared import topics
+from shared.catalogue import UNITS
 from shared.envelope import Actor, encode, wrap
 from shared.settings import HallSettings, load_settings
 
@@ -167,7 +168,7 @@ def parser() -> argparse.ArgumentParser:
     computing = commands.add_parser("deadline", help="计算办结期限（最后一行为 ISO 8601 本地时间）")
     computing.add_argument("--from", dest="start", required=True, help="受理时间，如 2026-09-30T10:00")
     computing.add_argument("--limit", type=float, required=True, help="时限数值，如 1 或 0.5")
-    computing.add_argument("--unit", choices=sorted(UNIT_NAMES), required=True, help="WD/WH/ND/NH")
+    computing.add_argument("--unit", choices=sorted(UNITS), required=True, help="WD/WH/ND/NH")
     computing.add_argument("--hall", default="hall", help="服务场所代码（data/halls.toml），默认 hall")
     measuring = commands.add_parser("elapsed", help="两个时刻之间的工作时间")
     measuring.add_argument("--from", dest="start", required=True)

@@ -10,7 +10,7 @@ import pytest
 from stdnum.cn import uscc
 
 from services.gateway.catalogue.model import Catalogue as GatewayCatalogue
-from services.intake.catalogue import (
+from shared.catalogue import (
     DEFAULT_PATH,
     LEVELS,
     Bundle,

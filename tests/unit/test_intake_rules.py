@@ -10,7 +10,18 @@ from zoneinfo import ZoneInfo
 import msgspec
 import pytest
 
-from services.intake.catalogue import (
+from services.intake.messages import MissingMaterial, ReusedMaterial
+from services.intake.rules import (
+    MISSING_COMMITMENT,
+    MISSING_DEFERRABLE,
+    assess,
+    case_number,
+    child_number,
+    missing_materials,
+    supplement_problem,
+    unknown_materials,
+)
+from shared.catalogue import (
     DEFAULT_PATH,
     Catalogue,
     FormMaterial,
@@ -20,18 +31,6 @@ from services.intake.catalogue import (
     Version,
     form_of,
     load_catalogue,
-)
-from services.intake.messages import MissingMaterial, ReusedMaterial
-from services.intake.rules import (
-    MISSING_COMMITMENT,
-    MISSING_DEFERRABLE,
-    assess,
-    case_number,
-    child_number,
-    describe,
-    missing_materials,
-    supplement_problem,
-    unknown_materials,
 )
 
 LOCAL = ZoneInfo("Asia/Shanghai")
@@ -352,9 +351,9 @@ def test_a_supplement_period_never_ends_after_the_promised_time(
 
 
 def test_limits_read_in_chinese() -> None:
-    assert describe(Limit(0.5, "WD")) == "0.5个工作日"
-    assert describe(Limit(5, "WD")) == "5个工作日"
-    assert describe(Limit(2, "NH")) == "2个自然小时"
+    assert Limit(0.5, "WD").text == "0.5个工作日"
+    assert Limit(5, "WD").text == "5个工作日"
+    assert Limit(2, "NH").text == "2个自然小时"
 
 
 def test_a_child_number_is_the_parents_with_a_two_digit_place() -> None:

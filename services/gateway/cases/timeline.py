@@ -11,6 +11,7 @@ import msgspec
 from redis.asyncio import Redis
 
 from services.gateway.cases import events
+from shared.catalogue import unit_name
 from shared.envelope import Actor, Envelope
 from shared.kafka import HandlerTable, Route
 from shared.outbox import Txn
@@ -96,7 +97,7 @@ class Timeline:
                 self._note(
                     "",
                     lambda e: (
-                        f"{_clock(e.purpose)}延长 {e.limit.value:g} {_UNITS.get(e.limit.unit, e.limit.unit)}，"
+                        f"{_clock(e.purpose)}延长 {e.limit.value:g} {unit_name(e.limit.unit)}，"
                         f"期限至 {_local(e.promised_deadline)}"
                     ),
                 ),
@@ -217,7 +218,6 @@ def _supplemented(e: events.MaterialsSupplemented) -> str:
     return f"补齐材料：{brought}；仍待补齐：{'、'.join(m.name for m in e.remaining)}"
 
 
-_UNITS = {"WD": "个工作日", "WH": "个工作小时", "ND": "个自然日", "NH": "个自然小时"}
 _CLOCKS = {"办件": "办件时限", "子件": "子件时限", "环节": "环节时限", "补齐": "容缺补齐时限"}
 
 

@@ -1,131 +1,27 @@
-"""The gateway's read-only view of the service catalogue (``data/catalogue.toml``, owned by intake's operators).
+"""The gateway's view of the service catalogue (``data/catalogue.toml``, owned by intake's operators).
 
-Clerks and kiosks find an item or a 一件事 by name, code or keyword and see its form: the materials checklist as
-intake checks it (a bundle asks for a shared material once, as ``<part key>.<code>``).
+Clerks and kiosks find an item or a 一件事 by name, code or keyword and see its form: the materials checklist
+intake checks (``shared.catalogue``; a bundle asks for a shared material once, as ``<part key>.<code>``).
 """
 
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import msgspec
 
-DEFAULT_PATH = Path(__file__).resolve().parents[3] / "data" / "catalogue.toml"
-ITEM_TYPES = {
-    "01": "行政许可",
-    "02": "行政处罚",
-    "03": "行政强制",
-    "04": "行政征收",
-    "05": "行政给付",
-    "06": "行政检查",
-    "07": "行政确认",
-    "08": "行政奖励",
-    "09": "行政裁决",
-    "10": "其他行政权力",
-    "20": "公共服务",
-}
-LEVELS = {4: "旗县级", 5: "苏木乡镇级", 6: "嘎查村级"}
-CASE_TYPES = {1: "即办件", 2: "承诺件"}
-UNIT_NAMES = {"WD": "个工作日", "WH": "个工作小时", "ND": "个自然日", "NH": "个自然小时"}
-
-
-class Limit(msgspec.Struct, frozen=True):
-    value: float
-    unit: str
-
-    @property
-    def text(self) -> str:
-        if self.value == 0:
-            return "即来即办"
-        value = int(self.value) if float(self.value).is_integer() else self.value
-        return f"{value}{UNIT_NAMES.get(self.unit, self.unit)}"
-
-
-class Version(msgspec.Struct, frozen=True):
-    effective: date
-    statutory: Limit
-    promised: Limit
-
-
-class Material(msgspec.Struct, frozen=True, kw_only=True):
-    code: str
-    name: str
-    required: bool
-    deferrable: bool = False
-    commitment: bool = False
-    reusable: bool = False
-    originals: int = 0
-    copies: int = 0
-
-
-class Item(msgspec.Struct, frozen=True, kw_only=True):
-    code: str
-    basic_code: str
-    name: str
-    item_type: str
-    legal_basis: str
-    department: str
-    level: int
-    case_type: int
-    scope: str
-    versions: list[Version]
-    materials: list[Material]
-    conditions: str = ""
-    co_departments: list[str] = []
-    forms: list[str] = []
-    special_procedures: list[str] = []
-    commitment: bool = False
-    keywords: list[str] = []
-
-
-class Part(msgspec.Struct, frozen=True, kw_only=True):
-    key: str
-    item: str
-    stage: int = 1
-    promised: Limit | None = None
-    produced_within: list[str] = []
-
-
-class Bundle(msgspec.Struct, frozen=True, kw_only=True):
-    code: str
-    basic_code: str
-    name: str
-    lead_department: str
-    legal_basis: str
-    scope: str
-    versions: list[Version]
-    parts: list[Part]
-    stages: list[str] = []
-    keywords: list[str] = []
-
-
-class Department(msgspec.Struct, frozen=True):
-    name: str
-    uscc: str
-
-
-class _File(msgspec.Struct):
-    departments: list[Department]
-    items: list[Item]
-    bundles: list[Bundle] = []
-
-
-# ---------------------------------------------------------------- what the API shows
-
-
-class FormLine(msgspec.Struct, frozen=True, kw_only=True):
-    """One line of an application's materials checklist."""
-
-    code: str
-    name: str
-    required: bool
-    deferrable: bool
-    commitment: bool
-    reusable: bool
-    originals: int
-    copies: int
-    parts: list[str]
+from shared.catalogue import (
+    CASE_TYPES,
+    ITEM_TYPES,
+    LEVELS,
+    Bundle,
+    FormMaterial,
+    Item,
+    Limit,
+    in_force,
+    load_catalogue,
+)
+from shared.catalogue import Catalogue as Source
 
 
 class PartView(msgspec.Struct, frozen=True, kw_only=True):
@@ -179,63 +75,19 @@ class OfferingDetail(OfferingSummary, frozen=True, kw_only=True):
     special_procedures: list[str]
     version_effective: date | None
     versions: list[VersionView]
-    materials: list[FormLine]
+    materials: list[FormMaterial]
     parts: list[PartView]
     stages: list[str]
     keywords: list[str]
 
 
-def _in_force(versions: list[Version], day: date) -> Version | None:
-    in_force = [v for v in versions if v.effective <= day]
-    return max(in_force, key=lambda v: v.effective) if in_force else None
-
-
-def _line(m: Material, code: str, parts: list[str]) -> FormLine:
-    return FormLine(
-        code=code,
-        name=m.name,
-        required=m.required,
-        deferrable=m.deferrable,
-        commitment=m.commitment,
-        reusable=m.reusable,
-        originals=m.originals,
-        copies=m.copies,
-        parts=parts,
-    )
-
-
-def form_of(offering: Item | Bundle, items: dict[str, Item]) -> list[FormLine]:
-    """The checklist, exactly as intake builds it (``tests/unit/test_intake_catalogue.py`` keeps them equal)."""
-    if isinstance(offering, Item):
-        return [_line(m, m.code, []) for m in offering.materials]
-    lines: dict[str, FormLine] = {}
-    for part in offering.parts:
-        for m in items[part.item].materials:
-            if m.code in part.produced_within:
-                continue
-            seen = lines.get(m.name)
-            if seen is None:
-                lines[m.name] = _line(m, f"{part.key}.{m.code}", [part.key])
-            else:
-                lines[m.name] = msgspec.structs.replace(
-                    seen,
-                    required=seen.required or m.required,
-                    deferrable=seen.deferrable and m.deferrable,
-                    commitment=seen.commitment and m.commitment,
-                    reusable=seen.reusable and m.reusable,
-                    originals=max(seen.originals, m.originals),
-                    copies=max(seen.copies, m.copies),
-                    parts=[*seen.parts, part.key],
-                )
-    return list(lines.values())
-
-
 class Catalogue:
-    def __init__(self, path: Path = DEFAULT_PATH) -> None:
-        data = msgspec.toml.decode(path.read_bytes(), type=_File)
-        self.items = {i.code: i for i in data.items}
-        self.bundles = {b.code: b for b in data.bundles}
-        self.departments = {d.name: d.uscc for d in data.departments}
+    """Search and details over the catalogue intake checks against."""
+
+    def __init__(self, source: Source | None = None) -> None:
+        self.source = source or load_catalogue()
+        self.items = {i.code: i for i in self.source.items}
+        self.bundles = {b.code: b for b in self.source.bundles}
 
     def entries(self) -> list[Item | Bundle]:
         """Bundles first (the 一件事 a clerk is most often asked for), then items, each in file order."""
@@ -260,7 +112,7 @@ class Catalogue:
         return [summary for _, _, summary in sorted(found, key=lambda f: (f[0], f[1]))]
 
     def summary(self, entry: Item | Bundle, day: date) -> OfferingSummary:
-        version = _in_force(entry.versions, day)
+        version = in_force(entry.versions, day)
         if isinstance(entry, Item):
             department, departments = entry.department, [entry.department, *entry.co_departments]
             item_type, level, case_type = entry.item_type, entry.level, entry.case_type
@@ -295,14 +147,14 @@ class Catalogue:
 
     def detail(self, entry: Item | Bundle, day: date) -> OfferingDetail:
         summary = self.summary(entry, day)
-        version = _in_force(entry.versions, day)
+        version = in_force(entry.versions, day)
         parts: list[PartView] = []
         if isinstance(entry, Bundle):
             for p in entry.parts:
                 item = self.items[p.item]
-                own = _in_force(item.versions, day) or item.versions[0]
+                own = in_force(item.versions, day) or item.versions[0]
                 limit = p.promised or own.promised
-                stage_name = entry.stages[p.stage - 1] if 0 < p.stage <= len(entry.stages) else ""
+                stage_name = entry.stage_name(p.stage)
                 parts.append(
                     PartView(
                         key=p.key,
@@ -329,13 +181,13 @@ class Catalogue:
             **msgspec.structs.asdict(summary),
             legal_basis=entry.legal_basis,
             conditions=entry.conditions if isinstance(entry, Item) else "",
-            department_uscc=self.departments.get(summary.department, ""),
+            department_uscc=self.source.uscc(summary.department),
             co_departments=entry.co_departments if isinstance(entry, Item) else [],
-            forms=entry.forms if isinstance(entry, Item) else ["窗口"],
-            special_procedures=entry.special_procedures if isinstance(entry, Item) else [],
+            forms=list(entry.forms) if isinstance(entry, Item) else ["窗口"],
+            special_procedures=list(entry.special_procedures) if isinstance(entry, Item) else [],
             version_effective=version.effective if version else None,
             versions=versions,
-            materials=form_of(entry, self.items),
+            materials=self.source.form(entry),
             parts=parts,
             stages=entry.stages if isinstance(entry, Bundle) else [],
             keywords=entry.keywords,

@@ -4,10 +4,8 @@
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import msgspec
 from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, PermissionDeniedException
@@ -18,35 +16,16 @@ from services.gateway.cases.timeline import current_state
 from services.gateway.context import HallDep, Req
 from services.gateway.desk.dossier import Dossier, Dossiers
 from services.gateway.users import User
+from shared.catalogue import limit_text
+from shared.points import load_points
 
 DossiersDep = NamedDependency[Dossiers]
 LOCAL = ZoneInfo("Asia/Shanghai")
-POINTS_PATH = Path(__file__).resolve().parents[3] / "data" / "points.toml"
-UNITS = {"WD": "个工作日", "WH": "个工作小时", "ND": "个自然日", "NH": "个自然小时"}
-
-
-class Point(msgspec.Struct, frozen=True):
-    code: str
-    name: str
-    level: int
-
-
-class _Points(msgspec.Struct):
-    points: list[Point]
-
-
-POINTS = {p.code: p for p in msgspec.toml.decode(POINTS_PATH.read_bytes(), type=_Points).points}
+POINTS = load_points()
 
 
 def when(moment: datetime | None) -> str:
     return moment.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M") if moment else "计算中"
-
-
-def limit_text(value: float, unit: str) -> str:
-    if value == 0:
-        return "即来即办"
-    shown = int(value) if float(value).is_integer() else value
-    return f"{shown}{UNITS.get(unit, unit)}"
 
 
 HELPERS = {"when": when, "limit_text": limit_text}

@@ -16,9 +16,9 @@ from services.gateway.context import HallDep, Req
 from services.gateway.steps.api import BACK_OFFICE, WorkbenchDep
 from services.gateway.steps.sla import BADGES
 from services.gateway.steps.workbench import WorkStep
+from shared.catalogue import UNITS
 
 LOCAL = ZoneInfo("Asia/Shanghai")
-UNITS = {"WD": "工作日", "WH": "工作小时", "ND": "自然日", "NH": "自然小时"}
 SPECIAL_KINDS = ("听证", "招标", "拍卖", "检验", "检测", "检疫", "鉴定", "专家评审")
 
 

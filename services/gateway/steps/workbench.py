@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 
 from services.gateway.steps import events
 from services.gateway.steps.sla import colour
+from shared.catalogue import UNITS
 from shared.envelope import Actor, Envelope
 from shared.kafka import HandlerTable, Route
 from shared.outbox import Txn
@@ -102,8 +103,7 @@ _escalation = msgspec.json.Decoder(Escalation)
 
 
 def _limit(limit: events.Limit) -> str:
-    units = {"WD": "工作日", "WH": "工作小时", "ND": "自然日", "NH": "自然小时"}
-    return f"{limit.value:g} {units.get(limit.unit, limit.unit)}"
+    return f"{limit.value:g} {UNITS.get(limit.unit, limit.unit)}"
 
 
 class Workbench:

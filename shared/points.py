@@ -1,4 +1,7 @@
-"""Where applications are accepted: the banner hall, town centres and village points (``data/points.toml``)."""
+"""Where applications are accepted: the banner hall, town centres and village points (``data/points.toml``).
+
+Intake records a case's point and level; the gateway shows the point's name on the desk.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from typing import Literal
 
 import msgspec
 
-DEFAULT_PATH = Path(__file__).resolve().parents[2] / "data" / "points.toml"
+DEFAULT_PATH = Path(__file__).resolve().parents[1] / "data" / "points.toml"
 
 
 class Point(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -1,5 +1,8 @@
 """The service catalogue (事项目录), loaded from ``data/catalogue.toml``: items, 一件事 bundles, departments.
 
+Intake checks applications against it and the gateway shows it to clerks: both read the file with this model,
+so the desk's checklist is the very form intake checks.
+
 Items and bundles are versioned by effective date; a case keeps the version in force on the day it was accepted.
 A bundle's form is the union of its parts' materials (one form, 一次表单): a material of the same name is asked
 for once, under the code ``<part key>.<material code>`` of the first part that needs it.
@@ -13,7 +16,7 @@ from typing import Literal
 
 import msgspec
 
-DEFAULT_PATH = Path(__file__).resolve().parents[2] / "data" / "catalogue.toml"
+DEFAULT_PATH = Path(__file__).resolve().parents[1] / "data" / "catalogue.toml"
 
 Unit = Literal["WD", "WH", "ND", "NH"]
 Scope = Literal["全国", "跨省", "跨市", "跨县", "本县"]
@@ -33,6 +36,21 @@ ITEM_TYPES = {
     "20": "公共服务",
 }
 LEVELS = {4: "旗县级", 5: "苏木乡镇级", 6: "嘎查村级"}
+CASE_TYPES = {1: "即办件", 2: "承诺件"}
+UNITS = {"WD": "工作日", "WH": "工作小时", "ND": "自然日", "NH": "自然小时"}
+
+
+def unit_name(unit: str) -> str:
+    """``个工作日`` for WD; an unknown unit as it is."""
+    return f"个{UNITS[unit]}" if unit in UNITS else unit
+
+
+def limit_text(value: float, unit: str) -> str:
+    """``5个工作日``, ``0.5个工作日``; a limit of 0 is ``即来即办`` (done on the spot)."""
+    if value == 0:
+        return "即来即办"
+    shown = int(value) if float(value).is_integer() else value
+    return f"{shown}{unit_name(unit)}"
 
 
 class CatalogueError(Exception):
@@ -42,6 +60,10 @@ class CatalogueError(Exception):
 class Limit(msgspec.Struct, frozen=True):
     value: float
     unit: Unit
+
+    @property
+    def text(self) -> str:
+        return limit_text(self.value, self.unit)
 
 
 class Material(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -61,7 +83,7 @@ class Version(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     promised: Limit
 
 
-def _in_force(versions: list[Version], day: date) -> Version | None:
+def in_force(versions: list[Version], day: date) -> Version | None:
     in_force = [v for v in versions if v.effective <= day]
     return max(in_force, key=lambda v: v.effective) if in_force else None
 
@@ -87,7 +109,7 @@ class Item(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
 
     def version_on(self, day: date) -> Version | None:
         """The version in force on ``day``: the latest whose effective date is not after it."""
-        return _in_force(self.versions, day)
+        return in_force(self.versions, day)
 
 
 class Part(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -113,7 +135,7 @@ class Bundle(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     keywords: list[str] = []
 
     def version_on(self, day: date) -> Version | None:
-        return _in_force(self.versions, day)
+        return in_force(self.versions, day)
 
     def stage_name(self, stage: int) -> str:
         """The stage's name (工程建设: 用地规划许可 …); "" for a bundle whose children all run in parallel."""
