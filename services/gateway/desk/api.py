@@ -13,7 +13,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
 from services.gateway.cases.timeline import current_state
-from services.gateway.context import HallDep, Req
+from services.gateway.context import Gateway, HallDep, Req
 from services.gateway.desk.dossier import Dossier, Dossiers
 from services.gateway.users import User
 from shared.catalogue import limit_text
@@ -50,7 +50,7 @@ class DeskController(Controller):
     @get("/desk/cases/{case_no:str}", include_in_schema=False)
     async def case_page(self, request: Req, hall: HallDep, dossiers: DossiersDep, case_no: FromPath[str]) -> Template:
         user = hall.users.page_user(request, "clerk", "operator", "supervisor")
-        dossier = visible(user, await dossiers.by_number(hall.redis, case_no), case_no)
+        dossier = visible(user, await _dossier(hall, dossiers, case_no), case_no)
         state = current_state(await hall.timeline.entries(hall.redis, dossier.case_id))
         context = {"user": user, "d": dossier, "state": state, "pending": pending(dossier), **HELPERS}
         return Template(template_name="desk/case.html", context=context)
@@ -59,9 +59,14 @@ class DeskController(Controller):
     async def document(self, request: Req, hall: HallDep, dossiers: DossiersDep, case_no: FromPath[str]) -> Template:
         """The receipt or notice alone, for the desk page to show and print right after submitting."""
         user = hall.users.page_user(request, "clerk", "operator", "supervisor")
-        dossier = visible(user, await dossiers.by_number(hall.redis, case_no), case_no)
+        dossier = visible(user, await _dossier(hall, dossiers, case_no), case_no)
         context = {"user": user, "d": dossier, "pending": pending(dossier), **HELPERS}
         return Template(template_name="desk/document.html", context=context)
+
+
+async def _dossier(hall: Gateway, dossiers: Dossiers, case_no: str) -> Dossier | None:
+    case_id = await hall.timeline.case_id(hall.redis, case_no)
+    return await dossiers.get(hall.redis, case_id) if case_id else None
 
 
 def pending(d: Dossier) -> bool:

@@ -4,8 +4,9 @@ Keys (the gateway's own): ``dossier:{case_id}`` a hash of facts, one field per s
 before or after intake's: ``case`` (受理 or 不予受理), ``owed`` (容缺 materials still owed), ``deadline`` (the
 promised completion time), ``supplement`` (the 补齐 deadline), ``suspended`` (the applicant's notice),
 ``child:{case_no}`` (a child's deadline), ``*note`` (why timing could not compute one), ``idhash`` (the
-applicant's ID number as a keyed hash); ``dossierno:{case_no}`` → case id; ``owned:{clerk}`` the clerk's cases
-by time (首问负责). The applicant's ID number is kept only masked and as a keyed hash (for the kiosk's lookup).
+applicant's ID number as a keyed hash); ``owned:{clerk}`` the clerk's cases by time (首问负责). A case number
+leads to its case id through the case timeline's index, as everywhere in the gateway. The applicant's ID number
+is kept only masked and as a keyed hash (for the kiosk's lookup).
 """
 
 from __future__ import annotations
@@ -124,7 +125,6 @@ class Dossiers:
     def _file(self, txn: Txn, dossier: Dossier, id_number: str) -> None:
         self._put(txn, dossier.case_id, "case", msgspec.json.encode(dossier))
         self._put(txn, dossier.case_id, "idhash", self.id_hash(id_number).encode())
-        txn.set(self.key("dossierno", dossier.case_no), dossier.case_id)
         owned, member, score = self.key("owned", dossier.owner), dossier.case_id, dossier.at.timestamp()
         txn.write(lambda pipe: pipe.zadd(owned, {member: score}))
 
@@ -223,10 +223,6 @@ class Dossiers:
         elif e.purpose in (CASE, ""):
             self._put(txn, env.case_id, "deadline_note", note)
 
-    async def case_id(self, redis: Redis, case_no: str) -> str | None:
-        raw = cast("bytes | None", await redis.get(self.key("dossierno", case_no)))
-        return raw.decode() if raw else None
-
     async def get(self, redis: Redis, case_id: str) -> Dossier | None:
         fields = cast("dict[bytes, bytes]", await redis.hgetall(self.key("dossier", case_id)))
         return _assemble(fields)
@@ -235,10 +231,6 @@ class Dossiers:
         """Whether ``id_number`` is the applicant's (compared as keyed hashes, in constant time)."""
         stored = cast("bytes | None", await redis.hget(self.key("dossier", case_id), "idhash"))
         return stored is not None and hmac.compare_digest(stored.decode(), self.id_hash(id_number))
-
-    async def by_number(self, redis: Redis, case_no: str) -> Dossier | None:
-        case_id = await self.case_id(redis, case_no)
-        return await self.get(redis, case_id) if case_id else None
 
     async def owned(self, redis: Redis, owner: str, limit: int = 100) -> list[Dossier]:
         """The clerk's cases (首问负责), newest first."""

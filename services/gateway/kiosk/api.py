@@ -77,7 +77,7 @@ class KioskController(Controller):
         id_number: FromQuery[str],
     ) -> Progress:
         hall.users.caller(request, "kiosk", "clerk", "operator")
-        case_id = await dossiers.case_id(hall.redis, case_no.strip())
+        case_id = await hall.timeline.case_id(hall.redis, case_no.strip())
         if case_id is None or not await dossiers.belongs_to(hall.redis, case_id, id_number):
             raise NotFoundException(NOT_FOUND)
         dossier = await dossiers.get(hall.redis, case_id)
@@ -124,7 +124,7 @@ class KioskController(Controller):
         self, request: Req, hall: HallDep, dossiers: DossiersDep, case_no: FromPath[str], data: JSONBody[MaterialsIn]
     ) -> Response[Any]:
         user = hall.users.caller(request, "kiosk", "clerk")
-        case_id = await dossiers.case_id(hall.redis, case_no)
+        case_id = await hall.timeline.case_id(hall.redis, case_no)
         if case_id is None:
             raise NotFoundException(NOT_FOUND if user.role == "kiosk" else f"没有办件编号为 {case_no} 的办件")
         if user.role == "kiosk" and not await dossiers.belongs_to(hall.redis, case_id, data.id_number):

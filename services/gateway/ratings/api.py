@@ -109,7 +109,7 @@ class RatingController(Controller):
     ) -> CaseRatings:
         hall.users.caller(request)
         case_id = await hall.case_id(case_no)
-        followups = [f for f in await ratings.followups(hall.redis) if f.case_id == case_id]
+        followups = await ratings.followups(hall.redis, case_id)
         return CaseRatings(case_no=case_no, ratings=await ratings.ratings(hall.redis, case_id), followups=followups)
 
     @post("/cases/{case_no:str}/rating-links", summary="生成评价链接（短信、二维码、网上评价）")

@@ -85,11 +85,13 @@ class RatingBook:
         if raw is None or _followup.decode(raw).revision < followup.revision:
             txn.set(key, msgspec.json.encode(followup))
         index, history = self.key("followups"), self.key("history", followup.followup_id)
+        of_case = self.key("followups", "case", env.case_id)
         change = msgspec.json.encode(
             Change(change=event.change, actor=env.actor.name or env.actor.id, at=env.occurred_at)
         )
         followup_id, event_id = followup.followup_id, env.event_id
         txn.write(lambda pipe: pipe.sadd(index, followup_id))
+        txn.write(lambda pipe: pipe.sadd(of_case, followup_id))
         txn.write(lambda pipe: pipe.hset(history, event_id, change))
 
     async def served(self, redis: Redis, clerk: str) -> Served | None:
@@ -105,8 +107,10 @@ class RatingBook:
         raw = cast("bytes | None", await redis.get(self.key("followup", followup_id)))
         return None if raw is None else _followup.decode(raw)
 
-    async def followups(self, redis: Redis) -> list[FollowUp]:
-        ids = cast("set[bytes]", await redis.smembers(self.key("followups")))
+    async def followups(self, redis: Redis, case_id: str | None = None) -> list[FollowUp]:
+        """Every follow-up, newest first, or a case's own (from its index, not a scan of all)."""
+        index = self.key("followups") if case_id is None else self.key("followups", "case", case_id)
+        ids = cast("set[bytes]", await redis.smembers(index))
         keys = [self.key("followup", i.decode()) for i in sorted(ids)]
         raw = cast("list[bytes | None]", await redis.mget(keys)) if keys else []
         return sorted((_followup.decode(v) for v in raw if v is not None), key=lambda f: f.opened_at, reverse=True)

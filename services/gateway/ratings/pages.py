@@ -69,7 +69,9 @@ class RatingPages(Controller):
         claims = peek(token)
         followup = None
         if claims is not None and claims.purpose == "整改评价":
-            followup = next((f for f in await ratings.followups(hall.redis) if f.case_no == claims.case_no), None)
+            case_id = await hall.timeline.case_id(hall.redis, claims.case_no)
+            of_case = await ratings.followups(hall.redis, case_id) if case_id else []
+            followup = of_case[0] if of_case else None
         indicators = rating_config.indicators_for(claims.channel) if claims and claims.purpose != "整改评价" else []
         context = {
             **HELPERS,
