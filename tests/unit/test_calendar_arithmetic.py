@@ -13,15 +13,18 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from services.timing import clocks
-from services.timing.calendar import LOCAL, Limit, WorkingCalendar, parse_limit, parse_sessions
+from services.timing.calendar import Limit, WorkingCalendar, parse_limit, parse_sessions
 from services.timing.clocks import Pause
+from shared.localtime import LOCAL
 
 HALL = WorkingCalendar()
 TOWN = WorkingCalendar(parse_sessions(["08:30-12:00", "14:30-17:30"]))
 VILLAGE = WorkingCalendar(parse_sessions(["09:00-12:00"]))
 CALENDARS = st.sampled_from([HALL, TOWN, VILLAGE])
+# Starts end in June 2026: a limit plus pauses of up to 40 days then still ends inside the known calendar
+# (chinesecalendar stops at 2026), so no example fails for a year the engine rightly refuses.
 INSTANTS = st.datetimes(
-    min_value=datetime(2025, 1, 1), max_value=datetime(2026, 11, 30, 23, 59), timezones=st.just(LOCAL)
+    min_value=datetime(2025, 1, 1), max_value=datetime(2026, 6, 30, 23, 59), timezones=st.just(LOCAL)
 ).map(lambda moment: moment.replace(microsecond=0))
 QUARTER_HOURS = st.integers(min_value=0, max_value=160).map(lambda n: n / 4)
 WHOLE_DAYS = st.integers(min_value=1, max_value=15)
