@@ -19,10 +19,11 @@ from services.evaluation.messages import (
     RatingRecorded,
 )
 from services.evaluation.policy import RatingPolicy
-from services.evaluation.ratings import CaseFile, StageRecord, local
+from services.evaluation.ratings import CaseFile, StageRecord
 from services.evaluation.store import Store
 from shared.envelope import SYSTEM, Envelope
 from shared.kafka import HandlerTable, NotYet, Route
+from shared.localtime import local
 from shared.outbox import Txn
 
 OVERDUE = "逾期"

@@ -8,7 +8,6 @@ a first rating is refused and the default rating takes its place.
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import msgspec
 
@@ -17,8 +16,8 @@ from services.evaluation.messages import Kind
 from services.evaluation.policy import LINK_CHANNELS, RatingPolicy
 from services.evaluation.tokens import Claims
 from shared.envelope import Actor
+from shared.localtime import local
 
-LOCAL = ZoneInfo("Asia/Shanghai")
 STAGES = ("受理", "办结", "整体")
 PURPOSE_OF: dict[str, str] = {"首评": "评价", "追评": "追评"}
 
@@ -75,10 +74,6 @@ class Attempt(msgspec.Struct, frozen=True, kw_only=True):
     claims: Claims | None
     at: datetime
     applicant_id_tail: str = ""
-
-
-def local(moment: datetime) -> str:
-    return moment.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M")
 
 
 def level_of(name: str, code: int, table: str) -> Level:

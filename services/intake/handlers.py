@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import msgspec
 
@@ -37,11 +36,11 @@ from shared import topics
 from shared.catalogue import Bundle, Catalogue, FormMaterial, Item, Limit, Offering, Version
 from shared.envelope import SYSTEM, Envelope
 from shared.kafka import HandlerTable, Route
+from shared.localtime import LOCAL
 from shared.outbox import Txn
 from shared.points import Point
 from shared.settings import HallSettings
 
-LOCAL = ZoneInfo("Asia/Shanghai")
 SUPPLEMENT = "补齐"
 OVERDUE = "逾期"
 

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 import msgspec
 
 from services.routing.messages import Action, ChildResult, DeliveryMethod, Limit, Material, Result, SpecialKind
 
-LOCAL = ZoneInfo("Asia/Shanghai")
 StepStatus = Literal["待办", "已办"]  # GB/T 39046 表7
 Waiting = Literal["", "补正", "特别程序"]
 TrackStatus = Literal["未开始", "办理中", "已移交", "已办结"]
@@ -114,8 +112,3 @@ class RoutedCase(msgspec.Struct, kw_only=True):
         if found is None:
             raise Refusal(404, f"办件 {self.case_no} 没有环节 {step_id}")
         return found
-
-
-def local(moment: datetime) -> str:
-    """A moment as people in the hall read it."""
-    return f"{moment.astimezone(LOCAL):%Y-%m-%d %H:%M}"

@@ -25,8 +25,9 @@ from services.routing.messages import (
     StepReassigned,
     StepResumed,
 )
-from services.routing.model import PendingExtension, Refusal, RoutedCase, Special, Step, local
+from services.routing.model import PendingExtension, Refusal, RoutedCase, Special, Step
 from services.routing.progress import finish_track, step_passed
+from shared.localtime import local
 
 WARNING = "预警"  # timing's first alert level; only levels past it (逾期 and after) escalate
 

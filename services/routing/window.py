@@ -7,8 +7,9 @@ from datetime import datetime
 import msgspec
 
 from services.routing.messages import CaseDelivered, DeliveryMethod, Material
-from services.routing.model import Delivery, Refusal, RoutedCase, local
+from services.routing.model import Delivery, Refusal, RoutedCase
 from services.routing.steps import resume_returned
+from shared.localtime import local
 
 
 def supplemented(

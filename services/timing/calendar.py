@@ -14,14 +14,13 @@ import itertools
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 import chinese_calendar
 import msgspec
 
 from shared.catalogue import UNITS
+from shared.localtime import LOCAL
 
-LOCAL = ZoneInfo("Asia/Shanghai")
 Unit = Literal["WD", "WH", "ND", "NH"]
 Session = tuple[time, time]
 DEFAULT_SESSIONS: tuple[Session, ...] = ((time(9), time(12)), (time(13, 30), time(17, 30)))

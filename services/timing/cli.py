@@ -23,7 +23,7 @@ from aiokafka import AIOKafkaProducer
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from services.timing.calendar import LOCAL, Limit, UnknownYear, WorkingCalendar, YearPlan, Years
+from services.timing.calendar import Limit, UnknownYear, WorkingCalendar, YearPlan, Years
 from services.timing.halls import load_halls
 from services.timing.messages import CalendarLoaded
 from services.timing.store import Keys, loaded_years, store_year
@@ -31,6 +31,7 @@ from services.timing.yearfile import BadYearFile, read_year_file
 from shared import topics
 from shared.catalogue import UNITS
 from shared.envelope import Actor, encode, wrap
+from shared.localtime import LOCAL
 from shared.settings import HallSettings, load_settings
 
 WEEKDAYS = "一二三四五六日"

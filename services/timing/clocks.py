@@ -14,8 +14,9 @@ from typing import Literal
 
 import msgspec
 
-from services.timing.calendar import LOCAL, Limit, Unit, UnknownYear, WorkingCalendar
+from services.timing.calendar import Limit, Unit, UnknownYear, WorkingCalendar
 from services.timing.halls import OVERDUE, WARNING, HallPolicy
+from shared.localtime import LOCAL
 
 CASE, CHILD, STEP = "办件", "子件", "环节"
 PAUSABLE = frozenset({CASE, CHILD, STEP})

@@ -13,7 +13,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from services.timing import clocks as c
-from services.timing.calendar import LOCAL, Limit, UnknownYear, WorkingCalendar
+from services.timing.calendar import Limit, UnknownYear, WorkingCalendar
 from services.timing.clocks import CASE, CHILD, PAUSABLE, STEP, ClockState, Pause
 from services.timing.engine import DEFAULT_HALL, Engine
 from services.timing.messages import (
@@ -43,6 +43,7 @@ from services.timing.store import Keys, decode_clock, encode_clock
 from shared import topics
 from shared.envelope import Envelope
 from shared.kafka import HandlerTable, NotYet, Route
+from shared.localtime import LOCAL
 from shared.outbox import Txn
 from shared.settings import HallSettings
 

@@ -16,8 +16,9 @@ from typing import Any, cast
 import msgspec
 from redis.asyncio import Redis
 
-from services.timing.calendar import LOCAL, YearPlan
+from services.timing.calendar import YearPlan
 from services.timing.clocks import ClockState
+from shared.localtime import LOCAL
 from shared.settings import HallSettings
 
 _encoder = msgspec.msgpack.Encoder()

@@ -18,13 +18,13 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from redis.asyncio import Redis
 
 from services.timing.app import build
-from services.timing.calendar import LOCAL
 from services.timing.store import Keys, store_year
 from services.timing.yearfile import read_year_file
 from shared import topics
 from shared.clock import ManualClock
 from shared.envelope import Actor, Envelope, encode, new_event_id
 from shared.kafka import ServiceRuntime
+from shared.localtime import LOCAL
 from shared.settings import HallSettings
 from tests.halls import fresh_settings
 from tests.support import eventually

@@ -15,7 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.timing.calendar import LOCAL, Unit, UnknownYear, WorkingCalendar
+from services.timing.calendar import Unit, UnknownYear, WorkingCalendar
+from shared.localtime import LOCAL
 
 CALENDAR = WorkingCalendar()
 EIGHT_HOURS = timedelta(hours=8)

@@ -9,8 +9,9 @@ import chinese_calendar
 import msgspec
 import pytest
 
-from services.timing.calendar import LOCAL, UnknownYear, WorkingCalendar, YearPlan, Years
+from services.timing.calendar import UnknownYear, WorkingCalendar, YearPlan, Years
 from services.timing.yearfile import BadYearFile, parse_year, read_year_file
+from shared.localtime import LOCAL
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "calendar"
 PLAN_2026 = read_year_file(DATA / "2026.toml")

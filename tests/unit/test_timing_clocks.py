@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from services.timing import clocks
-from services.timing.calendar import LOCAL, Limit, UnknownYear, WorkingCalendar, parse_limit
+from services.timing.calendar import Limit, UnknownYear, WorkingCalendar, parse_limit
 from services.timing.clocks import ClockState, Pause
 from services.timing.halls import Escalation, HallPolicy, WarningRule, load_halls, parse_halls
+from shared.localtime import LOCAL
 
 CAL = WorkingCalendar()
 ONE_DAY_BEFORE = HallPolicy(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, cast
-from zoneinfo import ZoneInfo
 
 import msgspec
 from redis.asyncio import Redis
@@ -14,10 +13,10 @@ from services.gateway.cases import events
 from shared.catalogue import unit_name
 from shared.envelope import Actor, Envelope
 from shared.kafka import HandlerTable, Route
+from shared.localtime import local
 from shared.outbox import Txn
 from shared.settings import HallSettings
 
-LOCAL = ZoneInfo("Asia/Shanghai")
 # Case states in the order a case reaches them; the current state is the furthest one reached.
 STATES = ("已受理", "办理中", "已办结", "已出件", "已评价")
 
@@ -90,7 +89,7 @@ class Timeline:
             ),
             "ClockResumed.v1": Route(
                 events.ClockResumed,
-                self._note("", lambda e: f"{_clock(e.purpose)}恢复计时，期限顺延至 {_local(e.promised_deadline)}"),
+                self._note("", lambda e: f"{_clock(e.purpose)}恢复计时，期限顺延至 {local(e.promised_deadline)}"),
             ),
             "ClockExtended.v1": Route(
                 events.ClockExtended,
@@ -98,13 +97,13 @@ class Timeline:
                     "",
                     lambda e: (
                         f"{_clock(e.purpose)}延长 {e.limit.value:g} {unit_name(e.limit.unit)}，"
-                        f"期限至 {_local(e.promised_deadline)}"
+                        f"期限至 {local(e.promised_deadline)}"
                     ),
                 ),
             ),
             "ClockAlerted.v1": Route(
                 events.ClockAlerted,
-                self._note("", lambda e: f"{_clock(e.purpose)}{e.level}（期限 {_local(e.deadline)}）"),
+                self._note("", lambda e: f"{_clock(e.purpose)}{e.level}（期限 {local(e.deadline)}）"),
             ),
         }
 
@@ -228,20 +227,16 @@ def _clock(purpose: str) -> str:
 def _clock_started(e: events.ClockStarted) -> str:
     # Evaluation's clocks (the rating window, a bad review's correction) are not the case's promised deadline.
     if e.purpose == "评价期":
-        return f"评价期开始，{_local(e.promised_deadline)} 前可评价"
+        return f"评价期开始，{local(e.promised_deadline)} 前可评价"
     if e.purpose == "整改":
-        return f"差评整改计时，整改期限 {_local(e.promised_deadline)}"
+        return f"差评整改计时，整改期限 {local(e.promised_deadline)}"
     if e.purpose == "环节":
-        return f"环节开始计时，环节期限 {_local(e.promised_deadline)}"
+        return f"环节开始计时，环节期限 {local(e.promised_deadline)}"
     if e.purpose == "子件":
-        return f"子件 {e.case_no} 开始计时，承诺办结时间 {_local(e.promised_deadline)}"
+        return f"子件 {e.case_no} 开始计时，承诺办结时间 {local(e.promised_deadline)}"
     if e.purpose == "补齐":
-        return f"容缺材料补齐期限 {_local(e.promised_deadline)}"
-    return f"开始计时，承诺办结时间 {_local(e.promised_deadline)}"
-
-
-def _local(moment: datetime) -> str:
-    return moment.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M")
+        return f"容缺材料补齐期限 {local(e.promised_deadline)}"
+    return f"开始计时，承诺办结时间 {local(e.promised_deadline)}"
 
 
 def _decided(event: events.StepDecided) -> str:

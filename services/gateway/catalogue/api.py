@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Controller, get
@@ -14,9 +13,9 @@ from litestar.response import Template
 
 from services.gateway.catalogue.model import Catalogue, OfferingDetail, OfferingSummary
 from services.gateway.context import HallDep, Req
+from shared.localtime import LOCAL
 
 CatalogueDep = NamedDependency[Catalogue]
-LOCAL = ZoneInfo("Asia/Shanghai")
 
 
 class CatalogueList(msgspec.Struct, frozen=True, kw_only=True):

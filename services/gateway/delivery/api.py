@@ -3,9 +3,7 @@ post, and the printable delivery note (送达回执, with a refusal's reasons)."
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
@@ -17,13 +15,9 @@ from services.gateway.context import HallDep, Req
 from services.gateway.delivery.ready import Deliveries
 from services.gateway.delivery.schemas import DeliveriesView, DeliverIn, RecordDelivery
 from shared import topics
+from shared.localtime import when
 
 DeliveriesDep = NamedDependency[Deliveries]
-LOCAL = ZoneInfo("Asia/Shanghai")
-
-
-def when(moment: datetime | None) -> str:
-    return f"{moment.astimezone(LOCAL):%Y-%m-%d %H:%M}" if moment else ""
 
 
 class DeliveryController(Controller):

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from litestar import Controller, get
 from litestar.di import NamedDependency
@@ -17,15 +16,15 @@ from services.gateway.context import Gateway, HallDep, Req
 from services.gateway.desk.dossier import Dossier, Dossiers
 from services.gateway.users import User
 from shared.catalogue import limit_text
+from shared.localtime import when as when_known
 from shared.points import load_points
 
 DossiersDep = NamedDependency[Dossiers]
-LOCAL = ZoneInfo("Asia/Shanghai")
 POINTS = load_points()
 
 
 def when(moment: datetime | None) -> str:
-    return moment.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M") if moment else "计算中"
+    return when_known(moment, "计算中")
 
 
 HELPERS = {"when": when, "limit_text": limit_text}

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from litestar import Controller, get
 from litestar.params import FromPath, FromQuery
@@ -17,15 +16,11 @@ from services.gateway.ratings.followups_api import DESK, stats_view, visible
 from services.gateway.ratings.links import peek
 from services.gateway.ratings.masking import mask_id, mask_name
 from services.gateway.ratings.statistics import Filter, GroupBy
+from shared.localtime import LOCAL, when
 
-LOCAL = ZoneInfo("Asia/Shanghai")
 LEVELS = ("非常满意", "满意", "基本满意", "不满意", "非常不满意")
 GROUPS: dict[str, str] = {"department": "部门", "item": "事项", "clerk": "工作人员", "period": "月份"}
 PUBLIC_ROWS = 50
-
-
-def when(moment: datetime | None) -> str:
-    return f"{moment.astimezone(LOCAL):%Y-%m-%d %H:%M}" if moment else ""
 
 
 def pct(rate: float | None) -> str:

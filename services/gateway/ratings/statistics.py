@@ -14,13 +14,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 import msgspec
 
 from services.gateway.ratings.events import FollowUp, RatingRecorded
+from shared.localtime import LOCAL
 
-LOCAL = ZoneInfo("Asia/Shanghai")
 GOOD = frozenset({"非常满意", "满意", "基本满意"})
 GroupBy = Literal["department", "item", "clerk", "period", "all"]
 

@@ -6,9 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import msgspec
 from litestar import Controller, get
@@ -20,8 +18,8 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage, Template
 from services.gateway.context import HallDep, Req
 from services.gateway.sla.board import BADGES, PURPOSES, BoardView, CaseClocks, SlaBoard
 from services.gateway.users import Role, User
+from shared.localtime import when
 
-LOCAL = ZoneInfo("Asia/Shanghai")
 WATCHERS: tuple[Role, ...] = ("operator", "supervisor")
 STREAM_S = 60.0  # a stream ends after a minute; the browser reconnects by itself (EventSource)
 EVERY_S = 1.0
@@ -97,10 +95,6 @@ class SlaController(Controller):
     async def case(self, request: Req, case_no: FromPath[str], hall: HallDep, sla: SlaDep) -> CaseClocks:
         hall.users.caller(request, *WATCHERS)
         return await sla.case(hall.redis, await hall.case_id(case_no), case_no)
-
-
-def when(moment: datetime | None) -> str:
-    return f"{moment.astimezone(LOCAL):%Y-%m-%d %H:%M}" if moment else ""
 
 
 def left(seconds: float) -> str:

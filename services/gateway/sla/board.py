@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
 from typing import Literal, cast
-from zoneinfo import ZoneInfo
 
 import msgspec
 from redis.asyncio import Redis
@@ -19,10 +18,10 @@ from services.gateway.sla import events
 from shared.clock import Clock, SystemClock
 from shared.envelope import Envelope
 from shared.kafka import HandlerTable, Route
+from shared.localtime import LOCAL
 from shared.outbox import Txn
 from shared.settings import HallSettings
 
-LOCAL = ZoneInfo("Asia/Shanghai")
 Status = Literal["正常", "预警", "逾期"]
 NORMAL: Status = "正常"
 WARNING: Status = "预警"

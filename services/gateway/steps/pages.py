@@ -3,9 +3,7 @@ printable 补正通知书 for the applicant. The actions post to the steps API (
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from litestar import Controller, get
 from litestar.exceptions import NotFoundException
@@ -17,13 +15,9 @@ from services.gateway.steps.api import BACK_OFFICE, WorkbenchDep
 from services.gateway.steps.sla import BADGES
 from services.gateway.steps.workbench import WorkStep
 from shared.catalogue import UNITS
+from shared.localtime import when
 
-LOCAL = ZoneInfo("Asia/Shanghai")
 SPECIAL_KINDS = ("听证", "招标", "拍卖", "检验", "检测", "检疫", "鉴定", "专家评审")
-
-
-def when(moment: datetime | None) -> str:
-    return f"{moment.astimezone(LOCAL):%Y-%m-%d %H:%M}" if moment else ""
 
 
 def state(step: WorkStep) -> str:
