@@ -6,10 +6,12 @@ Evolution is additive: new payload fields get defaults; a breaking change is a n
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 import msgspec
+
+from shared.clock import SYSTEM_CLOCK
 
 ActorKind = Literal["clerk", "staff", "supervisor", "kiosk", "pad", "applicant", "operator", "system"]
 
@@ -43,7 +45,7 @@ def new_event_id() -> str:
 
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    return SYSTEM_CLOCK.now()
 
 
 def type_tag(payload: msgspec.Struct | type[msgspec.Struct]) -> str:

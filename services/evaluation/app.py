@@ -19,7 +19,7 @@ from services.evaluation.rating_handlers import Ratings
 from services.evaluation.store import Store
 from services.evaluation.tokens import LinkSigner
 from shared import topics
-from shared.clock import Clock, SystemClock
+from shared.clock import SYSTEM_CLOCK, Clock
 from shared.kafka import ServiceRuntime
 from shared.settings import HallSettings
 from shared.telemetry import tracer_provider
@@ -42,7 +42,7 @@ def build(
     store = Store(settings)
     tables = (
         CaseClocks(store, rules, settings.region_code).table(),
-        Ratings(store, rules, LinkSigner(settings.secret), clock or SystemClock()).table(),
+        Ratings(store, rules, LinkSigner(settings.secret), clock or SYSTEM_CLOCK).table(),
         FollowUps(store, rules).table(),
     )
     inputs = [topics.INTAKE_EVENTS, topics.ROUTING_EVENTS, topics.TIMING_EVENTS, topics.EVALUATION_COMMANDS]

@@ -1,14 +1,12 @@
 """Timing's composition root: clocks follow the other services' events; a scheduler raises their alerts.
 
 Timing-only settings (environment): ``HALL_HALLS_FILE`` (office hours and alert rules, data/halls.toml),
-``HALL_CLOCK_OFFSET_S`` (seconds added to the system clock, for demonstrations and tests of a process),
 ``HALL_TIMING_POLL_S`` (how often the due set is polled, 0.1 s).
 """
 
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta
 
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 
@@ -29,7 +27,7 @@ from services.timing.rebuild import rebuild_if_wiped
 from services.timing.scheduler import Scheduler
 from services.timing.store import Keys
 from shared import topics
-from shared.clock import Clock, SystemClock
+from shared.clock import SYSTEM_CLOCK, Clock
 from shared.kafka import ServiceRuntime
 from shared.settings import HallSettings
 from shared.telemetry import tracer_provider
@@ -46,17 +44,6 @@ PUBLISHES = (
     ClockRefused,
     CalendarLoaded,
 )
-
-
-class OffsetClock:
-    """The system clock moved by a fixed offset."""
-
-    def __init__(self, offset: timedelta) -> None:
-        self.offset = offset
-        self._system = SystemClock()
-
-    def now(self) -> datetime:
-        return self._system.now() + self.offset
 
 
 class TimingRuntime(ServiceRuntime):
@@ -78,14 +65,9 @@ class TimingRuntime(ServiceRuntime):
         await super().stop()
 
 
-def system_clock() -> Clock:
-    offset = float(os.environ.get("HALL_CLOCK_OFFSET_S") or 0)
-    return OffsetClock(timedelta(seconds=offset)) if offset else SystemClock()
-
-
 def build(settings: HallSettings, spans: SpanProcessor | None = None, clock: Clock | None = None) -> ServiceRuntime:
     engine = Engine(load_halls())
-    runtime = TimingRuntime(settings, tracer_provider(settings, SERVICE, spans), engine, clock or system_clock())
+    runtime = TimingRuntime(settings, tracer_provider(settings, SERVICE, spans), engine, clock or SYSTEM_CLOCK)
     runtime.publications.declare(topics.TIMING_EVENTS, *PUBLISHES)
 
     async def refresh() -> bool:

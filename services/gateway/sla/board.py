@@ -15,7 +15,7 @@ import msgspec
 from redis.asyncio import Redis
 
 from services.gateway.sla import events
-from shared.clock import Clock, SystemClock
+from shared.clock import SYSTEM_CLOCK, Clock
 from shared.envelope import Envelope
 from shared.kafka import HandlerTable, Route
 from shared.localtime import LOCAL
@@ -233,7 +233,7 @@ def board(
 class SlaBoard:
     def __init__(self, settings: HallSettings, clock: Clock | None = None) -> None:
         self.settings = settings
-        self.clock = clock or SystemClock()
+        self.clock = clock or SYSTEM_CLOCK
 
     def key(self, *parts: str) -> str:
         return self.settings.key("gateway", "sla", *parts)
