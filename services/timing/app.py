@@ -22,6 +22,7 @@ from services.timing.messages import (
     ClockResumed,
     ClockStarted,
     ClockStopped,
+    DeadlineRevised,
 )
 from services.timing.rebuild import rebuild_if_wiped
 from services.timing.scheduler import Scheduler
@@ -43,6 +44,7 @@ PUBLISHES = (
     ClockStopped,
     ClockRefused,
     CalendarLoaded,
+    DeadlineRevised,
 )
 
 

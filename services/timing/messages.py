@@ -188,6 +188,10 @@ class ClockStarted(msgspec.Struct, frozen=True, kw_only=True):
     statutory_limit: LimitOut | None = None
     not_after: datetime | None = None
     warning_at: datetime | None = None
+    # The deadline or warning time depends on a year without an official holiday schedule yet (暂定): a
+    # provisional calendar of weekends and statutory holidays; revised by DeadlineRevised once it is published.
+    provisional: bool = False
+    provisional_years: list[int] = []
 
 
 class ClockPaused(msgspec.Struct, frozen=True, kw_only=True):
@@ -212,6 +216,10 @@ class ClockResumed(msgspec.Struct, frozen=True, kw_only=True):
     promised_deadline: datetime
     statutory_deadline: datetime | None = None
     warning_at: datetime | None = None
+    # The deadline or warning time depends on a year without an official holiday schedule yet (暂定): a
+    # provisional calendar of weekends and statutory holidays; revised by DeadlineRevised once it is published.
+    provisional: bool = False
+    provisional_years: list[int] = []
 
 
 class ClockExtended(msgspec.Struct, frozen=True, kw_only=True):
@@ -225,6 +233,10 @@ class ClockExtended(msgspec.Struct, frozen=True, kw_only=True):
     promised_deadline: datetime
     statutory_deadline: datetime | None = None
     warning_at: datetime | None = None
+    # The deadline or warning time depends on a year without an official holiday schedule yet (暂定): a
+    # provisional calendar of weekends and statutory holidays; revised by DeadlineRevised once it is published.
+    provisional: bool = False
+    provisional_years: list[int] = []
 
 
 class ClockAlerted(msgspec.Struct, frozen=True, kw_only=True):
@@ -254,8 +266,40 @@ class ClockStopped(msgspec.Struct, frozen=True, kw_only=True):
     reason: str = ""
 
 
+class DeadlineRevised(msgspec.Struct, frozen=True, kw_only=True):
+    """A year's official schedule replaced its provisional calendar: the clock's deadlines were recomputed.
+
+    Published once per open clock whose deadline, warning time or pause arithmetic touched that year, with
+    the old and new times. ``retracted`` names the alert levels raised under the provisional dates that are no
+    longer due (they fire again when they are); ``status_before``/``status_after`` are at ``revised_at``.
+    """
+
+    version: ClassVar[int] = 1
+    clock_id: str
+    purpose: str
+    case_no: str
+    step_id: str = ""
+    department: str = ""
+    year: int
+    source: str = ""
+    reason: str = ""
+    old_promised_deadline: datetime
+    promised_deadline: datetime
+    old_warning_at: datetime | None = None
+    warning_at: datetime | None = None
+    old_statutory_deadline: datetime | None = None
+    statutory_deadline: datetime | None = None
+    status_before: str = "正常"
+    status_after: str = "正常"
+    retracted: list[str] = []
+    provisional: bool = False  # still provisional: another year it touches has no official schedule yet
+    provisional_years: list[int] = []
+    revised_at: datetime
+
+
 class ClockRefused(msgspec.Struct, frozen=True, kw_only=True):
-    """The calendar lacks a year the clock needs: an operator must load it."""
+    """No longer published (a year without an official schedule gets a provisional calendar); records from
+    before are still read, and the clocks they refused are computed when timing starts."""
 
     version: ClassVar[int] = 1
     case_no: str
