@@ -28,7 +28,7 @@ from services.timing.engine import Engine
 from services.timing.messages import ClockAlerted
 from services.timing.store import CLAIM, RELEASE, Keys, decode_clock, encode_clock
 from shared import topics
-from shared.clock import Clock
+from shared.clock import SYSTEM_CLOCK, Clock
 from shared.envelope import SYSTEM, encode, wrap
 from shared.kafka import ServiceRuntime
 from shared.outbox import MARKER_TTL_S, Outgoing
@@ -125,7 +125,9 @@ class Scheduler:
     async def tick(self) -> int:
         """Claims what is due now and starts raising it in chunks (at most ``parallel`` chunks at a time, so
         the next claim does not wait for Kafka's acknowledgements); returns how many clocks it took."""
-        now, wall = self.clock.now().timestamp(), time.time()
+        # The lease is about real elapsed time across instances: the system clock (every instance shares its
+        # offset), never the scheduler's own clock, which a test may hold still or move by hours.
+        now, wall = self.clock.now().timestamp(), SYSTEM_CLOCK.now().timestamp()
         lease = repr(wall + self.lease_s)
         members = cast(
             "list[bytes]",
