@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import time
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
@@ -19,6 +18,7 @@ from litestar import Request
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.response import Redirect
 
+from shared.clock import SYSTEM_CLOCK, Clock
 from shared.envelope import Actor
 
 Role = Literal["clerk", "staff", "supervisor", "kiosk", "pad", "operator"]
@@ -83,7 +83,8 @@ def _password_matches(stored: str, password: str) -> bool:
 
 
 class Directory:
-    def __init__(self, secret: str, path: Path = DEFAULT_PATH) -> None:
+    def __init__(self, secret: str, path: Path = DEFAULT_PATH, clock: Clock = SYSTEM_CLOCK) -> None:
+        self.clock = clock
         self._users = {u.id: u for u in msgspec.toml.decode(path.read_bytes(), type=_File).users}
         self._key = hashlib.sha256(b"hall-session:" + secret.encode()).digest()
 
@@ -98,7 +99,7 @@ class Directory:
         return user if user is not None and _password_matches(user.password, password) else None
 
     def token(self, user: User, now: float | None = None) -> str:
-        expires = int((now if now is not None else time.time()) + TOKEN_TTL_S)
+        expires = int((now if now is not None else self.clock.now().timestamp()) + TOKEN_TTL_S)
         body = base64.urlsafe_b64encode(f"{user.id}|{expires}".encode()).decode().rstrip("=")
         return f"{body}.{self._sign(body)}"
 
@@ -110,7 +111,7 @@ class Directory:
         if not signature or not hmac.compare_digest(signature, self._sign(body)):
             raise NotAuthorizedException("登录凭证无效，请重新登录")
         user_id, _, expires = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode().partition("|")
-        if int(expires) < time.time():
+        if int(expires) < self.clock.now().timestamp():
             raise NotAuthorizedException("登录已过期，请重新登录")
         user = self._users.get(user_id)
         if user is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 import msgspec
 from litestar import Controller, get
@@ -13,6 +13,7 @@ from litestar.response import Template
 
 from services.gateway.catalogue.model import Catalogue, OfferingDetail, OfferingSummary
 from services.gateway.context import HallDep, Req
+from shared.clock import SYSTEM_CLOCK
 from shared.localtime import LOCAL
 
 CatalogueDep = NamedDependency[Catalogue]
@@ -25,7 +26,8 @@ class CatalogueList(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def today() -> date:
-    return datetime.now(LOCAL).date()
+    """The hall's date today (its system clock, which ``HALL_CLOCK_OFFSET_S`` may move): which versions are in force."""
+    return SYSTEM_CLOCK.now().astimezone(LOCAL).date()
 
 
 def known(catalogue: Catalogue, code: str) -> OfferingDetail:

@@ -3,7 +3,7 @@ and the statistics for the hall's staff; the public disclosure page. Actions pos
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from litestar import Controller, get
@@ -16,6 +16,7 @@ from services.gateway.ratings.followups_api import DESK, stats_view, visible
 from services.gateway.ratings.links import peek
 from services.gateway.ratings.masking import mask_id, mask_name
 from services.gateway.ratings.statistics import Filter, GroupBy
+from shared.clock import SYSTEM_CLOCK
 from shared.localtime import LOCAL, when
 
 LEVELS = ("非常满意", "满意", "基本满意", "不满意", "非常不满意")
@@ -98,7 +99,7 @@ class RatingPages(Controller):
             "status": status,
             "chosen": chosen,
             "history": await ratings.history(hall.redis, chosen.followup_id) if chosen else [],
-            "now": datetime.now(LOCAL),
+            "now": SYSTEM_CLOCK.now().astimezone(LOCAL),
         }
         return Template(template_name="ratings/desk.html", context=context)
 
