@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -32,6 +32,7 @@ from services.timing.clocks import CASE, ClockState
 from services.timing.engine import Engine
 from services.timing.scheduler import Fired
 from services.timing.store import Keys, encode_clock
+from shared.clock import SYSTEM_CLOCK
 from shared.settings import HallSettings, load_settings
 from shared.topics import ensure_topics
 from tests.conftest import remove_namespace
@@ -96,7 +97,7 @@ async def bench(settings: HallSettings, timers: int, due: int, window: float) ->
     engine = runtime.engine
     before = await used_memory(redis)
     began = time.monotonic()
-    now = datetime.now(UTC)
+    now = SYSTEM_CLOCK.now()
     # The pending majority: deadlines 3 to 30 days away.
     batch: list[tuple[ClockState, float]] = []
     for n in range(timers - due):
@@ -107,7 +108,7 @@ async def bench(settings: HallSettings, timers: int, due: int, window: float) ->
             batch = []
     await load(redis, keys, batch)
     # The share that comes due: deadlines spread evenly over the window, starting 3 s after loading ends.
-    soon = datetime.now(UTC) + timedelta(seconds=3)
+    soon = SYSTEM_CLOCK.now() + timedelta(seconds=3)
     coming = [
         timer(engine, timers - due + n, soon + timedelta(seconds=window * n / due), 8, warned=True) for n in range(due)
     ]
@@ -124,7 +125,7 @@ async def bench(settings: HallSettings, timers: int, due: int, window: float) ->
     decided: list[float] = []
 
     def fired(alert: Fired) -> None:
-        lateness.append(time.time() - alert.due_at.timestamp())
+        lateness.append(SYSTEM_CLOCK.now().timestamp() - alert.due_at.timestamp())
         decided.append((alert.fired_at - alert.due_at).total_seconds())
 
     runtime.scheduler.on_fire = fired

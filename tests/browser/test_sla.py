@@ -4,7 +4,7 @@ moves (a ManualClock given to a hall of its own — timing raises the alerts; th
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 
 from services.timing.store import Keys, store_year
 from services.timing.yearfile import read_year_file
-from shared.clock import ManualClock
+from shared.clock import SYSTEM_CLOCK, ManualClock
 from shared.settings import HallSettings
 from tests.browser.pages import login, snap
 from tests.halls import InProcessHall, fresh_settings, in_process_hall
@@ -33,7 +33,7 @@ APPLICATION: dict[str, Any] = {
 
 @pytest.fixture(scope="module")
 def clock() -> ManualClock:
-    return ManualClock(datetime.now(UTC))
+    return ManualClock(SYSTEM_CLOCK.now())
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import msgspec
 import pytest
@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 
 from deploy.processes import Launcher
 from shared import topics
+from shared.clock import SYSTEM_CLOCK
 from shared.envelope import Actor, Envelope, encode, new_event_id
 from shared.settings import HallSettings
 
@@ -108,9 +109,9 @@ async def test_every_deadline_survives_a_killed_timing_with_its_redis_wiped(
     await producer.start()
     try:
         # Timing may still be catching up after an earlier test restarted it: wait until it answers.
-        await request(producer, hall, warm_up, datetime.now(UTC), 3600)
+        await request(producer, hall, warm_up, SYSTEM_CLOCK.now(), 3600)
         await until(lambda: warm_up in alerts.started, 60, "timing answers")
-        now = datetime.now(UTC)
+        now = SYSTEM_CLOCK.now()
         for clock_id, seconds in clocks.items():
             await request(producer, hall, clock_id, now, seconds)
         await producer.flush()
@@ -121,7 +122,7 @@ async def test_every_deadline_survives_a_killed_timing_with_its_redis_wiped(
         await until(lambda: clocks.keys() <= alerts.started, LATER - 10, "every clock started")
         early = {clock_id for clock_id, seconds in clocks.items() if seconds < 10}
         await until(lambda: early <= alerts.overdue(), 30, "the early deadlines raised")
-        assert datetime.now(UTC) < now + timedelta(seconds=LATER), "too slow: later deadlines passed before the crash"
+        assert SYSTEM_CLOCK.now() < now + timedelta(seconds=LATER), "too slow: later deadlines passed before the crash"
 
         processes.kill("timing")
         redis = Redis.from_url(hall.redis_url)

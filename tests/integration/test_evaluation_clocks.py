@@ -4,12 +4,12 @@ an unrated service gets the default rating exactly once and an uncorrected bad r
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from shared.clock import ManualClock
+from shared.clock import SYSTEM_CLOCK, ManualClock
 from shared.settings import HallSettings
 from tests.halls import InProcessHall, fresh_settings, in_process_hall
 from tests.journeys import KIOSK, KIOSK_PROOF, auth, submit
@@ -23,7 +23,7 @@ STAFF = auth("zrzy-li")
 
 @pytest.fixture(scope="module")
 async def moved(settings: HallSettings) -> AsyncIterator[tuple[InProcessHall, ManualClock]]:
-    clock = ManualClock(datetime.now(UTC))
+    clock = ManualClock(SYSTEM_CLOCK.now())
     async with in_process_hall(await fresh_settings(settings), clock=clock) as hall:
         yield hall, clock
 

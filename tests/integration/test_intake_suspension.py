@@ -3,13 +3,13 @@ bringing the materials ends the suspension. Time is moved with a ManualClock, ne
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from stdnum.cn import ric
 
-from shared.clock import ManualClock
+from shared.clock import SYSTEM_CLOCK, ManualClock
 from shared.settings import HallSettings
 from tests.halls import InProcessHall, fresh_settings, in_process_hall
 from tests.journeys import CLERK
@@ -32,7 +32,7 @@ async def dossier(hall: InProcessHall, case_no: str, wanted: str) -> dict[str, A
 async def test_a_missed_supplement_deadline_suspends_the_case_and_the_materials_resume_it(
     settings: HallSettings,
 ) -> None:
-    clock = ManualClock(datetime.now(UTC))
+    clock = ManualClock(SYSTEM_CLOCK.now())
     async with in_process_hall(await fresh_settings(settings), clock=clock) as hall:
         digits = "15052519900101200"
         applicant = {

@@ -4,7 +4,7 @@ on a manual clock, while the case as a whole is still within its promised time."
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -12,7 +12,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from shared import topics
-from shared.clock import ManualClock
+from shared.clock import SYSTEM_CLOCK, ManualClock
 from shared.envelope import decode
 from shared.settings import HallSettings
 from tests.halls import InProcessHall, fresh_settings, in_process_hall
@@ -27,7 +27,7 @@ SUPERVISOR, STAFF = auth("zj-boss"), auth("zj-zhao")
 
 @pytest.fixture(scope="module")
 async def timed(settings: HallSettings) -> AsyncIterator[tuple[InProcessHall, ManualClock]]:
-    clock = ManualClock(datetime.now(UTC))
+    clock = ManualClock(SYSTEM_CLOCK.now())
     async with in_process_hall(await fresh_settings(settings), clock=clock) as running:
         yield running, clock
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -20,6 +19,7 @@ from services.routing import jurisdiction
 from services.routing.messages import ClaimStep, DecideStep
 from services.timing.messages import ClockAlerted
 from shared import topics
+from shared.clock import SYSTEM_CLOCK
 from shared.envelope import SYSTEM, Actor, Envelope, encode, wrap
 from shared.settings import HallSettings
 from tests.integration.conftest import InProcessHall
@@ -81,7 +81,7 @@ def accepted(case_no: str, **fields: Any) -> CaseAccepted:
         "applicant_id_type": "居民身份证",
         "applicant_id_number": "150525199001011234",
         "channel": "window",
-        "accepted_at": datetime.now(UTC),
+        "accepted_at": SYSTEM_CLOCK.now(),
         "owner": "clerk-zhang",
         "owner_name": "张敏",
         "point": "hall",
@@ -330,7 +330,7 @@ async def test_a_returned_step_gives_the_applicant_a_notice_and_resumes_after_th
         materials=[Material("M02", "不动产权证书复印件")],
         remaining=[],
         complete=True,
-        supplemented_at=datetime.now(UTC),
+        supplemented_at=SYSTEM_CLOCK.now(),
     )
     await publish(producer, hall.settings, topics.INTAKE_EVENTS, wrap(supplement, case_id=case_id, actor=CLERK_ACTOR))
     await eventually(lambda: _has(client, case_no, "StepResumed.v1", 1))
@@ -400,7 +400,7 @@ async def test_a_grant_is_held_at_the_window_while_deferred_materials_are_owed(
     assert held.json()["detail"] == "容缺受理的材料尚未补齐（授权委托书），补齐后才能出件"
 
     supplement = MaterialsSupplemented(
-        case_no=case_no, materials=owed, remaining=[], complete=True, supplemented_at=datetime.now(UTC)
+        case_no=case_no, materials=owed, remaining=[], complete=True, supplemented_at=SYSTEM_CLOCK.now()
     )
     await publish(producer, hall.settings, topics.INTAKE_EVENTS, wrap(supplement, case_id=case_id, actor=CLERK_ACTOR))
 
@@ -456,7 +456,7 @@ async def test_an_overrun_step_is_escalated_once_to_its_supervisor(
     case_no = await submit(client)
     step_id = await open_step(client, case_no)
     case_id = (await client.get(f"/api/cases/{case_no}")).json()["case_id"]
-    now = datetime.now(UTC)
+    now = SYSTEM_CLOCK.now()
     for level in ("预警", "逾期", "逾期"):  # timing's alerts; the second 逾期 is a repeat (another event id)
         alert = ClockAlerted(
             clock_id=step_id,

@@ -8,6 +8,7 @@ from typing import ClassVar
 import msgspec
 import pytest
 
+from shared.clock import SYSTEM_CLOCK
 from shared.envelope import SYSTEM, Actor, decode, encode, new_event_id, type_tag, wrap
 from shared.outbox import Outgoing
 from shared.replies import Reply, decode_reply, reply
@@ -82,14 +83,14 @@ def test_a_local_time_round_trips_as_the_same_instant() -> None:
 
 
 def test_wrap_fills_a_fresh_event_id_and_an_aware_time() -> None:
-    before = datetime.now(UTC)
+    before = SYSTEM_CLOCK.now()
     first = wrap(EVENT, case_id="c", actor=SYSTEM)
     second = wrap(EVENT, case_id="c", actor=SYSTEM)
     assert first.event_id != second.event_id
     assert len(first.event_id) == 32
     assert set(first.event_id) <= set("0123456789abcdef")
     assert first.occurred_at.tzinfo is not None
-    assert before <= first.occurred_at <= datetime.now(UTC)
+    assert before <= first.occurred_at <= SYSTEM_CLOCK.now()
     assert first.causation_id == ""
     assert first.actor == SYSTEM
 
