@@ -51,6 +51,7 @@ class ClockStarted(msgspec.Struct, frozen=True, kw_only=True):
     promised_deadline: datetime
     purpose: str = "办件"
     case_no: str = ""
+    provisional: bool = False  # 暂定: it rests on a year without an official holiday schedule yet
 
 
 class ClockPaused(msgspec.Struct, frozen=True, kw_only=True):
@@ -63,6 +64,7 @@ class ClockResumed(msgspec.Struct, frozen=True, kw_only=True):
     version: ClassVar[int] = 1
     purpose: str = "办件"
     promised_deadline: datetime
+    provisional: bool = False
 
 
 class ClockLimit(msgspec.Struct, frozen=True):
@@ -75,6 +77,7 @@ class ClockExtended(msgspec.Struct, frozen=True, kw_only=True):
     purpose: str = "办件"
     limit: ClockLimit
     promised_deadline: datetime
+    provisional: bool = False
 
 
 class ClockAlerted(msgspec.Struct, frozen=True, kw_only=True):
@@ -90,8 +93,23 @@ class ClockStopped(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ClockRefused(msgspec.Struct, frozen=True, kw_only=True):
+    """No longer published; old records are shown neutrally (their reason is meant for operators)."""
+
     version: ClassVar[int] = 1
-    reason: str
+    purpose: str = "办件"
+
+
+class DeadlineRevised(msgspec.Struct, frozen=True, kw_only=True):
+    """A year's official holiday schedule was loaded: a clock's provisional deadline was recomputed."""
+
+    version: ClassVar[int] = 1
+    purpose: str
+    case_no: str = ""
+    year: int
+    old_promised_deadline: datetime
+    promised_deadline: datetime
+    retracted: list[str] = []
+    provisional: bool = False
 
 
 class RatingRecorded(msgspec.Struct, frozen=True, kw_only=True):

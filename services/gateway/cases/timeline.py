@@ -10,6 +10,7 @@ import msgspec
 from redis.asyncio import Redis
 
 from services.gateway.cases import events
+from services.gateway.provisional import PENDING, deadline_text, revision_text, short_text
 from shared.catalogue import unit_name
 from shared.envelope import Actor, Envelope
 from shared.kafka import HandlerTable, Route
@@ -69,7 +70,9 @@ class Timeline:
             "ClockStopped.v1": Route(
                 events.ClockStopped, self._note("", lambda e: "停止计时，" + ("按时办结" if e.on_time else "超期办结"))
             ),
-            "ClockRefused.v1": Route(events.ClockRefused, self._note("", lambda e: f"无法计时：{e.reason}")),
+            # Old records only (timing now computes every clock): their reason is for operators, not applicants.
+            "ClockRefused.v1": Route(events.ClockRefused, self._note("", lambda e: f"{_clock(e.purpose)}{PENDING}")),
+            "DeadlineRevised.v1": Route(events.DeadlineRevised, self._note("", _revised)),
             **self._clock_moves(),
             "RatingRecorded.v1": Route(events.RatingRecorded, self.rating_recorded),
             "FollowUpChanged.v1": Route(events.FollowUpChanged, self._note("", lambda e: f"差评整改：{e.change}")),
@@ -89,15 +92,14 @@ class Timeline:
             ),
             "ClockResumed.v1": Route(
                 events.ClockResumed,
-                self._note("", lambda e: f"{_clock(e.purpose)}恢复计时，期限顺延至 {local(e.promised_deadline)}"),
+                self._note("", lambda e: f"{_clock(e.purpose)}恢复计时，期限顺延至 {_short(e)}"),
             ),
             "ClockExtended.v1": Route(
                 events.ClockExtended,
                 self._note(
                     "",
                     lambda e: (
-                        f"{_clock(e.purpose)}延长 {e.limit.value:g} {unit_name(e.limit.unit)}，"
-                        f"期限至 {local(e.promised_deadline)}"
+                        f"{_clock(e.purpose)}延长 {e.limit.value:g} {unit_name(e.limit.unit)}，期限至 {_short(e)}"
                     ),
                 ),
             ),
@@ -207,7 +209,14 @@ class Timeline:
 
     async def entries(self, redis: Redis, case_id: str) -> list[TimelineEntry]:
         raw = cast("dict[bytes, bytes]", await redis.hgetall(self.key("timeline", case_id)))
-        return sorted((_entry.decode(v) for v in raw.values()), key=lambda e: e.at)
+        return sorted((_neutral(_entry.decode(v)) for v in raw.values()), key=lambda e: e.at)
+
+
+def _neutral(entry: TimelineEntry) -> TimelineEntry:
+    """An entry recorded from an old ClockRefused said the operator's reason (a command to run): not for citizens."""
+    if entry.type == "ClockRefused.v1" and not entry.summary.endswith(PENDING):
+        return msgspec.structs.replace(entry, summary=f"期限{PENDING}")
+    return entry
 
 
 def _supplemented(e: events.MaterialsSupplemented) -> str:
@@ -226,17 +235,34 @@ def _clock(purpose: str) -> str:
 
 def _clock_started(e: events.ClockStarted) -> str:
     # Evaluation's clocks (the rating window, a bad review's correction) are not the case's promised deadline.
+    deadline = deadline_text(e.promised_deadline, e.provisional)
     if e.purpose == "评价期":
-        return f"评价期开始，{local(e.promised_deadline)} 前可评价"
+        return f"评价期开始，{deadline} 前可评价"
     if e.purpose == "整改":
-        return f"差评整改计时，整改期限 {local(e.promised_deadline)}"
+        return f"差评整改计时，整改期限 {deadline}"
     if e.purpose == "环节":
-        return f"环节开始计时，环节期限 {local(e.promised_deadline)}"
+        return f"环节开始计时，环节期限 {deadline}"
     if e.purpose == "子件":
-        return f"子件 {e.case_no} 开始计时，承诺办结时间 {local(e.promised_deadline)}"
+        return f"子件 {e.case_no} 开始计时，承诺办结时间 {deadline}"
     if e.purpose == "补齐":
-        return f"容缺材料补齐期限 {local(e.promised_deadline)}"
-    return f"开始计时，承诺办结时间 {local(e.promised_deadline)}"
+        return f"容缺材料补齐期限 {deadline}"
+    return f"开始计时，承诺办结时间 {deadline}"
+
+
+def _short(e: events.ClockResumed | events.ClockExtended) -> str:
+    return short_text(e.promised_deadline, e.provisional)
+
+
+_REVISED = {"办件": "", "环节": "环节", "补齐": "容缺补齐", "评价期": "评价期", "整改": "差评整改"}
+
+
+def _revised(e: events.DeadlineRevised) -> str:
+    """``期限更正：2027-01-04 17:30 → 2027-01-06 17:30（2027 年放假安排已公布，按正式安排重新计算）``."""
+    which = f"子件 {e.case_no} " if e.purpose == "子件" else _REVISED.get(e.purpose, e.purpose)
+    text = revision_text(
+        e.old_promised_deadline, e.promised_deadline, e.year, provisional=e.provisional, retracted=e.retracted
+    )
+    return which + text
 
 
 def _decided(event: events.StepDecided) -> str:

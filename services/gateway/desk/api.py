@@ -14,6 +14,7 @@ from litestar.response import Template
 from services.gateway.cases.timeline import current_state
 from services.gateway.context import Gateway, HallDep, Req
 from services.gateway.desk.dossier import Dossier, Dossiers
+from services.gateway.provisional import PENDING, deadline_text, years_text
 from services.gateway.users import User
 from shared.catalogue import limit_text
 from shared.localtime import when as when_known
@@ -24,10 +25,11 @@ POINTS = load_points()
 
 
 def when(moment: datetime | None) -> str:
-    return when_known(moment, "计算中")
+    return when_known(moment, PENDING)
 
 
-HELPERS = {"when": when, "limit_text": limit_text}
+# deadline(d.promised_deadline, d.provisional): 2027-01-04 17:30（暂定，以国务院公布的放假安排为准）
+HELPERS = {"when": when, "limit_text": limit_text, "deadline": deadline_text, "years_text": years_text}
 
 
 class DeskController(Controller):
@@ -72,11 +74,11 @@ def pending(d: Dossier) -> bool:
     """A deadline on the receipt is still being computed by timing (shown as 计算中)."""
     if d.outcome != "受理":
         return False
-    if d.promised_deadline is None and not d.deadline_note:
+    if d.promised_deadline is None:
         return True
-    if d.deferred and d.owed and d.supplement_deadline is None and not d.supplement_note:
+    if d.deferred and d.owed and d.supplement_deadline is None:
         return True
-    return any(c.stage == 1 and c.promised_deadline is None and not c.deadline_note for c in d.children)
+    return any(c.stage == 1 and c.promised_deadline is None for c in d.children)
 
 
 def visible(user: User, dossier: Dossier | None, case_no: str) -> Dossier:

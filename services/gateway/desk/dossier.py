@@ -3,8 +3,10 @@
 Keys (the gateway's own): ``dossier:{case_id}`` a hash of facts, one field per source, so timing's events may come
 before or after intake's: ``case`` (受理 or 不予受理), ``owed`` (容缺 materials still owed), ``deadline`` (the
 promised completion time), ``supplement`` (the 补齐 deadline), ``suspended`` (the applicant's notice),
-``child:{case_no}`` (a child's deadline), ``*note`` (why timing could not compute one), ``idhash`` (the
-applicant's ID number as a keyed hash); ``owned:{clerk}`` the clerk's cases by time (首问负责). A case number
+``child:{case_no}`` (a child's deadline), ``idhash`` (the applicant's ID number as a keyed hash);
+``owned:{clerk}`` the clerk's cases by time (首问负责). A deadline is kept with whether it is provisional (暂定:
+a year without an official holiday schedule) and, once ``DeadlineRevised`` replaced it, the time it replaced.
+Old ``ClockRefused`` records are not kept: the receipt says 计算中 until timing computes the deadline. A case number
 leads to its case id through the case timeline's index, as everywhere in the gateway. The applicant's ID number
 is kept only masked and as a keyed hash (for the kiosk's lookup).
 """
@@ -29,6 +31,16 @@ from shared.settings import HallSettings
 CASE, CHILD, SUPPLEMENT = "办件", "子件", "补齐"  # timing's clock purposes the window shows
 
 
+class Deadline(msgspec.Struct, frozen=True, kw_only=True):
+    """One deadline as timing last gave it (stored; older entries are a bare time)."""
+
+    at: datetime
+    provisional: bool = False
+    years: list[int] = []  # the years without an official schedule it depends on
+    revised_from: datetime | None = None  # the provisional time a DeadlineRevised replaced
+    revised_year: int = 0
+
+
 class Child(msgspec.Struct, kw_only=True):
     case_no: str
     item_name: str
@@ -37,7 +49,8 @@ class Child(msgspec.Struct, kw_only=True):
     stage_name: str
     promised_limit: events.Limit
     promised_deadline: datetime | None = None
-    deadline_note: str = ""
+    provisional: bool = False  # 暂定
+    provisional_years: list[int] = []
 
 
 class Dossier(msgspec.Struct, kw_only=True):
@@ -74,15 +87,19 @@ class Dossier(msgspec.Struct, kw_only=True):
     # Filled in from later events:
     owed: list[events.Material] = []
     promised_deadline: datetime | None = None
-    deadline_note: str = ""  # why timing could not compute it (a calendar year not loaded)
+    # 暂定: the promised deadline rests on a year without an official holiday schedule (provisional_years).
+    provisional: bool = False
+    provisional_years: list[int] = []
+    revised_from: datetime | None = None  # the provisional deadline the official schedule corrected
+    revised_year: int = 0
     supplement_deadline: datetime | None = None
-    supplement_note: str = ""
+    supplement_provisional: bool = False
     suspended: str = ""  # the notice the applicant was given
 
 
 _dossier = msgspec.json.Decoder(Dossier)
 _owed = msgspec.json.Decoder(list[events.Material])
-_moment = msgspec.json.Decoder(datetime)
+_deadline = msgspec.json.Decoder(Deadline | datetime)
 _text = msgspec.json.Decoder(str)
 
 
@@ -115,7 +132,7 @@ class Dossiers:
             "ClockStarted.v1": Route(events.ClockStarted, self.clock),
             "ClockResumed.v1": Route(events.ClockResumed, self.clock),
             "ClockExtended.v1": Route(events.ClockExtended, self.clock),
-            "ClockRefused.v1": Route(events.ClockRefused, self.clock_refused),
+            "DeadlineRevised.v1": Route(events.DeadlineRevised, self.revised),
         }
 
     def _put(self, txn: Txn, case_id: str, field: str, value: bytes) -> None:
@@ -203,25 +220,23 @@ class Dossiers:
         self, env: Envelope, e: events.ClockStarted | events.ClockResumed | events.ClockExtended, txn: Txn
     ) -> None:
         """The case's promised deadline, a child's, or the 补齐 deadline, as timing computed it."""
-        if e.step_id:
-            return
-        deadline = msgspec.json.encode(e.promised_deadline)
-        if e.purpose == SUPPLEMENT:
-            self._put(txn, env.case_id, "supplement", deadline)
-        elif e.purpose == CHILD:
-            self._put(txn, env.case_id, f"child:{e.clock_id}", deadline)
-        elif e.purpose in (CASE, ""):
-            self._put(txn, env.case_id, "deadline", deadline)
+        field = _field(e.purpose, e.clock_id, e.step_id)
+        if field:
+            deadline = Deadline(at=e.promised_deadline, provisional=e.provisional, years=e.provisional_years)
+            self._put(txn, env.case_id, field, msgspec.json.encode(deadline))
 
-    async def clock_refused(self, env: Envelope, e: events.ClockRefused, txn: Txn) -> None:
-        """Timing cannot compute the deadline (a calendar year is not loaded): the receipt says why."""
-        note = msgspec.json.encode(e.reason)
-        if e.purpose == SUPPLEMENT:
-            self._put(txn, env.case_id, "supplement_note", note)
-        elif e.purpose == CHILD:
-            self._put(txn, env.case_id, f"childnote:{e.clock_id}", note)
-        elif e.purpose in (CASE, ""):
-            self._put(txn, env.case_id, "deadline_note", note)
+    async def revised(self, env: Envelope, e: events.DeadlineRevised, txn: Txn) -> None:
+        """The official schedule replaced the provisional one: a reprinted receipt shows the corrected time."""
+        field = _field(e.purpose, e.clock_id, e.step_id)
+        if field:
+            deadline = Deadline(
+                at=e.promised_deadline,
+                provisional=e.provisional,
+                years=e.provisional_years,
+                revised_from=e.old_promised_deadline if e.old_promised_deadline != e.promised_deadline else None,
+                revised_year=e.year,
+            )
+            self._put(txn, env.case_id, field, msgspec.json.encode(deadline))
 
     async def get(self, redis: Redis, case_id: str) -> Dossier | None:
         fields = cast("dict[bytes, bytes]", await redis.hgetall(self.key("dossier", case_id)))
@@ -242,6 +257,22 @@ class Dossiers:
         return [d for d in found if d is not None]
 
 
+def _field(purpose: str, clock_id: str, step_id: str) -> str:
+    """Which of the dossier's fields a clock fills: a step's clock and evaluation's clocks are not the window's."""
+    if step_id:
+        return ""
+    if purpose == SUPPLEMENT:
+        return "supplement"
+    if purpose == CHILD:
+        return f"child:{clock_id}"
+    return "deadline" if purpose in (CASE, "") else ""
+
+
+def _read(raw: bytes) -> Deadline:
+    found = _deadline.decode(raw)
+    return found if isinstance(found, Deadline) else Deadline(at=found)
+
+
 def _assemble(fields: dict[bytes, bytes]) -> Dossier | None:
     if b"case" not in fields:
         return None
@@ -249,20 +280,17 @@ def _assemble(fields: dict[bytes, bytes]) -> Dossier | None:
     if b"owed" in fields:
         dossier.owed = _owed.decode(fields[b"owed"])
     if b"deadline" in fields:
-        dossier.promised_deadline = _moment.decode(fields[b"deadline"])
+        d = _read(fields[b"deadline"])
+        dossier.promised_deadline, dossier.provisional, dossier.provisional_years = d.at, d.provisional, d.years
+        dossier.revised_from, dossier.revised_year = d.revised_from, d.revised_year
     if b"supplement" in fields:
-        dossier.supplement_deadline = _moment.decode(fields[b"supplement"])
+        d = _read(fields[b"supplement"])
+        dossier.supplement_deadline, dossier.supplement_provisional = d.at, d.provisional
     if b"suspended" in fields:
         dossier.suspended = _text.decode(fields[b"suspended"])
-    if b"deadline_note" in fields:
-        dossier.deadline_note = _text.decode(fields[b"deadline_note"])
-    if b"supplement_note" in fields:
-        dossier.supplement_note = _text.decode(fields[b"supplement_note"])
     for child in dossier.children:
         raw = fields.get(f"child:{child.case_no}".encode())
         if raw is not None:
-            child.promised_deadline = _moment.decode(raw)
-        note = fields.get(f"childnote:{child.case_no}".encode())
-        if note is not None:
-            child.deadline_note = _text.decode(note)
+            d = _read(raw)
+            child.promised_deadline, child.provisional, child.provisional_years = d.at, d.provisional, d.years
     return dossier

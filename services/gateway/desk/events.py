@@ -105,6 +105,8 @@ class ClockStarted(msgspec.Struct, frozen=True, kw_only=True):
     purpose: str = "办件"
     step_id: str = ""
     promised_deadline: datetime
+    provisional: bool = False  # 暂定: it rests on a year without an official holiday schedule yet
+    provisional_years: list[int] = []
 
 
 class ClockResumed(msgspec.Struct, frozen=True, kw_only=True):
@@ -113,6 +115,8 @@ class ClockResumed(msgspec.Struct, frozen=True, kw_only=True):
     purpose: str
     step_id: str = ""
     promised_deadline: datetime
+    provisional: bool = False
+    provisional_years: list[int] = []
 
 
 class ClockExtended(msgspec.Struct, frozen=True, kw_only=True):
@@ -121,10 +125,27 @@ class ClockExtended(msgspec.Struct, frozen=True, kw_only=True):
     purpose: str
     step_id: str = ""
     promised_deadline: datetime
+    provisional: bool = False
+    provisional_years: list[int] = []
+
+
+class DeadlineRevised(msgspec.Struct, frozen=True, kw_only=True):
+    """The official schedule of ``year`` was loaded: the clock's provisional deadline was recomputed."""
+
+    version: ClassVar[int] = 1
+    clock_id: str
+    purpose: str
+    step_id: str = ""
+    year: int
+    old_promised_deadline: datetime
+    promised_deadline: datetime
+    provisional: bool = False  # still provisional for another year
+    provisional_years: list[int] = []
 
 
 class ClockRefused(msgspec.Struct, frozen=True, kw_only=True):
+    """No longer published (timing computes a provisional deadline instead); old records are read but not shown."""
+
     version: ClassVar[int] = 1
-    reason: str
     clock_id: str = ""
     purpose: str = "办件"

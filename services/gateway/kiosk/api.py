@@ -37,6 +37,7 @@ class ChildProgress(msgspec.Struct, frozen=True, kw_only=True):
     stage: int
     stage_name: str
     promised_deadline: datetime | None
+    provisional: bool = False
 
 
 class Progress(msgspec.Struct, frozen=True, kw_only=True):
@@ -50,11 +51,16 @@ class Progress(msgspec.Struct, frozen=True, kw_only=True):
     id_masked: str
     at: datetime
     promised_deadline: datetime | None
-    deadline_note: str
+    # 暂定: the deadline rests on a year whose official holiday schedule is not published yet.
+    provisional: bool
+    provisional_years: list[int]
+    # Set once the official schedule corrected a provisional deadline: the time first announced.
+    revised_from: datetime | None
     reason: str
     deferred: bool
     owed: list[events.Material]
     supplement_deadline: datetime | None
+    supplement_provisional: bool
     suspended: str
     children: list[ChildProgress]
     steps: list[Step]
@@ -93,11 +99,14 @@ class KioskController(Controller):
             id_masked=dossier.id_masked,
             at=dossier.at,
             promised_deadline=dossier.promised_deadline,
-            deadline_note=dossier.deadline_note,
+            provisional=dossier.provisional,
+            provisional_years=dossier.provisional_years,
+            revised_from=dossier.revised_from,
             reason=dossier.reason,
             deferred=dossier.deferred,
             owed=dossier.owed,
             supplement_deadline=dossier.supplement_deadline,
+            supplement_provisional=dossier.supplement_provisional,
             suspended=dossier.suspended,
             children=[
                 ChildProgress(
@@ -107,6 +116,7 @@ class KioskController(Controller):
                     stage=c.stage,
                     stage_name=c.stage_name,
                     promised_deadline=c.promised_deadline,
+                    provisional=c.provisional,
                 )
                 for c in dossier.children
             ],

@@ -16,6 +16,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import ServerSentEvent, ServerSentEventMessage, Template
 
 from services.gateway.context import HallDep, Req
+from services.gateway.provisional import years_text
 from services.gateway.sla.board import BADGES, PURPOSES, BoardView, CaseClocks, SlaBoard
 from services.gateway.users import Role, User
 from shared.localtime import when
@@ -45,10 +46,11 @@ def scope(user: User, purpose: str, department: str) -> tuple[str, str]:
 def _changes(view: BoardView) -> bytes:
     """What is worth pushing: everything but the passing of time within the same statuses."""
     marks = [
-        (r.clock_id, r.status, r.escalation, r.paused, r.deadline.isoformat())
+        (r.clock_id, r.status, r.escalation, r.paused, r.deadline.isoformat(), r.provisional, r.correction)
         for r in (*view.warnings, *view.overdue, *view.closest)
     ]
-    return msgspec.json.encode([view.totals, view.by_department, view.by_item, view.by_clerk, view.rates, marks])
+    parts = [view.totals, view.by_department, view.by_item, view.by_clerk, view.rates, marks, view.banner]
+    return msgspec.json.encode(parts)
 
 
 class SlaController(Controller):
@@ -118,6 +120,7 @@ def pct(rate: float | None) -> str:
 
 HELPERS: dict[str, Any] = {
     "when": when,
+    "years_text": years_text,
     "left": left,
     "pct": pct,
     "badges": BADGES,

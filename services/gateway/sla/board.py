@@ -3,6 +3,11 @@
 A clock's status (正常 / 预警 / 逾期) is derived on every read from its deadline, its warning moment, whether it
 is paused, and the alerts timing raised for its current deadline — never stored. Completed case clocks count
 towards the on-time completion rate of their day.
+
+A deadline resting on a year without an official holiday schedule is 暂定 (provisional); the board names those
+years in a banner until the year's schedule is loaded (``CalendarLoaded``) or a clock's deadline is revised for
+it (``DeadlineRevised``). A revision moves the clock's times, withdraws the alert levels it retracts and leaves a
+更正 note on the row ("原 预警，按正式放假安排更正为 正常"), so the change of colour is never silent.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from typing import Literal, cast
 import msgspec
 from redis.asyncio import Redis
 
+from services.gateway.provisional import banner as provisional_banner
+from services.gateway.provisional import status_correction
 from services.gateway.sla import events
 from shared.clock import SYSTEM_CLOCK, Clock
 from shared.envelope import Envelope
@@ -34,6 +41,17 @@ PURPOSES = ("办件", "环节", "补齐", "评价期", "整改")
 class Alert(msgspec.Struct, frozen=True):
     level: str
     deadline: datetime
+
+
+class Correction(msgspec.Struct, frozen=True, kw_only=True):
+    """The last revision of a clock's deadline once a year's official holiday schedule was loaded."""
+
+    year: int
+    old_deadline: datetime
+    status_before: str
+    status_after: str
+    retracted: list[str] = []
+    revised_at: datetime
 
 
 class Entry(msgspec.Struct, kw_only=True):
@@ -59,6 +77,9 @@ class Entry(msgspec.Struct, kw_only=True):
     alerts: list[Alert] = []
     stopped_at: datetime | None = None
     on_time: bool | None = None
+    provisional: bool = False  # 暂定
+    provisional_years: list[int] = []
+    correction: Correction | None = None
 
 
 _entry = msgspec.json.Decoder(Entry)
@@ -106,11 +127,17 @@ class Row(msgspec.Struct, kw_only=True):
     item_name: str
     owner_name: str
     deadline: datetime
+    warning_at: datetime | None = None
+    provisional: bool = False  # 暂定: the deadline or warning time rests on a year without an official schedule
+    provisional_years: list[int] = []
     status: Status
     escalation: str
     paused: bool
     pause_reason: str
     remaining_s: float  # negative when overdue
+    # 更正: set once the official schedule moved the deadline ("原 预警，按正式放假安排更正为 正常").
+    revised_from: datetime | None = None
+    correction: str = ""
 
 
 class Rate(msgspec.Struct, kw_only=True):
@@ -132,6 +159,8 @@ class BoardView(msgspec.Struct, kw_only=True):
     overdue: list[Row]
     closest: list[Row]
     rates: list[Rate]
+    provisional_years: list[int] = []  # the years without an official schedule the listed deadlines rest on
+    banner: str = ""  # "2027 年的放假安排尚未公布，相关期限为暂定"
 
 
 class CaseClocks(msgspec.Struct, kw_only=True):
@@ -146,6 +175,7 @@ def row(entry: Entry, now: datetime) -> Row:
     remaining = (entry.deadline - (entry.paused_at or now)).total_seconds()
     if current == OVERDUE:
         remaining = min(remaining, 0.0)  # timing said so (its time may run ahead of this process's)
+    fix = entry.correction
     return Row(
         clock_id=entry.clock_id,
         purpose=entry.purpose,
@@ -156,12 +186,26 @@ def row(entry: Entry, now: datetime) -> Row:
         item_name=entry.item_name or entry.item_code,
         owner_name=entry.owner_name or entry.owner,
         deadline=entry.deadline,
+        warning_at=entry.warning_at,
+        provisional=entry.provisional,
+        provisional_years=entry.provisional_years,
         status=current,
         escalation=escalation,
         paused=entry.paused_at is not None,
         pause_reason=entry.pause_reason,
         remaining_s=remaining,
+        revised_from=fix.old_deadline if fix is not None and fix.old_deadline != entry.deadline else None,
+        correction=_correction_text(fix),
     )
+
+
+def _correction_text(fix: Correction | None) -> str:
+    if fix is None:
+        return ""
+    words = status_correction(fix.status_before, fix.status_after)
+    if not words and fix.retracted:
+        words = f"按正式放假安排撤回{'、'.join(fix.retracted)}"
+    return words or f"已按 {fix.year} 年正式放假安排更正"
 
 
 def _counts(rows: Iterable[Row], key: Callable[[Row], str]) -> list[Count]:
@@ -200,8 +244,15 @@ def rates(done: dict[str, int], today: date) -> list[Rate]:
 
 
 def board(
-    entries: Iterable[Entry], done: dict[str, int], now: datetime, purpose: str = "办件", department: str = ""
+    entries: Iterable[Entry],
+    done: dict[str, int],
+    now: datetime,
+    purpose: str = "办件",
+    department: str = "",
+    *,
+    loaded: Iterable[int] = (),
 ) -> BoardView:
+    """The board at ``now``; ``loaded`` are the years whose official schedule is known (never named 暂定)."""
     wanted = CASE_PURPOSES if purpose == "办件" else (purpose,) if purpose else None
     rows = [
         row(e, now)
@@ -212,6 +263,7 @@ def board(
     ]
     totals = _counts(rows, lambda _: "合计")
     by_deadline = sorted(rows, key=lambda r: r.deadline)
+    years = sorted({y for r in rows if r.provisional for y in r.provisional_years} - set(loaded))
     return BoardView(
         now=now,
         purpose=purpose,
@@ -224,6 +276,8 @@ def board(
         overdue=[r for r in by_deadline if r.status == OVERDUE],
         closest=[r for r in by_deadline if r.status != OVERDUE and not r.paused][:10],
         rates=rates(done, now.astimezone(LOCAL).date()),
+        provisional_years=years,
+        banner=provisional_banner(years),
     )
 
 
@@ -246,6 +300,8 @@ class SlaBoard:
             "ClockExtended.v1": Route(events.ClockExtended, self.moved),
             "ClockAlerted.v1": Route(events.ClockAlerted, self.alerted),
             "ClockStopped.v1": Route(events.ClockStopped, self.stopped),
+            "DeadlineRevised.v1": Route(events.DeadlineRevised, self.revised),
+            "CalendarLoaded.v1": Route(events.CalendarLoaded, self.calendar_loaded),
         }
 
     async def _load(self, txn: Txn, clock_id: str) -> Entry | None:
@@ -280,6 +336,8 @@ class SlaBoard:
             deadline=event.promised_deadline,
             warning_at=event.warning_at,
             statutory_deadline=event.statutory_deadline,
+            provisional=event.provisional,
+            provisional_years=event.provisional_years,
         )
         self._save(txn, entry)
         index, member = self.key("case", env.case_id), clock_id
@@ -299,7 +357,40 @@ class SlaBoard:
             entry.paused_at, entry.pause_reason = None, ""
         entry.deadline, entry.warning_at = event.promised_deadline, event.warning_at
         entry.statutory_deadline = event.statutory_deadline
+        entry.provisional, entry.provisional_years = event.provisional, event.provisional_years
         self._save(txn, entry)
+
+    async def revised(self, _: Envelope, event: events.DeadlineRevised, txn: Txn) -> None:
+        """The official schedule of a year moved the clock's times: apply them and keep the correction visible."""
+        loaded, year = self.key("loaded"), event.year
+        txn.write(lambda pipe: pipe.sadd(loaded, year))
+        entry = await self._load(txn, event.clock_id)
+        if entry is None:
+            return
+        old = entry.deadline
+        # Alerts still due under the new times stay (they now belong to the new deadline); retracted ones go.
+        entry.alerts = [
+            Alert(a.level, event.promised_deadline if a.deadline == old else a.deadline)
+            for a in entry.alerts
+            if a.level not in event.retracted
+        ]
+        entry.deadline, entry.warning_at = event.promised_deadline, event.warning_at
+        entry.statutory_deadline = event.statutory_deadline
+        entry.provisional, entry.provisional_years = event.provisional, event.provisional_years
+        entry.correction = Correction(
+            year=event.year,
+            old_deadline=event.old_promised_deadline,
+            status_before=event.status_before,
+            status_after=event.status_after,
+            retracted=event.retracted,
+            revised_at=event.revised_at,
+        )
+        self._save(txn, entry)
+
+    async def calendar_loaded(self, _: Envelope, event: events.CalendarLoaded, txn: Txn) -> None:
+        """The year's official schedule is known: the banner no longer names it (revisions follow from timing)."""
+        loaded, year = self.key("loaded"), event.year
+        txn.write(lambda pipe: pipe.sadd(loaded, year))
 
     async def alerted(self, _: Envelope, event: events.ClockAlerted, txn: Txn) -> None:
         entry = await self._load(txn, event.clock_id)
@@ -338,7 +429,8 @@ class SlaBoard:
     async def view(self, redis: Redis, purpose: str = "办件", department: str = "") -> BoardView:
         raw = cast("dict[bytes, bytes]", await redis.hgetall(self.key("done")))
         done = {k.decode(): int(v) for k, v in raw.items()}
-        return board(await self.running(redis), done, self.clock.now(), purpose, department)
+        loaded = [int(y) for y in cast("set[bytes]", await redis.smembers(self.key("loaded")))]
+        return board(await self.running(redis), done, self.clock.now(), purpose, department, loaded=loaded)
 
     async def case(self, redis: Redis, case_id: str, case_no: str) -> CaseClocks:
         ids = cast("dict[bytes, bytes]", await redis.hgetall(self.key("case", case_id)))

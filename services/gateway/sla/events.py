@@ -25,6 +25,8 @@ class ClockStarted(msgspec.Struct, frozen=True, kw_only=True):
     owner: str = ""
     owner_name: str = ""
     warning_at: datetime | None = None
+    provisional: bool = False  # 暂定: the deadline or warning time rests on a year without an official schedule
+    provisional_years: list[int] = []
 
 
 class ClockPaused(msgspec.Struct, frozen=True, kw_only=True):
@@ -40,6 +42,8 @@ class ClockResumed(msgspec.Struct, frozen=True, kw_only=True):
     promised_deadline: datetime
     statutory_deadline: datetime | None = None
     warning_at: datetime | None = None
+    provisional: bool = False
+    provisional_years: list[int] = []
 
 
 class ClockExtended(msgspec.Struct, frozen=True, kw_only=True):
@@ -48,6 +52,8 @@ class ClockExtended(msgspec.Struct, frozen=True, kw_only=True):
     promised_deadline: datetime
     statutory_deadline: datetime | None = None
     warning_at: datetime | None = None
+    provisional: bool = False
+    provisional_years: list[int] = []
 
 
 class ClockAlerted(msgspec.Struct, frozen=True, kw_only=True):
@@ -63,3 +69,28 @@ class ClockStopped(msgspec.Struct, frozen=True, kw_only=True):
     promised_deadline: datetime
     on_time: bool
     clock_id: str = ""
+
+
+class DeadlineRevised(msgspec.Struct, frozen=True, kw_only=True):
+    """The official schedule of ``year`` replaced the provisional calendar: the clock's times, recomputed."""
+
+    version: ClassVar[int] = 1
+    clock_id: str
+    year: int
+    old_promised_deadline: datetime
+    promised_deadline: datetime
+    warning_at: datetime | None = None
+    statutory_deadline: datetime | None = None
+    status_before: str = "正常"
+    status_after: str = "正常"
+    retracted: list[str] = []  # alert levels raised under the provisional dates that are no longer due
+    provisional: bool = False
+    provisional_years: list[int] = []
+    revised_at: datetime
+
+
+class CalendarLoaded(msgspec.Struct, frozen=True, kw_only=True):
+    """An operator loaded a year's official working calendar: deadlines in that year are no longer provisional."""
+
+    version: ClassVar[int] = 1
+    year: int

@@ -4,6 +4,8 @@
   const $ = (sel) => document.querySelector(sel);
   const esc = (text) => window.hall.escape(text);
   const when = (iso) => (iso ? new Date(iso).toLocaleString("zh-CN", { hour12: false, timeZone: "Asia/Shanghai" }) : "计算中");
+  // 暂定: a deadline that rests on a year whose official holiday schedule is not published yet.
+  const deadline = (iso, provisional) => (iso && provisional ? `${when(iso)}（暂定，以国务院公布的放假安排为准）` : when(iso));
 
   for (const tab of document.querySelectorAll("[data-tab]")) {
     tab.addEventListener("click", () => {
@@ -92,7 +94,7 @@
       out.innerHTML = `<p class="flash">办件 ${esc(body.case_no)} 没有待补齐的材料。</p>`;
       return;
     }
-    out.innerHTML = `<p>补齐期限：${esc(when(body.supplement_deadline))}</p>`;
+    out.innerHTML = `<p>补齐期限：${esc(deadline(body.supplement_deadline, body.supplement_provisional))}</p>`;
     $("#s-owed").innerHTML = body.owed.map((m) => `<label><input type="checkbox" value="${esc(m.code)}"> ${esc(m.name)}</label>`).join("");
     $("#k-supplement").hidden = false;
   });
@@ -123,11 +125,12 @@
       out.innerHTML = `<p class="error" role="alert">${esc(body.detail)}</p>`;
       return;
     }
-    const deadline = body.promised_deadline ? when(body.promised_deadline) : body.deadline_note || "计算中";
+    const promised = deadline(body.promised_deadline, body.provisional);
+    const revised = body.revised_from && !body.provisional ? `<br><small id="l-revised">（按正式放假安排更正，原为 ${esc(when(body.revised_from))}）</small>` : "";
     out.innerHTML = `<h2 id="l-state">${esc(body.item_name)}：${esc(body.state)}</h2>
       <p>办件编号 ${esc(body.case_no)} · 申请人 ${esc(body.applicant_name)}（${esc(body.id_masked)}）</p>
-      ${body.outcome === "受理" ? `<p>承诺办结时间：${esc(deadline)}</p>` : `<p>不予受理：${esc(body.reason)}</p>`}
-      ${body.owed.length ? `<p class="notice">待补齐材料：${body.owed.map((m) => esc(m.name)).join("、")}（期限 ${esc(when(body.supplement_deadline))}）</p>` : ""}
+      ${body.outcome === "受理" ? `<p>承诺办结时间：<span id="l-deadline">${esc(promised)}</span>${revised}</p>` : `<p>不予受理：${esc(body.reason)}</p>`}
+      ${body.owed.length ? `<p class="notice">待补齐材料：${body.owed.map((m) => esc(m.name)).join("、")}（期限 ${esc(deadline(body.supplement_deadline, body.supplement_provisional))}）</p>` : ""}
       ${body.suspended ? `<p class="notice">${esc(body.suspended)}</p>` : ""}
       <ol>${body.steps.map((s) => `<li>${esc(when(s.at))} ${esc(s.summary)}</li>`).join("")}</ol>`;
   });

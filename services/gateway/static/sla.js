@@ -15,11 +15,12 @@
     const text = span >= 86400 ? `${(span / 86400).toFixed(1)} 天` : span >= 3600 ? `${(span / 3600).toFixed(1)} 小时` : `${Math.round(span / 60)} 分钟`;
     return seconds <= 0 ? `逾期 ${text}` : `剩余 ${text}`;
   };
+  const years = (list) => (list && list.length ? `${list.join("、")} 年` : "");
   const clockRows = (rows, empty) => rows.length ? rows.map((r) => `
     <tr data-case="${esc(r.case_no)}" data-clock="${esc(r.clock_id)}">
       <td><a href="/sla/cases/${encodeURIComponent(r.case_no)}">${esc(r.case_no)}</a></td>
       <td>${esc(r.purpose)}${r.step_name ? `·${esc(r.step_name)}` : ""}</td><td>${esc(r.item_name)}</td><td>${esc(r.department)}</td><td>${esc(r.owner_name)}</td>
-      <td>${when(r.deadline)}</td>
+      <td class="deadline">${when(r.deadline)}${r.provisional ? ` <span class="badge-warn provisional" title="${esc(years(r.provisional_years))}放假安排尚未公布">暂定</span>` : ""}${r.correction ? `<br><small class="correction">更正：${esc(r.correction)}${r.revised_from ? `（原期限 ${when(r.revised_from)}）` : ""}</small>` : ""}</td>
       <td class="left">${r.paused ? `暂停计时（${esc(r.pause_reason)}）` : left(r.remaining_s)}</td>
       <td class="status"><span class="${badges[r.status]}">${esc(r.status)}</span>${r.escalation ? ` <span class="badge-late">${esc(r.escalation)}</span>` : ""}</td>
     </tr>`).join("") : `<tr class="empty"><td colspan="8" class="muted">${empty}</td></tr>`;
@@ -30,6 +31,10 @@
   const body = (id, html) => { document.querySelector(`#${id} tbody`).innerHTML = html; };
 
   function render(view) {
+    // 暂定: the years whose official holiday schedule is not published yet, named until it is loaded.
+    const banner = document.getElementById("provisional-banner");
+    banner.textContent = view.banner || "";
+    banner.hidden = !view.banner;
     for (const [name, value] of Object.entries(view.totals)) {
       const cell = document.querySelector(`#totals [data-count="${name}"]`);
       if (cell) cell.textContent = value;

@@ -117,6 +117,9 @@ class ClockStarted(msgspec.Struct, frozen=True, kw_only=True):
     clock_id: str = ""
     step_id: str = ""
     promised_deadline: datetime
+    warning_at: datetime | None = None
+    provisional: bool = False  # 暂定: the deadline rests on a year without an official holiday schedule
+    provisional_years: list[int] = []
 
 
 class ClockAlerted(msgspec.Struct, frozen=True, kw_only=True):
@@ -141,6 +144,9 @@ class ClockResumed(msgspec.Struct, frozen=True, kw_only=True):
     step_id: str = ""
     promised_deadline: datetime | None = None
     deadline: datetime | None = None
+    warning_at: datetime | None = None
+    provisional: bool = False
+    provisional_years: list[int] = []
 
 
 class ClockExtended(msgspec.Struct, frozen=True, kw_only=True):
@@ -149,3 +155,23 @@ class ClockExtended(msgspec.Struct, frozen=True, kw_only=True):
     step_id: str = ""
     promised_deadline: datetime | None = None
     deadline: datetime | None = None
+    warning_at: datetime | None = None
+    provisional: bool = False
+    provisional_years: list[int] = []
+
+
+class DeadlineRevised(msgspec.Struct, frozen=True, kw_only=True):
+    """The official schedule of ``year`` replaced the provisional one: the step clock's times were recomputed."""
+
+    version: ClassVar[int] = 1
+    clock_id: str
+    step_id: str = ""
+    year: int
+    old_promised_deadline: datetime
+    promised_deadline: datetime
+    warning_at: datetime | None = None
+    retracted: list[str] = []  # alert levels no longer due
+    status_before: str = "正常"
+    status_after: str = "正常"
+    provisional: bool = False
+    provisional_years: list[int] = []

@@ -11,6 +11,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
 from services.gateway.context import HallDep, Req
+from services.gateway.provisional import years_text
 from services.gateway.steps.api import BACK_OFFICE, WorkbenchDep
 from services.gateway.steps.sla import BADGES
 from services.gateway.steps.workbench import WorkStep
@@ -30,7 +31,7 @@ def state(step: WorkStep) -> str:
     return f"{step.assignee_name}办理中" if step.assignee_name else "待认领"
 
 
-HELPERS: dict[str, Any] = {"when": when, "state": state, "badges": BADGES, "units": UNITS}
+HELPERS: dict[str, Any] = {"when": when, "state": state, "badges": BADGES, "units": UNITS, "years_text": years_text}
 
 
 class WorkbenchPages(Controller):

@@ -2,22 +2,27 @@
 its audit trail, its step clock (from timing) and the escalations its supervisor must see.
 
 Keys (the gateway's own): ``step:{id}`` the step, ``steplog:{id}`` its records by event id, ``inbox:{dept}``
-open step ids, ``wbclock:{clock}`` and ``wbalerts:{clock}`` a clock's deadline/pause and alert levels (kept
-apart from the step, so timing's events may come before or after routing's), ``escalations:{dept}``.
+open step ids, ``wbclock:{clock}`` and ``wbalerts:{clock}`` a clock's deadline, warning time, pause and 暂定
+mark (the years without an official holiday schedule it rests on) and its alert levels (kept apart from the
+step, so timing's events may come before or after routing's), ``escalations:{dept}``. A ``DeadlineRevised``
+moves the deadline, withdraws the alert levels it retracts and adds a line to the step's audit trail.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar, cast
 
 import msgspec
 from redis.asyncio import Redis
+from redis.typing import EncodableT, FieldT
 
+from services.gateway.provisional import revision_text
 from services.gateway.steps import events
 from services.gateway.steps.sla import colour
 from shared.catalogue import UNITS
+from shared.clock import SYSTEM_CLOCK, Clock
 from shared.envelope import Actor, Envelope
 from shared.kafka import HandlerTable, Route
 from shared.outbox import Txn
@@ -73,6 +78,9 @@ class StepView(WorkStep, kw_only=True):
     """A step as staff see it: with its due time and SLA colour, derived now."""
 
     due: datetime | None = None
+    warning_at: datetime | None = None  # timing's 预警 time for the step's clock, where known
+    provisional: bool = False  # 暂定: the due time rests on a year without an official holiday schedule
+    provisional_years: list[int] = []
     paused: bool = False
     alerts: list[str] = []
     sla: str = ""
@@ -107,8 +115,9 @@ def _limit(limit: events.Limit) -> str:
 
 
 class Workbench:
-    def __init__(self, settings: HallSettings) -> None:
+    def __init__(self, settings: HallSettings, clock: Clock | None = None) -> None:
         self.settings = settings
+        self.clock = clock or SYSTEM_CLOCK
 
     def key(self, *parts: str) -> str:
         return self.settings.key("gateway", *parts)
@@ -131,6 +140,7 @@ class Workbench:
             "ClockPaused.v1": Route(events.ClockPaused, self.clock_paused),
             "ClockResumed.v1": Route(events.ClockResumed, self.clock_moved),
             "ClockExtended.v1": Route(events.ClockExtended, self.clock_moved),
+            "DeadlineRevised.v1": Route(events.DeadlineRevised, self.deadline_revised),
         }
 
     # ------------------------------------------------------------ routing's step events
@@ -200,7 +210,7 @@ class Workbench:
 
     async def clock_started(self, env: Envelope, event: events.ClockStarted, txn: Txn) -> None:  # noqa: ARG002
         if event.step_id:
-            self._clock(txn, event.step_id, deadline=event.promised_deadline, paused=False)
+            self._clock(txn, event.step_id, paused=False, deadline=_Due.of(event))
 
     async def clock_alerted(self, env: Envelope, event: events.ClockAlerted, txn: Txn) -> None:  # noqa: ARG002
         if event.step_id:
@@ -214,17 +224,43 @@ class Workbench:
     async def clock_moved(self, env: Envelope, event: events.ClockResumed | events.ClockExtended, txn: Txn) -> None:
         if not event.step_id:
             return
-        self._clock(txn, event.step_id, deadline=event.promised_deadline or event.deadline, paused=False)
+        self._clock(txn, event.step_id, paused=False, deadline=_Due.of(event))
         if env.type.startswith("ClockExtended"):
             alerts = self.key("wbalerts", event.step_id)
             txn.write(lambda pipe: pipe.delete(alerts))  # the old alerts were for the old deadline
 
-    def _clock(self, txn: Txn, clock_id: str, *, paused: bool, deadline: datetime | None = None) -> None:
+    async def deadline_revised(self, env: Envelope, event: events.DeadlineRevised, txn: Txn) -> None:
+        """The official holiday schedule moved the step's due time: new times, retracted alerts, a line in the trail."""
+        if not event.step_id:
+            return
+        key = self.key("wbclock", event.step_id)
+        fields = _Due(
+            deadline=event.promised_deadline,
+            warning_at=event.warning_at,
+            provisional=event.provisional,
+            years=event.provisional_years,
+        ).fields()
+        txn.write(lambda pipe: pipe.hset(key, mapping=fields))  # a pause stays as it is
+        if event.retracted:
+            alerts, levels = self.key("wbalerts", event.step_id), list(event.retracted)
+            txn.write(lambda pipe: pipe.srem(alerts, *levels))
+        summary = revision_text(
+            event.old_promised_deadline,
+            event.promised_deadline,
+            event.year,
+            provisional=event.provisional,
+            retracted=event.retracted,
+        )
+        if event.status_before != event.status_after:
+            summary += f"；时限状态由{event.status_before}更正为{event.status_after}"
+        self._log(txn, env, event.step_id, "期限更正", summary)
+
+    def _clock(self, txn: Txn, clock_id: str, *, paused: bool, deadline: _Due | None = None) -> None:
         key, flag = self.key("wbclock", clock_id), "1" if paused else "0"
         txn.write(lambda pipe: pipe.hset(key, "paused", flag))
         if deadline is not None:
-            due = deadline.isoformat()
-            txn.write(lambda pipe: pipe.hset(key, "deadline", due))
+            fields = deadline.fields()
+            txn.write(lambda pipe: pipe.hset(key, mapping=fields))
 
     # ------------------------------------------------------------ reads
 
@@ -237,10 +273,22 @@ class Workbench:
         alerts = sorted(
             a.decode() for a in cast("set[bytes]", await redis.smembers(self.key("wbalerts", step.step_id)))
         )
-        due = datetime.fromisoformat(clock[b"deadline"].decode()) if b"deadline" in clock else None
+        due = _moment(clock.get(b"deadline"))
+        warning_at = _moment(clock.get(b"warning"))
+        years = [int(y) for y in clock.get(b"years", b"").decode().split(",") if y]
         paused = clock.get(b"paused") == b"1" or bool(step.waiting)
-        sla = colour(due, paused, alerts, now or datetime.now(UTC)) if step.status == "待办" else ""
-        return StepView(**msgspec.structs.asdict(step), due=due, paused=paused, alerts=alerts, sla=sla)
+        at = now or self.clock.now()
+        sla = colour(due, paused, alerts, at, warning_at) if step.status == "待办" else ""
+        return StepView(
+            **msgspec.structs.asdict(step),
+            due=due,
+            warning_at=warning_at,
+            provisional=clock.get(b"provisional") == b"1",
+            provisional_years=years,
+            paused=paused,
+            alerts=alerts,
+            sla=sla,
+        )
 
     async def open_steps(self, redis: Redis, department: str) -> list[StepView]:
         ids = cast("set[bytes]", await redis.smembers(self.key("inbox", department)))
@@ -254,7 +302,7 @@ class Workbench:
         if not ids:
             return []
         raws = cast("list[bytes | None]", await redis.mget([self.key("step", i) for i in ids]))
-        now = datetime.now(UTC)
+        now = self.clock.now()
         found = sorted((_step.decode(r) for r in raws if r), key=lambda s: (s.opened_at, s.step_id))
         return [await self.view(redis, s, now) for s in found]
 
@@ -265,6 +313,40 @@ class Workbench:
     async def escalations(self, redis: Redis, department: str) -> list[Escalation]:
         raw = cast("dict[bytes, bytes]", await redis.hgetall(self.key("escalations", department)))
         return sorted((_escalation.decode(v) for v in raw.values()), key=lambda e: e.escalated_at, reverse=True)
+
+
+class _Due(msgspec.Struct, frozen=True, kw_only=True):
+    """A step clock's times as timing last gave them."""
+
+    deadline: datetime
+    warning_at: datetime | None
+    provisional: bool
+    years: list[int]
+
+    @classmethod
+    def of(
+        cls, event: events.ClockStarted | events.ClockResumed | events.ClockExtended | events.DeadlineRevised
+    ) -> _Due | None:
+        deadline: datetime | None = event.promised_deadline
+        if isinstance(event, events.ClockResumed | events.ClockExtended):
+            deadline = event.promised_deadline or event.deadline
+        if deadline is None:
+            return None
+        return cls(
+            deadline=deadline, warning_at=event.warning_at, provisional=event.provisional, years=event.provisional_years
+        )
+
+    def fields(self) -> dict[FieldT, EncodableT]:
+        return {
+            "deadline": self.deadline.isoformat(),
+            "warning": self.warning_at.isoformat() if self.warning_at else "",
+            "provisional": "1" if self.provisional else "0",
+            "years": ",".join(str(y) for y in self.years),
+        }
+
+
+def _moment(raw: bytes | None) -> datetime | None:
+    return datetime.fromisoformat(raw.decode()) if raw else None
 
 
 # ---------------------------------------------------------------- how each routing event changes a step
