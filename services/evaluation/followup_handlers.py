@@ -85,7 +85,7 @@ class FollowUps:
             at=followup.deadline,
             limit=limit,
         )
-        followup.deadline = None
+        followup.deadline, followup.deadline_provisional = None, False  # until timing answers for the new clock
         return change
 
     async def visit(self, followup: FollowUp, cmd: RecordReturnVisit, env: Envelope, txn: Txn) -> str:  # noqa: ARG002

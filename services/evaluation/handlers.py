@@ -1,5 +1,7 @@
 """Evaluation's handlers for case facts and clocks: open services for rating, learn each window's end from timing,
-apply the default rating once a window has passed, and note a correction's deadline and its overdue alert."""
+apply the default rating once a window has passed, and note a correction's deadline and its overdue alert. A
+deadline resting on a year without an official holiday schedule is 暂定 until timing revises it
+(``DeadlineRevised``): the window's end and the correction's deadline follow."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from services.evaluation.messages import (
     CaseDelivered,
     ClockAlerted,
     ClockStarted,
+    DeadlineRevised,
     FollowUp,
     Kind,
     Rater,
@@ -81,6 +84,7 @@ class CaseClocks:
             "CaseDelivered.v1": Route(CaseDelivered, self.case_delivered),
             "ClockStarted.v1": Route(ClockStarted, self.clock_started),
             "ClockAlerted.v1": Route(ClockAlerted, self.clock_alerted),
+            "DeadlineRevised.v1": Route(DeadlineRevised, self.deadline_revised),
         }
 
     def _open(self, txn: Txn, env: Envelope, case: CaseFile, stage: str, *, at: datetime, clerk: str) -> None:
@@ -163,8 +167,36 @@ class CaseClocks:
             return
         followup = await self._followup_of(txn, case, event.clock_id)
         if followup is not None:
-            followup.deadline = event.promised_deadline
-            self.store.save_followup(txn, followup, f"整改期限至 {local(event.promised_deadline)}", SYSTEM)
+            # The first correction clock, or the extension's (a new clock from the old deadline): timing's answer.
+            followup.deadline, followup.deadline_provisional = event.promised_deadline, event.provisional
+            provisional = "（暂定，以国务院公布的放假安排为准）" if event.provisional else ""
+            self.store.save_followup(txn, followup, f"整改期限至 {local(event.promised_deadline)}{provisional}", SYSTEM)
+
+    async def deadline_revised(self, env: Envelope, event: DeadlineRevised, txn: Txn) -> None:
+        """A year's official schedule moved a rating window's end or a correction's deadline."""
+        if event.purpose not in ("评价期", "整改"):
+            return
+        case = await self.store.case(txn, env.case_id)
+        if case is None:
+            return
+        if event.purpose == "评价期":
+            for stage in case.stages.values():
+                if stage.clock_id == event.clock_id:
+                    stage.window_ends_at = event.promised_deadline
+                    self.store.save_case(txn, env.case_id, case)
+            return
+        followup = await self._followup_of(txn, case, event.clock_id)
+        if followup is None:
+            return
+        followup.deadline, followup.deadline_provisional = event.promised_deadline, event.provisional
+        if OVERDUE in event.retracted and followup.status in ("待核实", "申诉中", "整改中"):
+            followup.overdue = False  # it was overdue only under the provisional calendar
+        still = "，仍为暂定" if event.provisional else ""
+        change = (
+            f"整改期限更正：{local(event.old_promised_deadline)} → {local(event.promised_deadline)}"
+            f"（{event.year} 年放假安排已公布{still}）"
+        )
+        self.store.save_followup(txn, followup, change, SYSTEM)
 
     async def clock_alerted(self, env: Envelope, event: ClockAlerted, txn: Txn) -> None:
         if event.level != OVERDUE or event.purpose not in ("评价期", "整改"):

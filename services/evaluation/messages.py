@@ -46,6 +46,24 @@ class ClockStarted(msgspec.Struct, frozen=True, kw_only=True):
     promised_deadline: datetime
     clock_id: str = ""
     purpose: str = ""
+    provisional: bool = False  # 暂定: it rests on a year without an official holiday schedule yet
+
+
+class DeadlineRevised(msgspec.Struct, frozen=True, kw_only=True):
+    """The official schedule of ``year`` was loaded: a rating window's or a correction's end moved.
+
+    ``retracted`` names the alert levels (逾期 …) raised under the provisional date that are no longer due.
+    """
+
+    version: ClassVar[int] = 1
+    clock_id: str
+    purpose: str
+    case_no: str
+    year: int
+    old_promised_deadline: datetime
+    promised_deadline: datetime
+    retracted: list[str] = []
+    provisional: bool = False
 
 
 class ClockAlerted(msgspec.Struct, frozen=True, kw_only=True):
@@ -268,6 +286,7 @@ class FollowUp(msgspec.Struct, kw_only=True):
     appeal_reviewed_by: str = ""
     clock_id: str = ""
     deadline: datetime | None = None
+    deadline_provisional: bool = False  # 暂定: the deadline rests on a year without an official holiday schedule
     extended: bool = False
     extension_reason: str = ""
     overdue: bool = False

@@ -71,6 +71,7 @@ class FollowUp(msgspec.Struct, frozen=True, kw_only=True):
     appealed_by: str = ""
     appeal_opinion: str = ""
     deadline: datetime | None = None
+    deadline_provisional: bool = False  # 暂定: the correction deadline rests on a year without an official schedule
     extended: bool = False
     extension_reason: str = ""
     overdue: bool = False
