@@ -11,6 +11,7 @@ import msgspec
 import pytest
 
 from deploy.processes import SERVICES, Launcher
+from shared.clock import OFFSET_VARIABLE, SYSTEM_CLOCK
 from shared.settings import HallSettings
 from shared.topics import ensure_topics
 
@@ -31,6 +32,8 @@ async def processes(settings: HallSettings, tmp_path_factory: pytest.TempPathFac
         "REDIS_URL": settings.redis_url,
         "HALL_NAMESPACE": namespace,
         "HALL_REPLY_TIMEOUT_S": "15",
+        # The processes keep this process's time (``./hall test --today`` moves both by the same offset).
+        OFFSET_VARIABLE: str(SYSTEM_CLOCK.offset.total_seconds()),
     }
     home: Path = tmp_path_factory.mktemp("hall")
     launcher = Launcher(home, env, {name: free_port() for name in SERVICES})

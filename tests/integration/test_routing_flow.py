@@ -21,6 +21,7 @@ from services.timing.messages import ClockAlerted
 from shared import topics
 from shared.clock import SYSTEM_CLOCK
 from shared.envelope import SYSTEM, Actor, Envelope, encode, wrap
+from shared.localtime import LOCAL
 from shared.settings import HallSettings
 from tests.integration.conftest import InProcessHall
 from tests.journeys import CLERK, STAFF, auth, open_step, state, submit
@@ -103,7 +104,8 @@ async def accept(hall: InProcessHall, producer: AIOKafkaProducer, event: CaseAcc
 
 
 def case_number() -> str:
-    return f"1505252026{uuid.uuid4().int % 10**10:010d}"
+    """A fresh number as intake gives them: region, the hall's date today, a sequence (here random)."""
+    return f"150525{SYSTEM_CLOCK.now().astimezone(LOCAL):%Y%m%d}{uuid.uuid4().int % 10**6:06d}"
 
 
 async def inbox(client: httpx.AsyncClient, department: str, case_no: str) -> list[dict[str, Any]]:
