@@ -182,7 +182,7 @@ def test_case_numbers_of_one_day_sort_by_sequence() -> None:
         pytest.param("2021-07-01", 6.0, id="first-version-effective-day"),
         pytest.param("2022-06-30", 6.0, id="last-day-of-first-version"),
         pytest.param("2022-07-01", 5.0, id="second-version-effective-day"),
-        pytest.param("2026-11-26", 5.0, id="today"),
+        pytest.param("2026-11-26", 5.0, id="years-later"),
     ],
 )
 def test_gas_connection_version_in_force_by_date(day: str, promised_days: float | None) -> None:
