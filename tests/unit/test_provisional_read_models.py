@@ -7,7 +7,7 @@ the gateway's templates with the helpers the pages use.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -34,100 +34,39 @@ from services.gateway.desk.dossier import Dossiers
 from services.gateway.sla.board import SlaBoard
 from services.gateway.steps.pages import HELPERS as STEP_HELPERS
 from services.gateway.steps.workbench import Workbench
-from services.intake.messages import CaseAccepted, ChildCase, LimitOut, Material
-from services.routing.messages import Limit, StepOpened
+from services.intake.messages import ChildCase, LimitOut, Material
 from services.timing import messages as timing
 from shared.clock import ManualClock
-from shared.envelope import Actor, wrap
+from shared.envelope import wrap
 from shared.localtime import LOCAL
 from shared.outbox import Txn
 from shared.settings import load_settings
+from tests.provisional_events import (
+    ACCEPTED,
+    CASE_ID,
+    CASE_NO,
+    CHILD_NO,
+    CLERK,
+    OFFICIAL,
+    OPERATOR_TEXT,
+    PROVISIONAL,
+    RECEIPT_TEXT,
+    STEP_ID,
+    accepted,
+    revised,
+    started,
+    step_opened,
+)
 from tests.unit.readmodels import Feed
 
 SETTINGS = load_settings({})
 TEMPLATES = Path(__file__).resolve().parents[2] / "services" / "gateway" / "templates"
-CLERK = Actor(kind="clerk", id="clerk-zhang", name="张敏")
-CASE_ID, CASE_NO, CHILD_NO, STEP_ID = "case-1", "15052520261221000001", "15052520261221000002", "step-1"
-ACCEPTED = datetime(2026, 12, 21, 10, 0, tzinfo=LOCAL)
-PROVISIONAL = datetime(2027, 1, 4, 17, 30, tzinfo=LOCAL)  # with the provisional calendar
-OFFICIAL = datetime(2027, 1, 6, 17, 30, tzinfo=LOCAL)  # once 2027's schedule is loaded
-RECEIPT_TEXT = "2027-01-04 17:30（暂定，以国务院公布的放假安排为准）"
-OPERATOR_TEXT = "工作日历缺少 2027 年的放假安排，请先导入该年日历（./hall calendar load）"
 
 
 def page(name: str, **context: Any) -> str:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
     env.globals["current_user"] = lambda _request: None
     return env.get_template(name).render(**context)
-
-
-def accepted(**changes: Any) -> CaseAccepted:
-    fields: dict[str, Any] = {
-        "case_no": CASE_NO,
-        "item_code": "11150525000118001",
-        "item_name": "查封登记",
-        "item_version": "2026-01-01",
-        "departments": ["自然资源局"],
-        "case_type": 2,
-        "statutory_limit": LimitOut(20, "WD"),
-        "promised_limit": LimitOut(10, "WD"),
-        "applicant_name": "赵小红",
-        "applicant_id_type": "居民身份证",
-        "applicant_id_number": "150525199001011237",
-        "channel": "window",
-        "accepted_at": ACCEPTED,
-        "owner": CLERK.id,
-        "owner_name": CLERK.name,
-        "point": "banner",
-        "point_name": "奈曼旗政务服务中心",
-        "point_level": 3,
-        "approving_department": "自然资源局",
-        "approving_department_uscc": "",
-        "approving_level": 3,
-    }
-    fields.update(changes)
-    return CaseAccepted(**fields)
-
-
-def started(**changes: Any) -> timing.ClockStarted:
-    fields: dict[str, Any] = {
-        "case_no": CASE_NO,
-        "clock_id": CASE_ID,
-        "purpose": "办件",
-        "started_at": ACCEPTED,
-        "promised_deadline": PROVISIONAL,
-        "statutory_deadline": PROVISIONAL + timedelta(days=14),
-        "warning_at": PROVISIONAL - timedelta(days=1),
-        "department": "自然资源局",
-        "item_name": "查封登记",
-        "owner": CLERK.id,
-        "owner_name": CLERK.name,
-        "provisional": True,
-        "provisional_years": [2027],
-    }
-    fields.update(changes)
-    return timing.ClockStarted(**fields)
-
-
-def revised(**changes: Any) -> timing.DeadlineRevised:
-    fields: dict[str, Any] = {
-        "clock_id": CASE_ID,
-        "purpose": "办件",
-        "case_no": CASE_NO,
-        "department": "自然资源局",
-        "year": 2027,
-        "source": "国办发明电〔2026〕7号",
-        "reason": "2027 年放假安排已公布",
-        "old_promised_deadline": PROVISIONAL,
-        "promised_deadline": OFFICIAL,
-        "old_warning_at": PROVISIONAL - timedelta(days=1),
-        "warning_at": OFFICIAL - timedelta(days=1),
-        "status_before": "正常",
-        "status_after": "正常",
-        "revised_at": datetime(2026, 12, 28, 9, 0, tzinfo=LOCAL),
-    }
-    fields.update(changes)
-    return timing.DeadlineRevised(**fields)
 
 
 def receipt(dossier: Any) -> str:
@@ -258,22 +197,6 @@ async def test_the_timeline_marks_provisional_deadlines_and_records_each_revisio
 
 
 # ---------------------------------------------------------------- the workbench
-
-
-def step_opened() -> StepOpened:
-    return StepOpened(
-        case_no=CASE_NO,
-        step_id=STEP_ID,
-        step_name="承办",
-        seq=1,
-        department="自然资源局",
-        item_code="11150525000118001",
-        item_name="查封登记",
-        item_case_no=CASE_NO,
-        stage=1,
-        limit=Limit(3, "WD"),
-        opened_at=ACCEPTED,
-    )
 
 
 async def test_the_workbench_shows_a_provisional_due_time_uses_timings_warning_time_and_follows_a_revision() -> None:
