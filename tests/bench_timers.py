@@ -54,7 +54,7 @@ def say(text: str) -> None:
 
 def timer(engine: Engine, n: int, deadline: datetime, limit_hours: float, *, warned: bool) -> tuple[ClockState, float]:
     clock_id = uuid.uuid4().hex
-    clock, _ = c.start_clock(
+    clock = c.start_clock(
         engine.calendar("hall"),
         clock_id=clock_id,
         purpose=CASE,

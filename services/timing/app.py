@@ -72,8 +72,5 @@ def build(settings: HallSettings, spans: SpanProcessor | None = None, clock: Clo
     runtime = TimingRuntime(settings, tracer_provider(settings, SERVICE, spans), engine, clock or SYSTEM_CLOCK)
     runtime.publications.declare(topics.TIMING_EVENTS, *PUBLISHES)
 
-    async def refresh() -> bool:
-        return await engine.refresh(runtime.redis, Keys(settings))
-
-    runtime.subscribe(INPUTS, Timing(settings, engine, refresh).table())
+    runtime.subscribe(INPUTS, Timing(settings, engine).table())
     return runtime

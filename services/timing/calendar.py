@@ -1,8 +1,10 @@
 """China's working-day calendar and every piece of time-limit arithmetic of the hall; pure, no I/O.
 
-Which days are worked comes from ``chinesecalendar`` for the years it knows (2004–2026), and from a year an
-operator loaded (a State Council notice plus local ethnic holidays), which wins over the package. Anything
-that touches a year neither knows is refused with :class:`UnknownYear`, naming the year: nothing is guessed.
+Which days are worked comes from a year an operator loaded (a State Council notice plus local ethnic
+holidays), else from ``chinesecalendar`` for the years it knows (2004–2026): these years are official. A year
+neither knows is provisional (:mod:`services.timing.provisional`: weekends and the statutory holidays); every
+deadline that touches one is marked 暂定 and revised when the year becomes official. Only a strict calendar
+(``./hall calendar … --strict``) refuses such a year with :class:`UnknownYear`, naming it.
 
 Working time is the office hours of a hall (its morning and afternoon sessions) on working days. All results
 are in the hall's local time (Asia/Shanghai, no daylight saving).
@@ -18,6 +20,7 @@ from typing import Literal
 import chinese_calendar
 import msgspec
 
+from services.timing.provisional import days_off
 from shared.catalogue import UNITS
 from shared.localtime import LOCAL
 
@@ -50,8 +53,10 @@ def parse_limit(text: str) -> Limit:
 
 
 class UnknownYear(Exception):
+    """Only a strict calendar raises it: the year has no official schedule."""
+
     def __init__(self, year: int) -> None:
-        super().__init__(f"工作日历缺少 {year} 年的节假日安排，无法计算时限；请先导入该年日历（./hall calendar load）")
+        super().__init__(f"{year} 年的放假安排尚未公布（严格模式）；导入该年日历：./hall calendar load FILE")
         self.year = year
 
 
@@ -65,37 +70,65 @@ class YearPlan(msgspec.Struct, frozen=True, kw_only=True):
     local_holidays: list[date] = []
     workdays: list[date] = []
     example: bool = False  # a draft to show the format, never the State Council's notice
+    source: str = ""  # the file it was loaded from
+
+
+def in_package(year: int) -> bool:
+    """Whether the installed ``chinesecalendar`` has the official schedule of ``year``."""
+    return year in _PACKAGE_YEARS
+
+
+_PACKAGE_YEARS = frozenset(y for y in range(1990, 2200) if y in {d.year for d in chinese_calendar.holidays})
 
 
 class Years:
-    """Which days are worked, year by year: loaded years first, then the package; unknown years refused."""
+    """Which days are worked, year by year: loaded years first, then the package, else a provisional year.
 
-    def __init__(self, loaded: Iterable[YearPlan] = ()) -> None:
+    ``strict`` refuses a provisional year instead; ``provisional`` names years to treat as provisional even
+    though they are official now (the calendar as it was before they became official).
+    """
+
+    def __init__(self, loaded: Iterable[YearPlan] = (), *, strict: bool = False, provisional: Iterable[int] = ()):
         self.plans: dict[int, YearPlan] = {plan.year: plan for plan in loaded}
+        self.strict = strict
+        self.forced = frozenset(provisional)
         self._off = {y: frozenset(p.holidays) | frozenset(p.local_holidays) for y, p in self.plans.items()}
         self._on = {y: frozenset(p.workdays) for y, p in self.plans.items()}
         self._days: dict[date, bool] = {}
 
-    def knows(self, year: int) -> bool:
-        if year in self.plans:
-            return True
-        try:
-            chinese_calendar.is_workday(date(year, 6, 1))
-        except NotImplementedError:
-            return False
-        return True
+    def official(self, year: int) -> bool:
+        return year not in self.forced and (year in self.plans or in_package(year))
+
+    def source(self, year: int) -> str:
+        """Where the year's working days come from, in words."""
+        if not self.official(year):
+            return "暂定"
+        plan = self.plans.get(year)
+        if plan is None:
+            return "chinesecalendar 包"
+        return plan.label + (f"（{plan.source}）" if plan.source else "")
+
+    def provisional_between(self, first: date, last: date) -> list[int]:
+        """The provisional years from ``first`` through ``last``."""
+        return [y for y in range(first.year, max(first, last).year + 1) if not self.official(y)]
+
+    def without(self, year: int) -> Years:
+        """These years with ``year`` provisional again (its arithmetic before it became official)."""
+        return Years(self.plans.values(), strict=self.strict, provisional={*self.forced, year})
 
     def is_working_day(self, day: date) -> bool:
         known = self._days.get(day)
         if known is not None:
             return known
-        if day.year in self.plans:
-            working = day in self._on[day.year] or (day.weekday() < 5 and day not in self._off[day.year])
+        year = day.year
+        if not self.official(year):
+            if self.strict:
+                raise UnknownYear(year)
+            working = day.weekday() < 5 and day not in days_off(year)
+        elif year in self.plans:
+            working = day in self._on[year] or (day.weekday() < 5 and day not in self._off[year])
         else:
-            try:
-                working = bool(chinese_calendar.is_workday(day))
-            except NotImplementedError:
-                raise UnknownYear(day.year) from None
+            working = bool(chinese_calendar.is_workday(day))
         self._days[day] = working
         return working
 
@@ -152,13 +185,16 @@ class WorkingCalendar:
             return self.settle_day(start + timedelta(days=value))
         if unit == "WH":
             return self._first_after(start, value * 3600)
-        # Whole days count from the next working day and end at closing; a fraction of a day is that share of
-        # a day's office hours from the moment of acceptance. The later of the two keeps a longer limit from
-        # ever ending before a shorter one (0.5 WD accepted at 09:00 ends at closing, like 0 WD).
-        whole = self._whole_days(start, int(value))
-        if value == int(value):
-            return whole
-        return max(whole, self._first_after(start, value * self.day_seconds))
+        # Whole days count from the next working day and end at closing. A limit under one day is that share
+        # of a day's office hours from the moment of acceptance (0.5 WD accepted at 09:00 ends at 14:00 with
+        # 09:00-12:00 and 13:30-17:30); the fraction of a longer limit runs on after its whole days, so a
+        # longer limit never ends before a shorter one.
+        days, fraction = int(value), value - int(value)
+        if not fraction:
+            return self._whole_days(start, days)
+        if not days:
+            return self._first_after(start, fraction * self.day_seconds)
+        return self._first_after(self._whole_days(start, days), fraction * self.day_seconds)
 
     def settle_day(self, moment: datetime) -> datetime:
         """The end of a natural-day period: closing time of its day, or of the next working day."""

@@ -1,13 +1,15 @@
 """``./hall calendar``: the operators' working calendar.
 
     ./hall calendar load FILE [--example]      load a year (holidays, 调休 make-up days, local holidays)
-    ./hall calendar deadline --from T --limit N --unit WD|WH|ND|NH [--hall CODE]
-    ./hall calendar elapsed --from A --to B [--hall CODE]
-    ./hall calendar years                      which years are known, and where from
+    ./hall calendar deadline --from T --limit N --unit WD|WH|ND|NH [--hall CODE] [--strict]
+    ./hall calendar elapsed --from A --to B [--hall CODE] [--strict]
+    ./hall calendar years                      official and provisional years, and where from
 
-A loaded year is kept in Redis (every running timing instance picks it up) and published on
-``timing.events`` (so it survives a rebuild), and wins over the ``chinesecalendar`` package. ``deadline``
-prints the deadline in ISO 8601 local time as its last line, and fails naming the year the calendar lacks.
+A loaded year is kept in Redis (every running timing instance picks it up and revises the clocks that used
+its provisional calendar) and published on ``timing.events`` (so it survives a rebuild), and wins over the
+``chinesecalendar`` package; loading the same file again changes nothing. ``deadline`` prints the deadline in
+ISO 8601 local time as its last line; a year without an official schedule is computed provisionally, with a
+line before saying 暂定 and naming the year, unless ``--strict`` refuses it (exit 2, naming the year).
 """
 
 from __future__ import annotations
@@ -19,17 +21,19 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+import msgspec
 from aiokafka import AIOKafkaProducer
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from services.timing.calendar import Limit, UnknownYear, WorkingCalendar, YearPlan, Years
+from services.timing.calendar import Limit, UnknownYear, WorkingCalendar, YearPlan, Years, in_package
 from services.timing.halls import load_halls
 from services.timing.messages import CalendarLoaded
 from services.timing.store import Keys, loaded_years, store_year
 from services.timing.yearfile import BadYearFile, read_year_file
 from shared import topics
 from shared.catalogue import UNITS
+from shared.clock import SYSTEM_CLOCK
 from shared.envelope import Actor, encode, wrap
 from shared.localtime import LOCAL
 from shared.settings import HallSettings, load_settings
@@ -73,20 +77,28 @@ async def _loaded(settings: HallSettings) -> list[YearPlan] | None:
         await redis.aclose()
 
 
-async def _calendar(settings: HallSettings, hall: str) -> tuple[WorkingCalendar, str]:
+async def _calendar(settings: HallSettings, hall: str, *, strict: bool = False) -> tuple[WorkingCalendar, str]:
     plans = await _loaded(settings)
     if plans is None:
         complain("注意：连不上 Redis，只用 chinesecalendar 包内置的年份（导入的年份未计入）")
     policy = load_halls().policy(hall)
     sessions = "、".join(f"{a:%H:%M}-{b:%H:%M}" for a, b in policy.sessions)
-    return WorkingCalendar(policy.sessions, Years(plans or [])), f"{policy.name or policy.code}，办公时间 {sessions}"
+    years = Years(plans or [], strict=strict)
+    return WorkingCalendar(policy.sessions, years), f"{policy.name or policy.code}，办公时间 {sessions}"
+
+
+def _provisional(cal: WorkingCalendar, start: datetime, end: datetime) -> None:
+    years = cal.years.provisional_between(start.astimezone(LOCAL).date(), end.astimezone(LOCAL).date())
+    if years:
+        named = "、".join(f"{y} 年" for y in years)
+        say(f"暂定：{named}的放假安排尚未公布，按法定节假日推算（不含调休），以国务院公布的放假安排为准")
 
 
 async def deadline(settings: HallSettings, args: argparse.Namespace) -> None:
     start, limit = _instant(args.start), Limit(args.limit, args.unit)
     if limit.value < 0:
         raise Refusal("时限不能为负数")
-    cal, where = await _calendar(settings, args.hall)
+    cal, where = await _calendar(settings, args.hall, strict=args.strict)
     try:
         moment = cal.deadline(start, limit.value, limit.unit)
     except UnknownYear as unknown:
@@ -94,17 +106,19 @@ async def deadline(settings: HallSettings, args: argparse.Namespace) -> None:
     say(f"受理时间  {_wall(start)}")
     say(f"时限      {limit}（{where}）")
     say(f"办结期限  {_wall(moment)}")
+    _provisional(cal, start, moment)
     say(moment.isoformat())
 
 
 async def elapsed(settings: HallSettings, args: argparse.Namespace) -> None:
     start, end = _instant(args.start), _instant(args.end)
-    cal, where = await _calendar(settings, args.hall)
+    cal, where = await _calendar(settings, args.hall, strict=args.strict)
     try:
         seconds = cal.working_seconds(start, end)
     except UnknownYear as unknown:
         raise Refusal(f"无法计算：{unknown}") from None
     say(f"从 {_wall(start)} 到 {_wall(end)}（{where}）")
+    _provisional(cal, start, end)
     say(f"工作时间 {seconds / 3600:g} 小时，合 {seconds / cal.day_seconds:.2f} 个工作日")
 
 
@@ -115,6 +129,11 @@ async def load(settings: HallSettings, args: argparse.Namespace) -> None:
         raise Refusal(str(bad)) from None
     if plan.example and not args.example:
         raise Refusal(f"{args.file} 标为示例草案（example = true），不是正式通知；确需导入演示请加 --example")
+    plan = msgspec.structs.replace(plan, source=str(args.file))
+    before = {p.year: p for p in await _loaded(settings) or []}.get(plan.year)
+    if before is not None and _same_days(before, plan):
+        say(f"{plan.year} 年工作日历与已导入的相同（{before.label}），未作改动。")
+        return
     loaded = CalendarLoaded(
         year=plan.year,
         label=plan.label,
@@ -146,18 +165,34 @@ async def load(settings: HallSettings, args: argparse.Namespace) -> None:
     note = "（示例草案，非正式通知）" if plan.example and "示例" not in plan.label else ""
     say(
         f"已导入 {plan.year} 年工作日历{note}：{plan.label}；法定节假日 {len(plan.holidays)} 天，"
-        f"调休上班 {len(plan.workdays)} 天，本地假日 {len(plan.local_holidays)} 天。该年以导入的为准。"
+        f"调休上班 {len(plan.workdays)} 天，本地假日 {len(plan.local_holidays)} 天。该年以导入的为准；"
+        "运行中的计时服务在 1 秒内据此更正用过暂定日历的期限。"
+    )
+
+
+def _same_days(a: YearPlan, b: YearPlan) -> bool:
+    return (a.holidays, a.local_holidays, a.workdays, a.example) == (
+        b.holidays,
+        b.local_holidays,
+        b.workdays,
+        b.example,
     )
 
 
 async def years(settings: HallSettings, _: argparse.Namespace) -> None:
     plans = await _loaded(settings)
-    package = [y for y in range(2004, 2100) if Years().knows(y)]
-    say(f"chinesecalendar 包内置：{package[0]}–{package[-1]} 年")
+    known = Years(plans or [])
+    package = sorted(y for y in range(1990, 2200) if in_package(y))
+    say(f"正式：chinesecalendar 包内置 {package[0]}–{package[-1]} 年")
     for plan in sorted(plans or [], key=lambda p: p.year):
-        say(f"已导入：{plan.year} 年，{plan.label}")
+        say(f"正式：{plan.year} 年，已导入：{known.source(plan.year)}")
     if plans is None:
         say("（连不上 Redis，看不到导入的年份）")
+    this_year = SYSTEM_CLOCK.now().astimezone(LOCAL).year
+    last = max([package[-1], *(p.year for p in plans or [])])
+    for year in range(last + 1, max(last, this_year + 2) + 1):
+        if not known.official(year):
+            say(f"暂定：{year} 年（放假安排尚未公布，按《全国年节及纪念日放假办法》推算，不含调休）")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -171,10 +206,12 @@ def parser() -> argparse.ArgumentParser:
     computing.add_argument("--limit", type=float, required=True, help="时限数值，如 1 或 0.5")
     computing.add_argument("--unit", choices=sorted(UNITS), required=True, help="WD/WH/ND/NH")
     computing.add_argument("--hall", default="hall", help="服务场所代码（data/halls.toml），默认 hall")
+    computing.add_argument("--strict", action="store_true", help="不用暂定日历：遇到放假安排尚未公布的年份即拒绝")
     measuring = commands.add_parser("elapsed", help="两个时刻之间的工作时间")
     measuring.add_argument("--from", dest="start", required=True)
     measuring.add_argument("--to", dest="end", required=True)
     measuring.add_argument("--hall", default="hall")
+    measuring.add_argument("--strict", action="store_true", help="不用暂定日历")
     commands.add_parser("years", help="已知的年份")
     return top
 

@@ -14,7 +14,7 @@ from typing import Literal
 
 import msgspec
 
-from services.timing.calendar import Limit, Unit, UnknownYear, WorkingCalendar
+from services.timing.calendar import Limit, Unit, WorkingCalendar
 from services.timing.halls import OVERDUE, WARNING, HallPolicy
 from shared.localtime import LOCAL
 
@@ -69,6 +69,7 @@ class ClockState(msgspec.Struct, kw_only=True, omit_defaults=True, array_like=Tr
     extensions: list[Extension] = []
     alerted: list[str] = []
     stopped_at: datetime | None = None
+    revision: int = 0  # how often an official calendar revised it: its alerts after a revision are new ones
 
     @property
     def paused(self) -> bool:
@@ -104,21 +105,13 @@ def start_clock(
     owner: str = "",
     owner_name: str = "",
     hall: str = "",
-) -> tuple[ClockState, str]:
-    """A new clock and a note on its statutory deadline (empty, or why the calendar cannot reach it yet).
-
-    Raises :class:`UnknownYear` when the promised deadline cannot be computed.
-    """
+) -> ClockState:
+    """A new clock (computed with a provisional calendar for a year without an official schedule)."""
     started_at = started_at.astimezone(LOCAL).replace(microsecond=0)  # limits count in whole seconds
     promised, statutory = _whole(promised), statutory and _whole(statutory)
     base = _capped(cal.deadline(started_at, promised.value, promised.unit), not_after)
-    statutory_deadline, note = None, ""
-    if statutory is not None:
-        try:
-            statutory_deadline = cal.deadline(started_at, statutory.value, statutory.unit)
-        except UnknownYear as unknown:
-            note = f"法定时限：{unknown}"
-    clock = ClockState(
+    statutory_deadline = None if statutory is None else cal.deadline(started_at, statutory.value, statutory.unit)
+    return ClockState(
         clock_id=clock_id,
         purpose=purpose,
         case_id=case_id,
@@ -140,7 +133,6 @@ def start_clock(
         owner_name=owner_name,
         hall=hall,
     )
-    return clock, note
 
 
 def _whole(limit: Limit) -> Limit:
@@ -177,19 +169,26 @@ def deadlines(clock: ClockState, cal: WorkingCalendar) -> tuple[datetime, dateti
     promised = cal.shift(promised, paused_seconds(clock, cal, clock.promised.unit), clock.promised.unit)
     statutory = None
     if clock.base_statutory is not None and clock.statutory is not None:
-        try:
-            statutory = clock.base_statutory
-            for ext in clock.extensions:
-                statutory = cal.deadline(statutory, ext.limit.value, ext.limit.unit)
-            unit = clock.statutory.unit
-            statutory = cal.shift(statutory, paused_seconds(clock, cal, unit), unit)
-        except UnknownYear:
-            statutory = None
+        statutory = clock.base_statutory
+        for ext in clock.extensions:
+            statutory = cal.deadline(statutory, ext.limit.value, ext.limit.unit)
+        unit = clock.statutory.unit
+        statutory = cal.shift(statutory, paused_seconds(clock, cal, unit), unit)
     return _capped(promised, clock.not_after), statutory
 
 
+def recompute(clock: ClockState, cal: WorkingCalendar) -> None:
+    """Every deadline of the clock again from its start, limits, pauses and extensions (a calendar changed)."""
+    clock.base_promised = _capped(
+        cal.deadline(clock.started_at, clock.promised.value, clock.promised.unit), clock.not_after
+    )
+    if clock.statutory is not None:
+        clock.base_statutory = cal.deadline(clock.started_at, clock.statutory.value, clock.statutory.unit)
+    clock.promised_deadline, clock.statutory_deadline = deadlines(clock, cal)
+
+
 def _apply(clock: ClockState, cal: WorkingCalendar, **changes: list[Pause] | list[Extension]) -> None:
-    """Makes ``changes`` and moves the deadlines, all or nothing (an unknown year changes nothing)."""
+    """Makes ``changes`` and moves the deadlines."""
     trial = msgspec.structs.replace(clock, **changes)
     promised, statutory = deadlines(trial, cal)
     for name, value in changes.items():
@@ -238,42 +237,51 @@ def on_time(clock: ClockState) -> bool:
 
 
 def warning_at(clock: ClockState, cal: WorkingCalendar, policy: HallPolicy) -> datetime | None:
-    """When 预警 is due: a span before the deadline, or when a share of the limit is left."""
+    """When 预警 is due: a span before the deadline, or when a share of the limit is left, or the later of the
+    two when the rule has both; never before the clock started."""
     rule = policy.warning
     if rule is None:
         return None
     deadline, unit = clock.promised_deadline, clock.promised.unit
+    moments: list[datetime] = []
     if rule.share is not None:
         length = cal.measure(clock.started_at, deadline, unit) - paused_seconds(clock, cal, unit)
         left = rule.share * max(length, 0.0)
-        moment = cal.subtract_working(deadline, left) if unit in ("WD", "WH") else deadline - timedelta(seconds=left)
-    else:
-        assert rule.before is not None
+        working = unit in ("WD", "WH")
+        moments.append(cal.subtract_working(deadline, left) if working else deadline - timedelta(seconds=left))
+    if rule.before is not None:
         before = rule.before
         if before.unit == "WD":
-            moment = cal.subtract_working(deadline, before.value * cal.day_seconds)
+            moments.append(cal.subtract_working(deadline, before.value * cal.day_seconds))
         elif before.unit == "WH":
-            moment = cal.subtract_working(deadline, before.value * 3600)
+            moments.append(cal.subtract_working(deadline, before.value * 3600))
         else:
-            moment = deadline - timedelta(hours=before.value * (24 if before.unit == "ND" else 1))
-    return max(moment, clock.started_at)
+            moments.append(deadline - timedelta(hours=before.value * (24 if before.unit == "ND" else 1)))
+    return max(*moments, clock.started_at)
 
 
-def alert_times(clock: ClockState, cal: WorkingCalendar, policy: HallPolicy) -> Iterator[tuple[str, datetime | None]]:
-    """Every alert level with the moment it is due, in order, computed one at a time; None for a moment in a
-    year the calendar does not know (that level waits until the year is loaded)."""
+def alert_times(clock: ClockState, cal: WorkingCalendar, policy: HallPolicy) -> Iterator[tuple[str, datetime]]:
+    """Every alert level with the moment it is due, in order, computed one at a time."""
     if policy.warning is not None:
-        try:
-            warning = warning_at(clock, cal, policy)
-        except UnknownYear:
-            warning = None
-        yield WARNING, None if warning is None else min(warning, clock.promised_deadline)
+        warning = warning_at(clock, cal, policy)
+        yield WARNING, clock.promised_deadline if warning is None else min(warning, clock.promised_deadline)
     yield OVERDUE, clock.promised_deadline
     for step in policy.escalation:
-        try:
-            yield step.level, cal.deadline(clock.promised_deadline, step.after.value, step.after.unit)
-        except UnknownYear:
-            yield step.level, None
+        yield step.level, cal.deadline(clock.promised_deadline, step.after.value, step.after.unit)
+
+
+def provisional_years(clock: ClockState, cal: WorkingCalendar) -> list[int]:
+    """The provisional years the promised deadline (and so its warning time) depends on: 暂定."""
+    return cal.years.provisional_between(clock.started_at.date(), clock.promised_deadline.date())
+
+
+def touched_years(clock: ClockState, cal: WorkingCalendar, policy: HallPolicy) -> list[int]:
+    """Every provisional year any of the clock's times depends on: its deadlines and its alert levels."""
+    last = max(
+        [clock.promised_deadline, *(at for _, at in alert_times(clock, cal, policy))]
+        + ([clock.statutory_deadline] if clock.statutory_deadline is not None else [])
+    )
+    return cal.years.provisional_between(clock.started_at.date(), last.date())
 
 
 def next_alert(clock: ClockState, cal: WorkingCalendar, policy: HallPolicy) -> tuple[str, datetime] | None:
@@ -282,7 +290,7 @@ def next_alert(clock: ClockState, cal: WorkingCalendar, policy: HallPolicy) -> t
     if not clock.running or clock.paused:
         return None
     for level, at in alert_times(clock, cal, policy):
-        if at is not None and level not in clock.alerted:
+        if level not in clock.alerted:
             return level, at
     return None
 

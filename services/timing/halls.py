@@ -20,13 +20,18 @@ WARNING, OVERDUE = "预警", "逾期"
 
 
 class WarningRule(msgspec.Struct, frozen=True):
-    """黄灯: ``before`` the deadline, or when ``share`` of the limit is left (e.g. 0.2)."""
+    """黄灯: ``before`` the deadline, or when ``share`` of the limit is left (e.g. 0.2); with both, whichever
+    comes later, so that a short limit is not 预警 from birth (``["1WD", "20%"]`` on a 0.5 WD limit: when
+    20 % of it is left)."""
 
     before: Limit | None = None
     share: float | None = None
 
     def __str__(self) -> str:
-        return f"剩余 {self.share:.0%} 时预警" if self.share is not None else f"到期前 {self.before} 预警"
+        parts = ([f"到期前 {self.before}"] if self.before is not None else []) + (
+            [f"剩余 {self.share:.0%}"] if self.share is not None else []
+        )
+        return "、".join(parts) + (" 中较晚者" if len(parts) > 1 else "") + "预警"
 
 
 class Escalation(msgspec.Struct, frozen=True):
@@ -38,7 +43,7 @@ class HallPolicy(msgspec.Struct, frozen=True, kw_only=True):
     code: str
     name: str = ""
     sessions: tuple[Session, ...] = DEFAULT_SESSIONS
-    warning: WarningRule | None = WarningRule(before=Limit(1, "WD"))
+    warning: WarningRule | None = WarningRule(before=Limit(1, "WD"), share=0.2)
     escalation: tuple[Escalation, ...] = ()
 
     @property
@@ -57,19 +62,25 @@ class Halls:
         return self.policies.get(code, self.default)
 
 
-def parse_warning(text: str) -> WarningRule | None:
-    text = text.strip()
-    if text in ("", "无", "none"):
-        return None
-    if text.endswith("%"):
-        try:
-            share = float(text[:-1]) / 100
-        except ValueError:
-            share = -1.0
-        if not 0 < share < 1:
-            raise ValueError(f"预警比例应在 0% 与 100% 之间：{text!r}")
-        return WarningRule(share=share)
-    return WarningRule(before=parse_limit(text))
+def parse_warning(value: str | list[str]) -> WarningRule | None:
+    """``"1WD"``, ``"20%"``, or both as ``["1WD", "20%"]`` (whichever comes later); ``"无"`` for none."""
+    texts = [value] if isinstance(value, str) else [str(v) for v in value]
+    before: Limit | None = None
+    share: float | None = None
+    for raw in texts:
+        text = raw.strip()
+        if text in ("", "无", "none"):
+            continue
+        if text.endswith("%"):
+            try:
+                share = float(text[:-1]) / 100
+            except ValueError:
+                share = -1.0
+            if not 0 < share < 1:
+                raise ValueError(f"预警比例应在 0% 与 100% 之间：{text!r}")
+        else:
+            before = parse_limit(text)
+    return None if before is None and share is None else WarningRule(before=before, share=share)
 
 
 def _policy(code: str, raw: dict[str, Any], base: HallPolicy) -> HallPolicy:
@@ -80,7 +91,7 @@ def _policy(code: str, raw: dict[str, Any], base: HallPolicy) -> HallPolicy:
     if "sessions" in raw:
         policy = msgspec.structs.replace(policy, sessions=parse_sessions(raw["sessions"]))
     if "warning" in raw:
-        policy = msgspec.structs.replace(policy, warning=parse_warning(str(raw["warning"])))
+        policy = msgspec.structs.replace(policy, warning=parse_warning(raw["warning"]))
     if "escalation" in raw:
         levels = tuple(Escalation(str(e["level"]), parse_limit(str(e["after"]))) for e in raw["escalation"])
         names = [WARNING, OVERDUE, *(e.level for e in levels)]

@@ -7,13 +7,15 @@ state too, so an event redelivered after timing's Redis was wiped and rebuilt ch
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
+
+import msgspec
+from redis.asyncio.client import Pipeline
 
 from services.timing import clocks as c
-from services.timing.calendar import Limit, UnknownYear, WorkingCalendar
+from services.timing.calendar import Limit
 from services.timing.clocks import CASE, CHILD, PAUSABLE, STEP, ClockState, Pause
 from services.timing.engine import DEFAULT_HALL, Engine
 from services.timing.messages import (
@@ -23,7 +25,6 @@ from services.timing.messages import (
     ChildCompleted,
     ClockExtended,
     ClockPaused,
-    ClockRefused,
     ClockRequested,
     ClockResumed,
     ClockStarted,
@@ -47,7 +48,6 @@ from shared.localtime import LOCAL
 from shared.outbox import Txn
 from shared.settings import HallSettings
 
-T = TypeVar("T")
 SUSPENDED = "容缺中止"
 WAITING = "待前序阶段"
 
@@ -61,10 +61,9 @@ def _out(limit: Limit | None) -> LimitOut | None:
 
 
 class Timing:
-    def __init__(self, settings: HallSettings, engine: Engine, refresh: Callable[[], Awaitable[bool]]) -> None:
+    def __init__(self, settings: HallSettings, engine: Engine) -> None:
         self.settings = settings
         self.engine = engine
-        self.refresh = refresh  # reload the loaded years; True if they changed
         self.keys = Keys(settings)
         self.events = settings.topic(topics.TIMING_EVENTS)
 
@@ -110,7 +109,8 @@ class Timing:
         raise NotYet(f"case {case_id}: an event came before its clock started")
 
     def save(self, txn: Txn, clock: ClockState) -> None:
-        """The clock, its place in the case's index, and its next alert in the due set."""
+        """The clock, its place in the case's index and in the provisional years' indexes, and its next alert
+        in the due set."""
         cal, policy = self.engine.of(clock)
         upcoming = c.next_alert(clock, cal, policy)
         key, data, due, member = self.keys.clock(clock.clock_id), encode_clock(clock), self.keys.due, clock.clock_id
@@ -123,57 +123,40 @@ class Timing:
         else:
             score = upcoming[1].timestamp()
             txn.write(lambda pipe: pipe.zadd(due, {member: score}))
+        if clock.running:
+            for year in c.touched_years(clock, cal, policy):
+                txn.write(partial(index_provisional, self.keys, year, member))
 
-    async def computing(self, hall: str, compute: Callable[[WorkingCalendar], T]) -> T:
-        """Computes with the hall's calendar; on an unknown year, reloads the operator's years once and tries
-        again (computations change a clock all or nothing)."""
-        try:
-            return compute(self.engine.calendar(hall))
-        except UnknownYear:
-            if not await self.refresh():
-                raise
-        return compute(self.engine.calendar(hall))
-
-    def _warning(self, clock: ClockState) -> datetime | None:
+    def timing(self, clock: ClockState) -> Timed:
+        """The clock's deadlines as published: with its warning time and whether they are provisional."""
         cal, policy = self.engine.of(clock)
-        try:
-            return c.warning_at(clock, cal, policy)
-        except UnknownYear:
-            return None
+        years = c.provisional_years(clock, cal)
+        return Timed(
+            promised_deadline=clock.promised_deadline,
+            statutory_deadline=clock.statutory_deadline,
+            warning_at=c.warning_at(clock, cal, policy),
+            provisional=bool(years),
+            provisional_years=years,
+        )
 
     # ------------------------------------------------------------------ starting
 
-    async def start(self, txn: Txn, step_name: str = "", **fields: Any) -> ClockState | None:
-        """Starts a clock and publishes ClockStarted, or ClockRefused naming the year the calendar lacks."""
+    async def start(self, txn: Txn, step_name: str = "", **fields: Any) -> ClockState:
+        """Starts a clock and publishes ClockStarted (a year without an official schedule: provisional)."""
         hall = fields.get("hall") or DEFAULT_HALL
         fields["hall"] = hall
-        try:
-            clock, note = await self.computing(hall, lambda cal: c.start_clock(cal, **fields))
-        except UnknownYear as unknown:
-            refused = self.keys.refused(fields["clock_id"])
-            txn.set(refused, str(unknown))
-            txn.emit(
-                self.events,
-                ClockRefused(
-                    case_no=fields["case_no"],
-                    reason=str(unknown),
-                    year=unknown.year,
-                    clock_id=fields["clock_id"],
-                    purpose=fields["purpose"],
-                ),
-            )
-            return None
+        clock = c.start_clock(self.engine.calendar(hall), **fields)
         self.save(txn, clock)
-        txn.emit(self.events, self._started(clock, note, step_name))
+        txn.emit(self.events, self._started(clock, step_name))
         return clock
 
-    def _started(self, clock: ClockState, note: str, step_name: str = "") -> ClockStarted:
+    def _started(self, clock: ClockState, step_name: str = "") -> ClockStarted:
+        timed = self.timing(clock)
         return ClockStarted(
             case_no=clock.case_no,
             started_at=clock.started_at,
             promised_deadline=clock.promised_deadline,
             statutory_deadline=clock.statutory_deadline,
-            statutory_note=note,
             clock_id=clock.clock_id,
             purpose=clock.purpose,
             step_id=clock.step_id,
@@ -188,7 +171,9 @@ class Timing:
             promised_limit=_out(clock.promised),
             statutory_limit=_out(clock.statutory),
             not_after=clock.not_after,
-            warning_at=self._warning(clock),
+            warning_at=timed.warning_at,
+            provisional=timed.provisional,
+            provisional_years=timed.provisional_years,
         )
 
     async def case_accepted(self, env: Envelope, event: CaseAccepted, txn: Txn) -> None:
@@ -202,7 +187,7 @@ class Timing:
             "hall": event.point or DEFAULT_HALL,
         }
         department = event.approving_department or "、".join(event.departments)
-        case = await self.start(
+        await self.start(
             txn,
             clock_id=env.case_id,
             purpose=CASE,
@@ -214,7 +199,7 @@ class Timing:
             department=department,
             **about,
         )
-        if case is None or not event.children:
+        if not event.children:
             return
         first_stage = min(child.stage for child in event.children)
         for child in event.children:
@@ -230,7 +215,7 @@ class Timing:
                 department=child.department,
                 **{**about, "item_code": child.item_code, "item_name": child.item_name},
             )
-            if clock is not None and child.stage > first_stage:
+            if child.stage > first_stage:
                 # A later stage waits for the earlier one: its clock stands still until its first step opens.
                 reason = f"等待前序阶段办结（第 {child.stage} 阶段{child.stage_name}）"
                 waiting = f"{WAITING}:{child.case_no}"
@@ -319,9 +304,10 @@ class Timing:
         for clock in targets:
             if clock.saw(env.event_id):
                 continue
-            if not await self.computing(clock.hall, partial(c.resume, clock, pause_id, at, env.event_id)):
+            if not c.resume(clock, pause_id, at, env.event_id, self.engine.calendar(clock.hall)):
                 continue
             self.save(txn, clock)
+            timed = self.timing(clock)
             resumed = ClockResumed(
                 clock_id=clock.clock_id,
                 purpose=clock.purpose,
@@ -331,7 +317,9 @@ class Timing:
                 resumed_at=at.astimezone(LOCAL),
                 promised_deadline=clock.promised_deadline,
                 statutory_deadline=clock.statutory_deadline,
-                warning_at=self._warning(clock),
+                warning_at=timed.warning_at,
+                provisional=timed.provisional,
+                provisional_years=timed.provisional_years,
             )
             txn.emit(self.events, resumed)
 
@@ -406,8 +394,9 @@ class Timing:
         for clock in targets:
             if clock.saw(env.event_id):
                 continue
-            await self.computing(clock.hall, partial(c.extend, clock, limit, at, env.event_id))
+            c.extend(clock, limit, at, env.event_id, self.engine.calendar(clock.hall))
             self.save(txn, clock)
+            timed = self.timing(clock)
             extended = ClockExtended(
                 clock_id=clock.clock_id,
                 purpose=clock.purpose,
@@ -417,7 +406,9 @@ class Timing:
                 extended_at=at,
                 promised_deadline=clock.promised_deadline,
                 statutory_deadline=clock.statutory_deadline,
-                warning_at=self._warning(clock),
+                warning_at=timed.warning_at,
+                provisional=timed.provisional,
+                provisional_years=timed.provisional_years,
             )
             txn.emit(self.events, extended)
 
@@ -426,7 +417,7 @@ class Timing:
     async def stop(self, txn: Txn, env: Envelope, clock: ClockState, at: datetime, reason: str) -> None:
         if not clock.running:
             return
-        await self.computing(clock.hall, partial(c.stop, clock, at.astimezone(LOCAL), env.event_id))
+        c.stop(clock, at.astimezone(LOCAL), env.event_id, self.engine.calendar(clock.hall))
         self.save(txn, clock)
         stopped = ClockStopped(
             case_no=clock.case_no,
@@ -443,11 +434,7 @@ class Timing:
     async def child_completed(self, env: Envelope, event: ChildCompleted, txn: Txn) -> None:
         child = await self.load(txn, event.child_case_no)
         if child is None:
-            try:
-                await self.case_clock(txn, env.case_id)
-            except _Refused:
-                return
-            return  # the calendar refused this child's clock
+            return  # the case's clock was refused by an older version (see heal.py)
         await self.stop(txn, env, child, event.completed_at or env.occurred_at, "子件办结")
 
     async def case_completed(self, env: Envelope, event: CaseCompleted, txn: Txn) -> None:
@@ -469,4 +456,19 @@ def _named(clock: ClockState, names: set[str]) -> bool:
 
 
 class _Refused(Exception):
-    """The case's clock was refused (a year the calendar lacks): events about it change nothing."""
+    """The case's clock was refused by an older version for a year it lacked: events about it wait for
+    :mod:`services.timing.heal`, which computes it when timing starts."""
+
+
+class Timed(msgspec.Struct, frozen=True, kw_only=True):
+    promised_deadline: datetime
+    statutory_deadline: datetime | None
+    warning_at: datetime | None
+    provisional: bool
+    provisional_years: list[int]
+
+
+def index_provisional(keys: Keys, year: int, clock_id: str, pipe: Pipeline) -> None:
+    """Notes that the clock depends on the provisional ``year``: it is revised when the year becomes official."""
+    pipe.sadd(keys.provisional(year), clock_id)
+    pipe.sadd(keys.provisional_years, str(year))

@@ -1,9 +1,9 @@
 """Timing's Redis rebuilt from its own log: when its keys are gone, ``timing.events`` is replayed from the start.
 
-Every change of a clock was published there (started, paused, resumed, extended, alerted, stopped, refused) and
-so was every year an operator loaded; folding them gives back each clock with its pause ledger, extensions and
-the levels already raised, and the due set is filled again from them. Consumers of the input topics resume at
-their committed offsets; what they see again is recognised by the clocks' own state.
+Every change of a clock was published there (started, paused, resumed, extended, alerted, revised, stopped,
+refused) and so was every year an operator loaded; folding them gives back each clock with its pause ledger,
+extensions and the levels already raised, and the due set is filled again from them. Consumers of the input
+topics resume at their committed offsets; what they see again is recognised by the clocks' own state.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from services.timing.messages import (
     ClockResumed,
     ClockStarted,
     ClockStopped,
+    DeadlineRevised,
     LimitOut,
 )
 from services.timing.store import Keys, encode_clock, encode_plan
@@ -46,6 +47,8 @@ class Folded:
     def __init__(self) -> None:
         self.clocks: dict[str, ClockState] = {}
         self.refused: dict[str, str] = {}
+        self.refused_cases: dict[str, str] = {}  # refused clock id → its case id, for healing
+        self.revised: set[str] = set()
         self.years: dict[int, YearPlan] = {}
         self.events = 0
 
@@ -65,10 +68,14 @@ class Folded:
                 local_holidays=event.local_holidays,
                 workdays=event.workdays,
                 example=event.example,
+                source=event.source,
             )
         elif isinstance(event, ClockRefused):
             self.refused[event.clock_id or env.case_id] = event.reason
+            self.refused_cases[event.clock_id or env.case_id] = env.case_id
         else:
+            if isinstance(event, DeadlineRevised):
+                self.revised.add(event.clock_id)
             clock = self.clocks.get(event.clock_id or env.case_id)
             if clock is not None:
                 _change(clock, env, event)
@@ -127,6 +134,12 @@ def _change(clock: ClockState, env: Envelope, event: Any) -> None:
         clock.extensions.append(Extension(limit=limit, at=_local(event.extended_at), cause=env.causation_id))
         clock.promised_deadline = _local(event.promised_deadline)
         clock.statutory_deadline = event.statutory_deadline
+    elif isinstance(event, DeadlineRevised):
+        clock.promised_deadline = _local(event.promised_deadline)
+        clock.statutory_deadline = event.statutory_deadline
+        if event.retracted:
+            clock.alerted = [level for level in clock.alerted if level not in event.retracted]
+            clock.revision += 1
     elif isinstance(event, ClockAlerted):
         if event.level not in clock.alerted:
             clock.alerted.append(event.level)
@@ -148,6 +161,7 @@ _KINDS: dict[str, type[msgspec.Struct]] = {
         ClockStopped,
         ClockRefused,
         CalendarLoaded,
+        DeadlineRevised,
     )
 }
 
@@ -204,10 +218,16 @@ async def rebuild_if_wiped(runtime: ServiceRuntime, engine: Engine) -> Folded | 
     for clock_id, reason in folded.refused.items():
         pipe.set(keys.refused(clock_id), reason)
     for n, clock in enumerate(folded.clocks.values(), start=1):
+        cal, policy = engine.of(clock)
+        if clock.clock_id in folded.revised and clock.running:
+            c.recompute(clock, cal)  # its base deadlines as the official calendar gives them
         pipe.set(keys.clock(clock.clock_id), encode_clock(clock))
         if clock.clock_id != clock.case_id:
             pipe.hset(keys.case(clock.case_id), clock.clock_id, clock.purpose)
-        cal, policy = engine.of(clock)
+        if clock.running:
+            for year in c.touched_years(clock, cal, policy):
+                pipe.sadd(keys.provisional(year), clock.clock_id)
+                pipe.sadd(keys.provisional_years, str(year))
         upcoming = c.next_alert(clock, cal, policy)
         if upcoming is not None:
             pipe.zadd(keys.due, {clock.clock_id: upcoming[1].timestamp()})

@@ -2,10 +2,15 @@
 
 Every timing instance polls the due set. A Lua script moves due clocks to the in-flight set with a lease, so
 of several instances exactly one takes each; a lease that runs out (the instance died) lets another take it.
-The alert itself goes out through the outbox with a marker per (clock, level): the clock's new state (the
-level raised, its next level in the due set) and the marker holding the ``ClockAlerted`` record commit in one
-Redis transaction (WATCHing the clocks and markers; a chunk of clocks shares one transaction), then the records
-are published. A retry finds the marker and re-publishes the same record, with the same id.
+The alert itself goes out through timing's outbox with a marker per (clock, level): the clock's new state
+(the level raised, its next level in the due set), the marker and the ``ClockAlerted`` record staged in the
+outbox commit in one Redis transaction (WATCHing the clocks and markers; a chunk of clocks shares one
+transaction), then the records are published and leave the outbox. A record whose publication failed (Kafka
+down) stays there and is published by the next flush; a retry of the chunk finds the marker and re-publishes
+the same record, with the same id.
+
+The same loop notices a change of the calendar's years (within ``refresh_s``) and has the clocks that used a
+provisional year revised (:mod:`services.timing.revision`), and flushes the outbox every ``flush_s``.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, cast
 
@@ -26,6 +31,8 @@ from services.timing import clocks as c
 from services.timing.clocks import ClockState
 from services.timing.engine import Engine
 from services.timing.messages import ClockAlerted
+from services.timing.outbox import Outbox
+from services.timing.revision import Reviser
 from services.timing.store import CLAIM, RELEASE, Keys, decode_clock, encode_clock
 from shared import topics
 from shared.clock import SYSTEM_CLOCK, Clock
@@ -59,6 +66,7 @@ class Scheduler:
         parallel: int = 8,
         lease_s: float = 30.0,
         refresh_s: float = 1.0,
+        flush_s: float = 5.0,
         on_fire: Callable[[Fired], None] | None = None,
     ) -> None:
         self.runtime = runtime
@@ -67,6 +75,10 @@ class Scheduler:
         self.keys = Keys(runtime.settings)
         self.events = runtime.settings.topic(topics.TIMING_EVENTS)
         self.poll_s, self.batch, self.chunk, self.lease_s, self.refresh_s = poll_s, batch, chunk, lease_s, refresh_s
+        self.flush_s = flush_s
+        self.outbox = Outbox(runtime)
+        self.reviser = Reviser(runtime, engine, clock, self.outbox)
+        self.before_first_tick: list[Callable[[], Awaitable[object]]] = []
         self.on_fire = on_fire
         self._slots = asyncio.Semaphore(parallel)
         self._chunks: set[asyncio.Task[None]] = set()
@@ -97,12 +109,17 @@ class Scheduler:
         # Alerts are published: wait until the broker has started (it offers no event to wait on).
         while not self.runtime.broker.running:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
-        refreshed = 0.0
+        await self._first()
+        refreshed = flushed = time.monotonic()
         while True:
             try:
                 if time.monotonic() - refreshed >= self.refresh_s:
-                    await self.engine.refresh(self.runtime.redis, self.keys)
+                    if await self.engine.refresh(self.runtime.redis, self.keys):
+                        await self.reviser.revise_official()
                     refreshed = time.monotonic()
+                if time.monotonic() - flushed >= self.flush_s:
+                    await self.outbox.flush()
+                    flushed = time.monotonic()
                 taken = await self.tick()
                 pause = 0.0 if taken == self.batch else await self._until_next()
             except asyncio.CancelledError:
@@ -112,6 +129,24 @@ class Scheduler:
                 await asyncio.sleep(1.0)
                 continue
             await asyncio.sleep(pause)
+
+    async def _first(self) -> None:
+        """Before the first claim: what an earlier run left unpublished, the work given to do once (healing),
+        and the clocks of years that became official while timing was down (a newer package)."""
+        while True:
+            try:
+                await self.outbox.flush(older_than_s=0)
+                for work in self.before_first_tick:
+                    await work()
+                self.before_first_tick = []
+                await self.engine.refresh(self.runtime.redis, self.keys)
+                await self.reviser.revise_official()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("timing scheduler: start-up work failed; trying again")
+                await asyncio.sleep(1.0)
 
     async def _until_next(self) -> float:
         """How long to wait before the next claim: until the earliest due clock, within [0.02 s, poll_s]."""
@@ -196,7 +231,7 @@ class Scheduler:
                     later[clock_id] = upcoming[1].timestamp()  # moved on (extended, resumed): back in the set
                 else:
                     due.append((clock, *upcoming))
-            markers = [self.keys.alerted(clock.clock_id, level) for clock, level, _ in due]
+            markers = [self.keys.alerted(clock.clock_id, level, clock.revision) for clock, level, _ in due]
             stored: list[bytes | None] = []
             if markers:
                 await pipe.watch(*markers)
@@ -217,8 +252,9 @@ class Scheduler:
                 fired.append(Fired(clock.clock_id, level, due_at, now))
             if later:
                 pipe.zadd(self.keys.due, later)
+            staged = self.outbox.stage(pipe, outgoing)
             await pipe.execute()
-        await self.runtime.publish_all(outgoing)
+        await self.outbox.publish(staged, outgoing)
         return fired
 
     def _record(self, clock: ClockState, level: str, due_at: datetime, now: datetime) -> Outgoing:
@@ -234,6 +270,7 @@ class Scheduler:
             fired_at=now,
         )
         self.runtime.publications.check(self.events, alert)
-        cause = uuid.uuid5(uuid.NAMESPACE_URL, f"timing:{clock.clock_id}:{level}").hex
+        revision = f":{clock.revision}" if clock.revision else ""
+        cause = uuid.uuid5(uuid.NAMESPACE_URL, f"timing:{clock.clock_id}:{level}{revision}").hex
         envelope = wrap(alert, case_id=clock.case_id, actor=SYSTEM, causation_id=cause, occurred_at=now)
         return Outgoing(self.events, envelope.case_id, encode(envelope))

@@ -4,7 +4,12 @@
 - ``timing:case:<case id>``    hash clock id → purpose: a case's other clocks (its own has the case id);
 - ``timing:due``               sorted set clock id → when its next alert level is due (epoch seconds);
 - ``timing:inflight``          sorted set clock id → lease end, while an instance fires it;
-- ``timing:alerted:<clock id>:<level>``  the outbox marker of an alert: it is raised once;
+- ``timing:alerted:<clock id>:<level>[:<revision>]``  the outbox marker of an alert: it is raised once (per
+  revision of the clock's deadlines);
+- ``timing:provisional:<year>`` set of running clocks whose times depend on that provisional year, and
+  ``timing:provisional-years`` the years that have such a set: revised when a year becomes official;
+- ``timing:outbox``            hash event id → a record committed but maybe not published yet (alerts and
+  revisions), published again by whichever instance finds it;
 - ``timing:calendar``          hash year → a loaded year (JSON), ``timing:calendar:version`` bumped on load;
 - ``timing:refused:<clock id>`` a clock the calendar could not start; ``timing:built`` set once rebuilt.
 """
@@ -67,6 +72,8 @@ class Keys:
         self.years = self._k("calendar")
         self.years_version = self._k("calendar", "version")
         self.built = self._k("built")
+        self.provisional_years = self._k("provisional-years")
+        self.outbox = self._k("outbox")
 
     def _k(self, *parts: str) -> str:
         return self.settings.key("timing", *parts)
@@ -80,8 +87,11 @@ class Keys:
     def refused(self, clock_id: str) -> str:
         return self._k("refused", clock_id)
 
-    def alerted(self, clock_id: str, level: str) -> str:
-        return self._k("alerted", clock_id, level)
+    def alerted(self, clock_id: str, level: str, revision: int = 0) -> str:
+        return self._k("alerted", clock_id, level, *([str(revision)] if revision else []))
+
+    def provisional(self, year: int) -> str:
+        return self._k("provisional", str(year))
 
     @property
     def pattern(self) -> str:

@@ -22,7 +22,7 @@ def no_redis(monkeypatch: pytest.MonkeyPatch) -> None:
     ("start", "limit", "unit", "hall", "expected"),
     [
         ("2026-09-30T10:00", "1", "WD", "hall", "2026-10-08T17:30:00+08:00"),
-        ("2026-09-30T10:00", "0.5", "WD", "hall", "2026-09-30T17:30:00+08:00"),
+        ("2026-09-30T10:00", "0.5", "WD", "hall", "2026-09-30T15:00:00+08:00"),
         ("2026-09-30T16:00", "2", "WH", "hall", "2026-10-08T09:30:00+08:00"),
         ("2026-09-30T10:00", "1", "WD", "town-dqtl", "2026-10-08T17:30:00+08:00"),
         ("2026-09-30T10:00", "1", "WD", "village-bytl", "2026-10-08T17:00:00+08:00"),
@@ -36,11 +36,32 @@ def test_the_last_line_is_the_deadline(
     assert capsys.readouterr().out.splitlines()[-1] == expected
 
 
-def test_an_unknown_year_is_refused_naming_it(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["deadline", "--from", "2026-12-30T10:00", "--limit", "3", "--unit", "WD"]) == 2
+def test_a_provisional_year_is_computed_and_says_so_before_the_last_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["deadline", "--from", "2026-12-30T10:00", "--limit", "3", "--unit", "WD"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1] == "2027-01-05T17:30:00+08:00"  # 12-31, then 2027-01-01 (元旦) off, 01-04, 01-05
+    assert "暂定" in lines[-2]
+    assert "2027" in lines[-2]
+
+
+def test_strict_refuses_a_provisional_year_naming_it(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["deadline", "--from", "2026-12-30T10:00", "--limit", "3", "--unit", "WD", "--strict"]) == 2
     printed = capsys.readouterr()
     assert "2027" in printed.err
     assert "T" not in printed.out  # no deadline was printed
+
+
+def test_an_official_year_prints_no_provisional_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["deadline", "--from", "2026-09-30T10:00", "--limit", "1", "--unit", "WD", "--strict"]) == 0
+    assert "暂定" not in capsys.readouterr().out
+
+
+def test_elapsed_over_a_provisional_year_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["elapsed", "--from", "2026-12-31T09:00", "--to", "2027-01-04T17:30"]) == 0
+    out = capsys.readouterr().out
+    assert "暂定" in out
+    assert "工作时间 14 小时" in out  # 12-31 and 01-04; 2027-01-01 is 元旦
+    assert main(["elapsed", "--from", "2026-12-31T09:00", "--to", "2027-01-04T17:30", "--strict"]) == 2
 
 
 def test_elapsed_working_time_between_two_instants(capsys: pytest.CaptureFixture[str]) -> None:

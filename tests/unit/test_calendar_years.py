@@ -56,12 +56,16 @@ def test_the_loaded_2026_file_and_the_package_agree_on_the_famous_days(day: str,
     assert Years().is_working_day(date.fromisoformat(day)) is working
 
 
-def test_2027_is_refused_naming_the_year_until_it_is_loaded() -> None:
+def test_2027_is_provisional_until_it_is_loaded_and_strict_refuses_it() -> None:
     package = WorkingCalendar()
+    assert not package.years.official(2027)
+    assert package.years.source(2027) == "暂定"
+    strict = WorkingCalendar(years=Years(strict=True))
     with pytest.raises(UnknownYear, match="2027") as refused:
-        package.deadline(local("2026-12-30 10:00"), 3, "WD")
+        strict.deadline(local("2026-12-30 10:00"), 3, "WD")
     assert refused.value.year == 2027
-    loaded = WorkingCalendar(years=Years([EXAMPLE_2027]))
+    loaded = WorkingCalendar(years=Years([EXAMPLE_2027], strict=True))
+    assert loaded.years.official(2027)
     # 12-31 Thu, [2027] 01-01..03 元旦, 01-04 Mon, 01-05 Tue.
     assert loaded.deadline(local("2026-12-30 10:00"), 3, "WD") == local("2027-01-05 17:30")
     assert loaded.is_working_day(date(2027, 1, 31))  # a Sunday worked (调休, in the example)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from services.timing import clocks
-from services.timing.calendar import Limit, UnknownYear, WorkingCalendar, parse_limit
+from services.timing.calendar import Limit, UnknownYear, WorkingCalendar, Years, parse_limit
 from services.timing.clocks import ClockState, Pause
 from services.timing.halls import Escalation, HallPolicy, WarningRule, load_halls, parse_halls
 from shared.localtime import LOCAL
@@ -27,7 +27,7 @@ def local(text: str) -> datetime:
 
 
 def new(start: str, limit: str, statutory: str | None = None, **kw: object) -> ClockState:
-    clock, _ = clocks.start_clock(
+    return clocks.start_clock(
         CAL,
         clock_id="k1",
         purpose="办件",
@@ -38,7 +38,6 @@ def new(start: str, limit: str, statutory: str | None = None, **kw: object) -> C
         statutory=parse_limit(statutory) if statutory else None,
         **kw,  # type: ignore[arg-type]
     )
-    return clock
 
 
 def test_promised_and_statutory_limits_are_kept_apart() -> None:
@@ -47,8 +46,8 @@ def test_promised_and_statutory_limits_are_kept_apart() -> None:
     assert clock.statutory_deadline == local("2026-11-03 17:30")
 
 
-def test_a_statutory_deadline_beyond_the_known_years_is_left_open_with_a_note() -> None:
-    clock, note = clocks.start_clock(
+def test_a_statutory_deadline_in_a_provisional_year_is_computed() -> None:
+    clock = clocks.start_clock(
         CAL,
         clock_id="k",
         purpose="办件",
@@ -59,13 +58,31 @@ def test_a_statutory_deadline_beyond_the_known_years_is_left_open_with_a_note() 
         statutory=Limit(60, "WD"),
     )
     assert clock.promised_deadline == local("2026-12-03 17:30")
-    assert clock.statutory_deadline is None
-    assert "2027" in note
+    # 60 working days from 11-27: 25 to the end of 2026, 20 in January 2027 (元旦 off), then February with
+    # 除夕 to 初三 and two 补假 days for the weekend ones (provisional: no make-up working days).
+    assert clock.statutory_deadline == local("2027-02-25 17:30")
+    assert clocks.provisional_years(clock, CAL) == []  # the promised deadline does not touch 2027
+    assert clocks.touched_years(clock, CAL, ONE_DAY_BEFORE) == [2027]
 
 
-def test_the_promised_deadline_in_an_unknown_year_refuses_to_start_the_clock() -> None:
+def test_a_promised_deadline_in_a_provisional_year_is_computed_and_marked() -> None:
+    clock = new("2026-12-28 10:00", "5WD")
+    assert clock.promised_deadline == local("2027-01-05 17:30")  # 2027-01-01 (元旦) is off
+    assert clocks.provisional_years(clock, CAL) == [2027]
+
+
+def test_a_strict_calendar_refuses_a_provisional_year() -> None:
+    strict = WorkingCalendar(years=Years(strict=True))
     with pytest.raises(UnknownYear, match="2027"):
-        new("2026-12-28 10:00", "5WD")
+        clocks.start_clock(
+            strict,
+            clock_id="k",
+            purpose="办件",
+            case_id="c",
+            case_no="n",
+            started_at=local("2026-12-28 10:00"),
+            promised=Limit(5, "WD"),
+        )
 
 
 def test_not_after_caps_the_deadline() -> None:
@@ -185,9 +202,10 @@ def test_a_clock_without_a_warning_rule_goes_straight_to_overdue() -> None:
     assert clocks.status(clock, local("2026-10-08 17:00") + timedelta(hours=1), CAL, policy) == "逾期"
 
 
-def test_a_level_in_an_unknown_year_waits_and_the_others_still_fire() -> None:
-    """A 24 NH clock ending on 2026-12-31: 督办 (1 WD later) lies in 2027, which the package does not know."""
-    clock, _ = clocks.start_clock(
+def test_a_level_in_a_provisional_year_is_computed_and_indexed() -> None:
+    """A 24 NH clock ending on 2026-12-31: 督办 (1 WD later) lies in 2027, computed with the provisional year
+    (2027-01-01 is 元旦), and the clock is listed for revision under 2027."""
+    clock = clocks.start_clock(
         CAL,
         clock_id="k",
         purpose="补齐",
@@ -199,5 +217,7 @@ def test_a_level_in_an_unknown_year_waits_and_the_others_still_fire() -> None:
     clock.alerted.extend(["预警"])
     assert clocks.next_alert(clock, CAL, ONE_DAY_BEFORE) == ("逾期", local("2026-12-31 17:00"))
     clock.alerted.append("逾期")
-    assert dict(clocks.alert_times(clock, CAL, ONE_DAY_BEFORE))["督办"] is None
-    assert clocks.next_alert(clock, CAL, ONE_DAY_BEFORE) is None
+    assert dict(clocks.alert_times(clock, CAL, ONE_DAY_BEFORE))["督办"] == local("2027-01-04 17:30")
+    assert clocks.next_alert(clock, CAL, ONE_DAY_BEFORE) == ("督办", local("2027-01-04 17:30"))
+    assert clocks.provisional_years(clock, CAL) == []
+    assert clocks.touched_years(clock, CAL, ONE_DAY_BEFORE) == [2027]
