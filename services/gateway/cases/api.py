@@ -79,7 +79,9 @@ class CaseController(Controller):
         "/{case_no:str}",
         summary="办件进度与全程时间线",
         description="状态与时间线；登录的工作人员另可看到受理信息（dossier）：承诺办结时间、容缺待补齐材料及补齐期限、"
-        "一件事各子件及其时限。时间由计时服务计算，未算出前为空。",
+        "一件事各子件及其时限。时间由计时服务计算，未算出前为空。"
+        "依赖尚未公布放假安排年份的期限为暂定（provisional: true，provisional_years 列出年份）；"
+        "该年放假安排公布后期限更正，时间线记“期限更正”，revised_from 为原暂定时间。",
     )
     async def show(self, request: Req, case_no: FromPath[str], hall: HallDep, dossiers: DossiersDep) -> CaseView:
         case_id = await hall.case_id(case_no)

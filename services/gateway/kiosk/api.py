@@ -72,7 +72,8 @@ class KioskController(Controller):
     @get(
         "/api/lookup",
         summary="按办件编号和申请人证件号码查询进度",
-        description="证件号码与办件申请人不符时，与办件不存在时一样答复 404，不透露任何信息。",
+        description="证件号码与办件申请人不符时，与办件不存在时一样答复 404，不透露任何信息。"
+        "期限依赖尚未公布放假安排的年份时 provisional 为 true（暂定，以国务院公布的放假安排为准）。",
     )
     async def lookup(
         self,
