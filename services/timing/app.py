@@ -7,12 +7,14 @@ Timing-only settings (environment): ``HALL_HALLS_FILE`` (office hours and alert 
 from __future__ import annotations
 
 import os
+from functools import partial
 
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 
 from services.timing.engine import Engine
 from services.timing.halls import load_halls
 from services.timing.handlers import Timing
+from services.timing.heal import heal
 from services.timing.messages import (
     CalendarLoaded,
     ClockAlerted,
@@ -72,5 +74,7 @@ def build(settings: HallSettings, spans: SpanProcessor | None = None, clock: Clo
     runtime = TimingRuntime(settings, tracer_provider(settings, SERVICE, spans), engine, clock or SYSTEM_CLOCK)
     runtime.publications.declare(topics.TIMING_EVENTS, *PUBLISHES)
 
-    runtime.subscribe(INPUTS, Timing(settings, engine).table())
+    table = Timing(settings, engine).table()
+    runtime.subscribe(INPUTS, table)
+    runtime.scheduler.before_first_tick.append(partial(heal, runtime, table))
     return runtime

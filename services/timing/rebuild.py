@@ -36,6 +36,7 @@ from shared import topics
 from shared.envelope import Envelope, decode
 from shared.kafka import ServiceRuntime
 from shared.localtime import LOCAL
+from shared.settings import HallSettings
 
 log = logging.getLogger("hall.timing.rebuild")
 CHUNK = 2000
@@ -166,10 +167,9 @@ _KINDS: dict[str, type[msgspec.Struct]] = {
 }
 
 
-async def read_log(runtime: ServiceRuntime) -> Folded:
-    """Every record of ``timing.events`` up to its end now, folded."""
-    settings = runtime.settings
-    topic = settings.topic(topics.TIMING_EVENTS)
+async def read_topic(settings: HallSettings, name: str) -> list[bytes]:
+    """Every record value of a topic of the hall's (``name`` as in :mod:`shared.topics`) up to its end now."""
+    topic = settings.topic(name)
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
         group_id=None,
@@ -178,9 +178,9 @@ async def read_log(runtime: ServiceRuntime) -> Folded:
         max_partition_fetch_bytes=4 * 1024 * 1024,
     )
     await consumer.start()
-    folded = Folded()
+    values: list[bytes] = []
     try:
-        count = next(spec.partitions for spec in topics.ALL if spec.name == topics.TIMING_EVENTS)
+        count = next(spec.partitions for spec in topics.ALL if spec.name == name)
         partitions = [TopicPartition(topic, p) for p in range(count)]
         consumer.assign(partitions)
         ends = await consumer.end_offsets(partitions)
@@ -189,17 +189,23 @@ async def read_log(runtime: ServiceRuntime) -> Folded:
         while waiting:
             batches = await consumer.getmany(*waiting, timeout_ms=1000)
             for tp, records in batches.items():
-                for record in records:
-                    if record.offset < ends[tp] and record.value:
-                        try:
-                            folded.apply(decode(record.value))
-                        except (msgspec.DecodeError, msgspec.ValidationError):
-                            log.warning("timing rebuild: skipping an unreadable record at %s@%d", tp, record.offset)
+                values.extend(r.value for r in records if r.offset < ends[tp] and r.value)
             for tp in list(waiting):
                 if await consumer.position(tp) >= ends[tp]:
                     waiting.discard(tp)
     finally:
         await consumer.stop()
+    return values
+
+
+async def read_log(runtime: ServiceRuntime) -> Folded:
+    """Every record of ``timing.events`` up to its end now, folded."""
+    folded = Folded()
+    for value in await read_topic(runtime.settings, topics.TIMING_EVENTS):
+        try:
+            folded.apply(decode(value))
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            log.warning("timing rebuild: skipping an unreadable record")
     return folded
 
 

@@ -21,7 +21,7 @@ from services.timing.app import build
 from services.timing.store import Keys, store_year
 from services.timing.yearfile import read_year_file
 from shared import topics
-from shared.clock import ManualClock
+from shared.clock import SYSTEM_CLOCK, ManualClock
 from shared.envelope import Actor, Envelope, encode, new_event_id
 from shared.kafka import ServiceRuntime
 from shared.localtime import LOCAL
@@ -78,7 +78,7 @@ class Bus:
             type=f"{kind}.v1",
             case_id=case_id,
             actor=CLERK,
-            occurred_at=datetime.now(LOCAL),
+            occurred_at=SYSTEM_CLOCK.now(),
             payload=msgspec.Raw(msgspec.json.encode(payload)),
         )
         await self.producer.send_and_wait(self.settings.topic(topic), encode(envelope), key=case_id.encode())
@@ -151,7 +151,8 @@ async def test_a_case_clock_warns_goes_overdue_and_escalates_each_once(ns: HallS
         (started,) = await bus.wait("ClockStarted", clock_id=case_id)
         assert started["promised_deadline"] == local("2026-10-10 17:30").isoformat()
         assert started["statutory_deadline"] == local("2026-11-03 17:30").isoformat()
-        assert started["warning_at"] == local("2026-10-10 09:00").isoformat()
+        # 预警: the later of one working day and a fifth of the limit (5 h 24 min of 27 office hours) left.
+        assert started["warning_at"] == local("2026-10-10 10:36").isoformat()
         assert (started["purpose"], started["owner"], started["hall"]) == ("办件", "clerk-zhang", "hall")
         # The same event delivered again changes nothing.
         await bus.send(
@@ -162,9 +163,9 @@ async def test_a_case_clock_warns_goes_overdue_and_escalates_each_once(ns: HallS
             event_id=event_id,
         )
 
-        clock.set(local("2026-10-10 09:00"))
+        clock.set(local("2026-10-10 10:36"))
         (warning,) = await bus.wait("ClockAlerted", clock_id=case_id, level="预警")
-        assert warning["due_at"] == local("2026-10-10 09:00").isoformat()
+        assert warning["due_at"] == local("2026-10-10 10:36").isoformat()
         clock.set(local("2026-10-14 18:00"))  # past 逾期, 督办 (10-12) and 通报 (10-14) at once: each once
         for level in ("逾期", "督办", "通报"):
             await bus.wait("ClockAlerted", clock_id=case_id, level=level)
@@ -353,31 +354,33 @@ async def test_a_requested_deadline_is_capped_and_withdrawn(ns: HallSettings, bu
         await halt(timing)
 
 
-async def test_a_year_an_operator_loads_is_picked_up_by_a_running_instance(ns: HallSettings, bus: Bus) -> None:
+async def test_a_year_without_a_schedule_is_provisional_until_an_operator_loads_it(ns: HallSettings, bus: Bus) -> None:
     clock = ManualClock(local("2026-12-30 10:00"))
     timing = await running(ns, clock)
     redis = Redis.from_url(ns.redis_url)
     try:
-        refused_id, case_id = uuid.uuid4().hex, uuid.uuid4().hex
+        early, late = uuid.uuid4().hex, uuid.uuid4().hex
         await bus.send(
-            topics.INTAKE_EVENTS,
-            "CaseAccepted",
-            refused_id,
-            accepted("N4", "2026-12-30 10:00", {"value": 3, "unit": "WD"}),
+            topics.INTAKE_EVENTS, "CaseAccepted", early, accepted("N4", "2026-12-30 10:00", {"value": 3, "unit": "WD"})
         )
-        (refused,) = await bus.wait("ClockRefused", clock_id=refused_id)
-        assert refused["year"] == 2027
-        assert "2027" in refused["reason"]
+        (started,) = await bus.wait("ClockStarted", clock_id=early)
+        assert started["promised_deadline"] == local("2027-01-05 17:30").isoformat()  # 2027-01-01 元旦 off
+        assert started["provisional"] is True
+        assert started["provisional_years"] == [2027]
+        assert bus.of("ClockRefused") == []
 
         await store_year(redis, Keys(ns), read_year_file(EXAMPLE_2027))
+        (revised,) = await bus.wait("DeadlineRevised", clock_id=early)
+        assert revised["year"] == 2027
+        assert revised["provisional"] is False
+        assert revised["old_promised_deadline"] == revised["promised_deadline"]  # the example keeps 01-01..03
+
         await bus.send(
-            topics.INTAKE_EVENTS,
-            "CaseAccepted",
-            case_id,
-            accepted("N5", "2026-12-30 10:00", {"value": 3, "unit": "WD"}),
+            topics.INTAKE_EVENTS, "CaseAccepted", late, accepted("N5", "2026-12-30 10:00", {"value": 3, "unit": "WD"})
         )
-        (started,) = await bus.wait("ClockStarted", clock_id=case_id)
-        assert started["promised_deadline"] == local("2027-01-05 17:30").isoformat()
+        (official,) = await bus.wait("ClockStarted", clock_id=late)
+        assert official["promised_deadline"] == local("2027-01-05 17:30").isoformat()
+        assert official["provisional"] is False
     finally:
         await redis.aclose()
         await halt(timing)
