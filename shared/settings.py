@@ -19,8 +19,17 @@ class HallSettings(msgspec.Struct, frozen=True, kw_only=True):
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     reply_timeout_s: float = 10.0
-    # Signs login sessions and rating links. The default is for a development hall only: set HALL_SECRET.
-    secret: str = "dev-only-secret-change-me"  # noqa: S105 (development default, named as such)
+    # The install secret: every key (sessions, rating links, personal data) derives from it (shared/secrets.py).
+    # No default: every service refuses to start without a strong one; ./hall up generates .hall/secret.
+    secret: str = ""
+    # The secret before a rotation: what it signed stays valid while this is set (HALL_SECRET_PREVIOUS).
+    secret_previous: str = ""
+    # Where the public reaches the hall, e.g. https://hall.example.gov.cn: links, QR codes, cookie flags, CSRF.
+    public_url: str = ""
+    # Demo mode: the demo users of data/users.toml (password hall2026) may sign in. Off unless HALL_DEMO=1.
+    demo: bool = False
+    # The users' file (HALL_USERS_FILE); empty means data/users.toml.
+    users_file: str = ""
 
     def topic(self, name: str) -> str:
         """Full topic name, e.g. ``hall.intake.events``."""
@@ -41,6 +50,10 @@ _ENV = {
     "http_port": "HALL_HTTP_PORT",
     "reply_timeout_s": "HALL_REPLY_TIMEOUT_S",
     "secret": "HALL_SECRET",
+    "secret_previous": "HALL_SECRET_PREVIOUS",
+    "public_url": "HALL_PUBLIC_URL",
+    "demo": "HALL_DEMO",
+    "users_file": "HALL_USERS_FILE",
 }
 
 
