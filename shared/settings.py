@@ -30,6 +30,8 @@ class HallSettings(msgspec.Struct, frozen=True, kw_only=True):
     demo: bool = False
     # The users' file (HALL_USERS_FILE); empty means data/users.toml.
     users_file: str = ""
+    # Requests per minute one caller (token, session or address) may send the gateway; 0 turns the limit off.
+    api_rate_per_minute: int = 6000
 
     def topic(self, name: str) -> str:
         """Full topic name, e.g. ``hall.intake.events``."""
@@ -54,6 +56,7 @@ _ENV = {
     "public_url": "HALL_PUBLIC_URL",
     "demo": "HALL_DEMO",
     "users_file": "HALL_USERS_FILE",
+    "api_rate_per_minute": "HALL_API_RATE_PER_MINUTE",
 }
 
 
