@@ -28,6 +28,7 @@ from shared.envelope import SYSTEM, Envelope
 from shared.kafka import HandlerTable, NotYet, Route
 from shared.localtime import local
 from shared.outbox import Txn
+from shared.pii import for_secret
 
 OVERDUE = "逾期"
 SYSTEM_RATER = Rater(kind="system", name="系统", real_name=False)
@@ -124,7 +125,8 @@ class CaseClocks:
             department=event.departments[0] if event.departments else "",
             region_code=event.region_code or self.region_code,
             applicant_name=event.applicant_name,
-            applicant_id_number=event.applicant_id_number,
+            # Kept sealed (shared.pii); an event from before sealing began is sealed here.
+            applicant_id_number=for_secret(self.store.settings.secret).seal(event.applicant_id_number),
             accepted_by=event.owner or env.actor.id,
             accepted_at=event.accepted_at,
         )

@@ -36,6 +36,7 @@ from shared.clock import Clock
 from shared.envelope import Envelope
 from shared.kafka import HandlerTable, NotYet, Route
 from shared.outbox import Txn
+from shared.pii import for_secret
 
 # The gateway saw the event that opened a service for rating; its copy here may be a moment behind.
 CAUSAL_GRACE = timedelta(seconds=10)
@@ -109,8 +110,12 @@ class Ratings:
             at=env.occurred_at,
             applicant_id_tail=cmd.applicant_id_tail,
         )
+        # The rater's ID tail is checked against the applicant's number, opened for this check only.
+        opened = msgspec.structs.replace(
+            case, applicant_id_number=for_secret(self.store.settings.secret).unseal(case.applicant_id_number)
+        )
         try:
-            stage_name = admit(case, attempt, self.policy)
+            stage_name = admit(opened, attempt, self.policy)
         except NotOpen:
             self._wait_if_recent(env)
             raise

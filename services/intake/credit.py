@@ -5,6 +5,7 @@ The operator edits ``data/credit.toml``; a changed file is read again on the nex
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -29,8 +30,12 @@ class _File(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class CreditList:
-    def __init__(self, path: Path = DEFAULT_PATH) -> None:
+    """The list, held by keyed hash of each ID number (``key``; default: the number upper-cased), so equal numbers
+    meet without the list being kept in memory as plain numbers."""
+
+    def __init__(self, path: Path = DEFAULT_PATH, key: Callable[[str], str] = str.upper) -> None:
         self.path = path
+        self.key = key
         self._stamp: float | None = None
         self._entries: dict[str, Listing] = {}
 
@@ -38,10 +43,10 @@ class CreditList:
         stamp = self.path.stat().st_mtime
         if stamp != self._stamp:
             entries = msgspec.toml.decode(self.path.read_bytes(), type=_File).entries
-            self._entries, self._stamp = {e.id_number.upper(): e for e in entries}, stamp
+            self._entries, self._stamp = {self.key(e.id_number.upper()): e for e in entries}, stamp
         return self._entries
 
     def exclusion(self, id_number: str, day: date) -> Listing | None:
         """The listing that excludes ``id_number`` from 告知承诺 on ``day``, or None."""
-        listing = self._fresh().get(id_number.upper())
+        listing = self._fresh().get(self.key(id_number.upper()))
         return listing if listing is not None and listing.excludes_on(day) else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import msgspec
@@ -38,6 +39,7 @@ from shared.envelope import SYSTEM, Envelope
 from shared.kafka import HandlerTable, Route
 from shared.localtime import LOCAL
 from shared.outbox import Txn
+from shared.pii import UnsealError, for_secret
 from shared.points import Point
 from shared.settings import HallSettings
 
@@ -50,7 +52,7 @@ class CaseRecord(msgspec.Struct, kw_only=True):
 
     case_no: str
     item_code: str
-    applicant_id: str
+    applicant_id: str  # the applicant's ID number as a keyed hash (older records: the number itself)
     refused: bool = False
     owed: list[Material] = []
     clock_id: str = ""
@@ -72,7 +74,8 @@ class Application(msgspec.Struct, frozen=True, kw_only=True):
     offering: Offering
     point: Point
     version: Version
-    id_number: str
+    id_number: str  # unsealed and normalised: in memory only, sealed again in every event
+    id_key: str  # its keyed hash, for the lookups by applicant (材料复用)
 
 
 class Refusal(Exception):
@@ -100,6 +103,7 @@ class Intake:
         self.catalogue = catalogue
         self.points = points
         self.credit = credit
+        self.pii = for_secret(settings.secret)
         self.events = settings.topic(topics.INTAKE_EVENTS)
 
     def table(self) -> HandlerTable:
@@ -127,7 +131,7 @@ class Intake:
         offering = self.catalogue.offering(cmd.item_code)
         if offering is None:
             raise Refusal(422, f"未知事项编码：{cmd.item_code}")
-        problem = identity_problem(cmd.applicant.id_type, cmd.applicant.id_number)
+        problem = identity_problem(cmd.applicant.id_type, self._id_number(cmd))
         if problem is not None:
             raise Refusal(422, problem)
         point = self.points.get(cmd.point)
@@ -146,9 +150,17 @@ class Intake:
             raise Refusal(422, reason)
         return offering, point, version, requested
 
+    def _id_number(self, cmd: SubmitApplication) -> str:
+        """The applicant's ID number as the gateway sealed it, opened (a command written before sealing: as is)."""
+        try:
+            return self.pii.unseal(cmd.applicant.id_number)
+        except UnsealError as exc:
+            raise Refusal(422, "证件号码无法解密：请重新提交申请") from exc
+
     async def _decide(self, env: Envelope, cmd: SubmitApplication, txn: Txn) -> None:
         at = env.occurred_at.astimezone(LOCAL)
         offering, point, version, requested = self._checked(cmd, at)
+        id_number = normalize(cmd.applicant.id_type, self._id_number(cmd))
         # A retried command has the same event id and is answered from its marker (shared.outbox); the gateway
         # gives every other command a case id of its own, so no case is numbered twice.
         application = Application(
@@ -157,7 +169,8 @@ class Intake:
             offering=offering,
             point=point,
             version=version,
-            id_number=normalize(cmd.applicant.id_type, cmd.applicant.id_number),
+            id_number=id_number,
+            id_key=self.pii.lookup_hash(id_number),
         )
         refusal = self._refusal(cmd, application.id_number, at)
         if refusal:
@@ -166,7 +179,7 @@ class Intake:
         form, given = self.catalogue.form(offering), set(cmd.materials)
         # 材料复用: the applicant's file is read only when a reusable material was not handed in.
         wanted = any(m.reusable and m.required and m.code not in given for m in form)
-        on_file = await txn.hgetall(self.key("docs", application.id_number)) if wanted else {}
+        on_file = await txn.hgetall(self.key("docs", application.id_key)) if wanted else {}
         checked = assess(
             form,
             cmd.materials,
@@ -198,7 +211,7 @@ class Intake:
         """跨省通办: the province competent for an applicant from elsewhere, or "" when the hall decides itself."""
         if offering.scope != "跨省":
             return ""
-        home = home_province(cmd.applicant.id_type, cmd.applicant.id_number)
+        home = home_province(cmd.applicant.id_type, self._id_number(cmd))
         if home is None or home[0] == self.settings.region_code[:2]:
             return ""
         return home[1]
@@ -223,7 +236,7 @@ class Intake:
     async def _refuse(self, txn: Txn, application: Application, reason: str) -> None:
         env, cmd, offering, point = application.env, application.cmd, application.offering, application.point
         case_no = await self._number(txn, env.occurred_at.astimezone(LOCAL))
-        record = CaseRecord(case_no=case_no, item_code=offering.code, applicant_id=application.id_number, refused=True)
+        record = CaseRecord(case_no=case_no, item_code=offering.code, applicant_id=application.id_key, refused=True)
         txn.set(self.key("case", env.case_id), record)
         txn.emit(
             self.events,
@@ -233,7 +246,7 @@ class Intake:
                 item_name=offering.name,
                 applicant_name=cmd.applicant.name,
                 applicant_id_type=cmd.applicant.id_type,
-                applicant_id_number=application.id_number,
+                applicant_id_number=self.pii.seal(application.id_number),
                 reason=reason,
                 owner=env.actor.id,
                 owner_name=env.actor.name,
@@ -277,7 +290,7 @@ class Intake:
 
     async def _accept(self, txn: Txn, application: Application, checked: Assessment, requested: Limit | None) -> None:
         env, cmd, offering, point = application.env, application.cmd, application.offering, application.point
-        version, id_number = application.version, application.id_number
+        version, id_number, id_key = application.version, application.id_number, application.id_key
         accepted_at = env.occurred_at.astimezone(LOCAL)
         case_no = await self._number(txn, accepted_at)
         form = self.catalogue.form(offering)
@@ -307,7 +320,7 @@ class Intake:
             promised_limit=_limit(version.promised),
             applicant_name=cmd.applicant.name,
             applicant_id_type=cmd.applicant.id_type,
-            applicant_id_number=id_number,
+            applicant_id_number=self.pii.seal(id_number),
             channel=cmd.channel,
             accepted_at=env.occurred_at,
             owner=env.actor.id,
@@ -331,11 +344,9 @@ class Intake:
             commitment=cmd.commitment_signed,
             children=children,
         )
-        record = CaseRecord(
-            case_no=case_no, item_code=offering.code, applicant_id=id_number, owed=owed, clock_id=clock_id
-        )
+        record = CaseRecord(case_no=case_no, item_code=offering.code, applicant_id=id_key, owed=owed, clock_id=clock_id)
         txn.set(self.key("case", env.case_id), record)
-        self._keep_on_file(txn, id_number, case_no, [m for m in form if m.reusable and m.code in given])
+        self._keep_on_file(txn, id_key, case_no, [m for m in form if m.reusable and m.code in given])
         txn.emit(self.events, accepted)
         if supplement is not None:
             txn.set(self.key("clock", clock_id), env.case_id)
@@ -369,10 +380,13 @@ class Intake:
         txn.answer(201, body=outcome)
 
     def _keep_on_file(
-        self, txn: Txn, id_number: str, case_no: str, materials: list[FormMaterial] | list[Material]
+        self, txn: Txn, id_key: str, case_no: str, materials: list[FormMaterial] | list[Material]
     ) -> None:
-        """材料复用: reusable materials the applicant handed in are on file for their later cases."""
-        key = self.key("docs", id_number)
+        """材料复用: reusable materials the applicant handed in are on file for their later cases, under the
+        applicant's keyed hash (a record written before hashing holds the number: hashed here)."""
+        if not re.fullmatch(r"[0-9a-f]{64}", id_key):
+            id_key = self.pii.lookup_hash(normalize("居民身份证", id_key))
+        key = self.key("docs", id_key)
         mapping: dict[str | bytes | bytearray | memoryview[int] | int | float, bytes] = {
             m.name: msgspec.json.encode(OnFile(case_no, m.code)) for m in materials
         }

@@ -16,11 +16,13 @@ from services.gateway.cases.schemas import (
     ApplicationIn,
     CaseView,
     SubmitApplication,
+    sealed_applicant,
 )
 from services.gateway.cases.timeline import current_state
 from services.gateway.context import Gateway, HallDep, Req, answer
 from services.gateway.desk.dossier import Dossiers
 from shared import topics
+from shared.pii import for_secret
 
 DossiersDep = NamedDependency[Dossiers]
 STAFF_ROLES = ("clerk", "staff", "supervisor", "operator")
@@ -57,7 +59,7 @@ class CaseController(Controller):
         case_id = uuid.uuid5(uuid.NAMESPACE_OID, seed).hex if seed else uuid.uuid4().hex
         command = SubmitApplication(
             item_code=data.item_code,
-            applicant=data.applicant,
+            applicant=sealed_applicant(data.applicant, for_secret(hall.settings.secret)),
             materials=data.materials,
             channel=data.channel,
             point=user.point,

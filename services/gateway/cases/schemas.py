@@ -9,6 +9,7 @@ import msgspec
 from services.gateway.cases.timeline import TimelineEntry
 from services.gateway.context import In
 from services.gateway.desk.dossier import Dossier
+from shared.pii import Pii
 
 Unit = Literal["WD", "WH", "ND", "NH"]
 
@@ -65,10 +66,28 @@ class CaseView(msgspec.Struct, frozen=True, kw_only=True):
 # Commands as published to Kafka: the gateway's own copies of what the owning services accept.
 
 
+class Applicant(msgspec.Struct, frozen=True, kw_only=True):
+    """The applicant as the command carries it: ID number and phone sealed (shared.pii), never in plain text."""
+
+    name: str
+    id_type: str
+    id_number: str
+    phone: str = ""
+
+
+def sealed_applicant(applicant: ApplicantIn, pii: Pii) -> Applicant:
+    return Applicant(
+        name=applicant.name,
+        id_type=applicant.id_type,
+        id_number=pii.seal(applicant.id_number),
+        phone=pii.seal(applicant.phone),
+    )
+
+
 class SubmitApplication(msgspec.Struct, frozen=True, kw_only=True):
     version: ClassVar[int] = 1
     item_code: str
-    applicant: ApplicantIn
+    applicant: Applicant
     materials: list[str]
     channel: str
     point: str

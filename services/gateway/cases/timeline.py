@@ -16,6 +16,7 @@ from shared.envelope import Actor, Envelope
 from shared.kafka import HandlerTable, Route
 from shared.localtime import local
 from shared.outbox import Txn
+from shared.pii import UnsealError, for_secret, mask_address
 from shared.settings import HallSettings
 
 # Case states in the order a case reaches them; the current state is the furthest one reached.
@@ -48,6 +49,7 @@ def current_state(entries: list[TimelineEntry]) -> str:
 class Timeline:
     def __init__(self, settings: HallSettings) -> None:
         self.settings = settings
+        self.pii = for_secret(settings.secret)
 
     def key(self, *parts: str) -> str:
         return self.settings.key("gateway", *parts)
@@ -63,7 +65,7 @@ class Timeline:
             ),
             "CaseDelivered.v1": Route(
                 events.CaseDelivered,
-                self._note("已出件", lambda e: f"统一窗口出件（{e.method}{'：' + e.address if e.address else ''}）"),
+                self._note("已出件", self._delivered),
             ),
             **self._step_work(),
             "ClockStarted.v1": Route(events.ClockStarted, self._note("", _clock_started)),
@@ -174,6 +176,14 @@ class Timeline:
                 ),
             ),
         }
+
+    def _delivered(self, e: events.CaseDelivered) -> str:
+        """The postal address only masked: the timeline is shown to the applicant's devices too."""
+        try:
+            address = mask_address(self.pii.unseal(e.address))
+        except UnsealError:
+            address = mask_address(e.address)
+        return f"统一窗口出件（{e.method}{'：' + address if address else ''}）"
 
     def _record(self, txn: Txn, env: Envelope, state: str, summary: str) -> None:
         entry = TimelineEntry(

@@ -16,6 +16,7 @@ from services.gateway.delivery.ready import Deliveries
 from services.gateway.delivery.schemas import DeliveriesView, DeliverIn, RecordDelivery
 from shared import topics
 from shared.localtime import when
+from shared.pii import for_secret
 
 DeliveriesDep = NamedDependency[Deliveries]
 
@@ -34,7 +35,8 @@ class DeliveryController(Controller):
     ) -> Response[Any]:
         user = hall.users.caller(request, "clerk")
         case_id = await hall.case_id(case_no)
-        command = RecordDelivery(method=data.method, address=data.address)
+        address = for_secret(hall.settings.secret).seal(data.address.strip())  # sealed from here on (shared.pii)
+        command = RecordDelivery(method=data.method, address=address)
         return await hall.send(topics.ROUTING_COMMANDS, command, case_id, user.actor)
 
     @get("/desk/delivery", include_in_schema=False)

@@ -17,6 +17,7 @@ from services.gateway.delivery import events
 from shared.envelope import Actor, Envelope
 from shared.kafka import HandlerTable, Route
 from shared.outbox import Txn, Write
+from shared.pii import for_secret
 from shared.settings import HallSettings
 
 OWED = "owed:"
@@ -145,7 +146,12 @@ class Deliveries:
 
     async def case(self, redis: Redis, case_id: str) -> CaseAtWindow | None:
         fields = cast("dict[bytes, bytes]", await redis.hgetall(self.key("delivery", case_id)))
-        return at_window(case_id, fields)
+        found = at_window(case_id, fields)
+        if found is not None and found.delivered is not None and found.delivered.address:
+            # The postal address is kept sealed (shared.pii) and opened for the window's staff only here.
+            address = for_secret(self.settings.secret).unseal(found.delivered.address)
+            found = msgspec.structs.replace(found, delivered=msgspec.structs.replace(found.delivered, address=address))
+        return found
 
     async def ready(self, redis: Redis) -> list[CaseAtWindow]:
         ids = sorted(i.decode() for i in cast("set[bytes]", await redis.smembers(self.key("deliveries", "ready"))))

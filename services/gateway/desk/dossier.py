@@ -3,12 +3,13 @@
 Keys (the gateway's own): ``dossier:{case_id}`` a hash of facts, one field per source, so timing's events may come
 before or after intake's: ``case`` (受理 or 不予受理), ``owed`` (容缺 materials still owed), ``deadline`` (the
 promised completion time), ``supplement`` (the 补齐 deadline), ``suspended`` (the applicant's notice),
-``child:{case_no}`` (a child's deadline), ``idhash`` (the applicant's ID number as a keyed hash);
+``child:{case_no}`` (a child's deadline), ``idhash`` (the applicant's ID number as a keyed hash), ``idsealed`` (it
+sealed with AES-GCM, opened only for staff acting on the case: ``get(..., whole=True)``);
 ``owned:{clerk}`` the clerk's cases by time (首问负责). A deadline is kept with whether it is provisional (暂定:
 a year without an official holiday schedule) and, once ``DeadlineRevised`` replaced it, the time it replaced.
 Old ``ClockRefused`` records are not kept: the receipt says 计算中 until timing computes the deadline. A case number
 leads to its case id through the case timeline's index, as everywhere in the gateway. The applicant's ID number
-is kept only masked and as a keyed hash (for the kiosk's lookup).
+is kept masked, sealed and as a keyed hash (for the kiosk's lookup), never in plain text.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from services.gateway.desk import events
 from shared.envelope import Envelope
 from shared.kafka import HandlerTable, Route
 from shared.outbox import Txn
+from shared.pii import UnsealError, for_secret
 from shared.settings import HallSettings
 
 CASE, CHILD, SUPPLEMENT = "办件", "子件", "补齐"  # timing's clock purposes the window shows
@@ -95,6 +97,8 @@ class Dossier(msgspec.Struct, kw_only=True):
     supplement_deadline: datetime | None = None
     supplement_provisional: bool = False
     suspended: str = ""  # the notice the applicant was given
+    # The whole ID number: only in answers to staff who act on the case (opened at answer time), else "".
+    id_number: str = ""
 
 
 _dossier = msgspec.json.Decoder(Dossier)
@@ -116,12 +120,13 @@ class Dossiers:
     def __init__(self, settings: HallSettings) -> None:
         self.settings = settings
         self._secret = hashlib.sha256(b"applicant-id:" + settings.secret.encode()).digest()
+        self.pii = for_secret(settings.secret)
 
     def key(self, *parts: str) -> str:
         return self.settings.key("gateway", *parts)
 
     def id_hash(self, number: str) -> str:
-        return hmac.new(self._secret, normalize_id(number).encode(), hashlib.sha256).hexdigest()
+        return hmac.new(self._secret, normalize_id(self.pii.unseal(number)).encode(), hashlib.sha256).hexdigest()
 
     def table(self) -> HandlerTable:
         return {
@@ -139,9 +144,13 @@ class Dossiers:
         key = self.key("dossier", case_id)
         txn.write(lambda pipe: pipe.hset(key, field, value))
 
+    def _masked(self, id_number: str) -> str:
+        return mask(normalize_id(self.pii.unseal(id_number)))
+
     def _file(self, txn: Txn, dossier: Dossier, id_number: str) -> None:
         self._put(txn, dossier.case_id, "case", msgspec.json.encode(dossier))
         self._put(txn, dossier.case_id, "idhash", self.id_hash(id_number).encode())
+        self._put(txn, dossier.case_id, "idsealed", self.pii.seal(id_number).encode())
         owned, member, score = self.key("owned", dossier.owner), dossier.case_id, dossier.at.timestamp()
         txn.write(lambda pipe: pipe.zadd(owned, {member: score}))
 
@@ -167,7 +176,7 @@ class Dossiers:
             case_type=e.case_type,
             applicant_name=e.applicant_name,
             id_type=e.applicant_id_type,
-            id_masked=mask(normalize_id(e.applicant_id_number)),
+            id_masked=self._masked(e.applicant_id_number),
             owner=e.owner or env.actor.id,
             owner_name=e.owner_name or env.actor.name,
             point_name=e.point_name,
@@ -198,7 +207,7 @@ class Dossiers:
             item_name=e.item_name,
             applicant_name=e.applicant_name,
             id_type=e.applicant_id_type,
-            id_masked=mask(normalize_id(e.applicant_id_number)),
+            id_masked=self._masked(e.applicant_id_number),
             owner=e.owner or env.actor.id,
             owner_name=e.owner_name or env.actor.name,
             point_name=e.point_name,
@@ -238,9 +247,16 @@ class Dossiers:
             )
             self._put(txn, env.case_id, field, msgspec.json.encode(deadline))
 
-    async def get(self, redis: Redis, case_id: str) -> Dossier | None:
+    async def get(self, redis: Redis, case_id: str, *, whole: bool = False) -> Dossier | None:
+        """The dossier; ``whole``: with the applicant's whole ID number, for staff who act on the case."""
         fields = cast("dict[bytes, bytes]", await redis.hgetall(self.key("dossier", case_id)))
-        return _assemble(fields)
+        dossier = _assemble(fields)
+        if dossier is not None and whole and b"idsealed" in fields:
+            try:
+                dossier.id_number = self.pii.unseal(fields[b"idsealed"].decode())
+            except UnsealError:
+                dossier.id_number = ""  # sealed under another install secret: the masked number stays
+        return dossier
 
     async def belongs_to(self, redis: Redis, case_id: str, id_number: str) -> bool:
         """Whether ``id_number`` is the applicant's (compared as keyed hashes, in constant time)."""

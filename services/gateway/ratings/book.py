@@ -2,6 +2,8 @@
 for each clerk the service just given (what that clerk's window pad offers for rating).
 
 A county hall gives a few hundred services a day, so statistics read the whole record set and count in memory.
+The rater's ID number comes sealed (shared.pii) and is kept so; every read answers it masked (150***********1237)
+unless ``whole`` is asked for by staff who act on the case.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ import msgspec
 from redis.asyncio import Redis
 
 from services.gateway.ratings.events import FollowUp, FollowUpChanged, RatingOpened, RatingRecorded
+from services.gateway.ratings.masking import mask_id
 from shared.envelope import Envelope
 from shared.kafka import HandlerTable, Route
 from shared.outbox import Txn
+from shared.pii import Pii, UnsealError, for_secret
 from shared.settings import HallSettings
 
 
@@ -42,9 +46,24 @@ _followup = msgspec.json.Decoder(FollowUp)
 _change = msgspec.json.Decoder(Change)
 
 
+def _rater_id(pii: Pii, number: str, whole: bool) -> str:
+    try:
+        opened = pii.unseal(number)
+    except UnsealError:
+        return mask_id(number)
+    return opened if whole else mask_id(opened)
+
+
 class RatingBook:
     def __init__(self, settings: HallSettings) -> None:
         self.settings = settings
+        self.pii = for_secret(settings.secret)
+
+    def _shown(self, item: RatingRecorded | FollowUp, whole: bool) -> RatingRecorded | FollowUp:
+        if not item.rater.id_number:
+            return item
+        rater = msgspec.structs.replace(item.rater, id_number=_rater_id(self.pii, item.rater.id_number, whole))
+        return msgspec.structs.replace(item, rater=rater)
 
     def key(self, *parts: str) -> str:
         return self.settings.key("gateway", "ratings", *parts)
@@ -98,22 +117,24 @@ class RatingBook:
         raw = cast("bytes | None", await redis.get(self.key("served", clerk)))
         return None if raw is None else _served.decode(raw)
 
-    async def ratings(self, redis: Redis, case_id: str | None = None) -> list[RatingRecorded]:
+    async def ratings(self, redis: Redis, case_id: str | None = None, *, whole: bool = False) -> list[RatingRecorded]:
         key = self.key("all") if case_id is None else self.key("case", case_id)
         raw = cast("dict[bytes, bytes]", await redis.hgetall(key))
-        return sorted((_rating.decode(v) for v in raw.values()), key=lambda r: r.rated_at)
+        found = (cast("RatingRecorded", self._shown(_rating.decode(v), whole)) for v in raw.values())
+        return sorted(found, key=lambda r: r.rated_at)
 
-    async def followup(self, redis: Redis, followup_id: str) -> FollowUp | None:
+    async def followup(self, redis: Redis, followup_id: str, *, whole: bool = False) -> FollowUp | None:
         raw = cast("bytes | None", await redis.get(self.key("followup", followup_id)))
-        return None if raw is None else _followup.decode(raw)
+        return None if raw is None else cast("FollowUp", self._shown(_followup.decode(raw), whole))
 
-    async def followups(self, redis: Redis, case_id: str | None = None) -> list[FollowUp]:
+    async def followups(self, redis: Redis, case_id: str | None = None, *, whole: bool = False) -> list[FollowUp]:
         """Every follow-up, newest first, or a case's own (from its index, not a scan of all)."""
         index = self.key("followups") if case_id is None else self.key("followups", "case", case_id)
         ids = cast("set[bytes]", await redis.smembers(index))
         keys = [self.key("followup", i.decode()) for i in sorted(ids)]
         raw = cast("list[bytes | None]", await redis.mget(keys)) if keys else []
-        return sorted((_followup.decode(v) for v in raw if v is not None), key=lambda f: f.opened_at, reverse=True)
+        found = (cast("FollowUp", self._shown(_followup.decode(v), whole)) for v in raw if v is not None)
+        return sorted(found, key=lambda f: f.opened_at, reverse=True)
 
     async def history(self, redis: Redis, followup_id: str) -> list[Change]:
         raw = cast("dict[bytes, bytes]", await redis.hgetall(self.key("history", followup_id)))

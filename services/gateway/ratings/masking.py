@@ -1,6 +1,13 @@
-"""What the public may see of a rater: a name and an ID number with most of them hidden (个人信息保护)."""
+"""What the public and devices may see of a rater: a name and an ID number with most of them hidden (个人信息保护).
+
+The ID, phone and address masks live in :mod:`shared.pii` with the sealing they go with; they are re-exported here.
+"""
 
 from __future__ import annotations
+
+from shared.pii import mask_address, mask_id, mask_phone
+
+__all__ = ["mask_address", "mask_id", "mask_name", "mask_phone"]
 
 
 def mask_name(name: str) -> str:
@@ -12,11 +19,3 @@ def mask_name(name: str) -> str:
         return "*"
     keep = 2 if len(name) > 4 else 1
     return name[:keep] + "*" * (len(name) - keep)
-
-
-def mask_id(number: str) -> str:
-    """150525199001011234 → 150***********1234: the first three and the last four characters only."""
-    number = number.strip()
-    if len(number) <= 7:
-        return "*" * len(number)
-    return number[:3] + "*" * (len(number) - 7) + number[-4:]
