@@ -93,11 +93,15 @@ EOF
 
 start() {
   fetch
+  # Topics hold personal data (sealed, but still): directories 0700, files 0600 (umask for what Kafka creates).
+  umask 077
+  mkdir -p "$KDIR" "$DATA" "$HALL_HOME/logs" "$HALL_HOME/run"
+  chmod 0700 "$HALL_HOME" "$KDIR" "$DATA" "$HALL_HOME/logs" "$HALL_HOME/run"
+  chmod -R go-rwx "$KDIR"
   if answers; then
     echo "kafka: already running on 127.0.0.1:$PORT"
     return
   fi
-  mkdir -p "$KDIR" "$DATA" "$HALL_HOME/logs" "$HALL_HOME/run"
   write_config
   local java=(java -cp "$LIBS/*" -Dlog4j2.configurationFile="$LOG4J")
   if [[ ! -f "$DATA/meta.properties" ]]; then

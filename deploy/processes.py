@@ -23,8 +23,9 @@ class Launcher:
         self.home = home
         self.env = {**os.environ, **(env or {})}
         self.ports = ports or dict(SERVICES)
-        (home / "run").mkdir(parents=True, exist_ok=True)
-        (home / "logs").mkdir(parents=True, exist_ok=True)
+        for sub in ("run", "logs"):  # 0700: logs and pid files are the hall's own (个人信息保护)
+            (home / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
+            (home / sub).chmod(0o700)
 
     def pid_file(self, name: str) -> Path:
         return self.home / "run" / f"{name}.pid"
@@ -48,6 +49,7 @@ class Launcher:
             return running
         env = {**self.env, "HALL_HTTP_PORT": str(self.ports[name]), "PYTHONUNBUFFERED": "1"}
         with self.log_file(name).open("ab") as log:
+            self.log_file(name).chmod(0o600)
             proc = subprocess.Popen(
                 [sys.executable, "-m", f"services.{name}"],
                 cwd=ROOT,

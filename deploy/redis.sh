@@ -40,11 +40,15 @@ install() {
 
 start() {
   install
+  # Personal data lives in the AOF (sealed, but still): directories 0700, files 0600 (umask for what Redis creates).
+  umask 077
+  mkdir -p "$DIR" "$HALL_HOME/logs" "$HALL_HOME/run"
+  chmod 0700 "$HALL_HOME" "$DIR" "$HALL_HOME/logs" "$HALL_HOME/run"
+  chmod -R go-rwx "$DIR" "$HALL_HOME/logs"
   if answers; then
     echo "redis: already running on 127.0.0.1:$PORT"
     return
   fi
-  mkdir -p "$DIR" "$HALL_HOME/logs" "$HALL_HOME/run"
   # Durability comes from the append-only file (in $DIR); no RDB snapshots.
   # Not --daemonize: started in its own session (survives this shell) but still our
   # child, so its PID is known at once and an early exit (port taken) is seen at once.
