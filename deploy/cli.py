@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 
 from deploy.processes import ROOT, SERVICES, Launcher
+from services.gateway.users import DemoUsersError, Directory
+from shared.secrets import WeakSecretError, require_secret
 from shared.settings import load_settings
 from shared.topics import ensure_topics
 
@@ -22,6 +24,15 @@ def topics() -> int:
 
 
 def up(home: Path) -> int:
+    settings = load_settings()
+    try:
+        require_secret(settings)
+        Directory.for_gateway(settings).check_mode()
+    except (WeakSecretError, DemoUsersError) as refused:
+        print(f"hall: {refused}", file=sys.stderr)
+        return 2
+    if settings.demo:
+        print("演示模式 (demo mode, HALL_DEMO=1): 演示用户口令 hall2026，不得用于生产；生产请设 HALL_DEMO=0\n")
     launcher = Launcher(home)
     for name in ORDER:
         already = launcher.pid(name)
@@ -35,7 +46,8 @@ def up(home: Path) -> int:
         return 1
     port = SERVICES["gateway"]
     print("\n服务大厅已启动 (the hall is up):")
-    print(f"  sign in       http://127.0.0.1:{port}/login   (demo users in data/users.toml, password hall2026)")
+    signin = "(demo users in data/users.toml, password hall2026)" if settings.demo else "(./hall users to manage)"
+    print(f"  sign in       http://127.0.0.1:{port}/login   {signin}")
     print(f"  clerks' desk  http://127.0.0.1:{port}/desk    kiosk http://127.0.0.1:{port}/kiosk")
     print(f"  workbench     http://127.0.0.1:{port}/workbench    SLA board http://127.0.0.1:{port}/sla")
     print(f"  public        http://127.0.0.1:{port}/public/ratings")

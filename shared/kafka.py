@@ -30,6 +30,7 @@ from shared.deadletter import dead_letter_for
 from shared.envelope import Envelope, decode
 from shared.offsets import OffsetBook
 from shared.outbox import Outgoing, Txn, run_once
+from shared.secrets import require_secret
 from shared.settings import HallSettings
 
 log = logging.getLogger("hall.kafka")
@@ -89,6 +90,7 @@ class ServiceRuntime:
         return self._redis
 
     async def start(self) -> None:
+        require_secret(self.settings)  # no service starts with a missing, short or known-weak HALL_SECRET
         self._redis = Redis.from_url(self.settings.redis_url)
         await self._redis.ping()
         for book in self._books:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
@@ -12,6 +14,12 @@ from redis.asyncio import Redis
 from shared.settings import HallSettings, load_settings
 from shared.topics import ensure_topics
 from tests.infra import real_infrastructure
+
+# The tests need an install secret like every service does; ./hall test exports the one in .hall/secret, a bare
+# pytest gets a strong random one for this run. The processes the e2e tests start inherit both, and demo mode
+# (the demo users of data/users.toml sign in with hall2026 in the tests).
+os.environ.setdefault("HALL_SECRET", secrets.token_urlsafe(48))
+os.environ.setdefault("HALL_DEMO", "1")
 
 
 @pytest.fixture(scope="session")

@@ -42,7 +42,7 @@ def build(
     store = Store(settings)
     tables = (
         CaseClocks(store, rules, settings.region_code).table(),
-        Ratings(store, rules, LinkSigner(settings.secret), clock or SYSTEM_CLOCK).table(),
+        Ratings(store, rules, LinkSigner(settings.secret, settings.secret_previous), clock or SYSTEM_CLOCK).table(),
         FollowUps(store, rules).table(),
     )
     inputs = [topics.INTAKE_EVENTS, topics.ROUTING_EVENTS, topics.TIMING_EVENTS, topics.EVALUATION_COMMANDS]

@@ -2,7 +2,9 @@
 
 The token is ``<claims>.<signature>`` in URL-safe base64. Its nonce is burned when a rating is recorded with it
 (in the same Redis transaction as the rating), so a link rates once. The key is derived from the hall's secret
-(``HALL_SECRET``) and never leaves the evaluation service: the gateway asks evaluation to issue a link.
+(``HALL_SECRET``) with the label ``rating-link`` (``shared.secrets``) and never leaves the evaluation service: the
+gateway asks evaluation to issue a link. During a rotation links signed with ``HALL_SECRET_PREVIOUS`` still verify;
+new links are signed with the current secret.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import secrets
 from typing import Literal
 
 import msgspec
+
+from shared.secrets import derive_keys
 
 Purpose = Literal["评价", "追评", "整改评价"]
 
@@ -38,21 +42,27 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-class LinkSigner:
-    def __init__(self, secret: str) -> None:
-        self._key = hashlib.sha256(b"hall-rating-link:" + secret.encode()).digest()
+LABEL = "rating-link"
 
-    def _mac(self, body: str) -> str:
-        return _b64(hmac.new(self._key, body.encode(), hashlib.sha256).digest())
+
+class LinkSigner:
+    def __init__(self, secret: str, previous: str = "") -> None:
+        self._keys = derive_keys(secret, LABEL, previous)
+
+    @staticmethod
+    def _mac(key: bytes, body: str) -> str:
+        return _b64(hmac.new(key, body.encode(), hashlib.sha256).digest())
 
     def issue(self, case_no: str, stage: str, purpose: Purpose, channel: str) -> tuple[str, Claims]:
         claims = Claims(case_no=case_no, stage=stage, purpose=purpose, channel=channel, nonce=secrets.token_hex(8))
         body = _b64(msgspec.json.encode(claims))
-        return f"{body}.{self._mac(body)}", claims
+        return f"{body}.{self._mac(self._keys[0], body)}", claims
 
     def verify(self, token: str) -> Claims:
         body, _, mac = token.partition(".")
-        if not mac or not hmac.compare_digest(mac, self._mac(body)):
+        if not mac or not token.isascii():
+            raise BadToken("评价码无效：签名不符，可能是伪造或被改动的链接")
+        if not any(hmac.compare_digest(mac, self._mac(key, body)) for key in self._keys):
             raise BadToken("评价码无效：签名不符，可能是伪造或被改动的链接")
         try:
             return msgspec.json.decode(_unb64(body), type=Claims)
