@@ -17,6 +17,7 @@ from opentelemetry.sdk.trace import SpanProcessor
 from redis.exceptions import RedisError
 
 from services.gateway import auth, cases, catalogue, delivery, desk, kiosk, ratings, sla, steps
+from services.gateway.auth.middleware import SessionMiddleware
 from services.gateway.bus import CommandBus
 from services.gateway.cases.timeline import Timeline
 from services.gateway.context import Gateway
@@ -58,7 +59,8 @@ def build(settings: HallSettings, spans: SpanProcessor | None = None) -> Built:
         for topic, commands in feature.publishes.items():
             runtime.publications.declare(topic, *commands)
     bus = CommandBus(settings, runtime.broker, runtime.publications)
-    hall = Gateway(settings=settings, bus=bus, users=Directory(settings.secret), runtime=runtime, timeline=timeline)
+    users = Directory.for_gateway(settings, lambda: runtime.redis)
+    hall = Gateway(settings=settings, bus=bus, users=users, runtime=runtime, timeline=timeline)
     return Built(hall, features)
 
 
@@ -84,6 +86,7 @@ def create_app(settings: HallSettings, spans: SpanProcessor | None = None) -> Li
     hall, runtime, bus = built.hall, built.hall.runtime, built.hall.bus
 
     async def start() -> None:
+        hall.users.check_mode()  # HALL_DEMO=0 with a demo password left: refuse to start
         await runtime.start()
         await runtime.broker.start()
         await bus.start()
@@ -113,6 +116,8 @@ def create_app(settings: HallSettings, spans: SpanProcessor | None = None) -> Li
         dependencies=dependencies,
         template_config=_templates(hall.users),
         exception_handlers={LoginRequired: _login_redirect},
+        # Sessions resolved once per request (revocation in Redis) and cookie-borne changes CSRF-checked.
+        middleware=[SessionMiddleware(hall.users, settings)],
         # A 500 is answered without details; its traceback goes to the gateway's log for the operators.
         logging_config=LoggingConfig(log_exceptions="always"),
         on_startup=[start],
