@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from litestar import Litestar, Request, Response, get
 from litestar.di import Provide
+from litestar.exceptions import HTTPException
 from litestar.logging import LoggingConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
+from litestar.types import Scope
+from opentelemetry import trace
 from opentelemetry.sdk.trace import SpanProcessor
 from redis.exceptions import RedisError
 
@@ -22,6 +26,8 @@ from services.gateway.bus import CommandBus
 from services.gateway.cases.timeline import Timeline
 from services.gateway.context import Gateway
 from services.gateway.feature import Feature, provide
+from services.gateway.limits import MAX_BODY_BYTES, BodyLimits, IdCheckAttempts, RateLimit
+from services.gateway.security_headers import SecurityHeaders
 from services.gateway.users import Directory, LoginRequired, User
 from shared import topics
 from shared.kafka import ServiceRuntime
@@ -81,6 +87,25 @@ def _login_redirect(_: Request[Any, Any, Any], exc: LoginRequired) -> Response[A
     return exc.redirect()
 
 
+http_log = logging.getLogger("hall.gateway.http")
+
+
+async def log_exception(exc: Exception, scope: Scope) -> None:
+    """A refusal (4xx) is one INFO line with its reason; a failure (5xx) is an ERROR with traceback and trace id."""
+    where = f"{scope.get('method', '')} {scope.get('path', '')}"
+    if isinstance(exc, LoginRequired):
+        http_log.info("302 %s: not signed in, sent to the login page", where)
+        return
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    if status < 500:
+        reason = " ".join(str(exc.detail if isinstance(exc, HTTPException) else exc).split())
+        http_log.info("%s %s: %s", status, where, reason[:300])
+        return
+    context = trace.get_current_span().get_span_context()
+    trace_id = f"{context.trace_id:032x}" if context.is_valid else "-"
+    http_log.error("%s %s failed (trace %s)", status, where, trace_id, exc_info=exc)
+
+
 def create_app(settings: HallSettings, spans: SpanProcessor | None = None) -> Litestar:
     built = build(settings, spans)
     hall, runtime, bus = built.hall, built.hall.runtime, built.hall.bus
@@ -117,9 +142,19 @@ def create_app(settings: HallSettings, spans: SpanProcessor | None = None) -> Li
         template_config=_templates(hall.users),
         exception_handlers={LoginRequired: _login_redirect},
         # Sessions resolved once per request (revocation in Redis) and cookie-borne changes CSRF-checked.
-        middleware=[SessionMiddleware(hall.users, settings)],
-        # A 500 is answered without details; its traceback goes to the gateway's log for the operators.
-        logging_config=LoggingConfig(log_exceptions="always"),
+        # Security headers first (they go on every answer), the caller's rate, the body's size and depth.
+        middleware=[
+            SecurityHeaders(),
+            RateLimit(settings, lambda: hall.redis, settings.api_rate_per_minute),
+            BodyLimits(),
+            IdCheckAttempts(settings, lambda: hall.redis),
+            SessionMiddleware(hall.users, settings),
+        ],
+        request_max_body_size=MAX_BODY_BYTES,
+        # A 500 is answered without details; its traceback goes to the gateway's log (log_exception), a 4xx is
+        # one line. The root logger is the process's own (shared/logs.py: a rotating file).
+        logging_config=LoggingConfig(log_exceptions="never", configure_root_logger=False),
+        after_exception=[log_exception],
         on_startup=[start],
         on_shutdown=[stop],
         plugins=[OpenTelemetryPlugin(OpenTelemetryConfig(tracer_provider=runtime.tracer_provider))],

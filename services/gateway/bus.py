@@ -13,8 +13,9 @@ import logging
 
 import msgspec
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError, RecordListTooLargeError, RecordTooLargeError
 from faststream.kafka import KafkaBroker
+from litestar.exceptions import HTTPException
 
 from shared import topics
 from shared.contracts import Publications
@@ -23,6 +24,13 @@ from shared.replies import Reply, decode_reply
 from shared.settings import HallSettings
 
 log = logging.getLogger("hall.gateway.bus")
+TOO_LARGE = (MessageSizeTooLargeError, RecordTooLargeError, RecordListTooLargeError)
+
+
+class CommandTooLarge(HTTPException):
+    """A command Kafka will not carry (over its message size): refused, nothing published."""
+
+    status_code = 413
 
 
 class CommandBus:
@@ -96,9 +104,10 @@ class CommandBus:
         envelope = wrap(command, case_id=case_id, actor=actor, event_id=event_id)
         waiter: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
         self._pending[envelope.event_id] = waiter
+        payload = encode(envelope)
         try:
             await self.broker.publish(
-                encode(envelope),
+                payload,
                 topic=self.settings.topic(topic),
                 key=case_id.encode(),
                 headers={"content-type": "application/json"},
@@ -106,5 +115,9 @@ class CommandBus:
             return envelope, await asyncio.wait_for(waiter, self.settings.reply_timeout_s)
         except TimeoutError:
             return envelope, None
+        except TOO_LARGE as exc:
+            raise CommandTooLarge(
+                detail=f"请求内容过大，无法受理（{len(payload)} 字节）：请精简文字或分次提交"
+            ) from exc
         finally:
             self._pending.pop(envelope.event_id, None)

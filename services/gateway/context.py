@@ -11,6 +11,7 @@ from litestar.exceptions import HTTPException, NotFoundException
 from redis.asyncio import Redis
 
 from services.gateway.bus import CommandBus
+from services.gateway.text import check_struct
 from services.gateway.users import Directory
 from shared.envelope import Actor
 from shared.kafka import ServiceRuntime
@@ -24,7 +25,11 @@ Req = Request[Any, Any, Any]
 
 
 class In(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Base of every request body: unknown fields are refused with a 400 that names them."""
+    """Base of every request body: unknown fields are refused with a 400 that names them; hidden characters in
+    text and non-finite numbers with a 422 that names them (services/gateway/text.py)."""
+
+    def __post_init__(self) -> None:
+        check_struct(self)
 
 
 class Pending(msgspec.Struct, frozen=True, kw_only=True):

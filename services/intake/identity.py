@@ -7,6 +7,7 @@ the expected check character is computed with the library's own checksum functio
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from stdnum import numdb
 from stdnum.cn import ric, uscc
@@ -15,11 +16,24 @@ from stdnum.exceptions import ValidationError
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # GB 32100: no I, O, Z, S, V
 
 
+# After NFKC (full-width ０–９ and Ａ–Ｚ become ASCII), only these may stand in a number; anything else, such
+# as Arabic-Indic or Devanagari digits that str.isdigit() accepts, is refused before any checksum or list lookup.
+ASCII_NUMBER = re.compile(r"[0-9A-Z]*")
+
+
 def normalize(id_type: str, number: str) -> str:
-    """The number as stored and compared: no spaces or dashes, check letters upper-case."""
+    """The number as stored and compared: NFKC, no spaces or dashes, check letters upper-case."""
+    number = unicodedata.normalize("NFKC", number)
     if id_type in ("居民身份证", "统一社会信用代码"):
-        return re.sub(r"[\s-]", "", number).upper()
+        return re.sub(r"[\s\-\u2010-\u2015\u2212]", "", number).upper()
     return number.strip()
+
+
+def _not_ascii(what: str, number: str) -> str | None:
+    for position, char in enumerate(number, start=1):
+        if not ASCII_NUMBER.fullmatch(char):
+            return f"{what}第{position}位“{char}”（U+{ord(char):04X}）不是允许的字符：只能是数字 0–9 和大写字母"
+    return None
 
 
 def identity_problem(id_type: str, number: str) -> str | None:
@@ -33,10 +47,12 @@ def identity_problem(id_type: str, number: str) -> str | None:
 
 def _resident_id_problem(number: str) -> str | None:
     what = "居民身份证号"
+    if problem := _not_ascii(what, number):
+        return problem
     if len(number) != 18:
         return f"{what}应为18位，实际为{len(number)}位"
     for position, char in enumerate(number[:17], start=1):
-        if not char.isdigit():
+        if not "0" <= char <= "9":
             return f"{what}第{position}位应为数字，实际为“{char}”"
     try:
         ric.get_birth_date(number)
@@ -48,12 +64,14 @@ def _resident_id_problem(number: str) -> str | None:
     return None
 
 
-def _credit_code_problem(number: str) -> str | None:
+def _credit_code_problem(number: str) -> str | None:  # noqa: PLR0911 (one return per reason)
     what = "统一社会信用代码"
+    if problem := _not_ascii(what, number):
+        return problem
     if len(number) != 18:
         return f"{what}应为18位，实际为{len(number)}位"
     for position, char in enumerate(number[:17], start=1):
-        if position <= 8 and not char.isdigit():
+        if position <= 8 and not "0" <= char <= "9":
             return f"{what}第{position}位应为数字，实际为“{char}”"
         if char not in USCC_ALPHABET:
             return f"{what}第{position}位“{char}”不是允许的字符（不含 I、O、Z、S、V）"

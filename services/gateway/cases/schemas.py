@@ -9,6 +9,7 @@ import msgspec
 from services.gateway.cases.timeline import TimelineEntry
 from services.gateway.context import In
 from services.gateway.desk.dossier import Dossier
+from services.gateway.text import check_limit
 from shared.pii import Pii
 
 Unit = Literal["WD", "WH", "ND", "NH"]
@@ -23,9 +24,17 @@ class ApplicantIn(In, frozen=True, forbid_unknown_fields=True):
     phone: Annotated[str, msgspec.Meta(description="联系电话（告知中止、补齐等事项）")] = ""
 
 
+# 补齐 may never outlast the promised limit (intake checks that); no item promises more than a year.
+SUPPLEMENT_MOST_WD = 250
+
+
 class LimitIn(In, frozen=True, forbid_unknown_fields=True):
     value: Annotated[float, msgspec.Meta(gt=0)]
     unit: Unit
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_limit("supplement_limit.value", self.value, self.unit, SUPPLEMENT_MOST_WD)
 
 
 class ApplicationIn(In, frozen=True, forbid_unknown_fields=True):

@@ -16,7 +16,8 @@ from services.gateway.cases.timeline import current_state
 from services.gateway.context import Gateway, HallDep, Pending, Req
 from services.gateway.ratings.book import RatingBook, Served
 from services.gateway.ratings.config import RatingConfig
-from services.gateway.ratings.links import peek
+from services.gateway.limits import WRONG_TAIL, check_id_attempts, id_check_failed
+from services.gateway.ratings.links import peek, rating_url
 from services.gateway.ratings.schemas import (
     CaseRatings,
     IssueRatingLink,
@@ -39,7 +40,7 @@ RatingConfigDep = NamedDependency[RatingConfig]
 LINK_RATER = Actor(kind="applicant", id="rating-link", name="评价人")
 
 
-async def issue_link(hall: Gateway, request: Req, case_id: str, user: User, command: IssueRatingLink) -> Response[Any]:
+async def issue_link(hall: Gateway, _request: Req, case_id: str, user: User, command: IssueRatingLink) -> Response[Any]:
     """Ask evaluation for a signed link and answer with the URL to send by SMS or print as a QR code."""
     envelope, reply = await hall.bus.send(topics.EVALUATION_COMMANDS, command, case_id=case_id, actor=user.actor)
     if reply is None:
@@ -47,7 +48,7 @@ async def issue_link(hall: Gateway, request: Req, case_id: str, user: User, comm
     if not reply.ok:
         raise HTTPException(status_code=reply.status, detail=reply.reason)
     link = msgspec.json.decode(reply.body, type=dict[str, str])
-    url = f"{str(request.base_url).rstrip('/')}/rate/{link['token']}"
+    url = rating_url(hall.settings, link["token"])
     return Response(
         LinkOut(
             token=link["token"],
@@ -101,7 +102,15 @@ class RatingController(Controller):
             applicant_id_tail=data.applicant_id_tail,
             seen_delivered=seen_delivered,
         )
-        return await hall.send(topics.EVALUATION_COMMANDS, command, case_id, user.actor)
+        if not data.applicant_id_tail:
+            return await hall.send(topics.EVALUATION_COMMANDS, command, case_id, user.actor)
+        await check_id_attempts(hall.redis, hall.settings, case_no)  # 429 once the case's attempts are used up
+        try:
+            return await hall.send(topics.EVALUATION_COMMANDS, command, case_id, user.actor)
+        except HTTPException as refused:
+            if WRONG_TAIL in str(refused.detail):
+                await id_check_failed(hall.redis, hall.settings, case_no)
+            raise
 
     @get("/cases/{case_no:str}/ratings", summary="办件的评价与差评整改")
     async def case_ratings(

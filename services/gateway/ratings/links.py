@@ -10,6 +10,8 @@ import base64
 
 import msgspec
 
+from shared.settings import HallSettings
+
 
 class LinkClaims(msgspec.Struct, frozen=True, kw_only=True):
     case_no: str
@@ -24,3 +26,15 @@ def peek(token: str) -> LinkClaims | None:
         return msgspec.json.decode(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)), type=LinkClaims)
     except (msgspec.MsgspecError, ValueError):
         return None
+
+
+def public_base(settings: HallSettings) -> str:
+    """Where the public reaches the hall (``HALL_PUBLIC_URL``; by default this gateway's own address).
+
+    Links and QR codes are built from it, never from the request's Host header, which the sender chooses.
+    """
+    return (settings.public_url or f"http://{settings.http_host}:{settings.http_port}").rstrip("/")
+
+
+def rating_url(settings: HallSettings, token: str) -> str:
+    return f"{public_base(settings)}/rate/{token}"

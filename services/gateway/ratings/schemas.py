@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 import msgspec
+from litestar.exceptions import HTTPException
 
 from services.gateway.context import In
 from services.gateway.ratings.book import Change, Served
@@ -16,13 +17,14 @@ Channel = Literal["评价器", "自助终端", "PC", "移动端", "二维码", "
 LinkChannel = Literal["短信", "二维码", "PC", "移动端"]
 Stage = Literal["", "受理", "办结", "整体"]
 CodeTable = Literal["", "GB/T 39046", "评价接口"]
+ID_TAIL_LENGTH = 6
 
 
 class LevelIn(In, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A level by name, or by its number in a named code table (GB/T 39046: 1 = 非常满意; 评价接口: 1 = 非常不满意)."""
 
     level: LevelName | Literal[""] = ""
-    code: int = 0
+    code: Annotated[int, msgspec.Meta(ge=0, le=5, description="级别在代码表中的编号（1–5）")] = 0
     code_table: CodeTable = ""
 
 
@@ -33,7 +35,17 @@ class RatingIn(LevelIn, frozen=True, kw_only=True, forbid_unknown_fields=True):
     indicators: dict[str, str] = msgspec.field(default_factory=dict)
     text: str = ""
     anonymous: bool = False
-    applicant_id_tail: str = ""
+    applicant_id_tail: Annotated[
+        str, msgspec.Meta(description="申请人证件号码后六位（自助终端评价时必填，须为6个字符）")
+    ] = ""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        tail = self.applicant_id_tail.strip()
+        if tail and len(tail) != ID_TAIL_LENGTH:
+            raise HTTPException(
+                status_code=422, detail=f"证件号码后六位须为{ID_TAIL_LENGTH}个字符，实际为{len(tail)}个"
+            )
 
 
 class PadRatingIn(LevelIn, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -6,12 +6,13 @@ of another department (403) and an extension approved by anyone but the departme
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 import msgspec
 
 from services.gateway.context import In
 from services.gateway.steps.workbench import Escalation, Record, StepView
+from services.gateway.text import check_limit
 
 SpecialKind = Literal["听证", "招标", "拍卖", "检验", "检测", "检疫", "鉴定", "专家评审"]
 Unit = Literal["WD", "WH", "ND", "NH"]
@@ -41,9 +42,17 @@ class SpecialEndIn(In, frozen=True, forbid_unknown_fields=True):
     result: str
 
 
+# 延长 is granted once, at most 10 working days on a 20-day statutory limit (DOMAIN.md); longer laws allow more.
+EXTENSION_MOST_WD = 30
+
+
 class LimitIn(In, frozen=True, forbid_unknown_fields=True):
-    value: float
+    value: Annotated[float, msgspec.Meta(description=f"延长时长：大于 0，不超过 {EXTENSION_MOST_WD} 个工作日或等量")]
     unit: Unit = "WD"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_limit("extension.value", self.value, self.unit, EXTENSION_MOST_WD)
 
 
 class ExtensionIn(In, frozen=True, forbid_unknown_fields=True):
