@@ -19,7 +19,7 @@ from shared.pii import (
     mask_phone,
 )
 
-SECRET = "a-test-install-secret-of-enough-length-0123456789"
+SECRET = "a-test-install-secret-of-enough-length-0123456789"  # noqa: S105 (a test key)
 ID = "150525199001011237"
 PHONE = "13912345678"
 ADDRESS = "内蒙古自治区通辽市奈曼旗大沁他拉镇建设路12号"
@@ -29,7 +29,8 @@ def test_a_sealed_value_opens_to_the_same_text_and_hides_it() -> None:
     pii = Pii(SECRET)
     for text in (ID, PHONE, ADDRESS):
         sealed = pii.seal(text)
-        assert sealed.startswith(PREFIX) and is_sealed(sealed)
+        assert sealed.startswith(PREFIX)
+        assert is_sealed(sealed)
         assert text not in sealed
         assert pii.unseal(sealed) == text
 
@@ -61,7 +62,8 @@ def test_lookup_hash_is_keyed_stable_and_the_same_for_sealed_and_plain() -> None
     pii = Pii(SECRET)
     assert pii.lookup_hash(ID) == pii.lookup_hash(pii.seal(ID))
     assert pii.lookup_hash(ID) != Pii(SECRET + "-other").lookup_hash(ID)
-    assert ID not in pii.lookup_hash(ID) and len(pii.lookup_hash(ID)) == 64
+    assert ID not in pii.lookup_hash(ID)
+    assert len(pii.lookup_hash(ID)) == 64
     assert pii.id_hash("150525-19900101123 7".replace(" ", "")) == pii.id_hash(ID)
     assert pii.id_hash(ID.lower()[:-1] + "7") == pii.id_hash(ID)
 
@@ -94,7 +96,8 @@ def test_masks_hide_the_whole_value() -> None:
     assert mask_phone(PHONE) == "139****5678"
     assert mask_phone("84123") == "***23"
     assert mask_address(ADDRESS) == "内蒙古自治区通辽市奈曼旗" + "*" * 10
-    assert ADDRESS not in mask_address(ADDRESS) and "建设路" not in mask_address(ADDRESS)
+    assert ADDRESS not in mask_address(ADDRESS)
+    assert "建设路" not in mask_address(ADDRESS)
     assert mask_address("北京路1号") == "北****"
     assert mask_address("") == ""
 
