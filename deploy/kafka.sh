@@ -97,7 +97,7 @@ start() {
   umask 077
   mkdir -p "$KDIR" "$DATA" "$HALL_HOME/logs" "$HALL_HOME/run"
   chmod 0700 "$HALL_HOME" "$KDIR" "$DATA" "$HALL_HOME/logs" "$HALL_HOME/run"
-  chmod -R go-rwx "$KDIR"
+  chmod -R go-rwx "$KDIR" 2>/dev/null || true  # a running broker deletes files meanwhile
   if answers; then
     echo "kafka: already running on 127.0.0.1:$PORT"
     return

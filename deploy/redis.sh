@@ -44,7 +44,7 @@ start() {
   umask 077
   mkdir -p "$DIR" "$HALL_HOME/logs" "$HALL_HOME/run"
   chmod 0700 "$HALL_HOME" "$DIR" "$HALL_HOME/logs" "$HALL_HOME/run"
-  chmod -R go-rwx "$DIR" "$HALL_HOME/logs"
+  chmod -R go-rwx "$DIR" "$HALL_HOME/logs" 2>/dev/null || true  # files may go meanwhile (AOF rewrite)
   if answers; then
     echo "redis: already running on 127.0.0.1:$PORT"
     return
