@@ -47,7 +47,9 @@ class Launcher:
         running = self.pid(name)
         if running is not None:
             return running
-        env = {**self.env, "HALL_HTTP_PORT": str(self.ports[name]), "PYTHONUNBUFFERED": "1"}
+        # The process logs to its file itself, rotating it (shared/logs.py); its raw output goes there too.
+        log_file = {"HALL_LOG_FILE": str(self.log_file(name))}
+        env = {**self.env, "HALL_HTTP_PORT": str(self.ports[name]), "PYTHONUNBUFFERED": "1", **log_file}
         with self.log_file(name).open("ab") as log:
             self.log_file(name).chmod(0o600)
             proc = subprocess.Popen(

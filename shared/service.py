@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import logging
-
 import uvicorn
 from faststream.asgi import AsgiFastStream, AsgiResponse, get
 from faststream.asgi.types import Scope
 from redis.exceptions import RedisError
 
 from shared.kafka import ServiceRuntime
+from shared.logs import configure_logging
 
 
 def asgi_app(runtime: ServiceRuntime) -> AsgiFastStream:
@@ -33,6 +32,6 @@ def asgi_app(runtime: ServiceRuntime) -> AsgiFastStream:
 
 
 def serve(runtime: ServiceRuntime) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging()
     settings = runtime.settings
     uvicorn.run(asgi_app(runtime), host=settings.http_host, port=settings.http_port, log_level="warning")

@@ -1,0 +1,48 @@
+"""Every process's log: one file per service that rotates by size (10 MB × 5 kept), or stderr.
+
+``./hall up`` starts each service with its output going to ``.hall/logs/<service>.log`` and ``HALL_LOG_FILE``
+naming that file. The process then writes its log records through a rotating handler to the same file; at each
+rotation its standard output and error are pointed at the new file too, so a crash's last words land there and
+the old file stops growing.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+import sys
+
+FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+MAX_BYTES = 10 * 1024 * 1024
+BACKUPS = 5
+
+
+class RotatingLog(logging.handlers.RotatingFileHandler):
+    """A size-rotating log file that takes the process's stdout and stderr with it on every rotation."""
+
+    def __init__(
+        self, path: str, max_bytes: int = MAX_BYTES, backups: int = BACKUPS, *, adopt_std: bool = True
+    ) -> None:
+        super().__init__(path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8")
+        self.adopt_std = adopt_std
+
+    def doRollover(self) -> None:  # noqa: N802 (the logging module's name)
+        super().doRollover()
+        if self.adopt_std and self.stream is not None:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(self.stream.fileno(), 1)
+            os.dup2(self.stream.fileno(), 2)
+
+
+def configure_logging(level: int = logging.INFO, environ: dict[str, str] | None = None) -> None:
+    """Log records to ``HALL_LOG_FILE`` (rotating) when it is set, else to stderr."""
+    path = (os.environ if environ is None else environ).get("HALL_LOG_FILE", "")
+    handler: logging.Handler = RotatingLog(path) if path else logging.StreamHandler()
+    handler.setFormatter(logging.Formatter(FORMAT))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
