@@ -222,9 +222,13 @@ class Directory:
         return user if usable and matches else None
 
     def demo_users(self) -> list[str]:
-        """Users whose password is still the published demo password."""
+        """Users (not disabled) whose password is still the published demo password."""
         self._reload()
-        return [u.id for u in self._users.values() if u.password and password_matches(u.password, DEMO_PASSWORD)]
+        return [
+            u.id
+            for u in self._users.values()
+            if not u.disabled and u.password and password_matches(u.password, DEMO_PASSWORD)
+        ]
 
     def check_mode(self) -> None:
         """Outside demo mode (``HALL_DEMO=0``) the gateway refuses to start while a demo password is left."""

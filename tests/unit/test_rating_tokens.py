@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 
 import msgspec
 import pytest
@@ -57,9 +59,6 @@ def test_claims_are_plain_data() -> None:
 
 def _old_scheme(secret: str, body_claims: Claims) -> str:
     """A link signed the way the hall did before keys were derived per label (sha256 of a prefix and the secret)."""
-    import hashlib
-    import hmac
-
     key = hashlib.sha256(b"hall-rating-link:" + secret.encode()).digest()
     body = base64.urlsafe_b64encode(msgspec.json.encode(body_claims)).decode().rstrip("=")
     mac = base64.urlsafe_b64encode(hmac.new(key, body.encode(), hashlib.sha256).digest()).decode().rstrip("=")
