@@ -19,3 +19,11 @@ window.hall = {
     return String(text ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
   },
 };
+// No inline handlers (the CSP runs the hall's own scripts only): a print button and a select that submits its
+// form say so with data attributes.
+document.addEventListener("click", (event) => {
+  if (event.target.closest("[data-print]")) window.print();
+});
+document.addEventListener("change", (event) => {
+  if (event.target.matches("[data-autosubmit]")) event.target.form.submit();
+});

@@ -1,6 +1,7 @@
 // 自助终端: submit an application, supplement 容缺 materials, look up progress by case number and ID number.
 "use strict";
 (() => {
+  document.body.classList.add("kiosk"); // the kiosk's large type (kiosk.css)
   const $ = (sel) => document.querySelector(sel);
   const esc = (text) => window.hall.escape(text);
   const when = (iso) => (iso ? new Date(iso).toLocaleString("zh-CN", { hour12: false, timeZone: "Asia/Shanghai" }) : "计算中");
