@@ -9,9 +9,11 @@ from typing import Any, cast
 import msgspec
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.exceptions import HTTPException
 from litestar.params import FromPath, JSONBody
 
+from services.gateway import access
+from services.gateway.access import Action
 from services.gateway.cases.schemas import (
     ApplicationIn,
     CaseView,
@@ -21,11 +23,12 @@ from services.gateway.cases.schemas import (
 from services.gateway.cases.timeline import current_state
 from services.gateway.context import Gateway, HallDep, Req, answer
 from services.gateway.desk.dossier import Dossiers
+from services.gateway.steps.workbench import Workbench
 from shared import topics
 from shared.pii import for_secret
 
 DossiersDep = NamedDependency[Dossiers]
-STAFF_ROLES = ("clerk", "staff", "supervisor", "operator")
+WorkbenchDep = NamedDependency[Workbench]
 
 
 IDEMPOTENCY_TTL_S = 7 * 24 * 3600
@@ -49,7 +52,8 @@ class CaseController(Controller):
 
     @post("/", summary="申报并受理（一窗受理）", description=SUBMIT_DESCRIPTION)
     async def submit(self, request: Req, data: JSONBody[ApplicationIn], hall: HallDep) -> Response[Any]:
-        user = hall.users.caller(request, "clerk", "kiosk")
+        user = access.caller(hall, request, Action.SUBMIT)
+        channel = access.check_submission(user, data.channel, data.refusal_reason)
         key = request.headers.get("idempotency-key")
         if key:
             await _claim_key(hall, user.id, key, _digest(data))
@@ -61,7 +65,7 @@ class CaseController(Controller):
             item_code=data.item_code,
             applicant=sealed_applicant(data.applicant, for_secret(hall.settings.secret)),
             materials=data.materials,
-            channel=data.channel,
+            channel=channel,
             point=user.point,
             deferral_signed=data.deferral_signed,
             supplement_limit=data.supplement_limit,
@@ -83,16 +87,20 @@ class CaseController(Controller):
         description="状态与时间线；登录的工作人员另可看到受理信息（dossier）：承诺办结时间、容缺待补齐材料及补齐期限、"
         "一件事各子件及其时限。时间由计时服务计算，未算出前为空。"
         "依赖尚未公布放假安排年份的期限为暂定（provisional: true，provisional_years 列出年份）；"
-        "该年放假安排公布后期限更正，时间线记“期限更正”，revised_from 为原暂定时间。",
+        "该年放假安排公布后期限更正，时间线记“期限更正”，revised_from 为原暂定时间。"
+        "须登录且有权查看该办件：本场所的窗口人员（旗政务服务中心可看全旗办件）、有本部门办理环节的审批人员、"
+        "科室负责人、运维人员；其他人 403，未登录 401。"
+        "申请人和自助终端凭办件编号和证件号码查询进度（GET /api/lookup）。",
     )
-    async def show(self, request: Req, case_no: FromPath[str], hall: HallDep, dossiers: DossiersDep) -> CaseView:
+    async def show(
+        self, request: Req, case_no: FromPath[str], hall: HallDep, dossiers: DossiersDep, workbench: WorkbenchDep
+    ) -> CaseView:
+        user = access.caller(hall, request, Action.CASE_READ)
         case_id = await hall.case_id(case_no)
+        await access.check_case(hall, user, Action.CASE_READ, case_id, case_no, dossiers=dossiers, workbench=workbench)
         entries = await hall.timeline.entries(hall.redis, case_id)
-        try:
-            staff = hall.users.signed_in(request)
-        except NotAuthorizedException:
-            staff = None
-        dossier = await dossiers.get(hall.redis, case_id) if staff and staff.role in STAFF_ROLES else None
+        # Staff who act on the case see the applicant's ID number whole; operators see it masked.
+        dossier = await dossiers.get(hall.redis, case_id, whole=user.role in ("clerk", "staff", "supervisor"))
         return CaseView(
             case_id=case_id, case_no=case_no, state=current_state(entries), timeline=entries, dossier=dossier
         )

@@ -43,7 +43,12 @@ class ApplicationIn(In, frozen=True, forbid_unknown_fields=True):
     materials: Annotated[
         list[str], msgspec.Meta(description="已收取的材料编码；一件事的材料编码形如 reg.M01（见事项详情的材料清单）")
     ]
-    channel: Literal["window", "kiosk", "web", "mobile"] = "window"
+    channel: Annotated[
+        Literal["window", "kiosk", "web", "mobile"] | None,
+        msgspec.Meta(
+            description="可省略：受理渠道取自登录用户（窗口人员 window，自助终端 kiosk）；填写的渠道与之不符时 422"
+        ),
+    ] = None
     deferral_signed: Annotated[
         bool, msgspec.Meta(description="申请人已签署容缺承诺书：仅缺可容缺材料时先行受理，限期补齐")
     ] = False
@@ -54,7 +59,11 @@ class ApplicationIn(In, frozen=True, forbid_unknown_fields=True):
         bool, msgspec.Meta(description="申请人已签署告知承诺书：可承诺的证明材料免于提交（失信名单上的申请人除外）")
     ] = False
     refusal_reason: Annotated[
-        str, msgspec.Meta(description="不予受理理由：窗口人员认定不符合受理条件时填写，受理结果为不予受理并出具通知书")
+        str,
+        msgspec.Meta(
+            description="不予受理理由：窗口人员认定不符合受理条件时填写，受理结果为不予受理并出具通知书；"
+            "自助终端填写时 403"
+        ),
     ] = ""
 
 

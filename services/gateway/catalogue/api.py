@@ -11,6 +11,8 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
+from services.gateway import access
+from services.gateway.access import Action
 from services.gateway.catalogue.model import Catalogue, OfferingDetail, OfferingSummary
 from services.gateway.context import HallDep, Req
 from shared.clock import SYSTEM_CLOCK
@@ -49,7 +51,7 @@ class CatalogueController(Controller):
     async def search(
         self, request: Req, hall: HallDep, catalogue: CatalogueDep, q: FromQuery[str] = ""
     ) -> CatalogueList:
-        hall.users.caller(request)
+        access.caller(hall, request, Action.CATALOGUE)
         return CatalogueList(query=q, on=today(), entries=catalogue.search(q, today()))
 
     @get(
@@ -59,7 +61,7 @@ class CatalogueController(Controller):
         "原件复印件份数）、各版本的法定与承诺时限；一件事另有各子项及其阶段和时限。",
     )
     async def show(self, request: Req, hall: HallDep, catalogue: CatalogueDep, code: FromPath[str]) -> OfferingDetail:
-        hall.users.caller(request)
+        access.caller(hall, request, Action.CATALOGUE)
         return known(catalogue, code)
 
     @get("/catalogue", include_in_schema=False)

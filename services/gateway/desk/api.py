@@ -11,6 +11,8 @@ from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
+from services.gateway import access
+from services.gateway.access import Action
 from services.gateway.cases.timeline import current_state
 from services.gateway.context import Gateway, HallDep, Req
 from services.gateway.desk.dossier import Dossier, Dossiers
@@ -82,14 +84,13 @@ def pending(d: Dossier) -> bool:
 
 
 def visible(user: User, dossier: Dossier | None, case_no: str) -> Dossier:
-    """A clerk sees the cases of their own service point; operators and supervisors see every case."""
+    """The access table's case reading rule (services/gateway/access.py): a clerk sees the cases of their own
+    service point (the banner hall: every case of the county); operators and supervisors see every case."""
     if dossier is None:
         raise NotFoundException(f"没有办件编号为 {case_no} 的办件（或回执正在生成）")
-    if user.role == "clerk" and dossier.owner != user.id and dossier.point_name != _point_name(user.point):
+    found = access.require(user, Action.CASE_READ)
+    if found is access.Rule.OWN_POINT and not access.at_point(user, dossier):
         raise PermissionDeniedException(f"办件 {case_no} 由{dossier.owner_name}在其他场所受理")
+    if found is not access.Rule.OWN_POINT and found is not access.Rule.ANY:
+        raise PermissionDeniedException(f"{user.name}（{user.role_name}）无权查看受理回执")
     return dossier
-
-
-def _point_name(code: str) -> str:
-    point = POINTS.get(code)
-    return point.name if point else ""

@@ -13,16 +13,16 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Template
 
+from services.gateway import access
+from services.gateway.access import NOT_FOUND, Action
 from services.gateway.cases.schemas import MaterialsIn, SupplementMaterials
-from services.gateway.cases.timeline import current_state
+from services.gateway.cases.timeline import TimelineEntry, current_state
 from services.gateway.context import HallDep, Req
 from services.gateway.desk import events
 from services.gateway.desk.dossier import Dossiers
 from shared import topics
 
 DossiersDep = NamedDependency[Dossiers]
-# The same answer for a case that does not exist and for an ID that is not the applicant's: nothing leaks.
-NOT_FOUND = "未找到相符的办件，请核对办件编号和申请人证件号码"
 
 
 class Step(msgspec.Struct, frozen=True, kw_only=True):
@@ -41,7 +41,7 @@ class ChildProgress(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Progress(msgspec.Struct, frozen=True, kw_only=True):
-    """A case as the applicant may see it: no staff details, the ID number masked."""
+    """A case as the applicant may see it: no staff names, no address or phone, the ID number masked."""
 
     case_no: str
     item_name: str
@@ -66,6 +66,18 @@ class Progress(msgspec.Struct, frozen=True, kw_only=True):
     steps: list[Step]
 
 
+def public_summary(entry: TimelineEntry) -> str:
+    """A timeline line as the applicant sees it: no staff names, no postal address."""
+    text = entry.summary
+    if entry.type == "StepClaimed.v1":
+        return text.partition("认领")[2] + "已认领" if "认领" in text else "审批环节已认领"
+    if entry.type == "StepReassigned.v1":
+        return text.partition("环节由")[0] + "环节已改派" if "环节由" in text else "审批环节已改派"
+    if entry.type == "CaseDelivered.v1" and "：" in text:
+        return text.partition("：")[0] + "）"
+    return text
+
+
 class KioskController(Controller):
     tags = ("自助终端",)
 
@@ -83,10 +95,11 @@ class KioskController(Controller):
         case_no: FromQuery[str],
         id_number: FromQuery[str],
     ) -> Progress:
-        hall.users.caller(request, "kiosk", "clerk", "operator")
+        user = access.caller(hall, request, Action.LOOKUP)
         case_id = await hall.timeline.case_id(hall.redis, case_no.strip())
-        if case_id is None or not await dossiers.belongs_to(hall.redis, case_id, id_number):
+        if case_id is None:
             raise NotFoundException(NOT_FOUND)
+        await access.check_case(hall, user, Action.LOOKUP, case_id, case_no, dossiers=dossiers, id_number=id_number)
         dossier = await dossiers.get(hall.redis, case_id)
         if dossier is None:
             raise NotFoundException(NOT_FOUND)
@@ -121,25 +134,27 @@ class KioskController(Controller):
                 )
                 for c in dossier.children
             ],
-            steps=[Step(at=e.at, summary=e.summary) for e in entries],
+            steps=[Step(at=e.at, summary=public_summary(e)) for e in entries],
         )
 
     @post(
         "/api/cases/{case_no:str}/materials",
         summary="补齐容缺材料",
-        description="容缺受理的办件补交材料（须在待补齐清单中）。自助终端须同时提供申请人证件号码。"
+        description="容缺受理的办件补交材料（须在待补齐清单中）。自助终端须同时提供申请人证件号码（不符时 404）；"
+        "窗口人员只能为本场所受理的办件补齐（旗政务服务中心：全旗办件），其他 403。"
         "全部补齐后，办理结果方可送达，补齐期限计时撤销；若已因逾期中止，则恢复办理。",
         tags=("办件",),
     )
     async def supplement(
         self, request: Req, hall: HallDep, dossiers: DossiersDep, case_no: FromPath[str], data: JSONBody[MaterialsIn]
     ) -> Response[Any]:
-        user = hall.users.caller(request, "kiosk", "clerk")
+        user = access.caller(hall, request, Action.SUPPLEMENT)
         case_id = await hall.timeline.case_id(hall.redis, case_no)
         if case_id is None:
             raise NotFoundException(NOT_FOUND if user.role == "kiosk" else f"没有办件编号为 {case_no} 的办件")
-        if user.role == "kiosk" and not await dossiers.belongs_to(hall.redis, case_id, data.id_number):
-            raise NotFoundException(NOT_FOUND)
+        await access.check_case(
+            hall, user, Action.SUPPLEMENT, case_id, case_no, dossiers=dossiers, id_number=data.id_number
+        )
         command = SupplementMaterials(materials=data.materials)
         return await hall.send(topics.INTAKE_COMMANDS, command, case_id, user.actor)
 

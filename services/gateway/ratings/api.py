@@ -12,11 +12,14 @@ from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import FromPath, JSONBody
 
+from services.gateway import access
+from services.gateway.access import Action
 from services.gateway.cases.timeline import current_state
 from services.gateway.context import Gateway, HallDep, Pending, Req
+from services.gateway.desk.dossier import Dossiers
+from services.gateway.limits import WRONG_TAIL, check_id_attempts, id_check_failed
 from services.gateway.ratings.book import RatingBook, Served
 from services.gateway.ratings.config import RatingConfig
-from services.gateway.limits import WRONG_TAIL, check_id_attempts, id_check_failed
 from services.gateway.ratings.links import peek, rating_url
 from services.gateway.ratings.schemas import (
     CaseRatings,
@@ -30,11 +33,14 @@ from services.gateway.ratings.schemas import (
     RatingIn,
     SubmitRating,
 )
+from services.gateway.steps.workbench import Workbench
 from services.gateway.users import User
 from shared import topics
 from shared.envelope import Actor
 
 RatingBookDep = NamedDependency[RatingBook]
+DossiersDep = NamedDependency[Dossiers]
+WorkbenchDep = NamedDependency[Workbench]
 RatingConfigDep = NamedDependency[RatingConfig]
 # Whoever opens a rating link: the token is their credential, the signature is evaluation's to check.
 LINK_RATER = Actor(kind="applicant", id="rating-link", name="评价人")
@@ -82,8 +88,11 @@ class RatingController(Controller):
     async def rate(
         self, request: Req, case_no: FromPath[str], data: JSONBody[RatingIn], hall: HallDep
     ) -> Response[Any]:
-        user = hall.users.caller(request, "kiosk", "pad", "operator")
+        user = access.caller(hall, request, Action.RATE)
         case_id = await hall.case_id(case_no)
+        if access.rule(user, Action.RATE) is access.Rule.APPLICANT_ID and not data.applicant_id_tail:
+            # The kiosk rates with the applicant's ID: evaluation checks the digits against the applicant's.
+            raise HTTPException(status_code=403, detail="在自助终端评价须输入申请人证件号码后六位，以确认是本人的办件")
         # Without a stage the service just given is meant: after delivery, the delivered one.
         seen_delivered = not data.stage and current_state(await hall.timeline.entries(hall.redis, case_id)) in (
             "已出件",
@@ -112,19 +121,37 @@ class RatingController(Controller):
                 await id_check_failed(hall.redis, hall.settings, case_no)
             raise
 
-    @get("/cases/{case_no:str}/ratings", summary="办件的评价与差评整改")
+    @get(
+        "/cases/{case_no:str}/ratings",
+        summary="办件的评价与差评整改",
+        description="有权查看该办件的工作人员可看（本场所窗口人员、有本部门环节的审批人员、科室负责人、运维人员）；"
+        "自助终端和评价器 403（评价器只用 /api/pad/current）。",
+    )
     async def case_ratings(
-        self, request: Req, case_no: FromPath[str], hall: HallDep, ratings: RatingBookDep
+        self,
+        request: Req,
+        case_no: FromPath[str],
+        hall: HallDep,
+        *,
+        ratings: RatingBookDep,
+        dossiers: DossiersDep,
+        workbench: WorkbenchDep,
     ) -> CaseRatings:
-        hall.users.caller(request)
+        user = access.caller(hall, request, Action.RATINGS_READ)
         case_id = await hall.case_id(case_no)
+        await access.check_case(
+            hall, user, Action.RATINGS_READ, case_id, case_no, dossiers=dossiers, workbench=workbench
+        )
         followups = await ratings.followups(hall.redis, case_id)
         return CaseRatings(case_no=case_no, ratings=await ratings.ratings(hall.redis, case_id), followups=followups)
 
     @post("/cases/{case_no:str}/rating-links", summary="生成评价链接（短信、二维码、网上评价）")
-    async def link(self, request: Req, case_no: FromPath[str], data: JSONBody[LinkIn], hall: HallDep) -> Response[Any]:
-        user = hall.users.caller(request, "clerk", "operator")
+    async def link(
+        self, request: Req, case_no: FromPath[str], data: JSONBody[LinkIn], hall: HallDep, dossiers: DossiersDep
+    ) -> Response[Any]:
+        user = access.caller(hall, request, Action.RATING_LINK)
         case_id = await hall.case_id(case_no)
+        await access.check_case(hall, user, Action.RATING_LINK, case_id, case_no, dossiers=dossiers)
         command = IssueRatingLink(stage=data.stage, channel=data.channel, purpose=data.purpose)
         return await issue_link(hall, request, case_id, user, command)
 
@@ -132,11 +159,11 @@ class RatingController(Controller):
     async def pad_current(
         self, request: Req, hall: HallDep, ratings: RatingBookDep, rating_config: RatingConfigDep
     ) -> PadView:
-        return await pad_view(hall, ratings, rating_config, hall.users.caller(request, "pad"))
+        return await pad_view(hall, ratings, rating_config, access.caller(hall, request, Action.PAD))
 
     @post("/pad/ratings", summary="评价器：一键评价本窗口刚办理的服务")
     async def pad_rate(self, request: Req, data: JSONBody[PadRatingIn], hall: HallDep) -> Response[Any]:
-        pad = hall.users.caller(request, "pad")
+        pad = access.caller(hall, request, Action.PAD)
         case_id = await hall.case_id(data.case_no)
         command = SubmitRating(
             level=data.level,

@@ -8,9 +8,11 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Response, get, post
-from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, JSONBody
 
+from services.gateway import access
+from services.gateway.access import Action
 from services.gateway.context import Gateway, HallDep, Req
 from services.gateway.ratings.api import RatingBookDep, issue_link
 from services.gateway.ratings.book import RatingBook
@@ -36,20 +38,18 @@ from services.gateway.ratings.statistics import Filter, GroupBy, figures, statis
 from services.gateway.users import Role, User
 from shared import topics
 
-DESK: tuple[Role, ...] = ("staff", "supervisor", "operator")
+DESK: tuple[Role, ...] = access.roles(Action.FOLLOWUP)
 
 
-def may_handle(user: User, followup: FollowUp) -> None:
-    if user.role != "operator" and user.department != followup.department:
-        raise PermissionDeniedException(
-            f"该差评由{followup.department}处理，{user.department or user.name}无权查看或办理"
-        )
+def may_handle(user: User, followup: FollowUp, action: Action = Action.FOLLOWUP) -> None:
+    """The rated department's staff and supervisor handle a bad review; operators handle every one."""
+    access.check_followup(user, action, followup)
 
 
 async def visible(book: RatingBook, hall: Gateway, user: User, status: str = "") -> list[FollowUp]:
     """Staff and supervisors see their department's bad reviews; operators see every one."""
     shown = await book.followups(hall.redis)
-    if user.role != "operator":
+    if access.rule(user, Action.FOLLOWUP) is not access.Rule.ANY:
         shown = [f for f in shown if f.department == user.department]
     return [f for f in shown if status in ("", f.status)]
 
@@ -66,24 +66,31 @@ class FollowUpController(Controller):
     tags = ("差评整改",)
 
     async def _send(
-        self, hall: Gateway, book: RatingBook, user: User, followup_id: str, command: msgspec.Struct
+        self,
+        hall: Gateway,
+        book: RatingBook,
+        user: User,
+        followup_id: str,
+        command: msgspec.Struct,
+        *,
+        action: Action = Action.FOLLOWUP,
     ) -> Response[Any]:
         followup = await known(book, hall, followup_id)
-        may_handle(user, followup)
+        may_handle(user, followup, action)
         return await hall.send(topics.EVALUATION_COMMANDS, command, followup.case_id, user.actor)
 
     @get("/followups", summary="差评整改台账")
     async def followups(
         self, request: Req, hall: HallDep, ratings: RatingBookDep, status: FromQuery[str] = ""
     ) -> FollowUpList:
-        user = hall.users.caller(request, *DESK)
+        user = access.caller(hall, request, Action.FOLLOWUP)
         return FollowUpList(followups=await visible(ratings, hall, user, status))
 
     @get("/followups/{followup_id:str}", summary="差评详情与办理记录")
     async def show(
         self, request: Req, followup_id: FromPath[str], hall: HallDep, ratings: RatingBookDep
     ) -> FollowUpDetail:
-        user = hall.users.caller(request, *DESK)
+        user = access.caller(hall, request, Action.FOLLOWUP)
         followup = await known(ratings, hall, followup_id)
         may_handle(user, followup)
         return FollowUpDetail(followup=followup, history=await ratings.history(hall.redis, followup_id))
@@ -92,7 +99,7 @@ class FollowUpController(Controller):
     async def verify(
         self, request: Req, followup_id: FromPath[str], data: JSONBody[VerifyIn], hall: HallDep, ratings: RatingBookDep
     ) -> Response[Any]:
-        user = hall.users.caller(request, *DESK)
+        user = access.caller(hall, request, Action.FOLLOWUP)
         command = VerifyBadReview(
             followup_id=followup_id,
             outcome=data.outcome,
@@ -111,11 +118,11 @@ class FollowUpController(Controller):
         hall: HallDep,
         ratings: RatingBookDep,
     ) -> Response[Any]:
-        user = hall.users.caller(request, "supervisor", "operator")
+        user = access.caller(hall, request, Action.APPEAL_REVIEW)
         command = ReviewAppeal(
             followup_id=followup_id, upheld=data.upheld, opinion=data.opinion, department=user.department
         )
-        return await self._send(hall, ratings, user, followup_id, command)
+        return await self._send(hall, ratings, user, followup_id, command, action=Action.APPEAL_REVIEW)
 
     @post("/followups/{followup_id:str}/extension", summary="整改延期（限一次）", status_code=200)
     async def extend(
@@ -126,7 +133,7 @@ class FollowUpController(Controller):
         hall: HallDep,
         ratings: RatingBookDep,
     ) -> Response[Any]:
-        user = hall.users.caller(request, *DESK)
+        user = access.caller(hall, request, Action.FOLLOWUP)
         command = ExtendCorrection(followup_id=followup_id, reason=data.reason, department=user.department)
         return await self._send(hall, ratings, user, followup_id, command)
 
@@ -134,7 +141,7 @@ class FollowUpController(Controller):
     async def visit(
         self, request: Req, followup_id: FromPath[str], data: JSONBody[VisitIn], hall: HallDep, ratings: RatingBookDep
     ) -> Response[Any]:
-        user = hall.users.caller(request, *DESK)
+        user = access.caller(hall, request, Action.FOLLOWUP)
         command = RecordReturnVisit(
             followup_id=followup_id, method=data.method, note=data.note, department=user.department
         )
@@ -144,7 +151,7 @@ class FollowUpController(Controller):
     async def close(
         self, request: Req, followup_id: FromPath[str], data: JSONBody[ClosingIn], hall: HallDep, ratings: RatingBookDep
     ) -> Response[Any]:
-        user = hall.users.caller(request, *DESK)
+        user = access.caller(hall, request, Action.FOLLOWUP)
         command = CloseCorrection(
             followup_id=followup_id, outcome=data.outcome, explanation=data.explanation, department=user.department
         )
@@ -159,7 +166,7 @@ class FollowUpController(Controller):
         hall: HallDep,
         ratings: RatingBookDep,
     ) -> Response[Any]:
-        user = hall.users.caller(request, *DESK)
+        user = access.caller(hall, request, Action.FOLLOWUP)
         followup = await known(ratings, hall, followup_id)
         may_handle(user, followup)
         command = IssueRatingLink(stage=followup.stage, channel=data.channel, purpose="整改评价")
@@ -179,7 +186,7 @@ class FollowUpController(Controller):
         since: FromQuery[date | None] = None,
         until: FromQuery[date | None] = None,
     ) -> StatsView:
-        hall.users.caller(request, "supervisor", "operator")
+        access.caller(hall, request, Action.STATS)
         where = Filter(department=department, item=item, clerk=clerk, since=since, until=until)
         return await stats_view(hall, ratings, by, where)
 

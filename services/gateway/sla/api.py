@@ -15,13 +15,16 @@ from litestar.exceptions import HTTPException
 from litestar.params import FromPath, FromQuery
 from litestar.response import ServerSentEvent, ServerSentEventMessage, Template
 
+from services.gateway import access
+from services.gateway.access import Action
 from services.gateway.context import HallDep, Req
+from services.gateway.desk.dossier import Dossiers
 from services.gateway.provisional import years_text
 from services.gateway.sla.board import BADGES, PURPOSES, BoardView, CaseClocks, SlaBoard
 from services.gateway.users import Role, User
 from shared.localtime import when
 
-WATCHERS: tuple[Role, ...] = ("operator", "supervisor")
+WATCHERS: tuple[Role, ...] = access.roles(Action.SLA)
 STREAM_S = 60.0  # a stream ends after a minute; the browser reconnects by itself (EventSource)
 EVERY_S = 1.0
 FRESH_S = 10.0
@@ -35,12 +38,14 @@ PURPOSE_NAMES = {
 }
 
 SlaDep = NamedDependency[SlaBoard]
+DossiersDep = NamedDependency[Dossiers]
 
 
 def scope(user: User, purpose: str, department: str) -> tuple[str, str]:
     if purpose not in (*PURPOSES, ""):
         raise HTTPException(status_code=400, detail=f"未知的时限类别：{purpose}（可选：{'、'.join(PURPOSES)}）")
-    return purpose, user.department if user.role == "supervisor" else department
+    own = access.rule(user, Action.SLA) is access.Rule.OWN_DEPARTMENT
+    return purpose, user.department if own else department
 
 
 def _changes(view: BoardView) -> bytes:
@@ -66,7 +71,7 @@ class SlaController(Controller):
         purpose: FromQuery[str] = "办件",
         department: FromQuery[str] = "",
     ) -> BoardView:
-        user = hall.users.caller(request, *WATCHERS)
+        user = access.caller(hall, request, Action.SLA)
         return await sla.view(hall.redis, *scope(user, purpose, department))
 
     @get("/stream", summary="时限监控实时推送（Server-Sent Events，事件名 board）")
@@ -78,7 +83,7 @@ class SlaController(Controller):
         purpose: FromQuery[str] = "办件",
         department: FromQuery[str] = "",
     ) -> ServerSentEvent:
-        user = hall.users.caller(request, *WATCHERS)
+        user = access.caller(hall, request, Action.SLA)
         wanted = scope(user, purpose, department)
 
         async def updates() -> AsyncIterator[ServerSentEventMessage]:
@@ -94,9 +99,13 @@ class SlaController(Controller):
         return ServerSentEvent(updates(), retry_duration=1000)
 
     @get("/cases/{case_no:str}", summary="一件办件的全部时钟")
-    async def case(self, request: Req, case_no: FromPath[str], hall: HallDep, sla: SlaDep) -> CaseClocks:
-        hall.users.caller(request, *WATCHERS)
-        return await sla.case(hall.redis, await hall.case_id(case_no), case_no)
+    async def case(
+        self, request: Req, case_no: FromPath[str], hall: HallDep, sla: SlaDep, dossiers: DossiersDep
+    ) -> CaseClocks:
+        user = access.caller(hall, request, Action.SLA)
+        case_id = await hall.case_id(case_no)
+        await access.check_case(hall, user, Action.CASE_READ, case_id, case_no, dossiers=dossiers)
+        return await sla.case(hall.redis, case_id, case_no)
 
 
 def left(seconds: float) -> str:

@@ -8,10 +8,13 @@ from typing import Any
 import msgspec
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import HTTPException, NotFoundException, PermissionDeniedException
+from litestar.exceptions import HTTPException, NotFoundException
 from litestar.params import FromPath, JSONBody
 
+from services.gateway import access
+from services.gateway.access import Action
 from services.gateway.context import Gateway, HallDep, Req
+from services.gateway.desk.dossier import Dossiers
 from services.gateway.steps.schemas import (
     ClaimStep,
     DecideExtension,
@@ -38,13 +41,13 @@ from services.gateway.users import Role, User
 from shared import topics
 
 WorkbenchDep = NamedDependency[Workbench]
+DossiersDep = NamedDependency[Dossiers]
 BACK_OFFICE: tuple[Role, ...] = ("staff", "supervisor")
 
 
-def may_see(user: User, department: str) -> None:
+def may_see(user: User, department: str, action: Action = Action.INBOX) -> None:
     """Staff and supervisors see their own department's work; operators see every department's."""
-    if user.role != "operator" and user.department != department:
-        raise PermissionDeniedException(f"{user.department or user.name}人员不能查看{department}的待办")
+    access.check_department(user, action, department)
 
 
 async def known_step(workbench: Workbench, hall: Gateway, step_id: str) -> WorkStep:
@@ -59,34 +62,43 @@ class StepController(Controller):
     tags = ("后台审批",)
 
     async def _send(
-        self, hall: Gateway, workbench: Workbench, user: User, step_id: str, command: msgspec.Struct
+        self,
+        hall: Gateway,
+        workbench: Workbench,
+        user: User,
+        step_id: str,
+        command: msgspec.Struct,
+        *,
+        action: Action = Action.STEP_ACT,
     ) -> Response[Any]:
         step = await known_step(workbench, hall, step_id)
+        await access.check_step(hall, user, action, step, workbench=workbench)
         return await hall.send(topics.ROUTING_COMMANDS, command, step.case_id, user.actor)
 
-    def _user(self, request: Req, hall: Gateway) -> User:
-        return hall.users.caller(request, *BACK_OFFICE)
+    def _user(self, request: Req, hall: Gateway, action: Action = Action.STEP_ACT) -> User:
+        return access.caller(hall, request, action)
 
     @get("/departments/{department:str}/steps", summary="部门待办（含到期时间与时限状态）")
     async def department_steps(
         self, request: Req, department: FromPath[str], hall: HallDep, workbench: WorkbenchDep
     ) -> InboxView:
-        may_see(hall.users.caller(request, *BACK_OFFICE, "operator"), department)
+        may_see(access.caller(hall, request, Action.INBOX), department)
         return InboxView(department=department, steps=await workbench.open_steps(hall.redis, department))
 
     @get("/departments/{department:str}/escalations", summary="超时督办（科室负责人）")
     async def escalations(
         self, request: Req, department: FromPath[str], hall: HallDep, workbench: WorkbenchDep
     ) -> EscalationsView:
-        may_see(hall.users.caller(request, "supervisor", "operator"), department)
+        may_see(access.caller(hall, request, Action.ESCALATIONS), department, Action.ESCALATIONS)
         return EscalationsView(department=department, escalations=await workbench.escalations(hall.redis, department))
 
     @get("/steps/{step_id:str}", summary="环节详情与办理记录")
-    async def show(self, request: Req, step_id: FromPath[str], hall: HallDep, workbench: WorkbenchDep) -> StepDetail:
-        user = hall.users.caller(request, *BACK_OFFICE, "operator", "clerk")
+    async def show(
+        self, request: Req, step_id: FromPath[str], hall: HallDep, workbench: WorkbenchDep, dossiers: DossiersDep
+    ) -> StepDetail:
+        user = access.caller(hall, request, Action.STEP_READ)
         step = await known_step(workbench, hall, step_id)
-        if user.role in BACK_OFFICE:
-            may_see(user, step.department)
+        await access.check_step(hall, user, Action.STEP_READ, step, dossiers=dossiers, workbench=workbench)
         view = await workbench.view(hall.redis, step)
         return StepDetail(step=view, records=await workbench.records(hall.redis, step_id))
 
@@ -99,7 +111,12 @@ class StepController(Controller):
 
     @post("/steps/{step_id:str}/decision", summary="办理环节（通过 / 退回补正 / 不予许可）", status_code=200)
     async def decide(
-        self, request: Req, step_id: FromPath[str], data: JSONBody[DecisionIn], hall: HallDep, workbench: WorkbenchDep
+        self,
+        request: Req,
+        step_id: FromPath[str],
+        data: JSONBody[DecisionIn],
+        hall: HallDep,
+        workbench: WorkbenchDep,
     ) -> Response[Any]:
         user = self._user(request, hall)
         command = DecideStep(
@@ -113,7 +130,12 @@ class StepController(Controller):
 
     @post("/steps/{step_id:str}/resume", summary="补正后恢复办理", status_code=200)
     async def resume(
-        self, request: Req, step_id: FromPath[str], data: JSONBody[ResumeIn], hall: HallDep, workbench: WorkbenchDep
+        self,
+        request: Req,
+        step_id: FromPath[str],
+        data: JSONBody[ResumeIn],
+        hall: HallDep,
+        workbench: WorkbenchDep,
     ) -> Response[Any]:
         user = self._user(request, hall)
         command = ResumeStep(step_id=step_id, department=user.department, opinion=data.opinion)
@@ -121,7 +143,12 @@ class StepController(Controller):
 
     @post("/steps/{step_id:str}/reassign", summary="改派给本部门同事", status_code=200)
     async def reassign(
-        self, request: Req, step_id: FromPath[str], data: JSONBody[ReassignIn], hall: HallDep, workbench: WorkbenchDep
+        self,
+        request: Req,
+        step_id: FromPath[str],
+        data: JSONBody[ReassignIn],
+        hall: HallDep,
+        workbench: WorkbenchDep,
     ) -> Response[Any]:
         user = self._user(request, hall)
         colleague = hall.users.get(data.to)
@@ -147,30 +174,40 @@ class StepController(Controller):
         hall: HallDep,
         workbench: WorkbenchDep,
     ) -> Response[Any]:
-        user = self._user(request, hall)
+        user = self._user(request, hall, Action.SPECIAL)
         command = StartSpecialProcedure(step_id=step_id, department=user.department, kind=data.kind, reason=data.reason)
-        return await self._send(hall, workbench, user, step_id, command)
+        return await self._send(hall, workbench, user, step_id, command, action=Action.SPECIAL)
 
     @post("/steps/{step_id:str}/special-procedure/end", summary="结束特别程序（恢复计时）", status_code=200)
     async def end_special(
-        self, request: Req, step_id: FromPath[str], data: JSONBody[SpecialEndIn], hall: HallDep, workbench: WorkbenchDep
+        self,
+        request: Req,
+        step_id: FromPath[str],
+        data: JSONBody[SpecialEndIn],
+        hall: HallDep,
+        workbench: WorkbenchDep,
     ) -> Response[Any]:
-        user = self._user(request, hall)
+        user = self._user(request, hall, Action.SPECIAL)
         command = EndSpecialProcedure(step_id=step_id, department=user.department, result=data.result)
-        return await self._send(hall, workbench, user, step_id, command)
+        return await self._send(hall, workbench, user, step_id, command, action=Action.SPECIAL)
 
     @post("/steps/{step_id:str}/extension", summary="申请延长（须科室负责人批准）", status_code=200)
     async def request_extension(
-        self, request: Req, step_id: FromPath[str], data: JSONBody[ExtensionIn], hall: HallDep, workbench: WorkbenchDep
+        self,
+        request: Req,
+        step_id: FromPath[str],
+        data: JSONBody[ExtensionIn],
+        hall: HallDep,
+        workbench: WorkbenchDep,
     ) -> Response[Any]:
-        user = self._user(request, hall)
+        user = self._user(request, hall, Action.SPECIAL)
         command = RequestExtension(
             step_id=step_id,
             department=user.department,
             extension=Limit(data.extension.value, data.extension.unit),
             reason=data.reason,
         )
-        return await self._send(hall, workbench, user, step_id, command)
+        return await self._send(hall, workbench, user, step_id, command, action=Action.SPECIAL)
 
     @post("/steps/{step_id:str}/extension/decision", summary="批准或不批准延长（科室负责人）", status_code=200)
     async def decide_extension(
@@ -181,8 +218,9 @@ class StepController(Controller):
         hall: HallDep,
         workbench: WorkbenchDep,
     ) -> Response[Any]:
+        # Staff are refused on the step (in routing's words), once it is known which department's supervisor decides.
         user = self._user(request, hall)
         command = DecideExtension(
             step_id=step_id, department=user.department, role=user.role, approve=data.approve, opinion=data.opinion
         )
-        return await self._send(hall, workbench, user, step_id, command)
+        return await self._send(hall, workbench, user, step_id, command, action=Action.EXTENSION_DECIDE)
