@@ -8,8 +8,10 @@ lookups (the false-commitment list, 材料复用, the kiosk's lookup) use :meth:
 a key of its own, so the same number always gives the same hash without being readable.
 
 Both keys come from the install secret (``HALL_SECRET``) with separate labels ("pii-encryption", "pii-lookup"),
-through ``shared.secrets.derive_key`` when it exists. A value without the prefix is taken as plain text (events
-written before sealing began), so :meth:`Pii.unseal` of an old value returns it unchanged.
+through ``shared.secrets.derive_key`` (HKDF). During a rotation (``HALL_SECRET_PREVIOUS`` set) values sealed under
+the previous secret still open, and :meth:`Pii.lookup_hashes` gives the previous secret's hash too, so lookups find
+what was filed before the rotation; new values are sealed and hashed under the current secret only. A value without
+the prefix is taken as plain text (events written before sealing began): :meth:`Pii.unseal` returns it unchanged.
 """
 
 from __future__ import annotations
@@ -21,9 +23,15 @@ import hmac
 import os
 import re
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from shared.secrets import derive_key
+
+if TYPE_CHECKING:
+    from shared.settings import HallSettings
 
 PREFIX = "enc:v1:"
 ENCRYPTION_LABEL = "pii-encryption"
@@ -36,11 +44,7 @@ class UnsealError(ValueError):
 
 
 def _derive(secret: str, label: str) -> bytes:
-    try:
-        from shared.secrets import derive_key  # type: ignore[import-not-found,unused-ignore]  # noqa: PLC0415
-    except ImportError:
-        return hmac.new(secret.encode(), label.encode(), hashlib.sha256).digest()
-    return bytes(derive_key(secret, label))
+    return derive_key(secret, label)
 
 
 def normalize_id(number: str) -> str:
@@ -51,9 +55,12 @@ def normalize_id(number: str) -> str:
 class Pii:
     """Seals, opens and hashes personal data under the keys of one install secret."""
 
-    def __init__(self, secret: str) -> None:
-        self._aead = AESGCM(_derive(secret, ENCRYPTION_LABEL))
-        self._lookup = _derive(secret, LOOKUP_LABEL)
+    def __init__(self, secret: str, previous: str = "") -> None:
+        secrets = [secret, previous] if previous and previous != secret else [secret]
+        self._aeads = [AESGCM(_derive(s, ENCRYPTION_LABEL)) for s in secrets]
+        self._aead = self._aeads[0]
+        self._lookups = [_derive(s, LOOKUP_LABEL) for s in secrets]
+        self._lookup = self._lookups[0]
 
     def seal(self, text: str) -> str:
         """``enc:v1:…`` (a fresh nonce each time); empty and already sealed values are returned as they are."""
@@ -70,15 +77,25 @@ class Pii:
         body = value[len(PREFIX) :]
         try:
             blob = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-            if len(blob) <= _NONCE:
-                raise UnsealError("sealed value too short")
-            return self._aead.decrypt(blob[:_NONCE], blob[_NONCE:], PREFIX.encode()).decode()
-        except (InvalidTag, binascii.Error, UnicodeDecodeError) as exc:
-            raise UnsealError("sealed value does not open with this install's key") from exc
+        except binascii.Error as exc:
+            raise UnsealError("sealed value is not base64") from exc
+        if len(blob) <= _NONCE:
+            raise UnsealError("sealed value too short")
+        for aead in self._aeads:  # the current key, then the previous one during a rotation
+            try:
+                return aead.decrypt(blob[:_NONCE], blob[_NONCE:], PREFIX.encode()).decode()
+            except (InvalidTag, UnicodeDecodeError):
+                continue
+        raise UnsealError("sealed value does not open with this install's keys")
 
     def lookup_hash(self, text: str) -> str:
         """A keyed hash for equality lookups (of the unsealed, normalised value): hex, 64 characters."""
         return hmac.new(self._lookup, self.unseal(text).encode(), hashlib.sha256).hexdigest()
+
+    def lookup_hashes(self, text: str) -> list[str]:
+        """The current secret's hash first, then the previous secret's during a rotation (to find older entries)."""
+        plain = self.unseal(text).encode()
+        return [hmac.new(key, plain, hashlib.sha256).hexdigest() for key in self._lookups]
 
     def id_hash(self, number: str) -> str:
         """The lookup hash of an ID number, normalised first (spaces, dashes, case)."""
@@ -86,9 +103,14 @@ class Pii:
 
 
 @lru_cache(maxsize=8)
-def for_secret(secret: str) -> Pii:
+def for_secret(secret: str, previous: str = "") -> Pii:
     """The install's Pii (cached: deriving keys once per secret)."""
-    return Pii(secret)
+    return Pii(secret, previous)
+
+
+def for_settings(settings: HallSettings) -> Pii:
+    """The Pii of the hall's settings: ``HALL_SECRET``, and ``HALL_SECRET_PREVIOUS`` during a rotation."""
+    return for_secret(settings.secret, settings.secret_previous)
 
 
 def is_sealed(value: str) -> bool:

@@ -28,7 +28,7 @@ from shared.envelope import SYSTEM, Envelope
 from shared.kafka import HandlerTable, NotYet, Route
 from shared.localtime import local
 from shared.outbox import Txn
-from shared.pii import for_secret
+from shared.pii import for_settings
 
 OVERDUE = "逾期"
 SYSTEM_RATER = Rater(kind="system", name="系统", real_name=False)
@@ -126,7 +126,7 @@ class CaseClocks:
             region_code=event.region_code or self.region_code,
             applicant_name=event.applicant_name,
             # Kept sealed (shared.pii); an event from before sealing began is sealed here.
-            applicant_id_number=for_secret(self.store.settings.secret).seal(event.applicant_id_number),
+            applicant_id_number=for_settings(self.store.settings).seal(event.applicant_id_number),
             accepted_by=event.owner or env.actor.id,
             accepted_at=event.accepted_at,
         )

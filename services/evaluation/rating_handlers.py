@@ -36,7 +36,7 @@ from shared.clock import Clock
 from shared.envelope import Envelope
 from shared.kafka import HandlerTable, NotYet, Route
 from shared.outbox import Txn
-from shared.pii import for_secret
+from shared.pii import for_settings
 
 # The gateway saw the event that opened a service for rating; its copy here may be a moment behind.
 CAUSAL_GRACE = timedelta(seconds=10)
@@ -112,7 +112,7 @@ class Ratings:
         )
         # The rater's ID tail is checked against the applicant's number, opened for this check only.
         opened = msgspec.structs.replace(
-            case, applicant_id_number=for_secret(self.store.settings.secret).unseal(case.applicant_id_number)
+            case, applicant_id_number=for_settings(self.store.settings).unseal(case.applicant_id_number)
         )
         try:
             stage_name = admit(opened, attempt, self.policy)

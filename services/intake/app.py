@@ -18,7 +18,7 @@ from services.intake.messages import (
 from shared import topics
 from shared.catalogue import load_catalogue
 from shared.kafka import ServiceRuntime
-from shared.pii import for_secret
+from shared.pii import for_settings
 from shared.points import load_points
 from shared.settings import HallSettings
 from shared.telemetry import tracer_provider
@@ -37,7 +37,7 @@ def build(settings: HallSettings, spans: SpanProcessor | None = None) -> Service
         MaterialsSupplemented,
         CaseSuspended,
     )
-    intake = Intake(settings, load_catalogue(), load_points(), CreditList(key=for_secret(settings.secret).id_hash))
+    intake = Intake(settings, load_catalogue(), load_points(), CreditList(key=for_settings(settings).id_hash))
     runtime.subscribe([topics.INTAKE_COMMANDS], intake.table())
     # 补齐 deadlines come back from timing; a consumer of their own, so commands never wait behind them.
     runtime.subscribe([topics.TIMING_EVENTS], intake.timing_table())

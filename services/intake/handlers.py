@@ -39,7 +39,7 @@ from shared.envelope import SYSTEM, Envelope
 from shared.kafka import HandlerTable, Route
 from shared.localtime import LOCAL
 from shared.outbox import Txn
-from shared.pii import UnsealError, for_secret
+from shared.pii import UnsealError, for_settings
 from shared.points import Point
 from shared.settings import HallSettings
 
@@ -103,7 +103,7 @@ class Intake:
         self.catalogue = catalogue
         self.points = points
         self.credit = credit
-        self.pii = for_secret(settings.secret)
+        self.pii = for_settings(settings)
         self.events = settings.topic(topics.INTAKE_EVENTS)
 
     def table(self) -> HandlerTable:
@@ -179,7 +179,10 @@ class Intake:
         form, given = self.catalogue.form(offering), set(cmd.materials)
         # 材料复用: the applicant's file is read only when a reusable material was not handed in.
         wanted = any(m.reusable and m.required and m.code not in given for m in form)
-        on_file = await txn.hgetall(self.key("docs", application.id_key)) if wanted else {}
+        on_file: dict[bytes, bytes] = {}
+        if wanted:  # under the current secret's hash, and the previous one's during a rotation (current wins)
+            for id_key in reversed(self.pii.lookup_hashes(application.id_number)):
+                on_file.update(await txn.hgetall(self.key("docs", id_key)))
         checked = assess(
             form,
             cmd.materials,

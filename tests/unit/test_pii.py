@@ -107,3 +107,14 @@ def test_a_sealed_value_is_masked_without_showing_its_ciphertext() -> None:
     assert mask_id(sealed) == "******"
     assert mask_phone(Pii(SECRET).seal(PHONE)) == "****"
     assert mask_address(Pii(SECRET).seal(ADDRESS)) == "****"
+
+
+def test_during_a_rotation_values_sealed_under_the_previous_secret_still_open_and_are_found() -> None:
+    old, new = Pii(SECRET), Pii(SECRET + "-new", previous=SECRET)
+    sealed_before = old.seal(ID)
+    assert new.unseal(sealed_before) == ID
+    with pytest.raises(UnsealError):
+        old.unseal(new.seal(ID))
+    assert new.lookup_hashes(ID) == [Pii(SECRET + "-new").lookup_hash(ID), old.lookup_hash(ID)]
+    assert new.lookup_hash(ID) == Pii(SECRET + "-new").lookup_hash(ID)
+    assert Pii(SECRET, previous=SECRET).lookup_hashes(ID) == [old.lookup_hash(ID)]

@@ -25,7 +25,7 @@ from services.gateway.context import Gateway, HallDep, Req, answer
 from services.gateway.desk.dossier import Dossiers
 from services.gateway.steps.workbench import Workbench
 from shared import topics
-from shared.pii import for_secret
+from shared.pii import for_settings
 
 DossiersDep = NamedDependency[Dossiers]
 WorkbenchDep = NamedDependency[Workbench]
@@ -63,7 +63,7 @@ class CaseController(Controller):
         case_id = uuid.uuid5(uuid.NAMESPACE_OID, seed).hex if seed else uuid.uuid4().hex
         command = SubmitApplication(
             item_code=data.item_code,
-            applicant=sealed_applicant(data.applicant, for_secret(hall.settings.secret)),
+            applicant=sealed_applicant(data.applicant, for_settings(hall.settings)),
             materials=data.materials,
             channel=channel,
             point=user.point,

@@ -16,7 +16,7 @@ from shared.envelope import Actor, Envelope
 from shared.kafka import HandlerTable, Route
 from shared.localtime import local
 from shared.outbox import Txn
-from shared.pii import UnsealError, for_secret, mask_address
+from shared.pii import UnsealError, for_settings, mask_address
 from shared.settings import HallSettings
 
 # Case states in the order a case reaches them; the current state is the furthest one reached.
@@ -49,7 +49,7 @@ def current_state(entries: list[TimelineEntry]) -> str:
 class Timeline:
     def __init__(self, settings: HallSettings) -> None:
         self.settings = settings
-        self.pii = for_secret(settings.secret)
+        self.pii = for_settings(settings)
 
     def key(self, *parts: str) -> str:
         return self.settings.key("gateway", *parts)

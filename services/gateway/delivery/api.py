@@ -20,7 +20,7 @@ from services.gateway.desk.dossier import Dossiers
 from services.gateway.users import User
 from shared import topics
 from shared.localtime import when
-from shared.pii import for_secret
+from shared.pii import for_settings
 
 DeliveriesDep = NamedDependency[Deliveries]
 DossiersDep = NamedDependency[Dossiers]
@@ -64,7 +64,7 @@ class DeliveryController(Controller):
         user = access.caller(hall, request, Action.DELIVER)
         case_id = await hall.case_id(case_no)
         await access.check_case(hall, user, Action.DELIVER, case_id, case_no, dossiers=dossiers)
-        address = for_secret(hall.settings.secret).seal(data.address.strip())  # sealed from here on (shared.pii)
+        address = for_settings(hall.settings).seal(data.address.strip())  # sealed from here on (shared.pii)
         command = RecordDelivery(method=data.method, address=address)
         return await hall.send(topics.ROUTING_COMMANDS, command, case_id, user.actor)
 

@@ -17,7 +17,7 @@ from services.gateway.delivery import events
 from shared.envelope import Actor, Envelope
 from shared.kafka import HandlerTable, Route
 from shared.outbox import Txn, Write
-from shared.pii import for_secret
+from shared.pii import for_settings
 from shared.settings import HallSettings
 
 OWED = "owed:"
@@ -149,7 +149,7 @@ class Deliveries:
         found = at_window(case_id, fields)
         if found is not None and found.delivered is not None and found.delivered.address:
             # The postal address is kept sealed (shared.pii) and opened for the window's staff only here.
-            address = for_secret(self.settings.secret).unseal(found.delivered.address)
+            address = for_settings(self.settings).unseal(found.delivered.address)
             found = msgspec.structs.replace(found, delivered=msgspec.structs.replace(found.delivered, address=address))
         return found
 

@@ -27,7 +27,7 @@ from services.gateway.desk import events
 from shared.envelope import Envelope
 from shared.kafka import HandlerTable, Route
 from shared.outbox import Txn
-from shared.pii import UnsealError, for_secret
+from shared.pii import UnsealError, for_settings
 from shared.settings import HallSettings
 
 CASE, CHILD, SUPPLEMENT = "办件", "子件", "补齐"  # timing's clock purposes the window shows
@@ -120,7 +120,7 @@ class Dossiers:
     def __init__(self, settings: HallSettings) -> None:
         self.settings = settings
         self._secret = hashlib.sha256(b"applicant-id:" + settings.secret.encode()).digest()
-        self.pii = for_secret(settings.secret)
+        self.pii = for_settings(settings)
 
     def key(self, *parts: str) -> str:
         return self.settings.key("gateway", *parts)

@@ -19,7 +19,7 @@ from services.gateway.ratings.masking import mask_id
 from shared.envelope import Envelope
 from shared.kafka import HandlerTable, Route
 from shared.outbox import Txn
-from shared.pii import Pii, UnsealError, for_secret
+from shared.pii import Pii, UnsealError, for_settings
 from shared.settings import HallSettings
 
 
@@ -57,7 +57,7 @@ def _rater_id(pii: Pii, number: str, whole: bool) -> str:
 class RatingBook:
     def __init__(self, settings: HallSettings) -> None:
         self.settings = settings
-        self.pii = for_secret(settings.secret)
+        self.pii = for_settings(settings)
 
     def _shown(self, item: RatingRecorded | FollowUp, whole: bool) -> RatingRecorded | FollowUp:
         if not item.rater.id_number:
