@@ -8,6 +8,7 @@ The test Redis is shared with every test run, so its AOF is not scanned: every k
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import stat
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from redis.asyncio import Redis
 from stdnum.cn import ric
 
+from services.gateway.cases.schemas import ApplicationIn
 from shared.pii import for_secret
 from shared.settings import HallSettings
 from tests.halls import InProcessHall, fresh_settings, in_process_hall
@@ -77,7 +79,8 @@ async def _case(client: httpx.AsyncClient, case_no: str, wanted: str) -> dict[st
 async def _journey(hall: InProcessHall) -> tuple[str, list[tuple[str, httpx.Response]]]:
     """The whole journey; returns the case number and every answer devices and the public got."""
     client = hall.client
-    accepted = await _ok(await client.post("/api/cases", json=APPLICATION, headers=CLERK), 201)
+    retryable = {"Idempotency-Key": "pii-scan-journey", **CLERK}
+    accepted = await _ok(await client.post("/api/cases", json=APPLICATION, headers=retryable), 201)
     case_no: str = accepted.json()["case_no"]
     decided: set[str] = set()
     for opinion in ("材料齐全", "审核同意", "准予"):
@@ -192,6 +195,10 @@ async def test_a_whole_journey_leaves_no_id_number_phone_or_address_anywhere(
     keys = await _redis(settings)
     assert keys, "the namespace has no Redis keys: nothing was scanned"
     leaks += [leak for key, blob in keys.items() for leak in _leaks(f"Redis key {key}", blob)]
+    # The Idempotency-Key's record of the body: a keyed hash, not a plain one (that would let the number be guessed).
+    plain_digest = hashlib.sha256(msgspec.json.encode(msgspec.convert(APPLICATION, ApplicationIn))).hexdigest().encode()
+    leaks += [f"a plain hash of the application in Redis key {k}" for k, blob in keys.items() if plain_digest in blob]
+    assert any(":idem:" in k for k in keys), "the Idempotency-Key left no record: nothing was checked"
     for r in caplog.records:
         if r.name.startswith("httpx"):
             continue  # the test's own HTTP client naming the URLs it asks for (the kiosk's lookup has the number)

@@ -25,7 +25,7 @@ from services.gateway.context import Gateway, HallDep, Req, answer
 from services.gateway.desk.dossier import Dossiers
 from services.gateway.steps.workbench import Workbench
 from shared import topics
-from shared.pii import for_settings
+from shared.pii import Pii, for_settings
 
 DossiersDep = NamedDependency[Dossiers]
 WorkbenchDep = NamedDependency[Workbench]
@@ -42,8 +42,9 @@ SUBMIT_DESCRIPTION = """窗口人员或自助终端提交一份申请（单个�
 带 Idempotency-Key 重试时不会产生第二个办件，返回第一次的答复；同一个键配不同的内容会被拒绝（422）。"""
 
 
-def _digest(data: ApplicationIn) -> str:
-    return hashlib.sha256(msgspec.json.encode(data)).hexdigest()
+def _digest(data: ApplicationIn, pii: Pii) -> str:
+    """The body's keyed hash (it holds the applicant's ID number and phone: no plain hash of it is kept)."""
+    return pii.lookup_hash(msgspec.json.encode(data).decode())
 
 
 class CaseController(Controller):
@@ -56,7 +57,7 @@ class CaseController(Controller):
         channel = access.check_submission(user, data.channel, data.refusal_reason)
         key = request.headers.get("idempotency-key")
         if key:
-            await _claim_key(hall, user.id, key, _digest(data))
+            await _claim_key(hall, user.id, key, _digest(data, for_settings(hall.settings)))
         # A retried request with the same key becomes the same command: intake answers it once.
         seed = f"{hall.settings.namespace}:{user.id}:{key}" if key else None
         event_id = uuid.uuid5(uuid.NAMESPACE_URL, seed).hex if seed else None
