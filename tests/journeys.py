@@ -70,7 +70,7 @@ async def _next_step(client: Client, case_no: str, every_s: float, decided: set[
 
 async def state(client: Client, case_no: str, wanted: str, every_s: float = 0.1) -> dict[str, Any]:
     async def probe() -> dict[str, Any] | None:
-        response = await client.get(f"/api/cases/{case_no}")
+        response = await client.get(f"/api/cases/{case_no}", headers=CLERK)
         body: dict[str, Any] = response.json()
         return body if response.status_code == 200 and body["state"] == wanted else None
 

@@ -271,9 +271,8 @@ async def check_step(
         await check_case(hall, user, A.CASE_READ, step.case_id, step.case_no, dossiers=dossiers, workbench=workbench)
         return
     if user.department != step.department:
-        raise PermissionDeniedException(
-            f"该环节由{step.department}办理，{user.department or user.name}无权{action.value}"
-        )
+        # routing's own words for the same refusal
+        raise PermissionDeniedException(f"该环节属于{step.department}，{user.department or user.name}无权办理")
     if found is R.CLAIMANT and step.assignee_id != user.id:
         step = await _claimed(hall, workbench, step)
     if found is R.CLAIMANT and step.assignee_id != user.id:

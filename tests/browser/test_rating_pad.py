@@ -63,7 +63,7 @@ async def test_the_kiosk_rates_a_case_by_its_number_and_the_applicants_id_digits
         case_no = await submit(api)
 
         async def known() -> bool | None:
-            return (await api.get(f"/api/cases/{case_no}")).status_code == 200 or None
+            return (await api.get(f"/api/cases/{case_no}", headers=OPERATOR)).status_code == 200 or None
 
         await eventually(known)
         await login(page, site, "kiosk-01", next_path="/rate")

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from deploy.processes import Launcher
-from tests.journeys import STAFF, finish_journey, submit
+from tests.journeys import CLERK, STAFF, finish_journey, submit
 from tests.support import eventually
 
 pytestmark = pytest.mark.e2e
@@ -39,7 +39,7 @@ ONCE = {
 
 async def whole_timeline(client: httpx.AsyncClient, case_no: str) -> Counter[str] | None:
     """How often each event is on the case's timeline, once every expected one is there."""
-    case = (await client.get(f"/api/cases/{case_no}")).json()
+    case = (await client.get(f"/api/cases/{case_no}", headers=CLERK)).json()
     counts = Counter(entry["type"] for entry in case["timeline"])
     # Evaluation's rating-window clock also stops: wait for the case's own and its steps' clocks too.
     whole = set(counts) >= EVENTS and counts["ClockStarted.v1"] >= 4 and counts["ClockStopped.v1"] >= 4

@@ -34,7 +34,7 @@ async def next_step(client: httpx.AsyncClient, case_no: str, done: set[str]) -> 
 
 
 async def reached(client: httpx.AsyncClient, case_no: str, wanted: str) -> bool | None:
-    response = await client.get(f"/api/cases/{case_no}")
+    response = await client.get(f"/api/cases/{case_no}", headers=CLERK)
     return True if response.status_code == 200 and response.json()["state"] == wanted else None
 
 
@@ -107,7 +107,7 @@ async def test_a_second_routing_joins_under_load_and_is_killed_without_losing_or
 
     assert len({step for case in steps for step in case}) == 3 * CASES
     for case_no in case_numbers:
-        view: dict[str, Any] = (await gateway.get(f"/api/cases/{case_no}")).json()
+        view: dict[str, Any] = (await gateway.get(f"/api/cases/{case_no}", headers=CLERK)).json()
         counts = Counter(entry["type"] for entry in view["timeline"])
         assert counts["StepOpened.v1"] == 3, (case_no, counts)
         assert counts["StepDecided.v1"] == 3, (case_no, counts)

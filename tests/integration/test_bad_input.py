@@ -99,7 +99,7 @@ async def test_a_step_is_decided_once_and_only_by_its_department(hall: InProcess
     again = await hall.client.post(f"/api/steps/{step_id}/decision", json=decision, headers=STAFF)
     assert again.status_code == 409
     assert "不能重复办理" in again.json()["detail"]
-    case = (await hall.client.get(f"/api/cases/{case_no}")).json()
+    case = (await hall.client.get(f"/api/cases/{case_no}", headers=CLERK)).json()
     assert [e["type"] for e in case["timeline"]].count("StepDecided.v1") == 1
 
 

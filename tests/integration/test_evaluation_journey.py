@@ -107,7 +107,7 @@ async def test_a_bad_review_is_corrected_visited_and_its_correction_rated(hall: 
     assert changes[-1] == "评价人评价整改结果：满意"
 
     # The timeline tells the story; the statistics count it; the public page shows it masked.
-    timeline = (await client.get(f"/api/cases/{case_no}")).json()["timeline"]
+    timeline = (await client.get(f"/api/cases/{case_no}", headers=CLERK)).json()["timeline"]
     summaries = [e["summary"] for e in timeline]
     assert "追评（办结）：不满意（短信）" in summaries
     assert "差评整改：整改完成：证书已更正并重新送达" in summaries
@@ -137,7 +137,7 @@ async def test_refusals_over_http_say_why(hall: InProcessHall) -> None:
     case_no = await submit(client)
 
     async def known() -> bool | None:
-        return (await client.get(f"/api/cases/{case_no}")).status_code == 200 or None
+        return (await client.get(f"/api/cases/{case_no}", headers=CLERK)).status_code == 200 or None
 
     await eventually(known)
     clerk_rates = await client.post(

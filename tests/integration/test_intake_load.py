@@ -94,7 +94,9 @@ async def test_a_thousand_concurrent_submissions_get_a_thousand_distinct_numbers
         async def all_known(client: httpx.AsyncClient) -> bool | None:
             missing = 0
             for start in range(0, N, 100):
-                found = await asyncio.gather(*(client.get(f"/api/cases/{n}") for n in numbers[start : start + 100]))
+                found = await asyncio.gather(
+                    *(client.get(f"/api/cases/{n}", headers=CLERK) for n in numbers[start : start + 100])
+                )
                 missing += sum(r.status_code != 200 for r in found)
             return True if missing == 0 else None
 

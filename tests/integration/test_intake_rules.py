@@ -37,7 +37,8 @@ def an_id(region: str = "150525", born: str = "19900101") -> str:
 
 def application(item: str, materials: list[str], id_number: str | None = None, **extra: Any) -> dict[str, Any]:
     applicant = {"name": "赵小红", "id_type": "居民身份证", "id_number": id_number or an_id()}
-    return {"item_code": item, "applicant": applicant, "materials": materials, "channel": "window", **extra}
+    # No channel: it is the caller's (window for a clerk, kiosk for a kiosk).
+    return {"item_code": item, "applicant": applicant, "materials": materials, **extra}
 
 
 async def post(hall: InProcessHall, body: dict[str, Any], headers: dict[str, str] | None = None) -> Any:
@@ -74,8 +75,8 @@ async def test_a_complete_application_is_accepted_and_owned_by_the_accepting_cle
     assert [m["code"] for m in case["materials"]] == ["M01", "M02"]
     assert case["id_masked"].startswith("150525")
     assert "*" in case["id_masked"]
-    anonymous = (await hall.client.get(f"/api/cases/{answer['case_no']}")).json()
-    assert anonymous["dossier"] is None, "the receipt's facts are for signed-in staff only"
+    anonymous = await hall.client.get(f"/api/cases/{answer['case_no']}")
+    assert anonymous.status_code == 401, "the case is for signed-in staff allowed to see it (services/gateway/access.py)"
 
 
 async def test_the_receipt_gets_the_promised_deadline_from_timing(hall: InProcessHall) -> None:
@@ -136,7 +137,7 @@ async def test_the_clerk_refuses_with_a_reason_and_a_notice_appears_in_my_cases(
     assert case_no.startswith("150525")
     case = await dossier(hall, case_no)
     assert case["outcome"] == "不予受理"
-    assert (await hall.client.get(f"/api/cases/{case_no}")).json()["state"] == "不予受理"
+    assert (await hall.client.get(f"/api/cases/{case_no}", headers=CLERK)).json()["state"] == "不予受理"
     notice = await hall.client.get(f"/desk/cases/{case_no}", headers=CLERK)
     assert "不予受理通知书" in notice.text
     assert reason in notice.text

@@ -57,7 +57,7 @@ async def test_a_missed_supplement_deadline_suspends_the_case_and_the_materials_
         case = await dossier(hall, case_no, "suspended")
         assert "技术负责人职称证书" in case["suspended"]
         assert "已中止办理" in case["suspended"]
-        timeline = (await hall.client.get(f"/api/cases/{case_no}")).json()["timeline"]
+        timeline = (await hall.client.get(f"/api/cases/{case_no}", headers=CLERK)).json()["timeline"]
         suspended = [e for e in timeline if e["type"] == "CaseSuspended.v1"]
         assert len(suspended) == 1
         assert "中止办理：容缺材料逾期未补齐" in suspended[0]["summary"]
@@ -76,5 +76,5 @@ async def test_a_missed_supplement_deadline_suspends_the_case_and_the_materials_
         await eventually(resumed)
         # A later alert on the same clock changes nothing: the case owes nothing now.
         clock.advance(timedelta(days=3))
-        timeline = (await hall.client.get(f"/api/cases/{case_no}")).json()["timeline"]
+        timeline = (await hall.client.get(f"/api/cases/{case_no}", headers=CLERK)).json()["timeline"]
         assert [e["type"] for e in timeline].count("CaseSuspended.v1") == 1

@@ -16,7 +16,7 @@ from shared.clock import SYSTEM_CLOCK, ManualClock
 from shared.envelope import decode
 from shared.settings import HallSettings
 from tests.halls import InProcessHall, fresh_settings, in_process_hall
-from tests.journeys import APPLICATION, auth, state, submit
+from tests.journeys import APPLICATION, CLERK, auth, state, submit
 from tests.support import eventually
 
 pytestmark = pytest.mark.integration
@@ -93,5 +93,5 @@ async def test_a_step_past_its_own_limit_is_escalated_though_the_case_is_on_time
     page = await client.get("/workbench", headers=SUPERVISOR)
     assert "超时督办" in page.text
     assert case_no in page.text
-    timeline = (await client.get(f"/api/cases/{case_no}")).json()["timeline"]
+    timeline = (await client.get(f"/api/cases/{case_no}", headers=CLERK)).json()["timeline"]
     assert [e["type"] for e in timeline].count("StepEscalated.v1") == 1

@@ -115,7 +115,7 @@ async def inbox(client: httpx.AsyncClient, department: str, case_no: str) -> lis
 
 
 async def timeline(client: httpx.AsyncClient, case_no: str) -> list[dict[str, Any]]:
-    response = await client.get(f"/api/cases/{case_no}")
+    response = await client.get(f"/api/cases/{case_no}", headers=CLERK)
     assert response.status_code == 200, response.text
     entries: list[dict[str, Any]] = response.json()["timeline"]
     return entries
@@ -235,6 +235,9 @@ async def test_bad_step_commands_are_refused_with_their_reason_and_change_nothin
 
     review = await open_step(client, case_no)
     assert review != step_id
+    # 延长 is asked by the step's claimant (or the supervisor): services/gateway/access.py.
+    claimed = await client.post(f"/api/steps/{review}/claim", headers=STAFF)
+    assert claimed.status_code == 200, claimed.text
     asked = await client.post(
         f"/api/steps/{review}/extension",
         json={"extension": {"value": 10, "unit": "WD"}, "reason": "需现场核查"},
@@ -361,7 +364,7 @@ async def drive(client: httpx.AsyncClient, case_no: str, action: str = "通过",
     """Decide the case's 自然资源局 steps until it is completed."""
     done: set[str] = set()
     while True:
-        case = (await client.get(f"/api/cases/{case_no}")).json()
+        case = (await client.get(f"/api/cases/{case_no}", headers=CLERK)).json()
         if case["state"] == "已办结":
             return
 
@@ -457,7 +460,7 @@ async def test_an_overrun_step_is_escalated_once_to_its_supervisor(
     client = hall.client
     case_no = await submit(client)
     step_id = await open_step(client, case_no)
-    case_id = (await client.get(f"/api/cases/{case_no}")).json()["case_id"]
+    case_id = (await client.get(f"/api/cases/{case_no}", headers=CLERK)).json()["case_id"]
     now = SYSTEM_CLOCK.now()
     for level in ("预警", "逾期", "逾期"):  # timing's alerts; the second 逾期 is a repeat (another event id)
         alert = ClockAlerted(
@@ -569,7 +572,7 @@ async def test_a_command_delivered_twice_by_kafka_is_carried_out_once(
     client = hall.client
     case_no = await submit(client)
     step_id = await open_step(client, case_no)
-    case_id = (await client.get(f"/api/cases/{case_no}")).json()["case_id"]
+    case_id = (await client.get(f"/api/cases/{case_no}", headers=CLERK)).json()["case_id"]
     command = DecideStep(step_id=step_id, action="通过", opinion="同意", department="自然资源局")
     envelope = wrap(command, case_id=case_id, actor=Actor(kind="staff", id="zrzy-li", name="李强"))
     await publish(producer, hall.settings, topics.ROUTING_COMMANDS, envelope)
