@@ -229,6 +229,11 @@ async def test_a_whole_journey_leaves_no_id_number_phone_or_address_anywhere(
     note = await _ok(await pii_hall.client.get(f"/desk/delivery/{case_no}", headers=CLERK), 200)
     assert ADDRESS in note.text
 
+    # The rating book answers the rater's ID number masked, as the public page shows it.
+    ratings = await _ok(await pii_hall.client.get(f"/api/cases/{case_no}/ratings", headers=STAFF), 200)
+    raters = [r["rater"]["id_number"] for r in ratings.json()["ratings"] if r["rater"].get("id_number")]
+    assert raters == [ID_NUMBER[:3] + "*" * 11 + ID_NUMBER[-4:]]
+
 
 async def test_materials_on_file_are_found_by_keyed_hash_not_by_number(pii_hall: InProcessHall) -> None:
     """材料复用 still finds the applicant's earlier materials, though the file is keyed by a hash of the number."""
