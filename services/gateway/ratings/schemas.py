@@ -24,7 +24,7 @@ class LevelIn(In, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """A level by name, or by its number in a named code table (GB/T 39046: 1 = 非常满意; 评价接口: 1 = 非常不满意)."""
 
     level: LevelName | Literal[""] = ""
-    code: Annotated[int, msgspec.Meta(ge=0, le=5, description="级别在代码表中的编号（1–5）")] = 0
+    code: int = 0  # evaluation refuses a code outside its table with the reason
     code_table: CodeTable = ""
 
 
