@@ -76,7 +76,7 @@ async def test_a_complete_application_is_accepted_and_owned_by_the_accepting_cle
     assert case["id_masked"].startswith("150525")
     assert "*" in case["id_masked"]
     anonymous = await hall.client.get(f"/api/cases/{answer['case_no']}")
-    assert anonymous.status_code == 401, "the case is for signed-in staff allowed to see it (services/gateway/access.py)"
+    assert anonymous.status_code == 401, "only signed-in staff allowed to see the case read it (access.py)"
 
 
 async def test_the_receipt_gets_the_promised_deadline_from_timing(hall: InProcessHall) -> None:
