@@ -8,6 +8,7 @@ the old file stops growing.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import logging.handlers
 import os
@@ -26,9 +27,16 @@ class RotatingLog(logging.handlers.RotatingFileHandler):
     ) -> None:
         super().__init__(path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8")
         self.adopt_std = adopt_std
+        self._private()
+
+    def _private(self) -> None:
+        """Logs are the operators' only (0600), like everything under .hall/."""
+        with contextlib.suppress(OSError):
+            os.chmod(self.baseFilename, 0o600)
 
     def doRollover(self) -> None:  # noqa: N802 (the logging module's name)
         super().doRollover()
+        self._private()
         if self.adopt_std and self.stream is not None:
             sys.stdout.flush()
             sys.stderr.flush()
