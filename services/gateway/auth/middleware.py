@@ -54,6 +54,8 @@ def check_csrf(request: Request[Any, Any, Any], settings: HallSettings) -> None:
 
 
 class SessionMiddleware(ASGIMiddleware):
+    exclude_path_pattern = ("^/static/", "^/health$")  # no session there: no Redis round trip per file
+
     def __init__(self, users: Directory, settings: HallSettings) -> None:
         self.users = users
         self.settings = settings
