@@ -4,11 +4,16 @@ no inline script, no inline style, no inline event handler."""
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator, Callable
 
 import pytest
+from playwright.async_api import ConsoleMessage, Page, async_playwright
 
 from services.gateway.security_headers import CSP
-from tests.halls import InProcessHall
+from shared.settings import HallSettings
+from tests.browser.conftest import chromium_path
+from tests.browser.pages import login
+from tests.halls import InProcessHall, fresh_settings, in_process_hall
 from tests.journeys import CLERK, KIOSK, STAFF, auth
 
 pytestmark = pytest.mark.integration
@@ -72,3 +77,49 @@ async def test_the_api_has_the_headers_on_answers_and_refusals(hall: InProcessHa
     for response in (answered, refused, static):
         for name, value in EXPECTED.items():
             assert response.headers.get(name) == value, (response.url, name)
+
+
+BROWSED = {
+    "clerk-zhang": ["/desk", "/desk/cases", "/desk/delivery", "/catalogue", "/kiosk"],
+    "kiosk-01": ["/kiosk"],
+    "zrzy-li": ["/workbench"],
+    "op-qian": ["/sla", "/ratings/desk", "/ratings/stats"],
+    "pad-01": ["/pad"],
+}
+
+
+@pytest.fixture(scope="module")
+async def served(settings: HallSettings) -> AsyncIterator[InProcessHall]:
+    async with in_process_hall(await fresh_settings(settings), serve=True) as running:
+        yield running
+
+
+def listener(violations: list[str], page: Page) -> Callable[[ConsoleMessage], None]:
+    """Chromium says "Refused to … because it violates the following Content Security Policy directive"."""
+
+    def on_console(message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            violations.append(f"{page.url}: {message.text}")
+
+    return on_console
+
+
+@pytest.mark.browser
+async def test_chromium_reports_no_csp_violation_on_any_page(served: InProcessHall) -> None:
+    """Headless Chromium enforces the policy: a blocked inline script or style shows as a console error."""
+    violations: list[str] = []
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
+        try:
+            for user_id, paths in BROWSED.items():
+                context = await chromium.new_context(locale="zh-CN")
+                page = await context.new_page()
+                page.on("console", listener(violations, page))
+                await login(page, served.base_url, user_id)
+                for path in paths:
+                    await page.goto(served.base_url + path)
+                    await page.wait_for_load_state("networkidle")
+                await context.close()
+        finally:
+            await chromium.close()
+    assert not violations, "\n".join(violations)
