@@ -54,14 +54,19 @@ def check_csrf(request: Request[Any, Any, Any], settings: HallSettings) -> None:
 
 
 class SessionMiddleware(ASGIMiddleware):
-    exclude_path_pattern = ("^/static/", "^/health$")  # no session there: no Redis round trip per file
-
     def __init__(self, users: Directory, settings: HallSettings) -> None:
         self.users = users
         self.settings = settings
+        self.should_bypass_for_scope = _no_session_there
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         request: Request[Any, Any, Any] = Request(scope)
         check_csrf(request, self.settings)
         await self.users.resolve(request)
         await next_app(scope, receive, send)
+
+
+def _no_session_there(scope: Scope) -> bool:
+    """Static files and the health check: no Redis round trip for them."""
+    path = str(scope.get("path", ""))
+    return path.startswith("/static/") or path == "/health"
