@@ -26,7 +26,7 @@ from services.gateway.bus import CommandBus
 from services.gateway.cases.timeline import Timeline
 from services.gateway.context import Gateway
 from services.gateway.feature import Feature, provide
-from services.gateway.limits import MAX_BODY_BYTES, BodyLimits, IdCheckAttempts, RateLimit
+from services.gateway.limits import MAX_BODY_BYTES, BodyLimits, IdCheckAttempts, LimitStore, RateLimit
 from services.gateway.security_headers import SecurityHeaders
 from services.gateway.users import Directory, LoginRequired, User
 from shared import topics
@@ -109,6 +109,7 @@ async def log_exception(exc: Exception, scope: Scope) -> None:
 def create_app(settings: HallSettings, spans: SpanProcessor | None = None) -> Litestar:
     built = build(settings, spans)
     hall, runtime, bus = built.hall, built.hall.runtime, built.hall.bus
+    limits = LimitStore(settings)
 
     async def start() -> None:
         hall.users.check_mode()  # HALL_DEMO=0 with a demo password left: refuse to start
@@ -117,6 +118,7 @@ def create_app(settings: HallSettings, spans: SpanProcessor | None = None) -> Li
         await bus.start()
 
     async def stop() -> None:
+        await limits.close()
         await bus.stop()
         await runtime.stop()
         await runtime.broker.stop()
@@ -145,9 +147,9 @@ def create_app(settings: HallSettings, spans: SpanProcessor | None = None) -> Li
         # Security headers first (they go on every answer), the caller's rate, the body's size and depth.
         middleware=[
             SecurityHeaders(),
-            RateLimit(settings, lambda: hall.redis, settings.api_rate_per_minute),
+            RateLimit(settings, limits, settings.api_rate_per_minute),
             BodyLimits(),
-            IdCheckAttempts(settings, lambda: hall.redis),
+            IdCheckAttempts(settings, limits),
             SessionMiddleware(hall.users, settings),
         ],
         request_max_body_size=MAX_BODY_BYTES,

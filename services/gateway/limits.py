@@ -22,7 +22,7 @@ from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from shared.clock import SYSTEM_CLOCK, Clock
 from shared.settings import HallSettings
@@ -140,14 +140,40 @@ def caller_key(scope: Scope) -> str:
     return "a:" + (client[0] if client else "unknown")
 
 
+class LimitStore:
+    """The limits' own Redis client, connected on first use.
+
+    Its pool waits for a free connection instead of failing: every request passes through the limits at once
+    (a thousand concurrent submissions are a thousand counts), and a full pool must slow them, never answer 500.
+    """
+
+    def __init__(self, settings: HallSettings, max_connections: int = 32) -> None:
+        self.settings = settings
+        self.max_connections = max_connections
+        self._client: Redis | None = None
+
+    def client(self) -> Redis:
+        if self._client is None:
+            pool = BlockingConnectionPool.from_url(
+                self.settings.redis_url, max_connections=self.max_connections, timeout=30
+            )
+            self._client = Redis(connection_pool=pool)
+        return self._client
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+
 class RateLimit(ASGIMiddleware):
     """``per_minute`` requests per caller and minute (a fixed window in Redis, shared by every gateway)."""
 
     scopes = (ScopeType.HTTP,)
 
-    def __init__(self, settings: HallSettings, redis: Any, per_minute: int, clock: Clock = SYSTEM_CLOCK) -> None:
+    def __init__(self, settings: HallSettings, store: LimitStore, per_minute: int, clock: Clock = SYSTEM_CLOCK):
         self.settings = settings
-        self.redis = redis  # a callable giving the connected client (it exists only once the app has started)
+        self.store = store
         self.per_minute = per_minute
         self.clock = clock
 
@@ -157,8 +183,7 @@ class RateLimit(ASGIMiddleware):
             now = self.clock.now().timestamp()
             window = int(now // RATE_WINDOW_S)
             key = self.settings.key("gateway", "rate", caller_key(scope), str(window))
-            client: Redis = self.redis()
-            pipe = client.pipeline(transaction=True)
+            pipe = self.store.client().pipeline(transaction=True)
             pipe.incr(key)
             pipe.expire(key, RATE_WINDOW_S * 2)
             count, _ = await pipe.execute()
@@ -207,9 +232,9 @@ class IdCheckAttempts(ASGIMiddleware):
 
     scopes = (ScopeType.HTTP,)
 
-    def __init__(self, settings: HallSettings, redis: Any) -> None:
+    def __init__(self, settings: HallSettings, store: LimitStore) -> None:
         self.settings = settings
-        self.redis = redis
+        self.store = store
 
     def _case_no(self, scope: Scope) -> str | None:
         path: str = scope.get("path", "")
@@ -224,7 +249,7 @@ class IdCheckAttempts(ASGIMiddleware):
         if case_no is None:
             await next_app(scope, receive, send)
             return
-        client: Redis = self.redis()
+        client = self.store.client()
         await check_id_attempts(client, self.settings, case_no)
         status = 0
 
