@@ -13,6 +13,7 @@ instance at once. Handlers keep asking ``caller``/``page_user``/``signed_in`` sy
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -57,6 +58,8 @@ PBKDF2_ITERATIONS = 60000
 DEMO_PASSWORD = "hall2026"  # noqa: S105 (the published demo password, refused outside demo mode)
 # Where a resolved session is kept on the request (``request.state``) by the middleware.
 STATE_KEY = "hall_session_outcome"
+# At most this many revocation look-ups at once per gateway (each holds a Redis connection while it waits).
+REVOCATION_CHECKS = 32
 
 
 class User(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -174,6 +177,7 @@ class Directory:
         self._settings = settings
         self._redis = redis
         self._stamp: tuple[int, int] | None = None
+        self._checks = asyncio.Semaphore(REVOCATION_CHECKS)
         self._users: dict[str, User] = {}
         self._reload()
 
@@ -306,9 +310,10 @@ class Directory:
 
     async def check_revoked(self, session: Session) -> None:
         try:
-            revoked, not_before = await self._client().mget(
-                [self._key("revoked", session.jti), self._key("not-before", session.user.id)]
-            )
+            async with self._checks:  # a burst of requests must not open a connection each
+                revoked, not_before = await self._client().mget(
+                    [self._key("revoked", session.jti), self._key("not-before", session.user.id)]
+                )
         except RedisError:
             raise ServiceUnavailableException("会话校验暂不可用，请稍后再试") from None
         if revoked is not None:
