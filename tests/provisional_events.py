@@ -3,6 +3,8 @@ the publishers' own payloads (intake's, routing's, timing's), for the tests of t
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,6 +14,7 @@ from aiokafka import AIOKafkaProducer
 from services.intake.messages import CaseAccepted, LimitOut
 from services.routing.messages import Limit, StepOpened
 from services.timing import messages as timing
+from shared.clock import SYSTEM_CLOCK
 from shared.envelope import Actor, encode, wrap
 from shared.localtime import LOCAL
 from shared.settings import HallSettings
@@ -24,6 +27,22 @@ PROVISIONAL = datetime(2027, 1, 4, 17, 30, tzinfo=LOCAL)  # with the provisional
 OFFICIAL = datetime(2027, 1, 6, 17, 30, tzinfo=LOCAL)  # once 2027's schedule is loaded
 RECEIPT_TEXT = "2027-01-04 17:30（暂定，以国务院公布的放假安排为准）"
 OPERATOR_TEXT = "工作日历缺少 2027 年的放假安排，请先导入该年日历（./hall calendar load）"
+
+
+@contextmanager
+def as_of(moment: datetime) -> Iterator[None]:
+    """The process's system clock reads ``moment`` now (and runs on from there): the read models judge 正常,
+    预警 and 逾期 of this fixed scenario as on the day it happens, whatever the real date."""
+    real_now = SYSTEM_CLOCK.now() - SYSTEM_CLOCK.offset
+    saved = SYSTEM_CLOCK.offset
+    SYSTEM_CLOCK.offset = moment - real_now
+    try:
+        yield
+    finally:
+        SYSTEM_CLOCK.offset = saved
+
+
+SCENARIO_NOW = ACCEPTED + timedelta(hours=1)
 
 
 def accepted(**changes: Any) -> CaseAccepted:

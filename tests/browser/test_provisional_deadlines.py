@@ -19,7 +19,7 @@ from shared.settings import HallSettings
 from tests.browser.pages import login, snap
 from tests.halls import fresh_settings, serving
 from tests.journeys import auth
-from tests.provisional_events import CASE_NO, CLERK, Publisher, accepted, revised, started
+from tests.provisional_events import CASE_NO, CLERK, SCENARIO_NOW, Publisher, accepted, as_of, revised, started
 from tests.support import eventually
 
 ID_NUMBER = "150525199001011237"
@@ -28,8 +28,9 @@ ID_NUMBER = "150525199001011237"
 @pytest.fixture(scope="module")
 async def gateway(settings: HallSettings) -> AsyncIterator[tuple[str, Publisher]]:
     own = await fresh_settings(settings)
-    async with serving(create_app(own)) as base_url, Publisher(own) as publisher:
-        yield base_url, publisher
+    with as_of(SCENARIO_NOW):
+        async with serving(create_app(own)) as base_url, Publisher(own) as publisher:
+            yield base_url, publisher
 
 
 async def timeline_has(base_url: str, text: str) -> bool | None:

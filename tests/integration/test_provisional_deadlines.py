@@ -22,9 +22,11 @@ from tests.provisional_events import (
     CASE_NO,
     CLERK,
     OPERATOR_TEXT,
+    SCENARIO_NOW,
     STEP_ID,
     Publisher,
     accepted,
+    as_of,
     revised,
     started,
     step_opened,
@@ -40,8 +42,9 @@ STEP_CLOCK = {"clock_id": STEP_ID, "purpose": "环节", "step_id": STEP_ID}
 async def gateway(settings: HallSettings) -> AsyncIterator[tuple[httpx.AsyncClient, Publisher]]:
     own = await fresh_settings(settings)
     app = create_app(own)
-    async with lifespan(app), asgi_client(app) as client, Publisher(own) as publisher:
-        yield client, publisher
+    with as_of(SCENARIO_NOW):
+        async with lifespan(app), asgi_client(app) as client, Publisher(own) as publisher:
+            yield client, publisher
 
 
 async def got(client: httpx.AsyncClient, url: str, user: str, **params: str) -> dict[str, Any] | None:
