@@ -83,6 +83,7 @@ class Scheduler:
         self._slots = asyncio.Semaphore(parallel)
         self._chunks: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._scripts: dict[str, Any] = {}
 
     def _script(self, source: str) -> Any:
@@ -93,12 +94,19 @@ class Scheduler:
 
     def start(self) -> None:
         if self._task is None:
+            self._stopping = False
             self._task = asyncio.create_task(self._run(), name="timing-scheduler")
 
     async def stop(self) -> None:
-        """Stops polling; chunks being raised finish (or their leases run out and another instance takes them)."""
+        """Stops polling; chunks being raised finish (or their leases run out and another instance takes them).
+
+        The loop also ends on its own at the next turn: a Kafka client may swallow a cancellation while the
+        start-up work reads a topic, and stopping must not hang on that."""
+        self._stopping = True
         if self._task is not None:
-            self._task.cancel()
+            while not self._task.done():
+                self._task.cancel()
+                await asyncio.wait({self._task}, timeout=1.0)
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
@@ -111,7 +119,7 @@ class Scheduler:
             await asyncio.sleep(0.05)
         await self._first()
         refreshed = flushed = time.monotonic()
-        while True:
+        while not self._stopping:
             try:
                 if time.monotonic() - refreshed >= self.refresh_s:
                     if await self.engine.refresh(self.runtime.redis, self.keys):
@@ -133,7 +141,7 @@ class Scheduler:
     async def _first(self) -> None:
         """Before the first claim: what an earlier run left unpublished, the work given to do once (healing),
         and the clocks of years that became official while timing was down (a newer package)."""
-        while True:
+        while not self._stopping:
             try:
                 await self.outbox.flush(older_than_s=0)
                 for work in self.before_first_tick:
