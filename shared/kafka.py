@@ -22,7 +22,7 @@ from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from opentelemetry.sdk.trace import TracerProvider
 from redis import exceptions as redis_errors
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from shared import topics
 from shared.contracts import Publications
@@ -91,7 +91,9 @@ class ServiceRuntime:
 
     async def start(self) -> None:
         require_secret(self.settings)  # no service starts with a missing, short or known-weak HALL_SECRET
-        self._redis = Redis.from_url(self.settings.redis_url)
+        # A blocking pool: a burst of concurrent requests waits for a connection instead of failing.
+        pool = BlockingConnectionPool.from_url(self.settings.redis_url, max_connections=256, timeout=30)
+        self._redis = Redis(connection_pool=pool)
         await self._redis.ping()
         for book in self._books:
             book.start()
@@ -101,7 +103,7 @@ class ServiceRuntime:
         for book in self._books:
             await book.stop()
         if self._redis is not None:
-            await self._redis.aclose()
+            await self._redis.aclose(close_connection_pool=True)
             self._redis = None
 
     def subscribe(self, inputs: list[str], *tables: HandlerTable) -> None:
