@@ -155,6 +155,13 @@ class CaseClocks:
                     return followup
         return None
 
+    def _window_ends(self, txn: Txn, case_id: str, case: CaseFile, clock_id: str, ends_at: datetime) -> None:
+        """A rating window's end as timing computed it (started, or revised by an official calendar)."""
+        for stage in case.stages.values():
+            if stage.clock_id == clock_id:
+                stage.window_ends_at = ends_at
+                self.store.save_case(txn, case_id, case)
+
     async def clock_started(self, env: Envelope, event: ClockStarted, txn: Txn) -> None:
         if event.purpose not in ("评价期", "整改"):
             return  # a case, step or 补齐 clock: not evaluation's
@@ -162,10 +169,7 @@ class CaseClocks:
         if case is None:
             return
         if event.purpose == "评价期":
-            for stage in case.stages.values():
-                if stage.clock_id == event.clock_id:
-                    stage.window_ends_at = event.promised_deadline
-                    self.store.save_case(txn, env.case_id, case)
+            self._window_ends(txn, env.case_id, case, event.clock_id, event.promised_deadline)
             return
         followup = await self._followup_of(txn, case, event.clock_id)
         if followup is not None:
@@ -182,10 +186,7 @@ class CaseClocks:
         if case is None:
             return
         if event.purpose == "评价期":
-            for stage in case.stages.values():
-                if stage.clock_id == event.clock_id:
-                    stage.window_ends_at = event.promised_deadline
-                    self.store.save_case(txn, env.case_id, case)
+            self._window_ends(txn, env.case_id, case, event.clock_id, event.promised_deadline)
             return
         followup = await self._followup_of(txn, case, event.clock_id)
         if followup is None:
