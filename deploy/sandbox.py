@@ -8,6 +8,7 @@ set; the broker's jars come from the same cache.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -79,10 +80,8 @@ class Sandbox:
     def _kill(self, name: str, port: int) -> None:
         pid = self._pid(name)
         if pid is not None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         deadline = time.monotonic() + 30
         while _answers(port) and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -123,7 +122,5 @@ class Sandbox:
     def stop(self) -> None:
         """Both stopped; the data stays under ``home`` for a post-mortem."""
         for stop in (self.stop_kafka, self.stop_redis):
-            try:
+            with contextlib.suppress(RuntimeError):
                 stop()
-            except RuntimeError:
-                pass
