@@ -54,6 +54,8 @@ class Route(msgspec.Struct, Generic[P], frozen=True):
 
 
 HandlerTable = Mapping[str, Route[Any]]
+HealthCheck = Callable[[], str | None]
+"""A health check: a problem in zh-CN/English words, or None when all is well."""
 
 
 def make_broker(settings: HallSettings, service: str, tracer_provider: TracerProvider) -> KafkaBroker:
@@ -82,6 +84,36 @@ class ServiceRuntime:
         self._books: list[OffsetBook] = []
         self.publications = Publications(settings, service)
         self.subscriptions: list[tuple[list[str], tuple[HandlerTable, ...]]] = []
+        self._health_checks: dict[str, HealthCheck] = {}
+
+    def add_health_check(self, name: str, check: Callable[[], str | None]) -> None:
+        """Register a check for ``/health``: each non-None string it returns is a problem (503 with the reason).
+
+        Checks are called on every health request, so they must be quick and must not block.
+        """
+        self._health_checks[name] = check
+
+    def health_problems(self) -> list[str]:
+        """The problems every registered check reports now, each prefixed with the check's name."""
+        problems: list[str] = []
+        for name, check in self._health_checks.items():
+            try:
+                problem = check()
+            except Exception as exc:  # noqa: BLE001 (a failing check is itself a problem to report)
+                problem = f"check failed: {exc!r}"
+            if problem is not None:
+                problems.append(f"{name}: {problem}")
+        return problems
+
+    async def redis_problem(self) -> str | None:
+        """None when Redis answers a PING within 2 s, else the reason."""
+        try:
+            await asyncio.wait_for(self.redis.ping(), 2.0)
+        except RuntimeError:
+            return "redis: not connected"
+        except (redis_errors.RedisError, OSError, TimeoutError) as exc:
+            return f"redis: unreachable ({type(exc).__name__})"
+        return None
 
     @property
     def redis(self) -> Redis:

@@ -2,13 +2,37 @@
 
 from __future__ import annotations
 
+import msgspec
 import uvicorn
 from faststream.asgi import AsgiFastStream, AsgiResponse, get
 from faststream.asgi.types import Scope
-from redis.exceptions import RedisError
 
 from shared.kafka import ServiceRuntime
 from shared.logs import configure_logging
+
+
+async def health_report(runtime: ServiceRuntime, **extra: object) -> dict[str, object]:
+    """What ``/health`` answers: ready only when Kafka answers, Redis answers and no check reports a problem.
+
+    ``problems`` lists every reason the service is not ready (Kafka unreachable, the last publish failed, Redis
+    unreachable, the consumer group lost, ...): ``./hall status`` prints them.
+    """
+    problems: list[str] = []
+    kafka = await runtime.broker.ping(timeout=2.0)
+    if not kafka:
+        problems.append("kafka: broker unreachable")
+    redis_problem = await runtime.redis_problem()
+    if redis_problem is not None:
+        problems.append(redis_problem)
+    problems.extend(runtime.health_problems())
+    return {
+        "service": runtime.service,
+        "ready": not problems,
+        "kafka": kafka,
+        "redis": redis_problem is None,
+        **extra,
+        "problems": problems,
+    }
 
 
 def asgi_app(runtime: ServiceRuntime) -> AsgiFastStream:
@@ -16,14 +40,9 @@ def asgi_app(runtime: ServiceRuntime) -> AsgiFastStream:
 
     @get(include_in_schema=False)
     async def health(scope: Scope) -> AsgiResponse:  # noqa: ARG001 (the ASGI handler signature)
-        broker_ok = await runtime.broker.ping(timeout=2.0)
-        try:
-            redis_ok = bool(await runtime.redis.ping())
-        except (RedisError, RuntimeError):
-            redis_ok = False
-        ok = broker_ok and redis_ok
-        body = f'{{"service":"{runtime.service}","kafka":{str(broker_ok).lower()},"redis":{str(redis_ok).lower()}}}'
-        return AsgiResponse(body.encode(), 200 if ok else 503, headers={"content-type": "application/json"})
+        body = await health_report(runtime)
+        status = 200 if body["ready"] else 503
+        return AsgiResponse(msgspec.json.encode(body), status, headers={"content-type": "application/json"})
 
     app = AsgiFastStream(runtime.broker, asgi_routes=[("/health", health)])
     app.on_startup(runtime.start)

@@ -18,7 +18,6 @@ from litestar.template.config import TemplateConfig
 from litestar.types import Scope
 from opentelemetry import trace
 from opentelemetry.sdk.trace import SpanProcessor
-from redis.exceptions import RedisError
 
 from services.gateway import auth, cases, catalogue, delivery, desk, kiosk, ratings, sla, steps
 from services.gateway.auth.middleware import SessionMiddleware
@@ -31,6 +30,7 @@ from services.gateway.security_headers import SecurityHeaders
 from services.gateway.users import Directory, LoginRequired, User
 from shared import topics
 from shared.kafka import ServiceRuntime
+from shared.service import health_report
 from shared.settings import HallSettings
 from shared.telemetry import tracer_provider
 
@@ -123,16 +123,12 @@ def create_app(settings: HallSettings, spans: SpanProcessor | None = None) -> Li
         await runtime.stop()
         await runtime.broker.stop()
 
+    runtime.add_health_check("replies", lambda: None if bus.listening else "not reading the replies topic")
+
     @get("/health", include_in_schema=False)
     async def health() -> Response[dict[str, object]]:
-        kafka = await runtime.broker.ping(timeout=2.0)
-        try:
-            redis = bool(await runtime.redis.ping())
-        except (RedisError, RuntimeError):
-            redis = False
-        replies = bus.listening
-        body: dict[str, object] = {"service": SERVICE, "kafka": kafka, "redis": redis, "replies": replies}
-        return Response(body, status_code=200 if kafka and redis and replies else 503)
+        body = await health_report(runtime, replies=bus.listening)
+        return Response(body, status_code=200 if body["ready"] else 503)
 
     dependencies: dict[str, Provide] = {"hall": provide(hall)}
     for feature in built.features:
