@@ -15,11 +15,13 @@ from services.intake.messages import (
     ClockWithdrawn,
     MaterialsSupplemented,
 )
+from services.intake.rebuild import rebuild
 from shared import topics
 from shared.catalogue import load_catalogue
 from shared.kafka import ServiceRuntime
 from shared.pii import for_settings
 from shared.points import load_points
+from shared.rebuild import RebuildingRuntime
 from shared.settings import HallSettings
 from shared.telemetry import tracer_provider
 
@@ -27,7 +29,7 @@ SERVICE = "intake"
 
 
 def build(settings: HallSettings, spans: SpanProcessor | None = None) -> ServiceRuntime:
-    runtime = ServiceRuntime(settings, SERVICE, tracer_provider(settings, SERVICE, spans))
+    runtime = RebuildingRuntime(settings, SERVICE, tracer_provider(settings, SERVICE, spans))
     runtime.publications.declare(
         topics.INTAKE_EVENTS,
         CaseAccepted,
@@ -38,6 +40,8 @@ def build(settings: HallSettings, spans: SpanProcessor | None = None) -> Service
         CaseSuspended,
     )
     intake = Intake(settings, load_catalogue(), load_points(), CreditList(key=for_settings(settings).id_hash))
+    # An empty Redis (no ``built`` key) is rebuilt from intake.events before anything is consumed.
+    runtime.before_consuming.append(lambda: rebuild(settings, runtime.redis, intake.catalogue, intake.pii, force=False))
     runtime.subscribe([topics.INTAKE_COMMANDS], intake.table())
     # 补齐 deadlines come back from timing; a consumer of their own, so commands never wait behind them.
     runtime.subscribe([topics.TIMING_EVENTS], intake.timing_table())

@@ -1,0 +1,416 @@
+"""Rebuilding a service's Redis from Kafka: what every service's ``rebuild.py`` shares.
+
+A service keeps a ``<ns>:<service>:built`` key once its Redis holds state it built itself (or folded from the
+log). A service that starts without it rebuilds before it consumes (:func:`rebuild_if_empty`); ``./hall rebuild
+SERVICE`` wipes the service's keys and rebuilds them on demand.
+
+A rebuild reads whole topics (:func:`read_topics`, to their end as they are now), folds them in memory into a
+:class:`Memory` (the real handlers may run against it through :class:`MemoryPipe`, the same :class:`Txn` they
+get from :mod:`shared.outbox`), and writes the result in large pipelines. Outbox markers are written only for the
+input records a consumer group may still see again (at or after its committed offsets): each gets the records
+its handling published, exactly as they are in the log, so a redelivery re-publishes the same event ids.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, NamedTuple, cast
+
+import msgspec
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from redis._parsers.encoders import Encoder
+from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+
+from shared import topics
+from shared.contracts import Publications
+from shared.envelope import Envelope, decode
+from shared.kafka import HandlerTable, ServiceRuntime
+from shared.outbox import MARKER_TTL_S, Outgoing, Txn
+
+log = logging.getLogger("hall.rebuild")
+CHUNK = 5000
+_encoder = Encoder("utf-8", "strict", False)
+
+
+class Record(NamedTuple):
+    """One record of a topic of the hall's (``topic`` as :mod:`shared.topics` names it)."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp: int  # ms, as the producer stamped it
+    key: bytes | None
+    value: bytes
+
+
+def _partitions(name: str) -> int:
+    return next(spec.partitions for spec in topics.ALL if spec.name == name)
+
+
+async def read_topics(
+    bootstrap: str, namespace: str, names: Iterable[str], start: dict[tuple[str, int], int] | None = None
+) -> list[Record]:
+    """Every record of the named topics, from ``start`` (else the beginning) to each partition's end now."""
+    names = list(names)
+    full = {f"{namespace}.{name}": name for name in names}
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_partition_fetch_bytes=8 * 1024 * 1024,
+        fetch_max_bytes=64 * 1024 * 1024,
+    )
+    await consumer.start()
+    out: list[Record] = []
+    try:
+        partitions = [TopicPartition(f"{namespace}.{n}", p) for n in names for p in range(_partitions(n))]
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        for tp in partitions:
+            first = (start or {}).get((full[tp.topic], tp.partition), 0)
+            if first:
+                consumer.seek(tp, first)
+        waiting = {tp for tp in partitions if ends[tp] > (start or {}).get((full[tp.topic], tp.partition), 0)}
+        while waiting:
+            batches = await consumer.getmany(*waiting, timeout_ms=1000, max_records=50_000)
+            for tp, records in batches.items():
+                name, end = full[tp.topic], ends[tp]
+                out.extend(
+                    Record(name, tp.partition, r.offset, r.timestamp, r.key, r.value)
+                    for r in records
+                    if r.offset < end and r.value
+                )
+            for tp in list(waiting):
+                if await consumer.position(tp) >= ends[tp]:
+                    waiting.discard(tp)
+    finally:
+        await consumer.stop()
+    return out
+
+
+async def committed_offsets(bootstrap: str, namespace: str, service: str) -> dict[tuple[str, int], int]:
+    """The service's consumer group's committed offsets, by (topic name, partition)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(f"{namespace}.{service}")
+    finally:
+        await admin.close()
+    prefix = f"{namespace}."
+    return {
+        (tp.topic.removeprefix(prefix), tp.partition): meta.offset
+        for tp, meta in offsets.items()
+        if tp.topic.startswith(prefix) and meta.offset >= 0
+    }
+
+
+def decoded(records: Iterable[Record]) -> list[tuple[Record, Envelope]]:
+    """Records with their envelopes; an unreadable one is skipped (it went to the dead letters when consumed)."""
+    out: list[tuple[Record, Envelope]] = []
+    for record in records:
+        try:
+            out.append((record, decode(record.value)))
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            log.warning(
+                "rebuild: skipping an unreadable record %s/%d@%d", record.topic, record.partition, record.offset
+            )
+    return out
+
+
+# ---------------------------------------------------------------- state in memory
+
+
+def _b(value: Any) -> bytes:
+    return cast("bytes", _encoder.encode(value))
+
+
+class Memory:
+    """A service's keys as a rebuild computes them, written to Redis at the end in large pipelines."""
+
+    def __init__(self) -> None:
+        self.strings: dict[str, bytes] = {}
+        self.hashes: dict[str, dict[bytes, bytes]] = {}
+        self.sets: dict[str, set[bytes]] = {}
+        self.zsets: dict[str, dict[bytes, float]] = {}
+        self.ttl: dict[str, int] = {}
+
+    def keys(self) -> int:
+        return len(self.strings) + len(self.hashes) + len(self.sets) + len(self.zsets)
+
+    def drop(self, key: str) -> None:
+        self.strings.pop(key, None)
+        self.hashes.pop(key, None)
+        self.sets.pop(key, None)
+        self.zsets.pop(key, None)
+        self.ttl.pop(key, None)
+
+    async def flush(self, redis: Redis) -> None:
+        pipe: Any = redis.pipeline(transaction=False)
+        n = 0
+
+        async def step() -> None:
+            nonlocal n, pipe
+            n += 1
+            if n % CHUNK == 0:
+                await pipe.execute()
+
+        for key, value in self.strings.items():
+            pipe.set(key, value)
+            await step()
+        for key, fields in self.hashes.items():
+            if fields:
+                pipe.hset(key, mapping=fields)
+                await step()
+        for key, members in self.sets.items():
+            if members:
+                pipe.sadd(key, *members)
+                await step()
+        for key, scores in self.zsets.items():
+            if scores:
+                pipe.zadd(key, scores)
+                await step()
+        for key, seconds in self.ttl.items():
+            pipe.expire(key, seconds)
+            await step()
+        await pipe.execute()
+
+
+class MemoryPipe:
+    """The part of a Redis pipeline the handlers use, on a :class:`Memory`: reads answer at once, writes apply."""
+
+    def __init__(self, memory: Memory) -> None:
+        self.m = memory
+
+    # reads (awaited by Txn)
+    async def watch(self, *_: str) -> None:
+        return None
+
+    async def get(self, key: str) -> bytes | None:
+        return self.m.strings.get(key)
+
+    async def hgetall(self, key: str) -> dict[bytes, bytes]:
+        return dict(self.m.hashes.get(key, {}))
+
+    async def immediate_execute_command(self, command: str, key: str) -> int:
+        if command.upper() != "INCR":
+            raise NotImplementedError(command)
+        return self.incr(key)
+
+    # writes (queued by Txn.write / Txn.set)
+    def set(self, key: str, value: Any, ex: int | None = None, nx: bool = False, **_: Any) -> bool:
+        if nx and key in self.m.strings:
+            return False
+        self.m.strings[key] = _b(value)
+        if ex:
+            self.m.ttl[key] = int(ex)
+        return True
+
+    def get_now(self, key: str) -> bytes | None:
+        return self.m.strings.get(key)
+
+    def incr(self, key: str, amount: int = 1) -> int:
+        value = int(self.m.strings.get(key, b"0")) + amount
+        self.m.strings[key] = _b(value)
+        return value
+
+    def hset(
+        self, key: str, field: Any = None, value: Any = None, mapping: dict[Any, Any] | None = None, **_: Any
+    ) -> int:
+        fields = self.m.hashes.setdefault(key, {})
+        if field is not None:
+            fields[_b(field)] = _b(value)
+        for f, v in (mapping or {}).items():
+            fields[_b(f)] = _b(v)
+        return 1
+
+    def hsetnx(self, key: str, field: Any, value: Any) -> int:
+        fields = self.m.hashes.setdefault(key, {})
+        if _b(field) in fields:
+            return 0
+        fields[_b(field)] = _b(value)
+        return 1
+
+    def hdel(self, key: str, *names: Any) -> int:
+        fields = self.m.hashes.get(key, {})
+        return sum(fields.pop(_b(n), None) is not None for n in names)
+
+    def hincrby(self, key: str, field: Any, amount: int = 1) -> int:
+        fields = self.m.hashes.setdefault(key, {})
+        value = int(fields.get(_b(field), b"0")) + amount
+        fields[_b(field)] = _b(value)
+        return value
+
+    def sadd(self, key: str, *values: Any) -> int:
+        members = self.m.sets.setdefault(key, set())
+        before = len(members)
+        members.update(_b(v) for v in values)
+        return len(members) - before
+
+    def srem(self, key: str, *values: Any) -> int:
+        members = self.m.sets.get(key, set())
+        before = len(members)
+        members.difference_update(_b(v) for v in values)
+        return before - len(members)
+
+    def zadd(self, key: str, mapping: dict[Any, float], **_: Any) -> int:
+        scores = self.m.zsets.setdefault(key, {})
+        for member, score in mapping.items():
+            scores[_b(member)] = float(score)
+        return len(mapping)
+
+    def zrem(self, key: str, *values: Any) -> int:
+        scores = self.m.zsets.get(key, {})
+        return sum(scores.pop(_b(v), None) is not None for v in values)
+
+    def delete(self, *keys: str) -> int:
+        for key in keys:
+            self.m.drop(key)
+        return len(keys)
+
+    def expire(self, key: str, seconds: int) -> bool:
+        self.m.ttl[key] = int(seconds)
+        return True
+
+
+class Replayer:
+    """Runs a service's real handlers over recorded events against a :class:`Memory`, publishing nothing."""
+
+    def __init__(self, tables: tuple[HandlerTable, ...], publications: Publications) -> None:
+        self.tables = tables
+        self.publications = publications
+        self.memory = Memory()
+        self.pipe = MemoryPipe(self.memory)
+        self.failures = 0
+        self.handled = 0
+
+    def wants(self, env: Envelope) -> bool:
+        return any(env.type in table for table in self.tables)
+
+    async def apply(self, env: Envelope) -> list[Outgoing]:
+        """Handle one event as the consumer would; returns what it would have published."""
+        routes = [table[env.type] for table in self.tables if env.type in table]
+        if not routes:
+            return []
+        try:
+            payloads = [msgspec.json.decode(env.payload, type=route.payload) for route in routes]
+            txn = Txn(cast("Pipeline", self.pipe), env, self.publications)
+            for route, payload in zip(routes, payloads, strict=True):
+                await route.handler(env, payload, txn)
+        except Exception:  # what failed when consumed failed here too: it was dead-lettered then
+            self.failures += 1
+            log.debug("rebuild: %s %s failed", env.type, env.event_id, exc_info=True)
+            return []
+        for write in txn.writes:
+            write(cast("Pipeline", self.pipe))
+        self.handled += 1
+        return txn.outgoing
+
+
+# ---------------------------------------------------------------- outputs and markers
+
+
+class Outputs:
+    """What a service published, by the event that caused it, exactly as it is in the log."""
+
+    def __init__(self) -> None:
+        self.by_cause: dict[str, list[Outgoing]] = {}
+        self.first: dict[str, tuple[int, int, int]] = {}  # cause → (timestamp, partition, offset) of its first
+
+    def add(self, namespace: str, record: Record, env: Envelope) -> None:
+        if not env.causation_id:
+            return
+        outgoing = Outgoing(f"{namespace}.{record.topic}", (record.key or b"").decode(), record.value)
+        self.by_cause.setdefault(env.causation_id, []).append(outgoing)
+        self.first.setdefault(env.causation_id, (record.timestamp, record.partition, record.offset))
+
+
+def write_markers(
+    memory: Memory,
+    marker: Callable[[str], str],
+    outputs: Outputs,
+    redeliverable: Iterable[str],
+    handled: set[str] | None = None,
+) -> int:
+    """Markers for the input events a consumer may see again: the records they published (or none, if
+    ``handled`` says the fold took them in without publishing)."""
+    count = 0
+    for event_id in redeliverable:
+        records = outputs.by_cause.get(event_id)
+        if records is None and (handled is None or event_id not in handled):
+            continue
+        memory.strings[marker(event_id)] = msgspec.json.encode(records or [])
+        memory.ttl[marker(event_id)] = MARKER_TTL_S
+        count += 1
+    return count
+
+
+def redeliverable_ids(records: Iterable[tuple[Record, Envelope]], committed: dict[tuple[str, int], int]) -> list[str]:
+    """Event ids of the input records at or after the group's committed offsets."""
+    return [env.event_id for r, env in records if r.offset >= committed.get((r.topic, r.partition), 0)]
+
+
+# ---------------------------------------------------------------- wipe, built, rebuild before consuming
+
+
+def built_key(namespace: str, service: str) -> str:
+    return f"{namespace}:{service}:built"
+
+
+async def wipe(redis: Redis, namespace: str, service: str, keep: tuple[str, ...] = ()) -> int:
+    """Delete the service's keys in the namespace (``<ns>:<service>:*``) except those under ``keep`` prefixes."""
+    prefix = f"{namespace}:{service}:"
+    kept = tuple(prefix + k for k in keep)
+    deleted = 0
+    batch: list[bytes] = []
+    async for key in redis.scan_iter(match=prefix + "*", count=5000):
+        if kept and key.decode().startswith(kept):
+            continue
+        batch.append(key)
+        if len(batch) >= CHUNK:
+            deleted += await redis.unlink(*batch)
+            batch = []
+    if batch:
+        deleted += await redis.unlink(*batch)
+    return deleted
+
+
+Rebuild = Callable[[], Awaitable[str]]
+
+
+async def rebuild_service(redis: Redis, namespace: str, service: str, fold: Rebuild, keep: tuple[str, ...] = ()) -> str:
+    """Wipe the service's keys, fold its log into them and mark it built; returns the fold's summary."""
+    started = time.monotonic()
+    await wipe(redis, namespace, service, keep)
+    summary = await fold()
+    await redis.set(built_key(namespace, service), summary)
+    log.info("%s rebuilt from Kafka in %.1f s: %s", service, time.monotonic() - started, summary)
+    return summary
+
+
+async def rebuild_if_empty(
+    redis: Redis, namespace: str, service: str, fold: Rebuild, keep: tuple[str, ...] = ()
+) -> str | None:
+    """Before consuming: rebuild when the service's ``built`` key is missing; None when it is there."""
+    if await redis.exists(built_key(namespace, service)):
+        return None
+    return await rebuild_service(redis, namespace, service, fold, keep)
+
+
+class RebuildingRuntime(ServiceRuntime):
+    """A service runtime that, once Redis is connected and before anything is consumed, runs its
+    ``before_consuming`` steps (a rebuild when the service's ``built`` key is missing)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.before_consuming: list[Callable[[], Awaitable[object]]] = []
+
+    async def start(self) -> None:
+        await super().start()
+        for step in self.before_consuming:
+            await step()
