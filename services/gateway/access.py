@@ -4,7 +4,8 @@
 (办件, 环节, 部门, 差评) it may. A role missing from an action's row is refused with 403 before anything is read;
 a role that holds the action but not the object gets 403 naming why (404 where the object is proved by the
 applicant's ID number, so that a wrong number tells nothing). Nobody signed in gets 401 everywhere but the rating
-links (``POST /api/rate/{token}``: the signed token is the credential).
+links (``POST /api/rate/{token}``: the signed token is the credential) and the actions in ``PUBLIC`` (the lookup by
+case number and the applicant's ID number, which shows progress only).
 
 Point scoping: a clerk of a town or village point (``data/points.toml``) sees and acts only on the cases accepted
 at that point (and those they accepted themselves, 首问负责); the banner hall (point ``hall``, 旗政务服务中心)
@@ -99,6 +100,9 @@ TABLE: Mapping[Action, Mapping[Role, Rule]] = {
     A.SLA: {"supervisor": R.OWN_DEPARTMENT, "operator": R.ANY},
     A.CATALOGUE: {role: R.ANY for role in ("clerk", "staff", "supervisor", "kiosk", "pad", "operator")},
 }
+
+# What nobody signed in may do, with the applicant's ID number as the credential (``APPLICANT_ID``).
+PUBLIC: frozenset[Action] = frozenset({A.LOOKUP})
 
 # The API routes of each action (method and path), for the README and the generated authorization test.
 ROUTES: Mapping[Action, tuple[str, ...]] = {

@@ -19,7 +19,7 @@ from litestar.types import Scope
 from opentelemetry import trace
 from opentelemetry.sdk.trace import SpanProcessor
 
-from services.gateway import auth, cases, catalogue, delivery, desk, kiosk, ratings, sla, steps
+from services.gateway import auth, cases, catalogue, delivery, desk, kiosk, openapi, ratings, sla, steps
 from services.gateway.auth.middleware import SessionMiddleware
 from services.gateway.bus import CommandBus
 from services.gateway.cases.timeline import Timeline
@@ -149,6 +149,7 @@ def create_app(settings: HallSettings, spans: SpanProcessor | None = None) -> Li
             SessionMiddleware(hall.users, settings),
         ],
         request_max_body_size=MAX_BODY_BYTES,
+        openapi_config=openapi.config(),
         # A 500 is answered without details; its traceback goes to the gateway's log (log_exception), a 4xx is
         # one line. The root logger is the process's own (shared/logs.py: a rotating file).
         logging_config=LoggingConfig(log_exceptions="never", configure_root_logger=False),

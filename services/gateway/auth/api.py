@@ -12,12 +12,12 @@ import msgspec
 from litestar import Controller, Response, delete, get, post
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotAuthorizedException, NotFoundException
-from litestar.openapi import ResponseSpec
 from litestar.params import Body, FromPath, FromQuery, JSONBody
 from litestar.response import Redirect, Template
 
 from services.gateway.auth.throttle import SignInThrottle, Throttled
 from services.gateway.context import Gateway, HallDep, In, Req
+from services.gateway.openapi import documented
 from services.gateway.users import COOKIE, TOKEN_TTL_S, User, bearer
 
 # Where each role starts its day.
@@ -49,24 +49,6 @@ class SessionOut(msgspec.Struct, frozen=True, kw_only=True):
     role: str
     department: str
     expires_in_s: int
-
-
-class Problem(msgspec.Struct, frozen=True, kw_only=True):
-    """A refusal: the status and its reason in Chinese."""
-
-    status_code: int
-    detail: str
-
-
-def _answers(**described: str) -> dict[int, ResponseSpec]:
-    return {
-        int(code.removeprefix("s")): ResponseSpec(data_container=Problem, description=text, generate_examples=False)
-        for code, text in described.items()
-    }
-
-
-UNAUTHORIZED = "凭证缺失、无效、过期、已注销或已被撤销"
-CSRF = "以会话 Cookie 发出的请求来自其他来源（跨站请求）"
 
 
 class SignedOut(msgspec.Struct, frozen=True, kw_only=True):
@@ -153,7 +135,7 @@ class AuthController(Controller):
         "/api/session/logout",
         summary="注销当前凭证（Bearer 或会话 Cookie），所有网关实例立即生效",
         status_code=200,
-        responses=_answers(s401=UNAUTHORIZED, s403=CSRF),
+        **documented(),
     )
     async def api_logout(self, request: Req, hall: HallDep) -> Response[SignedOut]:
         return await _logout(request, hall)
@@ -162,7 +144,7 @@ class AuthController(Controller):
         "/api/session",
         summary="注销当前凭证（同 POST /api/session/logout）",
         status_code=200,
-        responses=_answers(s401=UNAUTHORIZED, s403=CSRF),
+        **documented(),
     )
     async def api_logout_delete(self, request: Req, hall: HallDep) -> Response[SignedOut]:
         return await _logout(request, hall)
@@ -171,7 +153,7 @@ class AuthController(Controller):
         "/api/users/{user_id:str}/revoke",
         summary="撤销某用户此前取得的全部凭证（运维人员），所有网关实例立即生效",
         status_code=200,
-        responses=_answers(s401=UNAUTHORIZED, s403="不是运维人员，或跨站请求", s404="没有此用户"),
+        **documented(reasons={403: "不是运维人员，或跨站请求", 404: "没有此用户"}),
     )
     async def revoke_user(self, request: Req, user_id: FromPath[str], hall: HallDep) -> Revoked:
         hall.users.caller(request, "operator")
@@ -184,10 +166,12 @@ class AuthController(Controller):
         "/api/session",
         summary="登录，取得 API 凭证（Bearer）",
         status_code=201,
-        responses=_answers(
-            s400="请求体不合规（缺少或多出字段）",
-            s401="用户名或口令不正确",
-            s429="登录失败次数过多（按用户与来源地址计），Retry-After 头给出需等待的秒数",
+        **documented(
+            public=True,
+            reasons={
+                401: "用户名或口令不正确",
+                429: "登录失败次数过多（按用户与来源地址计），或请求过于频繁；Retry-After 头给出需等待的秒数",
+            },
         ),
     )
     async def session(self, request: Req, data: JSONBody[SessionIn], hall: HallDep) -> SessionOut:

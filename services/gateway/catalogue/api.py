@@ -15,6 +15,7 @@ from services.gateway import access
 from services.gateway.access import Action
 from services.gateway.catalogue.model import Catalogue, OfferingDetail, OfferingSummary
 from services.gateway.context import HallDep, Req
+from services.gateway.openapi import documented
 from shared.clock import SYSTEM_CLOCK
 from shared.localtime import LOCAL
 
@@ -47,6 +48,7 @@ class CatalogueController(Controller):
         summary="检索事项目录",
         description="按事项名称、实施编码、基本编码、部门或关键词检索事项和一件事（多个词以空格分隔，须全部命中）；"
         "不带 q 时列出全部。时限为今天有效的版本。",
+        **documented(),
     )
     async def search(
         self, request: Req, hall: HallDep, catalogue: CatalogueDep, q: FromQuery[str] = ""
@@ -59,6 +61,7 @@ class CatalogueController(Controller):
         summary="事项或一件事的详情",
         description="设定依据、实施主体及其统一社会信用代码、行使层级、受理条件、材料清单（必备/容缺/告知承诺/可复用、"
         "原件复印件份数）、各版本的法定与承诺时限；一件事另有各子项及其阶段和时限。",
+        **documented(404),
     )
     async def show(self, request: Req, hall: HallDep, catalogue: CatalogueDep, code: FromPath[str]) -> OfferingDetail:
         access.caller(hall, request, Action.CATALOGUE)

@@ -17,6 +17,7 @@ from services.gateway.context import Gateway, HallDep, Req
 from services.gateway.delivery.ready import CaseAtWindow, Deliveries
 from services.gateway.delivery.schemas import DeliveriesView, DeliverIn, RecordDelivery
 from services.gateway.desk.dossier import Dossiers
+from services.gateway.openapi import COMMAND, documented
 from services.gateway.users import User
 from shared import topics
 from shared.localtime import when
@@ -45,6 +46,7 @@ class DeliveryController(Controller):
         "/api/deliveries",
         summary="待出件办件（含容缺材料情况）",
         description="窗口人员看到本场所受理的办件（旗政务服务中心：全旗办件），运维人员看到全部。",
+        **documented(),
     )
     async def ready(
         self, request: Req, hall: HallDep, deliveries: DeliveriesDep, dossiers: DossiersDep
@@ -57,6 +59,10 @@ class DeliveryController(Controller):
         summary="出件：窗口领取或邮寄送达",
         status_code=200,
         description="只能为本场所受理的办件出件（旗政务服务中心：全旗办件），其他场所的办件 403。",
+        **documented(
+            *COMMAND,
+            reasons={409: "办件尚未办结、已出件，或容缺材料尚未补齐", 422: "邮寄送达没有收件地址，或内容不合规"},
+        ),
     )
     async def deliver(
         self, request: Req, case_no: FromPath[str], data: JSONBody[DeliverIn], hall: HallDep, dossiers: DossiersDep

@@ -1,5 +1,10 @@
 """The 24-hour kiosk (自助终端) and its API: supplement 容缺 materials, and look up a case's progress by its number
-plus the applicant's ID number. Submitting goes through ``POST /api/cases`` like the window."""
+plus the applicant's ID number. Submitting goes through ``POST /api/cases`` like the window.
+
+The lookup is also the public's one way to read a case (``access.PUBLIC``): without any token, by case number and
+the applicant's whole ID number, and it shows progress only (no address, phone or staff names; the ID masked).
+A wrong number answers 404 exactly like a case that does not exist, and each such 404 counts against the case
+number (``limits.IdCheckAttempts``): after five an hour, 429 with ``Retry-After``, even for the right number."""
 
 from __future__ import annotations
 
@@ -17,9 +22,11 @@ from services.gateway import access
 from services.gateway.access import NOT_FOUND, Action
 from services.gateway.cases.schemas import MaterialsIn, SupplementMaterials
 from services.gateway.cases.timeline import TimelineEntry, current_state
-from services.gateway.context import HallDep, Req
+from services.gateway.context import Gateway, HallDep, Req
 from services.gateway.desk import events
 from services.gateway.desk.dossier import Dossiers
+from services.gateway.openapi import COMMAND, documented
+from services.gateway.users import User
 from shared import topics
 
 DossiersDep = NamedDependency[Dossiers]
@@ -78,14 +85,37 @@ def public_summary(entry: TimelineEntry) -> str:
     return text
 
 
+def _looker(hall: Gateway, request: Req) -> User | None:
+    """Who looks a case up: nobody (the public, ``access.PUBLIC``), or a signed-in role the table lets look up;
+    a token that is presented must be valid (401) and its role allowed (403)."""
+    if hall.users.signed_in(request) is None and Action.LOOKUP in access.PUBLIC:
+        return None
+    return access.caller(hall, request, Action.LOOKUP)
+
+
 class KioskController(Controller):
     tags = ("自助终端",)
 
     @get(
         "/api/lookup",
-        summary="按办件编号和申请人证件号码查询进度",
-        description="证件号码与办件申请人不符时，与办件不存在时一样答复 404，不透露任何信息。"
+        summary="按办件编号和申请人证件号码查询进度（无需登录）",
+        description="申请人（无需登录）、自助终端、窗口人员和运维人员凭办件编号和申请人完整证件号码查询进度；"
+        "只显示进度，不含地址、电话和工作人员姓名，证件号码打码。"
+        "证件号码与办件申请人不符时，与办件不存在时一样答复 404，不透露任何信息；"
+        "同一办件编号每小时核对失败 5 次后答复 429（Retry-After），正确的号码也须等待。"
+        "带凭证时凭证须有效（否则 401），且角色须可查询（审批人员、科室负责人、评价器 403）。"
         "期限依赖尚未公布放假安排的年份时 provisional 为 true（暂定，以国务院公布的放假安排为准）。",
+        **documented(
+            401,
+            404,
+            public=True,
+            reasons={
+                401: "带了凭证，但凭证无效、过期、已注销或已被撤销（不带凭证即可查询）",
+                403: "带凭证的角色不可查询（审批人员、科室负责人、评价器）",
+                404: "未找到相符的办件：办件编号不存在，或证件号码不是该办件申请人的（计入核对失败次数）",
+                429: "该办件编号证件号码核对失败次数过多（每小时 5 次），或请求过于频繁；Retry-After 给出等待秒数",
+            },
+        ),
     )
     async def lookup(
         self,
@@ -95,11 +125,15 @@ class KioskController(Controller):
         case_no: FromQuery[str],
         id_number: FromQuery[str],
     ) -> Progress:
-        user = access.caller(hall, request, Action.LOOKUP)
+        user = _looker(hall, request)
         case_id = await hall.timeline.case_id(hall.redis, case_no.strip())
         if case_id is None:
             raise NotFoundException(NOT_FOUND)
-        await access.check_case(hall, user, Action.LOOKUP, case_id, case_no, dossiers=dossiers, id_number=id_number)
+        if user is None:  # the public: the applicant's ID number is the only credential
+            if not id_number or not await dossiers.belongs_to(hall.redis, case_id, id_number):
+                raise NotFoundException(NOT_FOUND)
+        else:
+            await access.check_case(hall, user, Action.LOOKUP, case_id, case_no, dossiers=dossiers, id_number=id_number)
         dossier = await dossiers.get(hall.redis, case_id)
         if dossier is None:
             raise NotFoundException(NOT_FOUND)
@@ -142,8 +176,18 @@ class KioskController(Controller):
         summary="补齐容缺材料",
         description="容缺受理的办件补交材料（须在待补齐清单中）。自助终端须同时提供申请人证件号码（不符时 404）；"
         "窗口人员只能为本场所受理的办件补齐（旗政务服务中心：全旗办件），其他 403。"
-        "全部补齐后，办理结果方可送达，补齐期限计时撤销；若已因逾期中止，则恢复办理。",
+        "全部补齐后，办理结果方可送达，补齐期限计时撤销；若已因逾期中止，则恢复办理。"
+        "自助终端证件号码不符（404）计入该办件编号的核对失败次数，每小时 5 次后 429。",
         tags=("办件",),
+        status_code=200,
+        **documented(
+            *COMMAND,
+            reasons={
+                404: "没有该办件；自助终端：未找到相符的办件（证件号码不符，计入核对失败次数）",
+                409: "办件已不予受理，或没有待补齐的材料",
+                422: "材料不在待补齐清单中，或内容不合规（原因见 detail）",
+            },
+        ),
     )
     async def supplement(
         self, request: Req, hall: HallDep, dossiers: DossiersDep, case_no: FromPath[str], data: JSONBody[MaterialsIn]

@@ -18,6 +18,7 @@ from services.gateway.cases.timeline import current_state
 from services.gateway.context import Gateway, HallDep, Pending, Req
 from services.gateway.desk.dossier import Dossiers
 from services.gateway.limits import WRONG_TAIL, check_id_attempts, id_check_failed
+from services.gateway.openapi import COMMAND, documented
 from services.gateway.ratings.book import RatingBook, Served
 from services.gateway.ratings.config import RatingConfig
 from services.gateway.ratings.links import peek, rating_url
@@ -84,7 +85,13 @@ class RatingController(Controller):
     path = "/api"
     tags = ("好差评",)
 
-    @post("/cases/{case_no:str}/ratings", summary="评价办件（自助终端、评价器、12345 电话记录）")
+    @post(
+        "/cases/{case_no:str}/ratings",
+        summary="评价办件（自助终端、评价器、12345 电话记录）",
+        description="自助终端须提供申请人证件号码后六位（恰好 6 个字符，否则 422；不符时 403），"
+        "同一办件编号每小时核对失败 5 次后 429（Retry-After）。",
+        **documented(*COMMAND, reasons={403: "无权评价，或自助终端证件号码后六位缺失或不符"}),
+    )
     async def rate(
         self, request: Req, case_no: FromPath[str], data: JSONBody[RatingIn], hall: HallDep
     ) -> Response[Any]:
@@ -126,6 +133,7 @@ class RatingController(Controller):
         summary="办件的评价与差评整改",
         description="有权查看该办件的工作人员可看（本场所窗口人员、有本部门环节的审批人员、科室负责人、运维人员）；"
         "自助终端和评价器 403（评价器只用 /api/pad/current）。",
+        **documented(404),
     )
     async def case_ratings(
         self,
@@ -145,7 +153,7 @@ class RatingController(Controller):
         followups = await ratings.followups(hall.redis, case_id)
         return CaseRatings(case_no=case_no, ratings=await ratings.ratings(hall.redis, case_id), followups=followups)
 
-    @post("/cases/{case_no:str}/rating-links", summary="生成评价链接（短信、二维码、网上评价）")
+    @post("/cases/{case_no:str}/rating-links", summary="生成评价链接（短信、二维码、网上评价）", **documented(*COMMAND))
     async def link(
         self, request: Req, case_no: FromPath[str], data: JSONBody[LinkIn], hall: HallDep, dossiers: DossiersDep
     ) -> Response[Any]:
@@ -155,13 +163,13 @@ class RatingController(Controller):
         command = IssueRatingLink(stage=data.stage, channel=data.channel, purpose=data.purpose)
         return await issue_link(hall, request, case_id, user, command)
 
-    @get("/pad/current", summary="评价器：本窗口刚办理的服务")
+    @get("/pad/current", summary="评价器：本窗口刚办理的服务", **documented())
     async def pad_current(
         self, request: Req, hall: HallDep, ratings: RatingBookDep, rating_config: RatingConfigDep
     ) -> PadView:
         return await pad_view(hall, ratings, rating_config, access.caller(hall, request, Action.PAD))
 
-    @post("/pad/ratings", summary="评价器：一键评价本窗口刚办理的服务")
+    @post("/pad/ratings", summary="评价器：一键评价本窗口刚办理的服务", **documented(*COMMAND))
     async def pad_rate(self, request: Req, data: JSONBody[PadRatingIn], hall: HallDep) -> Response[Any]:
         pad = access.caller(hall, request, Action.PAD)
         case_id = await hall.case_id(data.case_no)
@@ -175,7 +183,11 @@ class RatingController(Controller):
         )
         return await hall.send(topics.EVALUATION_COMMANDS, command, case_id, pad.actor)
 
-    @post("/rate/{token:str}", summary="通过评价链接评价（短信、二维码；无需登录）")
+    @post(
+        "/rate/{token:str}",
+        summary="通过评价链接评价（短信、二维码；无需登录）",
+        **documented(*COMMAND, public=True, reasons={403: "评价码无效（无法识别、签名不符或没有它所指的办件）"}),
+    )
     async def rate_by_link(self, token: FromPath[str], data: JSONBody[LinkRatingIn], hall: HallDep) -> Response[Any]:
         claims = peek(token)
         if claims is None:

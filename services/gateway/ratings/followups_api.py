@@ -14,6 +14,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from services.gateway import access
 from services.gateway.access import Action
 from services.gateway.context import Gateway, HallDep, Req
+from services.gateway.openapi import COMMAND, documented
 from services.gateway.ratings.api import RatingBookDep, issue_link
 from services.gateway.ratings.book import RatingBook
 from services.gateway.ratings.events import FollowUp
@@ -79,14 +80,14 @@ class FollowUpController(Controller):
         may_handle(user, followup, action)
         return await hall.send(topics.EVALUATION_COMMANDS, command, followup.case_id, user.actor)
 
-    @get("/followups", summary="差评整改台账")
+    @get("/followups", summary="差评整改台账", **documented())
     async def followups(
         self, request: Req, hall: HallDep, ratings: RatingBookDep, status: FromQuery[str] = ""
     ) -> FollowUpList:
         user = access.caller(hall, request, Action.FOLLOWUP)
         return FollowUpList(followups=await visible(ratings, hall, user, status))
 
-    @get("/followups/{followup_id:str}", summary="差评详情与办理记录")
+    @get("/followups/{followup_id:str}", summary="差评详情与办理记录", **documented(404))
     async def show(
         self, request: Req, followup_id: FromPath[str], hall: HallDep, ratings: RatingBookDep
     ) -> FollowUpDetail:
@@ -95,7 +96,12 @@ class FollowUpController(Controller):
         may_handle(user, followup)
         return FollowUpDetail(followup=followup, history=await ratings.history(hall.redis, followup_id))
 
-    @post("/followups/{followup_id:str}/verification", summary="核实并回复：申诉或整改", status_code=200)
+    @post(
+        "/followups/{followup_id:str}/verification",
+        summary="核实并回复：申诉或整改",
+        status_code=200,
+        **documented(*COMMAND),
+    )
     async def verify(
         self, request: Req, followup_id: FromPath[str], data: JSONBody[VerifyIn], hall: HallDep, ratings: RatingBookDep
     ) -> Response[Any]:
@@ -109,7 +115,12 @@ class FollowUpController(Controller):
         )
         return await self._send(hall, ratings, user, followup_id, command)
 
-    @post("/followups/{followup_id:str}/appeal-review", summary="审核申诉（科室负责人）", status_code=200)
+    @post(
+        "/followups/{followup_id:str}/appeal-review",
+        summary="审核申诉（科室负责人）",
+        status_code=200,
+        **documented(*COMMAND),
+    )
     async def review(
         self,
         request: Req,
@@ -124,7 +135,9 @@ class FollowUpController(Controller):
         )
         return await self._send(hall, ratings, user, followup_id, command, action=Action.APPEAL_REVIEW)
 
-    @post("/followups/{followup_id:str}/extension", summary="整改延期（限一次）", status_code=200)
+    @post(
+        "/followups/{followup_id:str}/extension", summary="整改延期（限一次）", status_code=200, **documented(*COMMAND)
+    )
     async def extend(
         self,
         request: Req,
@@ -137,7 +150,7 @@ class FollowUpController(Controller):
         command = ExtendCorrection(followup_id=followup_id, reason=data.reason, department=user.department)
         return await self._send(hall, ratings, user, followup_id, command)
 
-    @post("/followups/{followup_id:str}/return-visit", summary="回访记录", status_code=200)
+    @post("/followups/{followup_id:str}/return-visit", summary="回访记录", status_code=200, **documented(*COMMAND))
     async def visit(
         self, request: Req, followup_id: FromPath[str], data: JSONBody[VisitIn], hall: HallDep, ratings: RatingBookDep
     ) -> Response[Any]:
@@ -147,7 +160,12 @@ class FollowUpController(Controller):
         )
         return await self._send(hall, ratings, user, followup_id, command)
 
-    @post("/followups/{followup_id:str}/closing", summary="整改办结：整改完成或无法整改", status_code=200)
+    @post(
+        "/followups/{followup_id:str}/closing",
+        summary="整改办结：整改完成或无法整改",
+        status_code=200,
+        **documented(*COMMAND),
+    )
     async def close(
         self, request: Req, followup_id: FromPath[str], data: JSONBody[ClosingIn], hall: HallDep, ratings: RatingBookDep
     ) -> Response[Any]:
@@ -157,7 +175,11 @@ class FollowUpController(Controller):
         )
         return await self._send(hall, ratings, user, followup_id, command)
 
-    @post("/followups/{followup_id:str}/correction-link", summary="生成整改结果评价链接（发给评价人）")
+    @post(
+        "/followups/{followup_id:str}/correction-link",
+        summary="生成整改结果评价链接（发给评价人）",
+        **documented(*COMMAND),
+    )
     async def correction_link(
         self,
         request: Req,
@@ -172,7 +194,11 @@ class FollowUpController(Controller):
         command = IssueRatingLink(stage=followup.stage, channel=data.channel, purpose="整改评价")
         return await issue_link(hall, request, followup.case_id, user, command)
 
-    @get("/stats", summary="好差评统计（好评率、主动评价好评率、未评率、差评回复率、回访整改率、回访整改满意率）")
+    @get(
+        "/stats",
+        summary="好差评统计（好评率、主动评价好评率、未评率、差评回复率、回访整改率、回访整改满意率）",
+        **documented(),
+    )
     async def stats(
         self,
         request: Req,

@@ -19,6 +19,7 @@ from services.gateway import access
 from services.gateway.access import Action
 from services.gateway.context import HallDep, Req
 from services.gateway.desk.dossier import Dossiers
+from services.gateway.openapi import documented
 from services.gateway.provisional import years_text
 from services.gateway.sla.board import BADGES, PURPOSES, BoardView, CaseClocks, SlaBoard
 from services.gateway.users import Role, User
@@ -62,7 +63,7 @@ class SlaController(Controller):
     path = "/api/sla"
     tags = ("时限监控",)
 
-    @get("/board", summary="时限监控：预警、逾期统计与清单")
+    @get("/board", summary="时限监控：预警、逾期统计与清单", **documented())
     async def board(
         self,
         request: Req,
@@ -74,7 +75,13 @@ class SlaController(Controller):
         user = access.caller(hall, request, Action.SLA)
         return await sla.view(hall.redis, *scope(user, purpose, department))
 
-    @get("/stream", summary="时限监控实时推送（Server-Sent Events，事件名 board）")
+    @get(
+        "/stream",
+        summary="时限监控实时推送（Server-Sent Events，事件名 board）",
+        description="每条事件的 data 为与 GET /api/sla/board 相同的 JSON；一分钟后结束，浏览器自动重连。",
+        media_type="text/event-stream",
+        **documented(),
+    )
     async def stream(
         self,
         request: Req,
@@ -98,7 +105,7 @@ class SlaController(Controller):
 
         return ServerSentEvent(updates(), retry_duration=1000)
 
-    @get("/cases/{case_no:str}", summary="一件办件的全部时钟")
+    @get("/cases/{case_no:str}", summary="一件办件的全部时钟", **documented(404))
     async def case(
         self, request: Req, case_no: FromPath[str], hall: HallDep, sla: SlaDep, dossiers: DossiersDep
     ) -> CaseClocks:

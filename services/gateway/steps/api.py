@@ -15,6 +15,7 @@ from services.gateway import access
 from services.gateway.access import Action
 from services.gateway.context import Gateway, HallDep, Req
 from services.gateway.desk.dossier import Dossiers
+from services.gateway.openapi import COMMAND, documented
 from services.gateway.steps.schemas import (
     ClaimStep,
     DecideExtension,
@@ -78,21 +79,21 @@ class StepController(Controller):
     def _user(self, request: Req, hall: Gateway, action: Action = Action.STEP_ACT) -> User:
         return access.caller(hall, request, action)
 
-    @get("/departments/{department:str}/steps", summary="部门待办（含到期时间与时限状态）")
+    @get("/departments/{department:str}/steps", summary="部门待办（含到期时间与时限状态）", **documented())
     async def department_steps(
         self, request: Req, department: FromPath[str], hall: HallDep, workbench: WorkbenchDep
     ) -> InboxView:
         may_see(access.caller(hall, request, Action.INBOX), department)
         return InboxView(department=department, steps=await workbench.open_steps(hall.redis, department))
 
-    @get("/departments/{department:str}/escalations", summary="超时督办（科室负责人）")
+    @get("/departments/{department:str}/escalations", summary="超时督办（科室负责人）", **documented())
     async def escalations(
         self, request: Req, department: FromPath[str], hall: HallDep, workbench: WorkbenchDep
     ) -> EscalationsView:
         may_see(access.caller(hall, request, Action.ESCALATIONS), department, Action.ESCALATIONS)
         return EscalationsView(department=department, escalations=await workbench.escalations(hall.redis, department))
 
-    @get("/steps/{step_id:str}", summary="环节详情与办理记录")
+    @get("/steps/{step_id:str}", summary="环节详情与办理记录", **documented(404))
     async def show(
         self, request: Req, step_id: FromPath[str], hall: HallDep, workbench: WorkbenchDep, dossiers: DossiersDep
     ) -> StepDetail:
@@ -102,14 +103,19 @@ class StepController(Controller):
         view = await workbench.view(hall.redis, step)
         return StepDetail(step=view, records=await workbench.records(hall.redis, step_id))
 
-    @post("/steps/{step_id:str}/claim", summary="认领环节", status_code=200)
+    @post("/steps/{step_id:str}/claim", summary="认领环节", status_code=200, **documented(*COMMAND))
     async def claim(
         self, request: Req, step_id: FromPath[str], hall: HallDep, workbench: WorkbenchDep
     ) -> Response[Any]:
         user = self._user(request, hall)
         return await self._send(hall, workbench, user, step_id, ClaimStep(step_id=step_id, department=user.department))
 
-    @post("/steps/{step_id:str}/decision", summary="办理环节（通过 / 退回补正 / 不予许可）", status_code=200)
+    @post(
+        "/steps/{step_id:str}/decision",
+        summary="办理环节（通过 / 退回补正 / 不予许可）",
+        status_code=200,
+        **documented(*COMMAND),
+    )
     async def decide(
         self,
         request: Req,
@@ -128,7 +134,7 @@ class StepController(Controller):
         )
         return await self._send(hall, workbench, user, step_id, command)
 
-    @post("/steps/{step_id:str}/resume", summary="补正后恢复办理", status_code=200)
+    @post("/steps/{step_id:str}/resume", summary="补正后恢复办理", status_code=200, **documented(*COMMAND))
     async def resume(
         self,
         request: Req,
@@ -141,7 +147,7 @@ class StepController(Controller):
         command = ResumeStep(step_id=step_id, department=user.department, opinion=data.opinion)
         return await self._send(hall, workbench, user, step_id, command)
 
-    @post("/steps/{step_id:str}/reassign", summary="改派给本部门同事", status_code=200)
+    @post("/steps/{step_id:str}/reassign", summary="改派给本部门同事", status_code=200, **documented(*COMMAND))
     async def reassign(
         self,
         request: Req,
@@ -165,7 +171,12 @@ class StepController(Controller):
         )
         return await self._send(hall, workbench, user, step_id, command)
 
-    @post("/steps/{step_id:str}/special-procedure", summary="启动特别程序（中止计时）", status_code=200)
+    @post(
+        "/steps/{step_id:str}/special-procedure",
+        summary="启动特别程序（中止计时）",
+        status_code=200,
+        **documented(*COMMAND),
+    )
     async def start_special(
         self,
         request: Req,
@@ -178,7 +189,12 @@ class StepController(Controller):
         command = StartSpecialProcedure(step_id=step_id, department=user.department, kind=data.kind, reason=data.reason)
         return await self._send(hall, workbench, user, step_id, command, action=Action.SPECIAL)
 
-    @post("/steps/{step_id:str}/special-procedure/end", summary="结束特别程序（恢复计时）", status_code=200)
+    @post(
+        "/steps/{step_id:str}/special-procedure/end",
+        summary="结束特别程序（恢复计时）",
+        status_code=200,
+        **documented(*COMMAND),
+    )
     async def end_special(
         self,
         request: Req,
@@ -191,7 +207,12 @@ class StepController(Controller):
         command = EndSpecialProcedure(step_id=step_id, department=user.department, result=data.result)
         return await self._send(hall, workbench, user, step_id, command, action=Action.SPECIAL)
 
-    @post("/steps/{step_id:str}/extension", summary="申请延长（须科室负责人批准）", status_code=200)
+    @post(
+        "/steps/{step_id:str}/extension",
+        summary="申请延长（须科室负责人批准）",
+        status_code=200,
+        **documented(*COMMAND),
+    )
     async def request_extension(
         self,
         request: Req,
@@ -209,7 +230,12 @@ class StepController(Controller):
         )
         return await self._send(hall, workbench, user, step_id, command, action=Action.SPECIAL)
 
-    @post("/steps/{step_id:str}/extension/decision", summary="批准或不批准延长（科室负责人）", status_code=200)
+    @post(
+        "/steps/{step_id:str}/extension/decision",
+        summary="批准或不批准延长（科室负责人）",
+        status_code=200,
+        **documented(*COMMAND),
+    )
     async def decide_extension(
         self,
         request: Req,
