@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
+from datetime import timedelta
 from typing import Any, NamedTuple, cast
 
 import msgspec
@@ -26,6 +27,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
 from shared import topics
+from shared.clock import SystemClock
 from shared.contracts import Publications
 from shared.envelope import Envelope, decode
 from shared.kafka import HandlerTable, ServiceRuntime
@@ -33,6 +35,7 @@ from shared.outbox import MARKER_TTL_S, Outgoing, Txn
 
 log = logging.getLogger("hall.rebuild")
 CHUNK = 5000
+REAL_TIME = SystemClock(timedelta(0))  # Kafka's time stamps are the real time, whatever the hall's offset
 _encoder = Encoder("utf-8", "strict", False)
 
 
@@ -322,6 +325,13 @@ class Outputs:
         self.by_cause: dict[str, list[Outgoing]] = {}
         self.first: dict[str, tuple[int, int, int]] = {}  # cause → (timestamp, partition, offset) of its first
 
+    def add_replies(self, namespace: str, records: Iterable[Record]) -> None:
+        """The replies to the commands that published something (keyed by the command's event id)."""
+        for record in records:
+            cause = (record.key or b"").decode()
+            if cause in self.by_cause:
+                self.by_cause[cause].append(Outgoing(f"{namespace}.{record.topic}", cause, record.value))
+
     def add(self, namespace: str, record: Record, env: Envelope) -> None:
         if not env.causation_id:
             return
@@ -337,16 +347,23 @@ def write_markers(
     redeliverable: Iterable[str],
     handled: set[str] | None = None,
 ) -> int:
-    """Markers for the input events a consumer may see again: the records they published (or none, if
-    ``handled`` says the fold took them in without publishing)."""
+    """The outbox markers the service's Redis held: one per input that published something within the markers'
+    lifetime (what it published, replies included, exactly as in the log, for the rest of that lifetime), so a
+    redelivered or retried input re-publishes the same event ids; and an empty one for each input the group may
+    see again that ``handled`` says the fold took in without publishing anything."""
+    now_ms = int(REAL_TIME.now().timestamp() * 1000)
     count = 0
+    for event_id, records in outputs.by_cause.items():
+        left = MARKER_TTL_S - (now_ms - outputs.first[event_id][0]) // 1000
+        if left > 0:
+            memory.strings[marker(event_id)] = msgspec.json.encode(records)
+            memory.ttl[marker(event_id)] = int(left)
+            count += 1
     for event_id in redeliverable:
-        records = outputs.by_cause.get(event_id)
-        if records is None and (handled is None or event_id not in handled):
-            continue
-        memory.strings[marker(event_id)] = msgspec.json.encode(records or [])
-        memory.ttl[marker(event_id)] = MARKER_TTL_S
-        count += 1
+        if handled is not None and event_id in handled and event_id not in outputs.by_cause:
+            memory.strings[marker(event_id)] = b"[]"
+            memory.ttl[marker(event_id)] = MARKER_TTL_S
+            count += 1
     return count
 
 
@@ -414,3 +431,99 @@ class RebuildingRuntime(ServiceRuntime):
         await super().start()
         for step in self.before_consuming:
             await step()
+
+
+# ---------------------------------------------------------------- replaying a service's own handlers
+
+
+class Replay(msgspec.Struct, kw_only=True):
+    """What a replay of a service's handlers over its recorded inputs came to."""
+
+    memory: Memory
+    inputs: int  # input records read
+    replayed: int  # handled again
+    skipped: int  # commands that published nothing (refused): they changed nothing
+    diverged: int  # inputs whose handling now publishes other types than the log shows
+    failures: int  # handlers that raised
+    markers: int
+
+
+BeforeEach = Callable[[Envelope, list[Outgoing]], None]
+
+
+async def replay(
+    settings: Any,
+    service: str,
+    tables: tuple[HandlerTable, ...],
+    publications: Publications,
+    *,
+    inputs: Iterable[str],
+    outputs: Iterable[str] = (),
+    commands: Iterable[str] = (),
+    before_each: BeforeEach | None = None,
+) -> Replay:
+    """Run the service's real handlers again over every input it consumed, in the order it handled them.
+
+    That order is exact for the inputs that published something (the offsets of their first output; one case
+    is one partition); the others fall in by their own time stamps. Commands that published nothing were
+    refused and changed nothing: they are skipped, so a refusal cannot turn into a success. ``before_each``
+    sees each input with the records the log says it published (e.g. to reuse their generated ids).
+    """
+    bootstrap, ns = settings.kafka_bootstrap_servers, settings.namespace
+    outputs, commands = list(outputs), set(commands)
+    published = Outputs()
+    for record, env in decoded(await read_topics(bootstrap, ns, outputs)):
+        published.add(ns, record, env)
+    if commands:
+        published.add_replies(ns, await read_topics(bootstrap, ns, [topics.GATEWAY_REPLIES]))
+    received = decoded(await read_topics(bootstrap, ns, inputs))
+    replayer = Replayer(tables, publications)
+    order: list[tuple[tuple[int, int, int, int], Envelope]] = []
+    skipped, seen = 0, set()
+    for record, env in received:
+        if env.event_id in seen or not replayer.wants(env):
+            continue
+        seen.add(env.event_id)
+        first = published.first.get(env.event_id)
+        if first is None and record.topic in commands:
+            skipped += 1
+            continue
+        key = (first[0], 0, first[1], first[2]) if first else (record.timestamp, 1, record.partition, record.offset)
+        order.append((key, env))
+    order.sort(key=lambda pair: pair[0])
+    full_outputs = {f"{ns}.{name}" for name in outputs}
+    handled: set[str] = set()
+    diverged = 0
+    for _, env in order:
+        logged = published.by_cause.get(env.event_id, [])
+        if before_each is not None:
+            before_each(env, logged)
+        again = await replayer.apply(env)
+        if not logged:
+            handled.add(env.event_id)
+        if [_tag(o) for o in again if o.topic in full_outputs] != [_tag(o) for o in logged if o.topic in full_outputs]:
+            diverged += 1
+            log.warning(
+                "%s rebuild: %s %s now publishes other events than the log shows", service, env.type, env.event_id
+            )
+    committed = await committed_offsets(bootstrap, ns, service)
+    markers = write_markers(
+        replayer.memory,
+        lambda event_id: f"{ns}:{service}:done:{event_id}",
+        published,
+        redeliverable_ids(received, committed),
+        handled,
+    )
+    return Replay(
+        memory=replayer.memory,
+        inputs=len(received),
+        replayed=replayer.handled,
+        skipped=skipped,
+        diverged=diverged,
+        failures=replayer.failures,
+        markers=markers,
+    )
+
+
+def _tag(outgoing: Outgoing) -> tuple[str, str]:
+    return outgoing.topic, decode(outgoing.value).type

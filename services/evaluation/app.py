@@ -16,11 +16,13 @@ from services.evaluation.messages import (
 )
 from services.evaluation.policy import RatingPolicy, load_policy
 from services.evaluation.rating_handlers import Ratings
+from services.evaluation.rebuild import rebuild
 from services.evaluation.store import Store
 from services.evaluation.tokens import LinkSigner
 from shared import topics
 from shared.clock import SYSTEM_CLOCK, Clock
 from shared.kafka import ServiceRuntime
+from shared.rebuild import RebuildingRuntime
 from shared.settings import HallSettings
 from shared.telemetry import tracer_provider
 
@@ -34,7 +36,7 @@ def build(
     clock: Clock | None = None,
     policy: RatingPolicy | None = None,
 ) -> ServiceRuntime:
-    runtime = ServiceRuntime(settings, SERVICE, tracer_provider(settings, SERVICE, spans))
+    runtime = RebuildingRuntime(settings, SERVICE, tracer_provider(settings, SERVICE, spans))
     runtime.publications.declare(
         topics.EVALUATION_EVENTS, RatingOpened, RatingRecorded, FollowUpChanged, ClockRequested, ClockWithdrawn
     )
@@ -47,4 +49,6 @@ def build(
     )
     inputs = [topics.INTAKE_EVENTS, topics.ROUTING_EVENTS, topics.TIMING_EVENTS, topics.EVALUATION_COMMANDS]
     runtime.subscribe(inputs, *tables)
+    # An empty Redis (no ``built`` key) is rebuilt from Kafka before anything is consumed.
+    runtime.before_consuming.append(lambda: rebuild(settings, runtime.redis, runtime.publications, rules, force=False))
     return runtime

@@ -26,10 +26,11 @@ from services.gateway.cases.timeline import Timeline
 from services.gateway.context import Gateway
 from services.gateway.feature import Feature, provide
 from services.gateway.limits import MAX_BODY_BYTES, BodyLimits, IdCheckAttempts, LimitStore, RateLimit
+from services.gateway.rebuild import rebuild
 from services.gateway.security_headers import SecurityHeaders
 from services.gateway.users import Directory, LoginRequired, User
 from shared import topics
-from shared.kafka import ServiceRuntime
+from shared.rebuild import RebuildingRuntime
 from shared.service import health_report
 from shared.settings import HallSettings
 from shared.telemetry import tracer_provider
@@ -57,10 +58,13 @@ class Built:
 
 def build(settings: HallSettings, spans: SpanProcessor | None = None) -> Built:
     """The gateway's parts: its runtime (read models, commands it may publish), bus, users and features."""
-    runtime = ServiceRuntime(settings, SERVICE, tracer_provider(settings, SERVICE, spans))
+    runtime = RebuildingRuntime(settings, SERVICE, tracer_provider(settings, SERVICE, spans))
     timeline = Timeline(settings)
     features: list[Feature] = [module.feature(settings) for module in FEATURES]
-    runtime.subscribe(list(READ_TOPICS), timeline.table(), *(t for f in features for t in f.tables))
+    tables = (timeline.table(), *(t for f in features for t in f.tables))
+    runtime.subscribe(list(READ_TOPICS), *tables)
+    # Read models missing (no ``built`` key) are rebuilt from the events topics before anything is consumed.
+    runtime.before_consuming.append(lambda: rebuild(settings, runtime.redis, tables, runtime.publications, force=False))
     for feature in features:
         for topic, commands in feature.publishes.items():
             runtime.publications.declare(topic, *commands)

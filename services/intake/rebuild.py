@@ -152,6 +152,7 @@ async def fold_into(settings: HallSettings, redis: Any, catalogue: Catalogue, pi
     for record, env in events:
         fold.apply(env)
         outputs.add(ns, record, env)
+    outputs.add_replies(ns, await read_topics(bootstrap, ns, [topics.GATEWAY_REPLIES]))
     committed = await committed_offsets(bootstrap, ns, SERVICE)
     inputs = decoded(await read_topics(bootstrap, ns, INPUTS, start=committed))
     memory = Memory()

@@ -23,8 +23,10 @@ from services.routing.messages import (
     StepReassigned,
     StepResumed,
 )
+from services.routing.rebuild import rebuild
 from shared import topics
 from shared.kafka import ServiceRuntime
+from shared.rebuild import RebuildingRuntime
 from shared.settings import HallSettings
 from shared.telemetry import tracer_provider
 
@@ -33,7 +35,7 @@ INPUTS = [topics.INTAKE_EVENTS, topics.ROUTING_COMMANDS, topics.TIMING_EVENTS, t
 
 
 def build(settings: HallSettings, spans: SpanProcessor | None = None) -> ServiceRuntime:
-    runtime = ServiceRuntime(settings, SERVICE, tracer_provider(settings, SERVICE, spans))
+    runtime = RebuildingRuntime(settings, SERVICE, tracer_provider(settings, SERVICE, spans))
     runtime.publications.declare(
         topics.ROUTING_EVENTS,
         StepOpened,
@@ -54,4 +56,6 @@ def build(settings: HallSettings, spans: SpanProcessor | None = None) -> Service
     )
     runtime.publications.declare(topics.EXTERNAL_REQUESTS, HandedOver)
     runtime.subscribe(INPUTS, Routing(settings).table())
+    # An empty Redis (no ``built`` key) is rebuilt from Kafka before anything is consumed.
+    runtime.before_consuming.append(lambda: rebuild(settings, runtime.redis, runtime.publications, force=False))
     return runtime
