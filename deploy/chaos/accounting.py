@@ -1,0 +1,354 @@
+"""Every acknowledged write accounted, from the namespace's topics and the gateway's API.
+
+A submission is *acknowledged* when it was answered 201 (with a case number) or 202 (safe in Kafka, not yet
+carried out). For each one:
+
+- **lost**: answered 201 and no ``CaseAccepted`` for its case in ``intake.events``, or the gateway does not know
+  the case number (``GET /api/cases/{no}`` is not 200) once the run has settled;
+- **duplicated**: two case numbers for one key (or a number other than the one answered), the case accepted
+  twice (two ``CaseAccepted`` event ids), two 承办 steps, a step or the case accepted twice on the timeline, or
+  one clock's alert of one level raised twice (two event ids);
+- **stuck**: answered only 202 and never accepted; accepted but its 承办 step or its clock never started; a
+  driven case that did not reach 已评价 (or an undriven one 办理中) on the gateway; a clock whose 预警 or 逾期
+  time has passed (by more than a grace) while it ran, without that alert.
+
+Redelivered records with the same event id are not duplicates: consumers de-duplicate by event id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import msgspec
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from deploy.chaos.driver import Client, Submission
+from deploy.chaos.faults import FaultResult
+from shared import topics
+from shared.clock import SYSTEM_CLOCK
+from shared.envelope import decode
+from shared.settings import HallSettings
+from tests.journeys import CLERK_ID
+
+ALERT_GRACE = timedelta(seconds=60)
+STATES = ("已受理", "办理中", "已办结", "已出件", "已评价")
+
+
+@dataclass
+class Topics:
+    """What the namespace's topics hold, indexed by case and clock."""
+
+    accepted: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # case id → case nos
+    accepted_ids: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # case id → event ids
+    refused: set[str] = field(default_factory=set)
+    first_steps: dict[str, dict[str, set[str]]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(set)))
+    clocks: dict[str, dict[str, Any]] = field(default_factory=dict)  # clock id → ClockStarted payload (+case_id)
+    case_clocks: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    stopped: dict[str, datetime] = field(default_factory=dict)
+    altered: set[str] = field(default_factory=set)  # paused, extended or revised: alert times moved
+    alerts: dict[tuple[str, str], set[str]] = field(default_factory=lambda: defaultdict(set))
+    dead_letters: int = 0
+    records: int = 0
+
+
+def _time(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else None
+
+
+async def read_topics(settings: HallSettings) -> Topics:
+    """Every record of the namespace's event topics and dead letters, from the beginning to the current end."""
+    names = [
+        settings.topic(n)
+        for n in (topics.INTAKE_EVENTS, topics.ROUTING_EVENTS, topics.TIMING_EVENTS, topics.DEAD_LETTERS)
+    ]
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False, group_id=None
+    )
+    await consumer.start()
+    seen = Topics()
+    try:
+        partitions = [
+            TopicPartition(name, p) for name in names for p in sorted(consumer.partitions_for_topic(name) or ())
+        ]
+        if len({tp.topic for tp in partitions}) < len(names):
+            await consumer.topics()  # metadata not loaded yet
+            partitions = [
+                TopicPartition(name, p) for name in names for p in sorted(consumer.partitions_for_topic(name) or ())
+            ]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        left = {tp for tp in partitions if ends[tp] > 0}
+        while left:
+            batch = await consumer.getmany(*left, timeout_ms=2000)
+            for tp, records in batch.items():
+                for record in records:
+                    seen.records += 1
+                    if tp.topic == settings.topic(topics.DEAD_LETTERS):
+                        seen.dead_letters += 1
+                    elif record.value is not None:
+                        _index(seen, record.value)
+            for tp in list(left):
+                if await consumer.position(tp) >= ends[tp]:
+                    left.discard(tp)
+    finally:
+        await consumer.stop()
+    return seen
+
+
+def _index(seen: Topics, value: bytes) -> None:
+    try:
+        envelope = decode(value)
+        payload: dict[str, Any] = msgspec.json.decode(envelope.payload)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return
+    kind = envelope.type.split(".")[0]
+    case_id = envelope.case_id
+    if kind == "CaseAccepted":
+        seen.accepted[case_id].add(payload["case_no"])
+        seen.accepted_ids[case_id].add(envelope.event_id)
+    elif kind == "CaseRefused":
+        seen.refused.add(case_id)
+    elif kind == "StepOpened" and payload.get("seq") == 1:
+        seen.first_steps[case_id][payload["step_id"]].add(envelope.event_id)
+    elif kind == "ClockStarted":
+        clock_id = payload.get("clock_id") or case_id
+        seen.clocks[clock_id] = {**payload, "case_id": case_id}
+        seen.case_clocks[case_id].add(clock_id)
+    elif kind == "ClockStopped":
+        stopped = _time(payload.get("stopped_at"))
+        if stopped is not None:
+            seen.stopped[payload.get("clock_id") or case_id] = stopped
+    elif kind in ("ClockPaused", "ClockResumed", "ClockExtended", "DeadlineRevised"):
+        seen.altered.add(payload.get("clock_id") or case_id)
+    elif kind == "ClockAlerted":
+        seen.alerts[(payload["clock_id"], payload["level"])].add(envelope.event_id)
+
+
+@dataclass
+class Verdict:
+    lost: list[str] = field(default_factory=list)
+    duplicated: list[str] = field(default_factory=list)
+    stuck: list[str] = field(default_factory=list)
+
+
+def judge(sub: Submission, seen: Topics, api: dict[str, Any] | None, now: datetime) -> Verdict:  # noqa: PLR0912
+    """The verdict on one acknowledged submission (``api`` is the gateway's case view, None if not 200)."""
+    verdict = Verdict()
+    who = sub.case_no or sub.key
+    numbers = seen.accepted.get(sub.case_id, set())
+    if not numbers:
+        if sub.case_no:
+            verdict.lost.append(f"{who}: answered 201, never accepted in intake.events")
+        elif sub.case_id not in seen.refused:
+            verdict.stuck.append(f"{sub.key}: answered 202, never carried out")
+        return verdict
+    if len(numbers) > 1 or (sub.case_no and sub.case_no not in numbers):
+        verdict.duplicated.append(f"{sub.key}: case numbers {sorted(numbers)} (answered {sub.case_no or '-'})")
+    if len(seen.accepted_ids[sub.case_id]) > 1:
+        verdict.duplicated.append(f"{who}: CaseAccepted {len(seen.accepted_ids[sub.case_id])} times")
+    case_no = sub.case_no or min(numbers)
+    steps = seen.first_steps.get(sub.case_id, {})
+    if not steps:
+        verdict.stuck.append(f"{case_no}: accepted, no 承办 step opened")
+    elif len(steps) > 1 or any(len(ids) > 1 for ids in steps.values()):
+        verdict.duplicated.append(f"{case_no}: 承办 opened {sum(len(i) for i in steps.values())} times")
+    clocks = seen.case_clocks.get(sub.case_id, set())
+    if sub.case_id not in clocks:
+        verdict.stuck.append(f"{case_no}: accepted, its clock never started")
+    for (clock_id, level), ids in seen.alerts.items():
+        if clock_id in clocks and len(ids) > 1:
+            verdict.duplicated.append(f"{case_no}: {level} of clock {clock_id} raised {len(ids)} times")
+    for clock_id in clocks - seen.altered:
+        clock = seen.clocks[clock_id]
+        stopped = seen.stopped.get(clock_id)
+        for level, due in (("预警", _time(clock.get("warning_at"))), ("逾期", _time(clock.get("promised_deadline")))):
+            if due is None or due > now - ALERT_GRACE or (stopped is not None and stopped <= due):
+                continue
+            if (clock_id, level) not in seen.alerts:
+                verdict.stuck.append(f"{case_no}: clock {clock_id} due for {level} at {due:%H:%M:%S}, no alert")
+    if api is None:
+        verdict.lost.append(f"{case_no}: in intake.events, unknown to the gateway (GET /api/cases not 200)")
+        return verdict
+    kinds = Counter(entry["type"].split(".")[0] for entry in api.get("timeline", []))
+    if kinds["CaseAccepted"] > 1:
+        verdict.duplicated.append(f"{case_no}: accepted {kinds['CaseAccepted']} times on the timeline")
+    wanted = "已评价" if sub.drive else "办理中"
+    state = api.get("state", "")
+    if state not in STATES or STATES.index(state) < STATES.index(wanted):
+        extra = f" ({sub.drive_error})" if sub.drive_error else ""
+        verdict.stuck.append(f"{case_no}: {state or '?'} on the gateway, expected {wanted}{extra}")
+    return verdict
+
+
+async def case_views(client: Client, subs: list[Submission], seen: Topics) -> dict[str, dict[str, Any] | None]:
+    """``GET /api/cases/{no}`` of every accepted case (by case id), 20 at a time."""
+    gate = asyncio.Semaphore(20)
+    views: dict[str, dict[str, Any] | None] = {}
+
+    async def one(sub: Submission) -> None:
+        numbers = seen.accepted.get(sub.case_id)
+        case_no = sub.case_no or (min(numbers) if numbers else "")
+        if not case_no:
+            return
+        async with gate:
+            response = await client.request("GET", f"/api/cases/{case_no}", CLERK_ID, patience_s=30)
+        views[sub.case_id] = response.json() if response is not None and response.status_code == 200 else None
+
+    await asyncio.gather(*(one(s) for s in subs))
+    return views
+
+
+@dataclass
+class Account:
+    """The whole run's accounting, one row per phase (warm-up, each fault, the end) and the totals."""
+
+    rows: list[dict[str, Any]]
+    totals: dict[str, Any]
+    examples: dict[str, list[str]]
+    dead_letters: int
+    records: int
+    alerts_checked: int
+
+    @property
+    def failed(self) -> bool:
+        return bool(
+            self.totals["lost"] or self.totals["duplicated"] or self.totals["stuck"] or self.totals["unrecovered"]
+        )
+
+
+def acknowledged(sub: Submission) -> bool:
+    return bool(sub.case_no) or sub.pending
+
+
+async def account(
+    client: Client, settings: HallSettings, results: list[FaultResult], *, settle_s: float, log: Any
+) -> Account:
+    """Reads the topics and the gateway until every verdict is final or ``settle_s`` has passed."""
+    subs = [s for s in client.submissions if acknowledged(s)]
+    deadline = time.monotonic() + settle_s
+    while True:
+        seen = await read_topics(settings)
+        views = await case_views(client, subs, seen)
+        now = SYSTEM_CLOCK.now()
+        verdicts = {s.key: judge(s, seen, views.get(s.case_id), now) for s in subs}
+        bad = sum(1 for v in verdicts.values() if v.lost or v.duplicated or v.stuck)
+        if not bad or time.monotonic() > deadline:
+            break
+        log(f"accounting: {bad} cases not final yet, reading again")
+        await asyncio.sleep(10)
+
+    order = ["warm-up", *(r.name for r in results), "after the faults"]
+    by_name = {r.name: r for r in results}
+    rows: list[dict[str, Any]] = []
+    examples: dict[str, list[str]] = {"lost": [], "duplicated": [], "stuck": []}
+    for phase in order:
+        mine = [s for s in client.submissions if s.phase == phase]
+        counts = client.phases.get(phase)
+        result = by_name.get(phase)
+        row: dict[str, Any] = {
+            "phase": phase,
+            "submitted": len(mine),
+            "acknowledged": sum(1 for s in mine if acknowledged(s)),
+            "gave_up": sum(1 for s in mine if s.gave_up),
+            "unexpected": sum(1 for s in mine if s.unexpected),
+            "requests": counts.requests if counts else 0,
+            "server_errors": counts.server_errors if counts else 0,
+            "throttled": counts.throttled if counts else 0,
+            "failures": counts.failures if counts else 0,
+            "lost": 0,
+            "duplicated": 0,
+            "stuck": 0,
+            "recovery_s": result.recovery_s if result else None,
+            "after_end_s": result.after_end_s if result else None,
+            "unrecovered": int(result is not None and not result.recovered),
+            "notes": "; ".join(result.notes) if result else "",
+        }
+        for sub in mine:
+            verdict = verdicts.get(sub.key)
+            if verdict is None:
+                continue
+            for kind in ("lost", "duplicated", "stuck"):
+                found: list[str] = getattr(verdict, kind)
+                if found:
+                    row[kind] += 1
+                    examples[kind].extend(found)
+        rows.append(row)
+    totals = {
+        key: sum(r[key] for r in rows)
+        for key in (
+            "submitted",
+            "acknowledged",
+            "gave_up",
+            "unexpected",
+            "requests",
+            "server_errors",
+            "throttled",
+            "failures",
+            "lost",
+            "duplicated",
+            "stuck",
+            "unrecovered",
+        )
+    }
+    checked = sum(
+        1
+        for clock_id, clock in seen.clocks.items()
+        if clock_id not in seen.altered
+        for due in (_time(clock.get("warning_at")), _time(clock.get("promised_deadline")))
+        if due is not None and due <= now - ALERT_GRACE
+    )
+    return Account(rows, totals, examples, seen.dead_letters, seen.records, checked)
+
+
+def table(acc: Account, markdown: bool = False) -> str:
+    head = [
+        "fault",
+        "recovery s",
+        "submitted",
+        "acked",
+        "5xx",
+        "429",
+        "conn/timeout",
+        "gave up",
+        "lost",
+        "duplicated",
+        "stuck",
+    ]
+
+    def cells(row: dict[str, Any], name: str) -> list[str]:
+        recovery = row.get("recovery_s")
+        if row is acc.totals:
+            rec = f"{acc.totals['unrecovered']} not recovered"
+        elif name in ("warm-up", "after the faults"):
+            rec = "-"
+        else:
+            rec = f"{recovery:.1f}" if recovery is not None else "NOT RECOVERED"
+        keys = ("submitted", "acknowledged", "server_errors", "throttled", "failures", "gave_up")
+        return [name, rec, *(str(row[k]) for k in keys), str(row["lost"]), str(row["duplicated"]), str(row["stuck"])]
+
+    lines = [cells(r, r["phase"]) for r in acc.rows] + [cells(acc.totals, "total")]
+    if markdown:
+        out = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+        out += ["| " + " | ".join(line) + " |" for line in lines]
+    else:
+        widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(head)]
+        out = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True))]
+        out += ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) for line in lines]
+    notes = [f"- {r['phase']}: {r['notes']}" for r in acc.rows if r["notes"]]
+    out.append("")
+    out.append(
+        f"{acc.records} records read from the namespace's topics; {acc.dead_letters} dead letters; "
+        f"{acc.alerts_checked} alert times passed and checked; {acc.totals['unexpected']} unexpected answers."
+    )
+    out += notes
+    for kind, found in acc.examples.items():
+        if found:
+            out.append(f"{kind} ({len(found)}), first ones:")
+            out += [f"  - {line}" for line in found[:10]]
+    return "\n".join(out)

@@ -1,0 +1,199 @@
+"""``./hall chaos [--quick] [--cases N] [--rate R] [--report FILE]``: the fault suite with accounting.
+
+Starts a private Kafka and Redis (``deploy/sandbox.py``, free ports, a home of its own: never the shared ones),
+creates the topics in a namespace of its own, starts the hall's five processes against them with a fresh
+install secret in demo mode, and then:
+
+1. warm-up: the client submits at the fixed rate with no fault;
+2. the faults, one after another, each followed by a settle period (``faults.plan``);
+3. a last period with no fault, then the client stops and waits for what is under way;
+4. the accounting (``accounting``): the table, one row per fault and the totals.
+
+Exits 1 on any lost, duplicated or stuck case, or any fault not recovered within two minutes of its end without
+manual action; 0 otherwise. The sandbox's home (logs of every process, Kafka and Redis) is kept on failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from deploy.sandbox import Sandbox, free_port
+from deploy.secret import ensure_secret
+
+QUICK_CASES, FULL_CASES = 1000, 10_000
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="hall chaos", description="故障注入与逐笔核对 (the fault suite with accounting)"
+    )
+    parser.add_argument("--quick", action="store_true", help="about 1,000 cases, Kafka stopped 30 s (a few minutes)")
+    parser.add_argument("--cases", type=int, help=f"about how many cases (default {FULL_CASES}, quick {QUICK_CASES})")
+    parser.add_argument("--rate", type=float, help="submissions per second, open loop (default 10, quick 4)")
+    parser.add_argument("--kafka-stop", type=float, help="seconds Kafka stays stopped (default 90, quick 30)")
+    parser.add_argument("--drive-every", type=int, default=5, help="drive every Nth case through its lifecycle")
+    parser.add_argument("--report", type=Path, help="also write the table as Markdown to this file")
+    parser.add_argument("--home", type=Path, help="the sandbox's home (default: a new temporary directory)")
+    parser.add_argument("--keep", action="store_true", help="keep the sandbox's home even when the run passes")
+    args = parser.parse_args(argv)
+    if args.cases is not None and args.cases < 1:
+        parser.error("--cases must be at least 1")
+    if args.rate is not None and not 0 < args.rate <= 100:
+        parser.error("--rate must be more than 0 and at most 100")
+    return args
+
+
+class Plan:
+    """Durations of the run, chosen so that about ``cases`` submissions are made at ``rate``."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        quick = bool(args.quick)
+        self.cases = args.cases or (QUICK_CASES if quick else FULL_CASES)
+        self.rate = args.rate or (4.0 if quick else 10.0)
+        self.kafka_stop_s = args.kafka_stop or (30.0 if quick else 90.0)
+        self.restart_after_s = 10.0
+        self.warm_up_s = 10.0 if quick else 30.0
+        self.final_s = 15.0 if quick else 60.0
+        self.patience_s = 240.0 if quick else 360.0
+        faults = 9
+        expected_recovery_s = 15.0
+        busy = faults * (self.restart_after_s + expected_recovery_s) + self.kafka_stop_s - self.restart_after_s
+        spare = self.cases / self.rate - self.warm_up_s - self.final_s - busy
+        self.settle_s = max(5.0 if quick else 20.0, spare / faults)
+        self.drive_every = args.drive_every
+
+
+STARTED = time.monotonic()
+
+
+def log(message: str) -> None:
+    print(f"[{time.monotonic() - STARTED:7.1f}s] {message}", flush=True)  # noqa: T201
+
+
+async def group_coordinator_ready(servers: str, topic: str, timeout_s: float = 120.0) -> None:
+    """Waits until a consumer group can commit on the new broker (its ``__consumer_offsets`` exists).
+
+    A service started before that exits at start-up with GroupCoordinatorNotAvailableError; this is the bring-up
+    of a brand-new broker, not one of the faults, so the run waits for it instead of counting it.
+    """
+    from aiokafka import AIOKafkaConsumer, TopicPartition  # noqa: PLC0415
+    from aiokafka.errors import KafkaError  # noqa: PLC0415
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        consumer = AIOKafkaConsumer(bootstrap_servers=servers, group_id="chaos.warm-up", enable_auto_commit=False)
+        try:
+            await consumer.start()
+            await asyncio.wait_for(consumer.committed(TopicPartition(topic, 0)), 30)
+            return
+        except (KafkaError, TimeoutError):
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(1)
+        finally:
+            await consumer.stop()
+
+
+async def run(args: argparse.Namespace) -> int:  # noqa: PLR0915 (one run, start to end, in order)
+    # Imported here: the client's module reads settings (tests/journeys.py) once HALL_SECRET is this run's.
+    from deploy.chaos import accounting, faults  # noqa: PLC0415
+    from deploy.chaos.driver import Client  # noqa: PLC0415
+    from deploy.processes import SERVICES, Launcher  # noqa: PLC0415
+    from shared.clock import OFFSET_VARIABLE, SYSTEM_CLOCK  # noqa: PLC0415
+    from shared.settings import load_settings  # noqa: PLC0415
+    from shared.topics import ensure_topics  # noqa: PLC0415
+
+    plan = Plan(args)
+    home: Path = args.home or Path(tempfile.mkdtemp(prefix="hall-chaos-"))
+    await asyncio.to_thread(home.mkdir, mode=0o700, parents=True, exist_ok=True)
+    log(f"hall chaos: about {plan.cases} cases at {plan.rate:g}/s; home {home}")
+    sandbox = Sandbox(home / "infra")
+    launcher: Launcher | None = None
+    ok = False
+    try:
+        await asyncio.to_thread(sandbox.start)
+        namespace = f"chaos{uuid.uuid4().hex[:6]}"
+        settings = load_settings(
+            kafka_bootstrap_servers=sandbox.kafka_bootstrap_servers, redis_url=sandbox.redis_url, namespace=namespace
+        )
+        await ensure_topics(settings)
+        await group_coordinator_ready(settings.kafka_bootstrap_servers, settings.topic("deadletter"))
+        env = {
+            **sandbox.env(),
+            "HALL_NAMESPACE": namespace,
+            "HALL_SECRET": os.environ["HALL_SECRET"],
+            "HALL_DEMO": "1",
+            OFFSET_VARIABLE: str(SYSTEM_CLOCK.offset.total_seconds()),
+        }
+        launcher = Launcher(home / "hall", env, {name: free_port() for name in SERVICES})
+        for name in SERVICES:
+            launcher.start(name)
+        unhealthy = await asyncio.to_thread(launcher.wait_healthy, list(SERVICES), 120.0)
+        if unhealthy:
+            log(f"not healthy at the start: {unhealthy}; logs in {home / 'hall' / 'logs'}")
+            return 2
+        log(f"hall up in namespace {namespace}: gateway on port {launcher.ports['gateway']}")
+        client = Client(
+            f"http://127.0.0.1:{launcher.ports['gateway']}",
+            namespace,
+            patience_s=plan.patience_s,
+            drive_every=plan.drive_every,
+        )
+        try:
+            await client.sign_in()
+            started = time.monotonic()
+            submitting = asyncio.create_task(client.run(plan.rate))
+            await asyncio.sleep(plan.warm_up_s)
+            results = []
+            for fault in faults.plan(
+                launcher, sandbox, kafka_stop_s=plan.kafka_stop_s, restart_after_s=plan.restart_after_s
+            ):
+                results.append(await faults.run_fault(fault, client, launcher, started, log))
+                await asyncio.sleep(plan.settle_s)
+            client.phase = "after the faults"
+            await asyncio.sleep(plan.final_s)
+            client.stop()
+            await submitting
+            log(f"{len(client.submissions)} submitted; waiting for the submissions and lifecycles under way")
+            await client.drain()
+            log("accounting")
+            acc = await accounting.account(client, settings, results, settle_s=120.0, log=log)
+        finally:
+            await client.close()
+        text = accounting.table(acc)
+        print(text, flush=True)  # noqa: T201
+        if args.report:
+            args.report.write_text(
+                f"Chaos run: about {plan.cases} cases at {plan.rate:g}/s, Kafka stopped {plan.kafka_stop_s:g} s, "
+                f"every {plan.drive_every}th case driven to 已评价.\n\n{accounting.table(acc, markdown=True)}\n"
+            )
+        ok = not acc.failed
+        log("PASSED: nothing lost, duplicated or stuck; every fault recovered" if ok else "FAILED (see the table)")
+        return 0 if ok else 1
+    finally:
+        if launcher is not None:
+            for name in SERVICES:
+                launcher.stop(name, wait_s=15.0)
+        await asyncio.to_thread(sandbox.stop)
+        if ok and not args.keep and args.home is None:
+            shutil.rmtree(home, ignore_errors=True)
+        else:
+            log(f"kept {home} (logs in {home / 'hall' / 'logs'})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(sys.argv[1:] if argv is None else argv)
+    # A fresh install secret for this run, and demo mode: the demo users sign in with their published password.
+    secret_home = Path(tempfile.mkdtemp(prefix="hall-chaos-secret-"))
+    os.environ["HALL_SECRET"] = ensure_secret(secret_home)
+    shutil.rmtree(secret_home, ignore_errors=True)
+    os.environ["HALL_DEMO"] = "1"
+    return asyncio.run(run(args))

@@ -1,0 +1,285 @@
+"""The chaos client: open-loop submissions with Idempotency-Keys, kiosk-style retries, and whole lifecycles.
+
+Every request goes through the gateway's HTTP API with the demo users' tokens (``POST /api/session``). A
+request answered 5xx or 429, timed out or refused a connection is sent again, unchanged (a submission with the
+same Idempotency-Key), after a back-off with jitter, until ``patience_s`` has passed. Every answer is counted
+against the fault phase it arrived in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from tests.journeys import APPLICATION, CLERK_ID, KIOSK_PROOF, STAFF_ID
+
+KIOSK_ID = "kiosk-01"
+PASSWORD = "hall2026"  # noqa: S105 (the demo users' published password, HALL_DEMO=1 only)
+RETRYABLE = frozenset({429, 500, 502, 503, 504})
+# The steps of a single-department item, in order; routing names them ``<case_id>-<track>-<seq>``.
+STEP_OPINIONS = ("材料齐全", "审核同意", "准予")
+
+
+@dataclass
+class Submission:
+    """One application as the client saw it."""
+
+    index: int
+    key: str
+    case_id: str  # what the gateway derives from the key (uuid5 of namespace, user and key)
+    phase: str  # the fault phase it was first sent in
+    drive: bool  # driven through its whole lifecycle, or only submitted
+    sent_at: float
+    statuses: list[int] = field(default_factory=list)
+    case_no: str = ""
+    pending: bool = False  # answered 202 at least once (safe in Kafka, not yet carried out)
+    gave_up: bool = False
+    unexpected: str = ""  # an answer no retry explains (200 待补正, 4xx)
+    reached: str = ""  # the furthest state the lifecycle saw
+    drive_error: str = ""
+
+
+@dataclass
+class PhaseCounts:
+    requests: int = 0
+    server_errors: int = 0  # 5xx answered
+    throttled: int = 0  # 429
+    failures: int = 0  # connection refused, reset or timed out
+    statuses: Counter[int] = field(default_factory=Counter)
+
+
+def case_id_for(namespace: str, user_id: str, key: str) -> str:
+    """The case id the gateway gives a submission with this key (services/gateway/cases/api.py)."""
+    return uuid.uuid5(uuid.NAMESPACE_OID, f"{namespace}:{user_id}:{key}").hex
+
+
+class Client:
+    def __init__(
+        self,
+        base_url: str,
+        namespace: str,
+        *,
+        patience_s: float = 300.0,
+        request_timeout_s: float = 30.0,
+        drive_every: int = 5,
+        drive_concurrency: int = 40,
+        poll_s: float = 1.0,
+    ) -> None:
+        self.base_url = base_url
+        self.namespace = namespace
+        self.patience_s = patience_s
+        self.drive_every = drive_every
+        self.poll_s = poll_s
+        self.http = httpx.AsyncClient(
+            base_url=base_url,
+            timeout=request_timeout_s,
+            limits=httpx.Limits(max_connections=400, max_keepalive_connections=100),
+        )
+        self.headers: dict[str, dict[str, str]] = {}
+        self.phase = "warm-up"
+        self.phases: dict[str, PhaseCounts] = {}
+        self.submissions: list[Submission] = []
+        # (sent, answered) monotonic times of every 201 a submission got: recovery is the first one sent after it.
+        self.successes: list[tuple[float, float]] = []
+        self.in_flight = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._drive_gate = asyncio.Semaphore(drive_concurrency)
+        self._stop = asyncio.Event()
+        self._run_id = uuid.uuid4().hex[:8]
+
+    # -- sign-in ------------------------------------------------------------------------------------------
+
+    async def sign_in(self) -> None:
+        for user_id in (CLERK_ID, STAFF_ID, KIOSK_ID):
+            response = await self.request(
+                "POST", "/api/session", user_id, json={"user_id": user_id, "password": PASSWORD}, anonymous=True
+            )
+            if response is None or response.status_code != 200:
+                text = response.text if response is not None else "no answer"
+                raise RuntimeError(f"sign-in of {user_id} failed: {text}")
+            self.headers[user_id] = {"Authorization": f"Bearer {response.json()['token']}"}
+
+    # -- requests -----------------------------------------------------------------------------------------
+
+    def counts(self) -> PhaseCounts:
+        return self.phases.setdefault(self.phase, PhaseCounts())
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        user_id: str,
+        *,
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+        anonymous: bool = False,
+        patience_s: float | None = None,
+    ) -> httpx.Response | None:
+        """The first answer that is not worth retrying, or None when patience ran out."""
+        deadline = time.monotonic() + (self.patience_s if patience_s is None else patience_s)
+        attempt = 0
+        while True:
+            wait: float | None = None
+            all_headers = {**({} if anonymous else self.headers[user_id]), **(headers or {})}
+            self.in_flight += 1
+            sent = time.monotonic()
+            try:
+                response = await self.http.request(method, url, json=json, headers=all_headers)
+                response.extensions["chaos_sent"] = sent
+            except (httpx.TransportError, httpx.TimeoutException):
+                counts = self.counts()
+                counts.requests += 1
+                counts.failures += 1
+            else:
+                counts = self.counts()
+                counts.requests += 1
+                counts.statuses[response.status_code] += 1
+                if response.status_code >= 500:
+                    counts.server_errors += 1
+                if response.status_code == 429:
+                    counts.throttled += 1
+                if response.status_code not in RETRYABLE:
+                    return response
+                retry_after = response.headers.get("retry-after", "")
+                if retry_after.isdigit():
+                    wait = min(float(retry_after), 10.0)
+            finally:
+                self.in_flight -= 1
+            attempt += 1
+            if wait is None:
+                wait = min(8.0, 0.25 * 2**attempt) * random.uniform(0.5, 1.5)  # noqa: S311 (jitter, not crypto)
+            if time.monotonic() + wait > deadline:
+                return None
+            await asyncio.sleep(wait)
+
+    # -- submissions --------------------------------------------------------------------------------------
+
+    async def run(self, rate: float) -> None:
+        """Submits at ``rate`` per second, open loop (one task per application), until ``stop``."""
+        interval = 1.0 / rate
+        next_at = time.monotonic()
+        index = 0
+        while not self._stop.is_set():
+            self._spawn(self.submit(index))
+            index += 1
+            next_at += interval
+            delay = next_at - time.monotonic()
+            if delay > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), delay)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def drain(self) -> None:
+        """Waits for every submission and lifecycle still under way (each is bounded by its patience)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def submit(self, index: int) -> None:
+        key = f"chaos-{self._run_id}-{index:06d}"
+        sub = Submission(
+            index=index,
+            key=key,
+            case_id=case_id_for(self.namespace, CLERK_ID, key),
+            phase=self.phase,
+            drive=self.drive_every > 0 and index % self.drive_every == 0,
+            sent_at=time.monotonic(),
+        )
+        self.submissions.append(sub)
+        deadline = sub.sent_at + self.patience_s
+        headers = {"Idempotency-Key": key}
+        while True:
+            left = deadline - time.monotonic()
+            response = await self.request(
+                "POST", "/api/cases", CLERK_ID, json=APPLICATION, headers=headers, patience_s=max(left, 0.0)
+            )
+            if response is None:
+                sub.gave_up = True
+                return
+            sub.statuses.append(response.status_code)
+            if response.status_code == 201:
+                sub.case_no = response.json()["case_no"]
+                self.successes.append((response.extensions["chaos_sent"], time.monotonic()))
+                break
+            if response.status_code == 202:
+                # Safe in Kafka: ask again with the same key for the first answer, as a kiosk would.
+                sub.pending = True
+                if time.monotonic() + 2 > deadline:
+                    return
+                await asyncio.sleep(2)
+                continue
+            sub.unexpected = f"{response.status_code} {response.text[:200]}"
+            return
+        if sub.drive:
+            async with self._drive_gate:
+                try:
+                    await self.lifecycle(sub)
+                except (KeyError, ValueError, RuntimeError) as exc:
+                    sub.drive_error = f"{type(exc).__name__}: {exc}"
+
+    # -- lifecycles ---------------------------------------------------------------------------------------
+
+    async def _poll(self, method: str, url: str, user_id: str, ready: Any) -> dict[str, Any] | None:
+        """GETs ``url`` every ``poll_s`` until ``ready(body)``; None when patience ran out."""
+        deadline = time.monotonic() + self.patience_s
+        while time.monotonic() < deadline:
+            response = await self.request(method, url, user_id, patience_s=deadline - time.monotonic())
+            if response is not None and response.status_code == 200:
+                body: dict[str, Any] = response.json()
+                if ready(body):
+                    return body
+            await asyncio.sleep(self.poll_s)
+        return None
+
+    async def _act(self, url: str, user_id: str, body: dict[str, Any], what: str) -> None:
+        response = await self.request("POST", url, user_id, json=body)
+        if response is None:
+            raise RuntimeError(f"{what}: no answer within patience")
+        # 409: already done (a retried command whose first attempt went through).
+        if response.status_code not in (200, 201, 202, 409):
+            raise RuntimeError(f"{what}: {response.status_code} {response.text[:200]}")
+
+    async def lifecycle(self, sub: Submission) -> None:
+        """承办 → 审核 → 决定 (each claimed, then 通过), delivery at the window, a kiosk rating."""
+        for seq, opinion in enumerate(STEP_OPINIONS, start=1):
+            step_id = f"{sub.case_id}-1-{seq}"
+            step = await self._poll("GET", f"/api/steps/{step_id}", STAFF_ID, lambda b: b["step"]["status"] == "待办")
+            if step is None:
+                raise RuntimeError(f"step {seq} never opened")
+            await self._act(f"/api/steps/{step_id}/claim", STAFF_ID, {}, f"claim of step {seq}")
+            await self._act(
+                f"/api/steps/{step_id}/decision", STAFF_ID, {"action": "通过", "opinion": opinion}, f"step {seq}"
+            )
+            done = await self._poll("GET", f"/api/steps/{step_id}", STAFF_ID, lambda b: b["step"]["status"] == "已办")
+            if done is None:
+                raise RuntimeError(f"decision of step {seq} never carried out")
+            sub.reached = f"环节{seq}已办"
+        await self._wait_state(sub, "已办结")
+        await self._act(f"/api/deliveries/{sub.case_no}", CLERK_ID, {"method": "窗口"}, "delivery")
+        await self._wait_state(sub, "已出件")
+        rating = {"level": "非常满意", "channel": "自助终端", **KIOSK_PROOF}
+        await self._act(f"/api/cases/{sub.case_no}/ratings", KIOSK_ID, rating, "rating")
+        await self._wait_state(sub, "已评价")
+
+    async def _wait_state(self, sub: Submission, wanted: str) -> None:
+        body = await self._poll("GET", f"/api/cases/{sub.case_no}", CLERK_ID, lambda b: b["state"] == wanted)
+        if body is None:
+            raise RuntimeError(f"never reached {wanted}")
+        sub.reached = wanted
