@@ -12,6 +12,7 @@ from typing import Literal
 import msgspec
 
 from shared.clock import SYSTEM_CLOCK
+from shared.upcast import UPCASTERS
 
 ActorKind = Literal["clerk", "staff", "supervisor", "kiosk", "pad", "applicant", "operator", "system"]
 
@@ -82,5 +83,12 @@ def encode(envelope: Envelope) -> bytes:
 
 
 def decode(data: bytes) -> Envelope:
-    """Decode a record value; raises ``msgspec.DecodeError``/``ValidationError`` on a malformed one."""
-    return _decoder.decode(data)
+    """Decode a record value, upcast to its newest tag version (:mod:`shared.upcast`).
+
+    Raises ``msgspec.DecodeError``/``ValidationError`` on a malformed one.
+    """
+    envelope = _decoder.decode(data)
+    tag, payload = UPCASTERS.apply(envelope.type, envelope.payload)
+    if tag == envelope.type:
+        return envelope
+    return msgspec.structs.replace(envelope, type=tag, payload=msgspec.Raw(payload))
