@@ -147,6 +147,33 @@ async def test_the_clerk_refuses_with_a_reason_and_a_notice_appears_in_my_cases(
     assert case_no not in theirs.text
 
 
+async def _refusal_notice(hall: InProcessHall, item: str, materials: list[str]) -> str:
+    response = await post(hall, application(item, materials, refusal_reason="申请事项不属于本单位受理范围"))
+    assert response.status_code == 422, response.text
+    case_no = response.json()["case_no"]
+    await dossier(hall, case_no)
+    notice = await hall.client.get(f"/desk/cases/{case_no}/document", headers=CLERK)
+    assert notice.status_code == 200, notice.text
+    return notice.text
+
+
+async def test_a_refusal_notice_cites_the_law_of_the_items_type_and_offers_the_remedy_it_has(
+    hall: InProcessHall,
+) -> None:
+    public_service = await _refusal_notice(hall, GAS, ["M01", "M02"])  # 20 公共服务: no 复议 or 诉讼
+    assert "申请行政复议" not in public_service
+    assert "行政许可法" not in public_service
+    assert "依据《城镇燃气管理条例》及本事项办事指南的规定，决定不予受理" in public_service
+    assert "12345" in public_service
+    confirmation = await _refusal_notice(hall, SEAL, ["M01", "M02"])  # 07 行政确认: its own basis, with review
+    assert "根据《不动产登记暂行条例》第十四条的规定，决定不予受理" in confirmation
+    assert "行政许可法" not in confirmation
+    assert "六十日内依法申请行政复议" in confirmation
+    licence = await _refusal_notice(hall, QUALIFICATION, ["M01", "M02", "M03", "M04", "M05"])  # 01 行政许可
+    assert "《中华人民共和国行政许可法》第三十二条" in licence
+    assert "六十日内依法申请行政复议" in licence
+
+
 async def test_an_applicant_on_the_false_commitment_list_is_excluded_with_the_reason(hall: InProcessHall) -> None:
     body = application(QUALIFICATION, ["M01", "M02", "M03", "M04"], LISTED, commitment_signed=True)
     response = await post(hall, body)

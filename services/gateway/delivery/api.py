@@ -17,6 +17,7 @@ from services.gateway.context import Gateway, HallDep, Req
 from services.gateway.delivery.ready import CaseAtWindow, Deliveries
 from services.gateway.delivery.schemas import DeliveriesView, DeliverIn, RecordDelivery
 from services.gateway.desk.dossier import Dossiers
+from services.gateway.legal import legal_text
 from services.gateway.openapi import COMMAND, documented
 from services.gateway.users import User
 from shared import topics
@@ -91,4 +92,7 @@ class DeliveryController(Controller):
         case = await deliveries.case(hall.redis, case_id)
         if case is None or not case.result:
             raise NotFoundException(f"办件 {case_no} 尚未办结，没有出件单")
-        return Template(template_name="delivery/note.html", context={"user": user, "case": case, "when": when})
+        dossier = await dossiers.get(hall.redis, case_id)
+        legal = legal_text(dossier.item_code if dossier else "", "不予许可")
+        context = {"user": user, "case": case, "when": when, "legal": legal}
+        return Template(template_name="delivery/note.html", context=context)

@@ -16,6 +16,7 @@ from services.gateway.access import Action
 from services.gateway.cases.timeline import current_state
 from services.gateway.context import Gateway, HallDep, Req
 from services.gateway.desk.dossier import Dossier, Dossiers
+from services.gateway.legal import legal_text
 from services.gateway.provisional import PENDING, deadline_text, years_text
 from services.gateway.users import User
 from shared.catalogue import limit_text
@@ -31,7 +32,13 @@ def when(moment: datetime | None) -> str:
 
 
 # deadline(d.promised_deadline, d.provisional): 2027-01-04 17:30（暂定，以国务院公布的放假安排为准）
-HELPERS = {"when": when, "limit_text": limit_text, "deadline": deadline_text, "years_text": years_text}
+HELPERS = {
+    "when": when,
+    "limit_text": limit_text,
+    "deadline": deadline_text,
+    "years_text": years_text,
+    "legal_text": legal_text,
+}
 
 
 class DeskController(Controller):
