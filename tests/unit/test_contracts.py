@@ -15,6 +15,7 @@ import msgspec
 import pytest
 
 from deploy.asyncapi import document, publishers, runtimes
+from services.gateway.steps.workbench import WorkStep
 from shared.contracts import UndeclaredPublication
 from shared.envelope import SYSTEM, Actor, Envelope, decode, encode, type_tag, wrap
 from shared.kafka import ServiceRuntime
@@ -307,3 +308,25 @@ def test_a_record_its_upcaster_cannot_read_is_malformed_not_a_crash() -> None:
     """The consume path sends a msgspec error to the dead letters; anything else would be retried for ever."""
     with pytest.raises(msgspec.ValidationError, match=r"Receipt.v1 无法升级 \(upcast failed\)"):
         decode(_v1_record({"case_no": "N1"}))
+
+
+# ---------------------------------------------------------------- read models migrate what older versions stored
+
+
+def test_the_inbox_reads_a_step_stored_before_item_case_no() -> None:
+    """2026-11-26: the department inbox answered 500 'missing required field item_case_no' after an upgrade."""
+    stored = {
+        "step_id": "S1",
+        "case_id": "15052520261126000051",
+        "case_no": "15052520261126000051",
+        "item_name": "查封登记",
+        "step_name": "承办",
+        "seq": 1,
+        "stage": 1,
+        "department": "自然资源局",
+        "opened_at": "2026-11-26T01:30:00Z",
+    }
+    step = msgspec.json.decode(msgspec.json.encode(stored), type=WorkStep)
+    assert step.item_case_no == step.case_no == "15052520261126000051"  # not a bundle child: the case's own
+    child = msgspec.json.decode(msgspec.json.encode({**stored, "item_case_no": "C2"}), type=WorkStep)
+    assert child.item_case_no == "C2"

@@ -43,7 +43,7 @@ class WorkStep(msgspec.Struct, kw_only=True):
     step_id: str
     case_id: str
     case_no: str
-    item_case_no: str
+    item_case_no: str = ""  # records stored before 2026-11-26 lack it: the case's own number (set below)
     item_name: str
     step_name: str
     seq: int
@@ -67,6 +67,10 @@ class WorkStep(msgspec.Struct, kw_only=True):
     special_since: datetime | None = None
     extension: PendingExtension | None = None
     escalations: list[str] = []
+
+    def __post_init__(self) -> None:
+        if not self.item_case_no:
+            self.item_case_no = self.case_no
 
     @property
     def business_action(self) -> str:
