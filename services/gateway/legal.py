@@ -29,6 +29,7 @@ NO_REVIEW = (
 
 
 class LegalText(msgspec.Struct, frozen=True):
+    title: str  # the document's name
     basis: str  # the sentence that grounds the act, ending with the act itself
     remedy: str  # 复议/诉讼, or the complaint channels of a 公共服务
 
@@ -51,12 +52,13 @@ def legal_text(item_code: str, act: Act, catalogue: Catalogue | None = None) -> 
     entry: Item | Bundle | None = catalogue.get(item_code) or catalogue.bundle(item_code)
     types = _types(entry, catalogue) if entry is not None else {LICENCE}
     basis_of_item = entry.legal_basis if entry is not None else ""
+    title = "不予受理通知书" if act == "不予受理" else "不予行政许可决定书" if LICENCE in types else "不予办理决定书"
     if types == {PUBLIC_SERVICE}:
         verb = "不予受理" if act == "不予受理" else "不予办理"
-        return LegalText(f"依据{basis_of_item}及本事项办事指南的规定，决定{verb}。", NO_REVIEW)
+        return LegalText(title, f"依据{basis_of_item}及本事项办事指南的规定，决定{verb}。", NO_REVIEW)
     if LICENCE in types:
         if act == "不予受理":
-            return LegalText("根据《中华人民共和国行政许可法》第三十二条的规定，决定不予受理。", REVIEW)
-        return LegalText("根据《中华人民共和国行政许可法》第三十八条第二款的规定，决定不予行政许可。", REVIEW)
-    verb = "不予受理" if act == "不予受理" else "不予批准"
-    return LegalText(f"根据{basis_of_item}的规定，决定{verb}。", REVIEW)
+            return LegalText(title, "根据《中华人民共和国行政许可法》第三十二条的规定，决定不予受理。", REVIEW)
+        return LegalText(title, "根据《中华人民共和国行政许可法》第三十八条第二款的规定，决定不予行政许可。", REVIEW)
+    verb = "不予受理" if act == "不予受理" else "不予办理"
+    return LegalText(title, f"根据{basis_of_item}的规定，决定{verb}。", REVIEW)

@@ -444,7 +444,9 @@ async def test_a_refusal_is_delivered_with_its_reasons(hall: InProcessHall) -> N
     assert listed["reasons"] == ["查封登记（自然资源局）：法院协助执行通知书已失效"]
     note = await client.get(f"/desk/delivery/{case_no}", headers=CLERK)
     assert note.status_code == 200
-    assert "不予许可决定书" in note.text
+    assert "不予办理决定书" in note.text  # 查封登记 is a 行政确认: not a 行政许可's 决定书
+    assert "根据《不动产登记暂行条例》第十四条的规定，决定不予办理" in note.text
+    assert "行政许可法" not in note.text
     assert "法院协助执行通知书已失效" in note.text
     delivered = await client.post(f"/api/deliveries/{case_no}", json={"method": "窗口"}, headers=CLERK)
     assert delivered.status_code == 200, delivered.text

@@ -34,6 +34,7 @@ def test_a_licence_cites_article_32_when_refused_at_the_window_and_38_on_its_mer
     assert "第三十二条" in legal_text(code, "不予受理").basis
     assert "第三十八条第二款" in legal_text(code, "不予许可").basis
     assert legal_text(code, "不予许可").remedy == REVIEW
+    assert legal_text(code, "不予许可").title == "不予行政许可决定书"
 
 
 def test_another_administrative_act_cites_its_own_basis_with_review() -> None:
