@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 from deploy.processes import ROOT, SERVICES, Launcher
@@ -72,10 +75,27 @@ def status(home: Path) -> int:
         if pid is None:
             print(f"{name:<11} stopped")
             continue
-        health = launcher.health(name)
-        state = "healthy" if health and health.get("kafka") and health.get("redis") else f"unhealthy {health}"
-        print(f"{name:<11} running  pid {pid}  127.0.0.1:{SERVICES[name]}  {state}")
+        print(f"{name:<11} running  pid {pid}  127.0.0.1:{SERVICES[name]}  {_health_line(launcher, name)}")
     return 0
+
+
+def _health_line(launcher: Launcher, name: str) -> str:
+    """``healthy``, or ``unhealthy:`` and every reason the service gives (its /health answers 503 with them)."""
+    url = f"http://127.0.0.1:{launcher.ports[name]}/health"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            body = json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as refused:
+        try:
+            body = json.loads(refused.read() or b"{}")
+        except ValueError:
+            return f"unhealthy: HTTP {refused.code}"
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        return f"unhealthy: /health does not answer ({exc})"
+    problems = body.get("problems") or []
+    if body.get("ready", True) and not problems:
+        return "healthy"
+    return "unhealthy: " + "; ".join(str(p) for p in problems) if problems else f"unhealthy {body}"
 
 
 def logs(home: Path, service: str | None, lines: int) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Generic, TypeVar
 
@@ -23,6 +24,8 @@ from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from opentelemetry.sdk.trace import TracerProvider
 from redis import exceptions as redis_errors
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry as RedisRetry
+from redis.backoff import EqualJitterBackoff
 
 from shared import topics
 from shared.contracts import Publications
@@ -30,6 +33,8 @@ from shared.deadletter import dead_letter_for
 from shared.envelope import Envelope, decode
 from shared.offsets import OffsetBook
 from shared.outbox import Outgoing, Txn, run_once
+from shared.producer import HealingProducer, OutRecord, producer_factory
+from shared.producer import install as install_producer
 from shared.secrets import require_secret
 from shared.settings import HallSettings
 
@@ -37,6 +42,10 @@ log = logging.getLogger("hall.kafka")
 
 P = TypeVar("P")
 MAX_ATTEMPTS = 3
+# How long a service waits for Kafka to take what a record publishes before it retries the record.
+PUBLISH_WITHIN_S = 30.0
+# Connections to Redis per process (measured: README "When Kafka or Redis is down").
+REDIS_POOL_SIZE = 256
 
 
 class NotYet(Exception):
@@ -59,9 +68,11 @@ HealthCheck = Callable[[], str | None]
 
 
 def make_broker(settings: HallSettings, service: str, tracer_provider: TracerProvider) -> KafkaBroker:
-    return KafkaBroker(
+    """The service's broker; its producer is a :class:`shared.producer.HealingProducer` (``producer_of``)."""
+    client_id = f"{settings.namespace}.{service}"
+    broker = KafkaBroker(
         settings.kafka_bootstrap_servers,
-        client_id=f"{settings.namespace}.{service}",
+        client_id=client_id,
         enable_idempotence=True,
         acks="all",
         allow_auto_create_topics=False,
@@ -69,6 +80,38 @@ def make_broker(settings: HallSettings, service: str, tracer_provider: TracerPro
         logger=logging.getLogger(f"hall.{service}"),
         log_level=logging.DEBUG,
     )
+    # Idempotent with acks=all, recreated (a new producer id) when a send fails: no restart after an outage.
+    install_producer(broker, producer_factory(settings.kafka_bootstrap_servers, client_id), client_id)
+    return broker
+
+
+def producer_of(broker: KafkaBroker) -> HealingProducer:
+    """The healing producer :func:`make_broker` installed under ``broker``."""
+    producer = broker.config.broker_config.producer
+    if not isinstance(producer, HealingProducer):
+        raise TypeError(f"{broker!r} was not made by make_broker")
+    return producer
+
+
+def redis_client(settings: HallSettings, max_connections: int) -> Redis:
+    """A Redis client on a blocking pool of ``max_connections`` that waits out a short Redis outage.
+
+    A refused connection, a timeout or ``BusyLoadingError`` (Redis loading its AOF after a restart) is retried
+    with jittered backoff for about ``settings.redis_retry_s``; past that the error is raised (the gateway
+    answers 503 with Retry-After, a service retries the record). A full pool makes callers wait for a
+    connection (up to 30 s) instead of failing with "Too many connections".
+    """
+    cap = 0.5
+    retries = max(1, math.ceil(settings.redis_retry_s / (0.75 * cap)))  # EqualJitter waits 3/4 of cap on average
+    pool = BlockingConnectionPool.from_url(
+        settings.redis_url,
+        max_connections=max_connections,
+        timeout=30,
+        retry=RedisRetry(EqualJitterBackoff(cap=cap, base=0.05), retries),
+        retry_on_error=[redis_errors.BusyLoadingError, redis_errors.ConnectionError, redis_errors.TimeoutError],
+        socket_connect_timeout=2.0,
+    )
+    return Redis(connection_pool=pool)
 
 
 class ServiceRuntime:
@@ -79,12 +122,13 @@ class ServiceRuntime:
         self.service = service
         self.tracer_provider = tracer_provider
         self.broker = make_broker(settings, service, tracer_provider)
+        self.producer = producer_of(self.broker)
         self._redis: Redis | None = None
         self._attempts: dict[tuple[str, int, int], int] = {}
         self._books: list[OffsetBook] = []
         self.publications = Publications(settings, service)
         self.subscriptions: list[tuple[list[str], tuple[HandlerTable, ...]]] = []
-        self._health_checks: dict[str, HealthCheck] = {}
+        self._health_checks: dict[str, HealthCheck] = {"kafka-producer": self.producer.problem}
 
     def add_health_check(self, name: str, check: Callable[[], str | None]) -> None:
         """Register a check for ``/health``: each non-None string it returns is a problem (503 with the reason).
@@ -124,8 +168,7 @@ class ServiceRuntime:
     async def start(self) -> None:
         require_secret(self.settings)  # no service starts with a missing, short or known-weak HALL_SECRET
         # A blocking pool: a burst of concurrent requests waits for a connection instead of failing.
-        pool = BlockingConnectionPool.from_url(self.settings.redis_url, max_connections=256, timeout=30)
-        self._redis = Redis(connection_pool=pool)
+        self._redis = redis_client(self.settings, REDIS_POOL_SIZE)
         await self._redis.ping()
         for book in self._books:
             book.start()
@@ -213,27 +256,21 @@ class ServiceRuntime:
         self._attempts.pop(where, None)
 
     async def publish_all(self, outgoing: list[Outgoing]) -> None:
-        """Publish in order and wait until the broker has every record (acks=all)."""
-        sent = [
-            await self.broker.publish(
-                record.value,
-                topic=record.topic,
-                key=record.key.encode(),
-                headers={"content-type": "application/json"},
-                no_confirm=True,  # enqueued in order now, confirmed together below
-            )
-            for record in outgoing
-        ]
-        await asyncio.gather(*sent)
+        """Publish in order and wait until the broker has every record (acks=all), at most PUBLISH_WITHIN_S.
+
+        A failure (Kafka away, a wedged producer being recreated) raises a KafkaError: the caller retries, and
+        the outbox re-publishes the same records (same event ids).
+        """
+        records = [OutRecord(record.topic, record.key.encode(), record.value) for record in outgoing]
+        await self.producer.send_all(self.broker, records, within=PUBLISH_WITHIN_S)
 
     async def dead_letter(self, record: ConsumerRecord[Any, Any], reason: str) -> None:
         log.error(
             "%s: dead-lettering %s/%d@%d: %s", self.service, record.topic, record.partition, record.offset, reason
         )
         letter = dead_letter_for(self.service, record, reason)
-        await self.broker.publish(
-            msgspec.json.encode(letter),
-            topic=self.settings.topic(topics.DEAD_LETTERS),
-            key=letter.key.encode() if letter.key else None,
-            headers={"content-type": "application/json"},
+        key = letter.key.encode() if letter.key else None
+        letter_topic = self.settings.topic(topics.DEAD_LETTERS)
+        await self.producer.send_all(
+            self.broker, [OutRecord(letter_topic, key, msgspec.json.encode(letter))], within=PUBLISH_WITHIN_S
         )

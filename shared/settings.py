@@ -19,6 +19,12 @@ class HallSettings(msgspec.Struct, frozen=True, kw_only=True):
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     reply_timeout_s: float = 10.0
+    # How long the gateway waits for Kafka to take a command before answering 503 (Retry-After) instead.
+    publish_timeout_s: float = 2.0
+    # How long the gateway waits out a Redis that refuses connections or is loading before answering 503.
+    redis_retry_s: float = 3.0
+    # Seconds a 503 asks the client to wait before retrying (Retry-After).
+    retry_after_s: int = 5
     # The install secret: every key (sessions, rating links, personal data) derives from it (shared/secrets.py).
     # No default: every service refuses to start without a strong one; ./hall up generates .hall/secret.
     secret: str = ""
@@ -51,6 +57,9 @@ _ENV = {
     "http_host": "HALL_HTTP_HOST",
     "http_port": "HALL_HTTP_PORT",
     "reply_timeout_s": "HALL_REPLY_TIMEOUT_S",
+    "publish_timeout_s": "HALL_PUBLISH_TIMEOUT_S",
+    "redis_retry_s": "HALL_REDIS_RETRY_S",
+    "retry_after_s": "HALL_RETRY_AFTER_S",
     "secret": "HALL_SECRET",
     "secret_previous": "HALL_SECRET_PREVIOUS",
     "public_url": "HALL_PUBLIC_URL",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -18,6 +19,7 @@ from litestar.template.config import TemplateConfig
 from litestar.types import Scope
 from opentelemetry import trace
 from opentelemetry.sdk.trace import SpanProcessor
+from redis import exceptions as redis_errors
 
 from services.gateway import auth, cases, catalogue, delivery, desk, kiosk, openapi, ratings, sla, steps
 from services.gateway.auth.middleware import SessionMiddleware
@@ -91,6 +93,20 @@ def _login_redirect(_: Request[Any, Any, Any], exc: LoginRequired) -> Response[A
     return exc.redirect()
 
 
+# Redis unreachable or loading, past the client's bounded retry (shared/kafka.py redis_client): 503, never 500.
+REDIS_UNAVAILABLE = (redis_errors.ConnectionError, redis_errors.TimeoutError)
+
+
+def _redis_unavailable(retry_after_s: int) -> Callable[[Request[Any, Any, Any], Exception], Response[Any]]:
+    def handle(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+        loading = isinstance(exc, redis_errors.BusyLoadingError)
+        reason = "数据存储正在加载" if loading else "数据存储暂不可用"
+        body = {"status_code": 503, "detail": f"{reason}，请稍后重试（{type(exc).__name__}）"}
+        return Response(body, status_code=503, headers={"Retry-After": str(retry_after_s)})
+
+    return handle
+
+
 http_log = logging.getLogger("hall.gateway.http")
 
 
@@ -100,7 +116,15 @@ async def log_exception(exc: Exception, scope: Scope) -> None:
     if isinstance(exc, LoginRequired):
         http_log.info("302 %s: not signed in, sent to the login page", where)
         return
+    if isinstance(exc, REDIS_UNAVAILABLE):
+        http_log.warning("503 %s: Redis unavailable: %r", where, exc)
+        return
     status = exc.status_code if isinstance(exc, HTTPException) else 500
+    if status == 503:  # Kafka or Redis away: one line each, not a traceback per retry
+        http_log.warning(
+            "503 %s: %s", where, " ".join(str(exc.detail if isinstance(exc, HTTPException) else exc).split())
+        )
+        return
     if status < 500:
         reason = " ".join(str(exc.detail if isinstance(exc, HTTPException) else exc).split())
         http_log.info("%s %s: %s", status, where, reason[:300])
@@ -142,7 +166,10 @@ def create_app(settings: HallSettings, spans: SpanProcessor | None = None) -> Li
         route_handlers=[*(r for f in built.features for r in f.routes), health, static],
         dependencies=dependencies,
         template_config=_templates(hall.users),
-        exception_handlers={LoginRequired: _login_redirect},
+        exception_handlers={
+            LoginRequired: _login_redirect,
+            **dict.fromkeys(REDIS_UNAVAILABLE, _redis_unavailable(settings.retry_after_s)),
+        },
         # Sessions resolved once per request (revocation in Redis) and cookie-borne changes CSRF-checked.
         # Security headers first (they go on every answer), the caller's rate, the body's size and depth.
         middleware=[
@@ -160,6 +187,9 @@ def create_app(settings: HallSettings, spans: SpanProcessor | None = None) -> Li
         after_exception=[log_exception],
         on_startup=[start],
         on_shutdown=[stop],
-        plugins=[OpenTelemetryPlugin(OpenTelemetryConfig(tracer_provider=runtime.tracer_provider))],
+        plugins=[
+            OpenTelemetryPlugin(OpenTelemetryConfig(tracer_provider=runtime.tracer_provider)),
+            openapi.StrictBodies(),
+        ],
         debug=False,
     )

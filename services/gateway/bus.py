@@ -2,7 +2,9 @@
 
 Every gateway instance reads all partitions of the replies topic (no consumer group) from the end, and keeps
 only the replies it is waiting for. A reply that does not come in time leaves the command safely in Kafka:
-the caller answers 202 and the command is still carried out.
+the caller answers 202 and the command is still carried out. A command Kafka does not take within
+``publish_timeout_s`` (Kafka away, the producer being recreated) is answered 503 with Retry-After: the client
+retries it with the same Idempotency-Key, which makes it the same command.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ import msgspec
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError, MessageSizeTooLargeError, RecordListTooLargeError, RecordTooLargeError
 from faststream.kafka import KafkaBroker
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, ServiceUnavailableException
 
 from shared import topics
 from shared.contracts import Publications
 from shared.envelope import Actor, Envelope, encode, wrap
+from shared.kafka import producer_of
+from shared.producer import OutRecord
 from shared.replies import Reply, decode_reply
 from shared.settings import HallSettings
 
@@ -33,10 +37,21 @@ class CommandTooLarge(HTTPException):
     status_code = 413
 
 
+class KafkaUnavailable(ServiceUnavailableException):
+    """A command Kafka did not take in time: 503 with Retry-After; nothing may have been carried out yet."""
+
+    def __init__(self, retry_after_s: int, reason: str) -> None:
+        super().__init__(
+            detail=f"消息服务暂不可用，请求未能提交，请稍后用同一 Idempotency-Key 重试（{reason}）",
+            headers={"Retry-After": str(retry_after_s)},
+        )
+
+
 class CommandBus:
     def __init__(self, settings: HallSettings, broker: KafkaBroker, publications: Publications) -> None:
         self.settings = settings
         self.broker = broker
+        self.producer = producer_of(broker)
         self.publications = publications
         self._pending: dict[str, asyncio.Future[Reply]] = {}
         self._consumer: AIOKafkaConsumer | None = None
@@ -105,13 +120,17 @@ class CommandBus:
         waiter: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
         self._pending[envelope.event_id] = waiter
         payload = encode(envelope)
+        record = OutRecord(self.settings.topic(topic), case_id.encode(), payload)
         try:
-            await self.broker.publish(
-                payload,
-                topic=self.settings.topic(topic),
-                key=case_id.encode(),
-                headers={"content-type": "application/json"},
-            )
+            try:
+                await self.producer.send_all(self.broker, [record], within=self.settings.publish_timeout_s)
+            except TOO_LARGE:
+                raise
+            except KafkaError as exc:
+                # Not taken within the bound (Kafka away, the producer being recreated): 503, never a 500 or a hang.
+                log.warning("command %s not published: %r", envelope.event_id, exc)
+                raise KafkaUnavailable(self.settings.retry_after_s, type(exc).__name__) from exc
+            # Kafka has it: the reply timer starts now; a late reply is 202, the command is carried out.
             return envelope, await asyncio.wait_for(waiter, self.settings.reply_timeout_s)
         except TimeoutError:
             return envelope, None

@@ -22,9 +22,10 @@ from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import Redis
 
 from shared.clock import SYSTEM_CLOCK, Clock
+from shared.kafka import redis_client
 from shared.settings import HallSettings
 
 MAX_BODY_BYTES = 256 * 1024
@@ -154,10 +155,8 @@ class LimitStore:
 
     def client(self) -> Redis:
         if self._client is None:
-            pool = BlockingConnectionPool.from_url(
-                self.settings.redis_url, max_connections=self.max_connections, timeout=30
-            )
-            self._client = Redis(connection_pool=pool)
+            # A blocking pool that also waits out a short Redis outage (shared.kafka.redis_client).
+            self._client = redis_client(self.settings, self.max_connections)
         return self._client
 
     async def close(self) -> None:
