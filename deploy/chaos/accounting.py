@@ -62,9 +62,12 @@ def _time(value: Any) -> datetime | None:
 
 async def read_topics(settings: HallSettings) -> Topics:
     """Every record of the namespace's event topics and dead letters, from the beginning to the current end."""
-    names = [
-        settings.topic(n)
-        for n in (topics.INTAKE_EVENTS, topics.ROUTING_EVENTS, topics.TIMING_EVENTS, topics.DEAD_LETTERS)
+    wanted = (topics.INTAKE_EVENTS, topics.ROUTING_EVENTS, topics.TIMING_EVENTS, topics.DEAD_LETTERS)
+    partitions = [
+        TopicPartition(settings.topic(spec.name), p)
+        for spec in topics.ALL
+        if spec.name in wanted
+        for p in range(spec.partitions)
     ]
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False, group_id=None
@@ -72,14 +75,6 @@ async def read_topics(settings: HallSettings) -> Topics:
     await consumer.start()
     seen = Topics()
     try:
-        partitions = [
-            TopicPartition(name, p) for name in names for p in sorted(consumer.partitions_for_topic(name) or ())
-        ]
-        if len({tp.topic for tp in partitions}) < len(names):
-            await consumer.topics()  # metadata not loaded yet
-            partitions = [
-                TopicPartition(name, p) for name in names for p in sorted(consumer.partitions_for_topic(name) or ())
-            ]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)

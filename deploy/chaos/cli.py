@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import logging
 import os
 import shutil
 import sys
@@ -25,6 +27,7 @@ import time
 import uuid
 from pathlib import Path
 
+from deploy.chaos.faults import KEYS
 from deploy.sandbox import Sandbox, free_port
 from deploy.secret import ensure_secret
 
@@ -39,13 +42,23 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--cases", type=int, help=f"about how many cases (default {FULL_CASES}, quick {QUICK_CASES})")
     parser.add_argument("--rate", type=float, help="submissions per second, open loop (default 10, quick 4)")
     parser.add_argument("--kafka-stop", type=float, help="seconds Kafka stays stopped (default 90, quick 30)")
+    parser.add_argument(
+        "--faults",
+        default=",".join(KEYS),
+        help=f"which faults, in this order (default all: {','.join(KEYS)})",
+    )
     parser.add_argument("--drive-every", type=int, default=5, help="drive every Nth case through its lifecycle")
     parser.add_argument("--report", type=Path, help="also write the table as Markdown to this file")
+    parser.add_argument("--json", type=Path, help="also write the accounting (rows and totals) as JSON to this file")
     parser.add_argument("--home", type=Path, help="the sandbox's home (default: a new temporary directory)")
     parser.add_argument("--keep", action="store_true", help="keep the sandbox's home even when the run passes")
     args = parser.parse_args(argv)
     if args.cases is not None and args.cases < 1:
         parser.error("--cases must be at least 1")
+    args.faults = [f.strip() for f in args.faults.split(",") if f.strip()]
+    unknown = [f for f in args.faults if f not in KEYS]
+    if unknown:
+        parser.error(f"unknown faults {unknown}; known: {', '.join(KEYS)}")
     if args.rate is not None and not 0 < args.rate <= 100:
         parser.error("--rate must be more than 0 and at most 100")
     return args
@@ -63,7 +76,7 @@ class Plan:
         self.warm_up_s = 10.0 if quick else 30.0
         self.final_s = 15.0 if quick else 60.0
         self.patience_s = 240.0 if quick else 360.0
-        faults = 9
+        faults = max(1, len(args.faults))
         expected_recovery_s = 15.0
         busy = faults * (self.restart_after_s + expected_recovery_s) + self.kafka_stop_s - self.restart_after_s
         spare = self.cases / self.rate - self.warm_up_s - self.final_s - busy
@@ -153,9 +166,13 @@ async def run(args: argparse.Namespace) -> int:  # noqa: PLR0915 (one run, start
             submitting = asyncio.create_task(client.run(plan.rate))
             await asyncio.sleep(plan.warm_up_s)
             results = []
-            for fault in faults.plan(
-                launcher, sandbox, kafka_stop_s=plan.kafka_stop_s, restart_after_s=plan.restart_after_s
-            ):
+            planned = {
+                f.key: f
+                for f in faults.plan(
+                    launcher, sandbox, kafka_stop_s=plan.kafka_stop_s, restart_after_s=plan.restart_after_s
+                )
+            }
+            for fault in (planned[key] for key in args.faults):
                 results.append(await faults.run_fault(fault, client, launcher, started, log))
                 await asyncio.sleep(plan.settle_s)
             client.phase = "after the faults"
@@ -175,6 +192,9 @@ async def run(args: argparse.Namespace) -> int:  # noqa: PLR0915 (one run, start
                 f"Chaos run: about {plan.cases} cases at {plan.rate:g}/s, Kafka stopped {plan.kafka_stop_s:g} s, "
                 f"every {plan.drive_every}th case driven to 已评价.\n\n{accounting.table(acc, markdown=True)}\n"
             )
+        if args.json:
+            summary = {"rows": acc.rows, "totals": acc.totals, "examples": acc.examples, "failed": acc.failed}
+            args.json.write_text(json.dumps(summary, ensure_ascii=False, indent=2))
         ok = not acc.failed
         log("PASSED: nothing lost, duplicated or stuck; every fault recovered" if ok else "FAILED (see the table)")
         return 0 if ok else 1
@@ -191,6 +211,8 @@ async def run(args: argparse.Namespace) -> int:  # noqa: PLR0915 (one run, start
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
+    # Retries while the broker is down are what the run is about; aiokafka would log each of them.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     # A fresh install secret for this run, and demo mode: the demo users sign in with their published password.
     secret_home = Path(tempfile.mkdtemp(prefix="hall-chaos-secret-"))
     os.environ["HALL_SECRET"] = ensure_secret(secret_home)

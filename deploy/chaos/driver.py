@@ -102,7 +102,7 @@ class Client:
             response = await self.request(
                 "POST", "/api/session", user_id, json={"user_id": user_id, "password": PASSWORD}, anonymous=True
             )
-            if response is None or response.status_code != 200:
+            if response is None or response.status_code not in (200, 201):
                 text = response.text if response is not None else "no answer"
                 raise RuntimeError(f"sign-in of {user_id} failed: {text}")
             self.headers[user_id] = {"Authorization": f"Bearer {response.json()['token']}"}

@@ -12,16 +12,21 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from deploy.chaos.driver import Client
 from deploy.processes import SERVICES, Launcher
 from deploy.sandbox import Sandbox
 
+if TYPE_CHECKING:  # the client's module reads the settings when imported (tests/journeys.py)
+    from deploy.chaos.driver import Client
+
 RECOVERY_LIMIT_S = 120.0
+KEYS = ("intake", "routing", "timing", "evaluation", "gateway", "broker", "kafka-stop", "redis-kill", "redis-wipe")
 
 
 @dataclass
 class Fault:
+    key: str  # what --faults names it by
     name: str
     inject: Callable[[], None]  # blocking; run in a thread
     restore: Callable[[], None]
@@ -52,11 +57,12 @@ def plan(launcher: Launcher, sandbox: Sandbox, *, kafka_stop_s: float, restart_a
         return lambda: (launcher.start(name), None)[1]
 
     faults = [
-        Fault(f"kill -9 {name}", kill(name), start(name), restart_after_s, killed=(name,))
+        Fault(name, f"kill -9 {name}", kill(name), start(name), restart_after_s, killed=(name,))
         for name in ("intake", "routing", "timing", "evaluation")
     ]
     faults.append(
         Fault(
+            "gateway",
             "kill -9 gateway, requests in flight",
             kill("gateway"),
             start("gateway"),
@@ -66,10 +72,10 @@ def plan(launcher: Launcher, sandbox: Sandbox, *, kafka_stop_s: float, restart_a
         )
     )
     faults += [
-        Fault("kill -9 Kafka broker", sandbox.kill_kafka, sandbox.start_kafka, restart_after_s),
-        Fault(f"Kafka stopped {kafka_stop_s:g} s", sandbox.stop_kafka, sandbox.start_kafka, kafka_stop_s),
-        Fault("kill -9 redis-server", sandbox.kill_redis, sandbox.start_redis, restart_after_s),
-        Fault("Redis wiped", sandbox.wipe_redis, sandbox.start_redis, restart_after_s),
+        Fault("broker", "kill -9 Kafka broker", sandbox.kill_kafka, sandbox.start_kafka, restart_after_s),
+        Fault("kafka-stop", f"Kafka stopped {kafka_stop_s:g} s", sandbox.stop_kafka, sandbox.start_kafka, kafka_stop_s),
+        Fault("redis-kill", "kill -9 redis-server", sandbox.kill_redis, sandbox.start_redis, restart_after_s),
+        Fault("redis-wipe", "Redis wiped", sandbox.wipe_redis, sandbox.start_redis, restart_after_s),
     ]
     return faults
 
