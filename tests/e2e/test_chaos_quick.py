@@ -11,15 +11,20 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from deploy.chaos.accounting import Topics, judge
+from deploy.chaos.driver import Submission
+
 ROOT = Path(__file__).resolve().parents[2]
 
-pytestmark = [pytest.mark.chaos, pytest.mark.e2e, pytest.mark.timeout(1800)]
 
-
+@pytest.mark.chaos
+@pytest.mark.e2e
+@pytest.mark.timeout(1800)
 def test_quick_chaos_run_loses_duplicates_and_strands_nothing(tmp_path: Path) -> None:
     report, summary = tmp_path / "chaos.md", tmp_path / "chaos.json"
     done = subprocess.run(
@@ -47,3 +52,66 @@ def test_quick_chaos_run_loses_duplicates_and_strands_nothing(tmp_path: Path) ->
     assert not unrecovered, unrecovered
     assert done.returncode == 0, done.stderr[-4000:]
     assert "| total |" in report.read_text()
+
+
+# The accounting's rules on hand-made topics: each kind of failure is found, and a healthy case passes.
+NOW = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
+
+
+def _sub(*, case_no: str = "15052520261130000001", pending: bool = False, drive: bool = False) -> Submission:
+    return Submission(
+        index=0, key="k0", case_id="c0", phase="p", drive=drive, sent_at=0.0, case_no=case_no, pending=pending
+    )
+
+
+def _healthy_topics() -> Topics:
+    seen = Topics()
+    seen.accepted["c0"].add("15052520261130000001")
+    seen.accepted_ids["c0"].add("e1")
+    seen.first_steps["c0"]["c0-1-1"].add("s1")
+    seen.clocks["c0"] = {"case_id": "c0", "warning_at": "2026-12-03T09:00:00+00:00", "promised_deadline": None}
+    seen.case_clocks["c0"].add("c0")
+    return seen
+
+
+API = {"state": "办理中", "timeline": [{"type": "CaseAccepted.v1"}, {"type": "StepOpened.v1"}]}
+
+
+def test_accounting_passes_a_case_accepted_once_with_its_step_and_clock() -> None:
+    verdict = judge(_sub(), _healthy_topics(), API, NOW)
+    assert (verdict.lost, verdict.duplicated, verdict.stuck) == ([], [], [])
+
+
+def test_accounting_finds_a_201_never_accepted_and_a_case_the_gateway_does_not_know() -> None:
+    assert judge(_sub(), Topics(), API, NOW).lost
+    assert judge(_sub(), _healthy_topics(), None, NOW).lost
+
+
+def test_accounting_finds_a_202_never_carried_out() -> None:
+    verdict = judge(_sub(case_no="", pending=True), Topics(), None, NOW)
+    assert verdict.stuck
+    assert not verdict.lost
+
+
+def test_accounting_finds_two_numbers_two_first_steps_and_an_alert_twice() -> None:
+    seen = _healthy_topics()
+    seen.accepted["c0"].add("15052520261130000002")
+    assert judge(_sub(), seen, API, NOW).duplicated
+    seen = _healthy_topics()
+    seen.first_steps["c0"]["c0-1-1"].add("s2")
+    assert judge(_sub(), seen, API, NOW).duplicated
+    seen = _healthy_topics()
+    seen.alerts[("c0", "预警")] |= {"a1", "a2"}
+    assert judge(_sub(), seen, API, NOW).duplicated
+    seen.alerts[("c0", "预警")] = {"a1"}  # the same alert re-published with its own event id is not a duplicate
+    assert not judge(_sub(), seen, API, NOW).duplicated
+
+
+def test_accounting_finds_a_clock_past_its_warning_without_the_alert_and_a_case_that_stopped() -> None:
+    seen = _healthy_topics()
+    seen.clocks["c0"]["warning_at"] = "2026-11-30T09:00:00+00:00"
+    assert any("预警" in line for line in judge(_sub(), seen, API, NOW).stuck)
+    seen.alerts[("c0", "预警")].add("a1")
+    assert not judge(_sub(), seen, API, NOW).stuck
+    # A driven case must reach 已评价; one left at 办理中 is stuck.
+    assert judge(_sub(drive=True), _healthy_topics(), API, NOW).stuck
