@@ -9,14 +9,26 @@ while the consumer carries on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Generic, TypeVar
 
 import msgspec
 from aiokafka import ConsumerRecord
-from aiokafka.errors import KafkaError
+from aiokafka.errors import (
+    ClusterAuthorizationFailedError,
+    CorruptRecordException,
+    InvalidTopicError,
+    KafkaError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+    TopicAuthorizationFailedError,
+    UnsupportedVersionError,
+)
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -28,6 +40,7 @@ from redis.asyncio.retry import Retry as RedisRetry
 from redis.backoff import EqualJitterBackoff
 
 from shared import topics
+from shared.clock import SYSTEM_CLOCK
 from shared.contracts import Publications
 from shared.deadletter import dead_letter_for
 from shared.envelope import Envelope, decode
@@ -35,6 +48,7 @@ from shared.offsets import OffsetBook
 from shared.outbox import Outgoing, Txn, run_once
 from shared.producer import HealingProducer, OutRecord, producer_factory
 from shared.producer import install as install_producer
+from shared.retry import Backoff, Retries, alert_after_s
 from shared.secrets import require_secret
 from shared.settings import HallSettings
 
@@ -53,6 +67,44 @@ class NotYet(Exception):
 
 
 TRANSIENT = (redis_errors.ConnectionError, redis_errors.TimeoutError, KafkaError, OSError, NotYet)
+# Kafka errors that no retry cures: the record goes to the dead-letter topic after MAX_ATTEMPTS like any bug.
+BROKEN = (
+    MessageSizeTooLargeError,
+    RecordTooLargeError,
+    RecordListTooLargeError,
+    InvalidTopicError,
+    TopicAuthorizationFailedError,
+    ClusterAuthorizationFailedError,
+    CorruptRecordException,
+    UnsupportedVersionError,
+)
+# A record waiting for another (NotYet) is tried again soon: what it waits for is read by the same consumer.
+NOT_YET_BACKOFF = Backoff(first_s=0.05, cap_s=1.0)
+# Shutdown (SIGTERM) ends within 10 s: records being handled get DRAIN_S to finish, offsets COMMIT_ON_STOP_S.
+DRAIN_S = 5.0
+COMMIT_ON_STOP_S = 2.0
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Redis or Kafka unreachable, a timeout, a record not yet ready: retried until it works, never dropped."""
+    return isinstance(exc, TRANSIENT) and not isinstance(exc, BROKEN)
+
+
+class StuckRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """A record that kept failing for a transient reason longer than the bound: the operators' alert.
+
+    Kept in the Redis hash ``<ns>:ops:stuck`` (field ``<service> <topic>/<partition>@<offset>``) while it keeps
+    failing, removed when it finally goes through; the log has the same, once, at ERROR.
+    """
+
+    service: str
+    topic: str
+    partition: int
+    offset: int
+    reason: str
+    failing_for_s: float
+    attempts: int
+    reported_at: str
 
 
 class Route(msgspec.Struct, Generic[P], frozen=True):
@@ -129,6 +181,15 @@ class ServiceRuntime:
         self.publications = Publications(settings, service)
         self.subscriptions: list[tuple[list[str], tuple[HandlerTable, ...]]] = []
         self._health_checks: dict[str, HealthCheck] = {"kafka-producer": self.producer.problem}
+        alert_s = alert_after_s()
+        self.retries: Retries[tuple[str, int, int]] = Retries(alert_after_s=alert_s)
+        self.waits: Retries[tuple[str, int, int]] = Retries(NOT_YET_BACKOFF, alert_after_s=alert_s)
+        self.stuck_key = settings.key("ops", "stuck")
+        self._unrecorded: dict[tuple[str, int, int], StuckRecord] = {}
+        self._stopping = asyncio.Event()
+        # Records being handled: a future each, done when the handler returns, and the task handling it.
+        self._in_flight: dict[asyncio.Future[None], asyncio.Task[Any] | None] = {}
+        self._traced: str | None = None  # the failure last logged with its traceback, until something succeeds
 
     def add_health_check(self, name: str, check: Callable[[], str | None]) -> None:
         """Register a check for ``/health``: each non-None string it returns is a problem (503 with the reason).
@@ -197,21 +258,150 @@ class ServiceRuntime:
             listener=book.listener(),
             auto_offset_reset="earliest",
             title=f"{self.service}:{'+'.join(inputs)}",
+            # Membership: a heartbeat every 3 s, out of the group after 10 s without one; a consumer that does not
+            # poll for 60 s (a handler wedged: retries pause at most 10 s) leaves and rejoins when it polls again.
+            session_timeout_ms=10_000,
+            heartbeat_interval_ms=3_000,
+            max_poll_interval_ms=60_000,
         )
+        # Finished records whose offsets stop being committed (the group lost, the broker gone) make the
+        # service unhealthy until commits move again (see OffsetBook; the watchdog has it rejoin).
+        self.add_health_check(f"consumer {'+'.join(inputs)}", book.problem)
 
         @subscriber
         async def consume(message: KafkaMessage) -> None:
             record: ConsumerRecord[Any, Any] = message.raw_message
-            try:
-                await self.dispatch(record, tables)
-            except NotYet:
-                await asyncio.sleep(0.1)  # a record from another topic comes first; this one comes again
-                await message.nack()
+            if self._stopping.is_set():
+                await message.nack()  # shutting down: the next owner of the partition handles it
+                await asyncio.sleep(0.1)
                 return
-            except Exception:
+            handled = asyncio.get_running_loop().create_future()
+            self._in_flight[handled] = asyncio.current_task()
+            try:
+                done = await self.attempt(record, tables)
+            finally:
+                del self._in_flight[handled]
+                handled.set_result(None)
+            if done:
+                book.done(message.consumer, record)
+            else:
                 await message.nack()  # rewind to this record: it comes again
-                raise
-            book.done(message.consumer, record)
+
+    async def attempt(self, record: ConsumerRecord[Any, Any], tables: tuple[HandlerTable, ...]) -> bool:
+        """Dispatch one record; False when it must come again (after a pause that shutdown cuts short).
+
+        A transient failure (Redis or Kafka unreachable, a record not yet ready) is retried with backoff and
+        jitter, for ever: logged once with its traceback, then one line per retry; past the bound
+        (``HALL_RETRY_ALERT_S``) it is reported once at ERROR and in ``<ns>:ops:stuck``. Anything else was
+        logged by :meth:`dispatch`, which dead-letters it after ``MAX_ATTEMPTS``.
+        """
+        where = (record.topic, record.partition, record.offset)
+        try:
+            await self.dispatch(record, tables)
+        except Exception as exc:  # every failure is retried, or was dead-lettered by dispatch
+            if not is_transient(exc):
+                await self._pause(0.1)
+                return False
+            retries = self.waits if isinstance(exc, NotYet) else self.retries
+            failure = retries.failed(where)
+            place = f"{record.topic}/{record.partition}@{record.offset}"
+            if isinstance(exc, NotYet):
+                log.debug("%s: %s waits (attempt %d): %s", self.service, place, failure.attempt, exc)
+            elif failure.first and self._traced != type(exc).__name__:
+                # One traceback per kind of failure until something goes through again (an outage fails every
+                # partition's record the same way).
+                self._traced = type(exc).__name__
+                log.warning("%s: transient failure at %s, will retry", self.service, place, exc_info=exc)
+            else:
+                log.warning(
+                    "%s: transient failure at %s (attempt %d, failing for %.0f s), retry in %.1f s: %r",
+                    self.service,
+                    place,
+                    failure.attempt,
+                    failure.failing_for_s,
+                    failure.delay_s,
+                    exc,
+                )
+            if failure.report:
+                self._report_stuck(record, exc, failure.attempt, failure.failing_for_s)
+            await self._record_stuck()
+            await self._pause(failure.delay_s)
+            return False
+        for retries in (self.retries, self.waits):
+            retries.forget(lambda key: key[:2] == where[:2] and key[2] < where[2])  # passed: moved on
+            if (was := retries.succeeded(where)) is not None:
+                self._traced = None
+                if was.reported:
+                    await self._clear_stuck(where, was.failures)
+        return True
+
+    def _report_stuck(self, record: ConsumerRecord[Any, Any], exc: BaseException, attempt: int, for_s: float) -> None:
+        stuck = StuckRecord(
+            service=self.service,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            reason=repr(exc)[:500],
+            failing_for_s=round(for_s, 1),
+            attempts=attempt,
+            reported_at=SYSTEM_CLOCK.now().isoformat(),
+        )
+        log.error(
+            "%s: %s/%d@%d has failed for a transient reason for %.0f s (%d attempts), still retrying; "
+            "operators' alert in %s: %r",
+            self.service,
+            record.topic,
+            record.partition,
+            record.offset,
+            for_s,
+            attempt,
+            self.stuck_key,
+            exc,
+        )
+        self._unrecorded[(record.topic, record.partition, record.offset)] = stuck
+
+    @staticmethod
+    def _stuck_field(service: str, where: tuple[str, int, int]) -> str:
+        return f"{service} {where[0]}/{where[1]}@{where[2]}"
+
+    async def _record_stuck(self) -> None:
+        """Writes the alerts not yet in Redis (Redis may be what is down: tried again at the next failure)."""
+        for where, stuck in list(self._unrecorded.items()):
+            try:
+                await self.redis.hset(
+                    self.stuck_key, self._stuck_field(self.service, where), msgspec.json.encode(stuck)
+                )
+            except (redis_errors.RedisError, OSError, RuntimeError):
+                return
+            del self._unrecorded[where]
+
+    async def _clear_stuck(self, where: tuple[str, int, int], attempts: int) -> None:
+        log.warning("%s: %s/%d@%d went through after %d attempts", self.service, *where, attempts)
+        self._unrecorded.pop(where, None)
+        with contextlib.suppress(redis_errors.RedisError, OSError, RuntimeError):
+            await self.redis.hdel(self.stuck_key, self._stuck_field(self.service, where))
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleeps, unless shutdown begins."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
+    async def drain(self, drain_s: float = DRAIN_S, commit_s: float = COMMIT_ON_STOP_S) -> None:
+        """Shutdown, before :meth:`stop`: take no new record, give the ones being handled ``drain_s`` to finish
+        (a record waiting to be retried gives up its turn at once; one still stuck is cancelled and comes again
+        to whoever owns its partition next), then commit what is done within ``commit_s``."""
+        self._stopping.set()
+        started = time.monotonic()
+        if self._in_flight:
+            _, pending = await asyncio.wait(set(self._in_flight), timeout=drain_s)
+            for handled in pending:
+                log.warning("%s: a record still being handled at shutdown is left to be handled again", self.service)
+                task = self._in_flight.get(handled)
+                if task is not None:
+                    task.cancel()
+        for book in self._books:
+            await book.flush(timeout_s=max(0.2, commit_s))
+        log.info("%s: drained in %.1f s", self.service, time.monotonic() - started)
 
     async def dispatch(self, record: ConsumerRecord[Any, Any], tables: tuple[HandlerTable, ...]) -> None:
         """Handle one record: its effects, a dead letter, or nothing for an event this service ignores."""
@@ -238,13 +428,9 @@ class ServiceRuntime:
         try:
             outgoing = await run_once(self.redis, marker, envelope, handle, self.publications)
             await self.publish_all(outgoing)
-        except NotYet:
-            raise
-        except TRANSIENT:
-            log.warning("%s: transient failure at %s, will retry", self.service, where, exc_info=True)
-            await asyncio.sleep(1.0)
-            raise
         except Exception as exc:
+            if is_transient(exc):
+                raise  # retried by attempt(), for ever
             attempts = self._attempts.get(where, 0) + 1
             if attempts < MAX_ATTEMPTS:
                 self._attempts[where] = attempts

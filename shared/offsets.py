@@ -10,31 +10,65 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Iterable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
-from aiokafka.errors import KafkaError
+from aiokafka.errors import CommitFailedError, KafkaError
 
 log = logging.getLogger("hall.offsets")
 
 
 class OffsetBook:
-    """The next offset to commit per partition, for one consumer."""
+    """The next offset to commit per partition, for one consumer, and whether commits still move.
 
-    def __init__(self, interval_s: float = 0.2) -> None:
+    A commit is bounded (``commit_s``): aiokafka retries a retriable commit error for ever, and a commit that never
+    returns would freeze the committed offsets silently. ``problem()`` reports a consumer whose finished records
+    have not been committed for ``stall_s`` (the broker gone, or the consumer no longer a member of its group:
+    ``CommitFailedError``), for ``/health``; ``lost_membership`` tells the runtime to make it rejoin.
+    """
+
+    def __init__(self, interval_s: float = 0.2, *, commit_s: float = 10.0, stall_s: float = 60.0) -> None:
         self.interval_s = interval_s
+        self.commit_s = commit_s
+        self.stall_s = stall_s
         self._done: dict[TopicPartition, int] = {}
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
+        self.pending_since: float | None = None  # monotonic: the oldest finished record not yet committed
+        self.last_error: str | None = None
+        self.lost_membership = False  # the last commit was refused: this consumer is not in the group now
+        self.commits = 0  # successful commits, for tests and the watchdog
+        self.rebalances = 0
+
+    @property
+    def consumer(self) -> AIOKafkaConsumer | None:
+        return self._consumer
 
     def done(self, consumer: AIOKafkaConsumer, record: ConsumerRecord[Any, Any]) -> None:
         """The record's effects are done: its offset may be committed."""
         self._consumer = consumer
         self._done[TopicPartition(record.topic, record.partition)] = record.offset + 1
+        if self.pending_since is None:
+            self.pending_since = time.monotonic()
 
-    async def flush(self, partitions: Iterable[TopicPartition] | None = None) -> None:
+    def stalled_s(self) -> float:
+        """How long finished records have waited for a commit (0 when nothing waits)."""
+        return 0.0 if self.pending_since is None else time.monotonic() - self.pending_since
+
+    def problem(self) -> str | None:
+        """A health problem when finished records have waited longer than ``stall_s`` for their commit."""
+        waited = self.stalled_s()
+        if waited < self.stall_s:
+            return None
+        why = "not a member of its group" if self.lost_membership else (self.last_error or "no answer")
+        return f"offsets not committed for {waited:.0f} s ({why})"
+
+    async def flush(
+        self, partitions: Iterable[TopicPartition] | None = None, *, timeout_s: float | None = None
+    ) -> None:
         consumer = self._consumer
         if consumer is None or not self._done:
             return
@@ -43,27 +77,46 @@ class OffsetBook:
         offsets = {tp: offset for tp, offset in self._done.items() if tp in assigned and tp in wanted}
         for tp in [tp for tp in self._done if tp not in assigned]:
             del self._done[tp]  # revoked: its new owner replays from the last commit
+        if not self._done:
+            self.pending_since = None
         if not offsets:
             return
         try:
-            await consumer.commit(offsets)
-        except KafkaError as exc:
-            log.info("offset commit deferred: %r", exc)
+            await asyncio.wait_for(consumer.commit(offsets), self.commit_s if timeout_s is None else timeout_s)
+        except CommitFailedError as exc:
+            if not self.lost_membership:
+                log.warning("offset commit refused, the consumer is no longer in its group: %r", exc)
+            self.lost_membership = True
+            self.last_error = repr(exc)[:200]
             return
+        except (KafkaError, TimeoutError) as exc:
+            if self.last_error is None:
+                log.warning("offset commit deferred: %r", exc)
+            self.last_error = repr(exc)[:200] or "timed out"
+            return
+        if self.last_error is not None or self.lost_membership:
+            log.warning("offset commits move again")
+        self.last_error = None
+        self.lost_membership = False
+        self.commits += 1
         for tp, offset in offsets.items():
             if self._done.get(tp) == offset:
                 del self._done[tp]
+        self.pending_since = time.monotonic() if self._done else None
 
     def listener(self) -> ConsumerRebalanceListener:
-        """Commits what is done before partitions move to another instance."""
+        """Commits what is done before partitions move to another instance (bounded: a rebalance never waits
+        on a commit for ever)."""
         book = self
 
         class CommitBeforeRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
             async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-                await book.flush(revoked)
+                await book.flush(revoked, timeout_s=5.0)
 
             async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-                pass
+                book.rebalances += 1
+                book.lost_membership = False
+                log.info("consumer group joined: %d partitions assigned", len(assigned))
 
         return CommitBeforeRevoke()
 
@@ -71,15 +124,26 @@ class OffsetBook:
         if self._task is None:
             self._task = asyncio.create_task(self._run())
 
-    async def stop(self) -> None:
+    async def stop(self, timeout_s: float = 1.0) -> None:
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        await self.flush()
+        await self.flush(timeout_s=timeout_s)
 
     async def _run(self) -> None:
+        """Commits every ``interval_s``; an unexpected error is logged and the loop goes on (a dead loop would
+        freeze the committed offsets without a word)."""
+        failing = False
         while True:
             await asyncio.sleep(self.interval_s)
-            await self.flush()
+            try:
+                await self.flush()
+            except Exception as exc:
+                self.last_error = repr(exc)[:200]
+                if not failing:
+                    log.exception("offset commits failed")
+                failing = True
+            else:
+                failing = False

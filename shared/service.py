@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import threading
+
 import msgspec
 import uvicorn
 from faststream.asgi import AsgiFastStream, AsgiResponse, get
@@ -9,6 +13,8 @@ from faststream.asgi.types import Scope
 
 from shared.kafka import ServiceRuntime
 from shared.logs import configure_logging
+
+SHUTDOWN_S = 10.0  # SIGTERM to exit, at most
 
 
 async def health_report(runtime: ServiceRuntime, **extra: object) -> dict[str, object]:
@@ -35,7 +41,7 @@ async def health_report(runtime: ServiceRuntime, **extra: object) -> dict[str, o
     }
 
 
-def asgi_app(runtime: ServiceRuntime) -> AsgiFastStream:
+def asgi_app(runtime: ServiceRuntime, exit_within_s: float | None = None) -> AsgiFastStream:
     """The FastStream app of a service: consumes on start, answers ``GET /health``."""
 
     @get(include_in_schema=False)
@@ -46,6 +52,13 @@ def asgi_app(runtime: ServiceRuntime) -> AsgiFastStream:
 
     app = AsgiFastStream(runtime.broker, asgi_routes=[("/health", health)])
     app.on_startup(runtime.start)
+
+    async def drain() -> None:
+        if exit_within_s is not None:  # a process of its own (never a test's in-process hall)
+            exit_within(exit_within_s, runtime.service)
+        await runtime.drain()
+
+    app.on_shutdown(drain)  # no new record; those being handled finish; their offsets are committed
     app.on_shutdown(runtime.stop)  # before the broker stops: commit what is done
     return app
 
@@ -53,4 +66,26 @@ def asgi_app(runtime: ServiceRuntime) -> AsgiFastStream:
 def serve(runtime: ServiceRuntime) -> None:
     configure_logging()
     settings = runtime.settings
-    uvicorn.run(asgi_app(runtime), host=settings.http_host, port=settings.http_port, log_level="warning")
+    uvicorn.run(
+        asgi_app(runtime, exit_within_s=SHUTDOWN_S),
+        host=settings.http_host,
+        port=settings.http_port,
+        log_level="warning",
+        timeout_graceful_shutdown=2,  # open HTTP requests (/health) do not hold the shutdown up
+    )
+
+
+def exit_within(seconds: float, service: str) -> None:
+    """Shutdown has begun: if the process is still there after ``seconds`` (a client library waiting for a broker
+    that is down), it ends anyway; what was done is committed by then (ServiceRuntime.drain), the rest comes
+    again to the next owner of its partitions."""
+
+    def expire() -> None:
+        logging.getLogger("hall.service").error("%s: shutdown took more than %.0f s; exiting now", service, seconds)
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        os._exit(1)
+
+    timer = threading.Timer(seconds, expire)
+    timer.daemon = True
+    timer.start()
