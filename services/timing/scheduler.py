@@ -39,6 +39,7 @@ from shared.clock import SYSTEM_CLOCK, Clock
 from shared.envelope import SYSTEM, encode, wrap
 from shared.kafka import ServiceRuntime
 from shared.outbox import MARKER_TTL_S, Outgoing
+from shared.retry import Backoff, Retries
 
 log = logging.getLogger("hall.timing.scheduler")
 _outgoing = msgspec.json.Decoder(list[Outgoing])
@@ -85,6 +86,7 @@ class Scheduler:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._scripts: dict[str, Any] = {}
+        self.failures: Retries[str] = Retries(Backoff(first_s=0.1, cap_s=10.0))
 
     def _script(self, source: str) -> Any:
         script = self._scripts.get(source)
@@ -111,7 +113,9 @@ class Scheduler:
                 await self._task
             self._task = None
         if self._chunks:
-            await asyncio.wait(set(self._chunks), timeout=10)
+            # Within the process's shutdown bound (10 s): a chunk still publishing (Kafka down) is staged in the
+            # outbox, and its leases run out, so another instance (or the next start) finishes it.
+            await asyncio.wait(set(self._chunks), timeout=2)
 
     async def _run(self) -> None:
         # Alerts are published: wait until the broker has started (it offers no event to wait on).
@@ -132,10 +136,10 @@ class Scheduler:
                 pause = 0.0 if taken == self.batch else await self._until_next()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("timing scheduler: tick failed; trying again")
-                await asyncio.sleep(1.0)
+            except Exception as exc:  # noqa: BLE001 (logged by _failed: its traceback the first time)
+                await asyncio.sleep(self._failed("tick failed", exc))
                 continue
+            self.failures.succeeded("loop")
             await asyncio.sleep(pause)
 
     async def _first(self) -> None:
@@ -152,9 +156,25 @@ class Scheduler:
                 return
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("timing scheduler: start-up work failed; trying again")
-                await asyncio.sleep(1.0)
+            except Exception as exc:  # noqa: BLE001 (logged by _failed: its traceback the first time)
+                await asyncio.sleep(self._failed("start-up work failed", exc))
+
+    def _failed(self, what: str, exc: Exception) -> float:
+        """Logs a failure of the loop (Redis or Kafka down): the traceback once, then a line per retry, backing
+        off from 0.1 s to 10 s; returns the pause before trying again."""
+        failure = self.failures.failed("loop")
+        if failure.first:
+            log.error("timing scheduler: %s; trying again", what, exc_info=exc)
+        else:
+            log.warning(
+                "timing scheduler: %s (attempt %d, failing for %.0f s), again in %.1f s: %r",
+                what,
+                failure.attempt,
+                failure.failing_for_s,
+                failure.delay_s,
+                exc,
+            )
+        return failure.delay_s
 
     async def _until_next(self) -> float:
         """How long to wait before the next claim: until the earliest due clock, within [0.02 s, poll_s]."""
