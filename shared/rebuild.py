@@ -59,6 +59,8 @@ async def read_topics(
 ) -> list[Record]:
     """Every record of the named topics, from ``start`` (else the beginning) to each partition's end now."""
     names = list(names)
+    if not names:
+        return []
     full = {f"{namespace}.{name}": name for name in names}
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,

@@ -55,6 +55,8 @@ class _LoggedIds:
     def before_each(self, _: Envelope, logged: list[Outgoing]) -> None:
         self.queue.clear()
         for record in logged:
+            if record.topic.endswith(f".{topics.GATEWAY_REPLIES}"):
+                continue  # a reply to the gateway is not an envelope
             env = decode(record.value)
             if env.type == "RatingRecorded.v1":
                 self.queue.append(msgspec.json.decode(env.payload, type=_RatingId).rating_id)
