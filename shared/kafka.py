@@ -264,8 +264,9 @@ class ServiceRuntime:
             heartbeat_interval_ms=3_000,
             max_poll_interval_ms=60_000,
         )
-        # Finished records whose offsets stop being committed (the group lost, the broker gone) make the
-        # service unhealthy until commits move again (see OffsetBook; the watchdog has it rejoin).
+        # Finished records whose offsets stop being committed (the group lost, the broker gone), or a heartbeat
+        # that stopped, make the service unhealthy until commits move again; the book has the consumer rejoin.
+        book.consumer_source = lambda: subscriber.consumer
         self.add_health_check(f"consumer {'+'.join(inputs)}", book.problem)
 
         @subscriber

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -36,15 +36,21 @@ class OffsetBook:
         self.stall_s = stall_s
         self._done: dict[TopicPartition, int] = {}
         self._consumer: AIOKafkaConsumer | None = None
+        # Where the consumer comes from before its first record (the subscriber's), so an idle one is watched too.
+        self.consumer_source: Callable[[], AIOKafkaConsumer | None] | None = None
         self._task: asyncio.Task[None] | None = None
         self.pending_since: float | None = None  # monotonic: the oldest finished record not yet committed
         self.last_error: str | None = None
         self.lost_membership = False  # the last commit was refused: this consumer is not in the group now
         self.commits = 0  # successful commits, for tests and the watchdog
         self.rebalances = 0
+        self.rejoins = 0  # rejoins the watchdog asked for
+        self._rejoined_at = -1e9
 
     @property
     def consumer(self) -> AIOKafkaConsumer | None:
+        if self._consumer is None and self.consumer_source is not None:
+            self._consumer = self.consumer_source()
         return self._consumer
 
     def done(self, consumer: AIOKafkaConsumer, record: ConsumerRecord[Any, Any]) -> None:
@@ -59,12 +65,54 @@ class OffsetBook:
         return 0.0 if self.pending_since is None else time.monotonic() - self.pending_since
 
     def problem(self) -> str | None:
-        """A health problem when finished records have waited longer than ``stall_s`` for their commit."""
+        """A health problem when finished records have waited longer than ``stall_s`` for their commit, or the
+        consumer's heartbeat has stopped (it is dropped from its group)."""
+        if self.heartbeat_failure() is not None:
+            return f"group heartbeat stopped ({self.heartbeat_failure()})"
         waited = self.stalled_s()
         if waited < self.stall_s:
             return None
         why = "not a member of its group" if self.lost_membership else (self.last_error or "no answer")
         return f"offsets not committed for {waited:.0f} s ({why})"
+
+    def heartbeat_failure(self) -> str | None:
+        """Why the consumer's heartbeat task ended, if it ended with an error.
+
+        aiokafka ends that task on a heartbeat answer it does not expect (e.g. the coordinator still loading after
+        a broker restart) and starts it again only after a rejoin, which nothing asks for while the consumer goes
+        on fetching its old assignment: the broker drops the member, the group is empty. (aiokafka's private
+        attributes, read defensively: None when they are not there.)
+        """
+        coordinator = getattr(self.consumer, "_coordinator", None)
+        task = getattr(coordinator, "_heartbeat_task", None)
+        if not isinstance(task, asyncio.Task) or not task.done() or task.cancelled():
+            return None
+        error = task.exception()
+        return None if error is None else repr(error)[:200]
+
+    def rejoin(self, why: str) -> bool:
+        """Asks the consumer to rejoin its group (a new heartbeat task, a fresh assignment); False if it cannot."""
+        request = getattr(getattr(self.consumer, "_coordinator", None), "request_rejoin", None)
+        if not callable(request):
+            return False
+        log.warning("consumer group: %s; rejoining", why)
+        request()
+        self.rejoins += 1
+        return True
+
+    def watch(self) -> None:
+        """Called with every flush: a stopped heartbeat, or commits stalled for ``stall_s`` while finished records
+        wait, make the consumer rejoin (at most once per ``stall_s``)."""
+        now = time.monotonic()
+        if now - self._rejoined_at < self.stall_s:
+            return
+        why = self.heartbeat_failure()
+        if why is not None:
+            why = f"heartbeat stopped ({why})"
+        elif self.stalled_s() >= self.stall_s:
+            why = f"offsets not committed for {self.stalled_s():.0f} s ({self.last_error or 'no answer'})"
+        if why is not None and self.rejoin(why):
+            self._rejoined_at = now
 
     async def flush(
         self, partitions: Iterable[TopicPartition] | None = None, *, timeout_s: float | None = None
@@ -140,6 +188,7 @@ class OffsetBook:
             await asyncio.sleep(self.interval_s)
             try:
                 await self.flush()
+                self.watch()
             except Exception as exc:
                 self.last_error = repr(exc)[:200]
                 if not failing:
