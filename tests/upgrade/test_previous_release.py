@@ -32,6 +32,8 @@ from tests.support import eventually
 from tests.upgrade.drive import INBOX, Driver
 from tests.upgrade.fixture import load, read
 
+pytestmark = pytest.mark.integration
+
 RECORDED = Path(__file__).resolve().parent / "recorded"
 META: dict[str, Any] = json.loads((RECORDED / "meta.json").read_text(encoding="utf-8"))
 CASES: dict[str, dict[str, Any]] = META["cases"]
