@@ -303,6 +303,24 @@ def test_upcasters_chain_and_leave_current_and_untagged_records_alone() -> None:
         UPCASTERS.register("Receipt", 2)(_v2)
 
 
+def stale_routes() -> list[str]:
+    return [
+        f"{service} routes {tag}, read as {UPCASTERS.latest(tag)}"
+        for service, _, tag, _ in CONSUMED
+        if UPCASTERS.latest(tag) != tag
+    ]
+
+
+def test_handlers_route_the_newest_tag_version() -> None:
+    """Decoding upcasts an older tag to the newest: a route for a tag with an upcaster would never be reached."""
+    assert stale_routes() == []
+    UPCASTERS.register("StepOpened", 1)(lambda payload: payload)
+    try:
+        assert "gateway routes StepOpened.v1, read as StepOpened.v2" in stale_routes()
+    finally:
+        UPCASTERS.unregister("StepOpened", 1)
+
+
 @pytest.mark.usefixtures("receipt_upcasters")
 def test_a_record_its_upcaster_cannot_read_is_malformed_not_a_crash() -> None:
     """The consume path sends a msgspec error to the dead letters; anything else would be retried for ever."""
