@@ -9,8 +9,11 @@ from typing import Any, cast
 
 import httpx
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from redis.asyncio import Redis
 
+from shared import topics
 from shared.settings import HallSettings
 from tests.halls import InProcessHall, fresh_settings, in_process_hall
 from tests.journeys import APPLICATION, CLERK, KIOSK, KIOSK_PROOF, STAFF, auth, finish_journey, open_step, submit
@@ -235,3 +238,30 @@ async def test_every_service_rebuilds_from_kafka_after_all_redis_is_wiped(settin
             assert len(ids) == len(set(ids))
     finally:
         await redis.aclose()
+
+
+async def test_events_and_commands_topics_are_kept_forever(settings: HallSettings) -> None:
+    fresh = await fresh_settings(settings)
+    admin = AIOKafkaAdminClient(bootstrap_servers=fresh.kafka_bootstrap_servers)
+    await admin.start()
+    wanted = [topics.INTAKE_EVENTS, topics.ROUTING_COMMANDS, topics.TIMING_EVENTS, topics.GATEWAY_REPLIES]
+    resources = [ConfigResource(ConfigResourceType.TOPIC, fresh.topic(name)) for name in wanted]
+
+    async def described() -> dict[str, dict[str, str]] | None:
+        kept: dict[str, dict[str, str]] = {}
+        for response in await admin.describe_configs(resources):
+            for error, _, _, name, entries, *_ in response.resources:
+                if error:  # a topic just created is not known to every part of the broker at once
+                    return None
+                kept[name] = {c[0]: c[1] for c in entries if c[0].startswith("retention.")}
+        return kept
+
+    try:
+        kept = await eventually(described)
+    finally:
+        await admin.close()
+    forever = {"retention.ms": "-1", "retention.bytes": "-1"}
+    assert kept[fresh.topic(topics.INTAKE_EVENTS)] == forever
+    assert kept[fresh.topic(topics.ROUTING_COMMANDS)] == forever
+    assert kept[fresh.topic(topics.TIMING_EVENTS)] == forever
+    assert kept[fresh.topic(topics.GATEWAY_REPLIES)] == {"retention.ms": "1209600000", "retention.bytes": "-1"}
