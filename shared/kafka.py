@@ -85,6 +85,11 @@ DRAIN_S = 5.0
 COMMIT_ON_STOP_S = 2.0
 
 
+def describe(exc: BaseException) -> str:
+    """``Type: message`` (redis-py's repr leaves the message out)."""
+    return f"{type(exc).__name__}: {exc}"
+
+
 def is_transient(exc: BaseException) -> bool:
     """Redis or Kafka unreachable, a timeout, a record not yet ready: retried until it works, never dropped."""
     return isinstance(exc, TRANSIENT) and not isinstance(exc, BROKEN)
@@ -315,13 +320,13 @@ class ServiceRuntime:
                 log.warning("%s: transient failure at %s, will retry", self.service, place, exc_info=exc)
             else:
                 log.warning(
-                    "%s: transient failure at %s (attempt %d, failing for %.0f s), retry in %.1f s: %r",
+                    "%s: transient failure at %s (attempt %d, failing for %.0f s), retry in %.1f s: %s",
                     self.service,
                     place,
                     failure.attempt,
                     failure.failing_for_s,
                     failure.delay_s,
-                    exc,
+                    describe(exc),
                 )
             if failure.report:
                 self._report_stuck(record, exc, failure.attempt, failure.failing_for_s)
@@ -342,14 +347,14 @@ class ServiceRuntime:
             topic=record.topic,
             partition=record.partition,
             offset=record.offset,
-            reason=repr(exc)[:500],
+            reason=describe(exc)[:500],
             failing_for_s=round(for_s, 1),
             attempts=attempt,
             reported_at=SYSTEM_CLOCK.now().isoformat(),
         )
         log.error(
-            "%s: %s/%d@%d has failed for a transient reason for %.0f s (%d attempts), still retrying; "
-            "operators' alert in %s: %r",
+            "%s: %s/%d@%d has failed for a transient reason for %.1f s (%d attempts), still retrying; "
+            "operators' alert in %s: %s",
             self.service,
             record.topic,
             record.partition,
@@ -357,7 +362,7 @@ class ServiceRuntime:
             for_s,
             attempt,
             self.stuck_key,
-            exc,
+            describe(exc),
         )
         self._unrecorded[(record.topic, record.partition, record.offset)] = stuck
 
@@ -377,7 +382,7 @@ class ServiceRuntime:
             del self._unrecorded[where]
 
     async def _clear_stuck(self, where: tuple[str, int, int], attempts: int) -> None:
-        log.warning("%s: %s/%d@%d went through after %d attempts", self.service, *where, attempts)
+        log.warning("%s: %s/%d@%d went through after %d failed attempts", self.service, *where, attempts)
         self._unrecorded.pop(where, None)
         with contextlib.suppress(redis_errors.RedisError, OSError, RuntimeError):
             await self.redis.hdel(self.stuck_key, self._stuck_field(self.service, where))
