@@ -22,9 +22,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
+from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.spec import (
     Components,
@@ -39,6 +40,10 @@ from litestar.openapi.spec import (
 
 from services.gateway.context import Pending
 from services.gateway.users import COOKIE
+
+if TYPE_CHECKING:
+    from litestar._openapi.schema_generation import SchemaCreator
+    from litestar.typing import FieldDefinition
 
 
 class Problem(msgspec.Struct, frozen=True, kw_only=True):
@@ -161,3 +166,19 @@ def config() -> OpenAPIConfig:
         description="状态码与答复内容见各接口；错误答复均为 {status_code, detail}，detail 为中文原因。",
         components=Components(security_schemes=dict(schemes)),
     )
+
+
+class StrictBodies(StructSchemaPlugin):
+    """A body that refuses unknown fields with 400 (``forbid_unknown_fields``, as every ``In`` does) says so in its
+    schema: ``additionalProperties: false``."""
+
+    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:
+        schema = super().to_openapi_schema(field_definition, schema_creator)
+        if _forbids_unknown(field_definition.type_):
+            schema.additional_properties = False
+        return schema
+
+
+def _forbids_unknown(struct: Any) -> bool:
+    config = getattr(struct, "__struct_config__", None)
+    return bool(getattr(config, "forbid_unknown_fields", False))

@@ -167,6 +167,7 @@ class AuthController(Controller):
         summary="登录，取得 API 凭证（Bearer）",
         status_code=201,
         **documented(
+            422,
             public=True,
             reasons={
                 401: "用户名或口令不正确",

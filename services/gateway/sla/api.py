@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
-from litestar.params import FromPath, FromQuery
+from litestar.openapi import ResponseSpec
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage, Template
 
 from services.gateway import access
@@ -37,6 +38,20 @@ PURPOSE_NAMES = {
     "整改": "差评整改",
     "": "全部",
 }
+
+# The stream's 200 is Server-Sent Events; its refusals are JSON like every other route's.
+STREAMED = ResponseSpec(
+    data_container=str,
+    media_type="text/event-stream",
+    description="Server-Sent Events：事件名 board，data 为与 GET /api/sla/board 相同的 JSON",
+    generate_examples=False,
+)
+
+# The board's clock kinds (board.PURPOSES; empty: all), listed in the OpenAPI document; another is a 400 that
+# names them (scope).
+PurposeParam = Annotated[
+    str, QueryParameter(description="时限类别（空：全部）", schema_extra={"enum": [*PURPOSES, ""]})
+]
 
 SlaDep = NamedDependency[SlaBoard]
 DossiersDep = NamedDependency[Dossiers]
@@ -69,7 +84,7 @@ class SlaController(Controller):
         request: Req,
         hall: HallDep,
         sla: SlaDep,
-        purpose: FromQuery[str] = "办件",
+        purpose: PurposeParam = "办件",
         department: FromQuery[str] = "",
     ) -> BoardView:
         user = access.caller(hall, request, Action.SLA)
@@ -79,15 +94,14 @@ class SlaController(Controller):
         "/stream",
         summary="时限监控实时推送（Server-Sent Events，事件名 board）",
         description="每条事件的 data 为与 GET /api/sla/board 相同的 JSON；一分钟后结束，浏览器自动重连。",
-        media_type="text/event-stream",
-        **documented(),
+        **documented(own={200: STREAMED}),
     )
     async def stream(
         self,
         request: Req,
         hall: HallDep,
         sla: SlaDep,
-        purpose: FromQuery[str] = "办件",
+        purpose: PurposeParam = "办件",
         department: FromQuery[str] = "",
     ) -> ServerSentEvent:
         user = access.caller(hall, request, Action.SLA)
@@ -154,7 +168,7 @@ class SlaPages(Controller):
         request: Req,
         hall: HallDep,
         sla: SlaDep,
-        purpose: FromQuery[str] = "办件",
+        purpose: PurposeParam = "办件",
         department: FromQuery[str] = "",
     ) -> Template:
         user = hall.users.page_user(request, *WATCHERS)
