@@ -21,7 +21,7 @@ import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 import msgspec.inspect as mi
@@ -326,3 +326,69 @@ class Rule:
 def breaks(before: Contracts, now: Contracts, upcasters: set[tuple[str, int]]) -> list[str]:
     """Every way ``now`` cannot read what ``before`` wrote (empty when the change is additive)."""
     return Rule(before, now, upcasters).breaks()
+
+
+# ---------------------------------------------------------------------------------------------- old records
+
+
+SAMPLES: dict[str, Any] = {
+    "str": "x",
+    "int": 1,
+    "float": 1.5,
+    "bool": True,
+    "datetime": "2026-11-26T02:00:00Z",
+    "date": "2026-11-26",
+    "time": "10:00:00",
+    "timedelta": "PT1H",
+    "bytes": "eA==",
+    "raw": {},
+    "any": "x",
+    "none": None,
+}
+
+
+def sample(contracts: Contracts, described: Any, *, whole: bool) -> Any:  # noqa: PLR0911 (one per kind)
+    """A JSON value of a described type, as the snapshot's code wrote it (``whole``: with every optional field)."""
+    if isinstance(described, str):
+        return SAMPLES[described]
+    kind, arg = next(iter(described.items()))
+    if kind == "struct":
+        return old_record(contracts, arg, whole=whole)
+    if kind == "literal":
+        return arg[0]
+    if kind == "union":
+        return sample(contracts, next((m for m in arg if m != "none"), "none"), whole=whole)
+    if kind in ("list", "set", "frozenset", "vartuple"):
+        return [sample(contracts, arg, whole=whole)]
+    if kind == "tuple":
+        return [sample(contracts, item, whole=whole) for item in arg]
+    if kind == "dict":
+        return {str(sample(contracts, arg[0], whole=whole)): sample(contracts, arg[1], whole=whole)}
+    if kind in ("float", "int"):
+        return 1.5 if kind == "float" else 1  # a bound (gt 0 and the like) the samples keep
+    if kind == "str":
+        return "x" * max(1, arg.get("min_length", 1))
+    raise ValueError(f"no sample of {described}")
+
+
+def old_record(contracts: Contracts, key: str, *, whole: bool) -> Any:
+    """A record of struct ``key`` as the snapshot's code wrote it: its required fields (``whole``: all of them)."""
+    entry = contracts[key]
+    every = whole or bool(entry.get("array_like"))  # an array holds every field, by position
+    fields = {
+        name: sample(contracts, field["type"], whole=whole)
+        for name, field in entry["fields"].items()
+        if every or field["required"]
+    }
+    if entry.get("struct_tag"):
+        tag_field, tag = entry["struct_tag"]
+        fields[tag_field] = tag
+    return list(fields.values()) if entry.get("array_like") else fields
+
+
+def struct_class(key: str) -> type[msgspec.Struct]:
+    module, qualname = key.split(":")
+    found: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        found = getattr(found, part)
+    return cast("type[msgspec.Struct]", found)
