@@ -12,6 +12,7 @@ import urllib.request
 from pathlib import Path
 
 from deploy.processes import ROOT, SERVICES, Launcher
+from deploy.rebuild import rebuild as rebuild_from_kafka
 from services.gateway.users import DemoUsersError, Directory
 from shared.secrets import WeakSecretError, require_secret
 from shared.settings import load_settings
@@ -108,6 +109,16 @@ def logs(home: Path, service: str | None, lines: int) -> int:
     return 0
 
 
+def rebuild(home: Path, service: str) -> int:
+    """Wipe one service's keys in the namespace and rebuild them from Kafka; the service must be stopped."""
+    pid = Launcher(home).pid(service)
+    if pid is not None:
+        print(f"hall: {service} is running (pid {pid}): stop it first (./hall down), then rebuild", file=sys.stderr)
+        return 2
+    print(asyncio.run(rebuild_from_kafka(load_settings(), service)))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hall")
     parser.add_argument("--home", type=Path, default=ROOT / ".hall")
@@ -117,7 +128,10 @@ def main(argv: list[str] | None = None) -> int:
     log_parser = sub.add_parser("logs")
     log_parser.add_argument("service", nargs="?", choices=ORDER)
     log_parser.add_argument("-n", "--lines", type=int, default=50)
+    sub.add_parser("rebuild").add_argument("service", choices=ORDER)
     args = parser.parse_args(argv)
+    if args.command == "rebuild":
+        return rebuild(args.home, args.service)
     if args.command == "topics":
         return topics()
     if args.command == "up":
