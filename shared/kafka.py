@@ -85,6 +85,13 @@ DRAIN_S = 5.0
 COMMIT_ON_STOP_S = 2.0
 
 
+async def stuck_records(redis: Redis, settings: HallSettings) -> list[StuckRecord]:
+    """Every record some service reports as stuck now (for an operators' page), longest failing first."""
+    raw = await redis.hgetall(settings.key("ops", "stuck"))
+    found = [msgspec.json.decode(value, type=StuckRecord) for value in raw.values()]
+    return sorted(found, key=lambda stuck: -stuck.failing_for_s)
+
+
 def describe(exc: BaseException) -> str:
     """``Type: message`` (redis-py's repr leaves the message out)."""
     return f"{type(exc).__name__}: {exc}"

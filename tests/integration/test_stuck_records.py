@@ -16,7 +16,7 @@ from redis import exceptions as redis_errors
 from redis.asyncio import Redis
 
 from shared.envelope import SYSTEM, encode, wrap
-from shared.kafka import Route, ServiceRuntime, StuckRecord
+from shared.kafka import Route, ServiceRuntime, StuckRecord, stuck_records
 from shared.outbox import Txn
 from shared.retry import Backoff, Retries
 from shared.settings import HallSettings
@@ -45,10 +45,12 @@ async def test_a_record_failing_past_the_bound_is_reported_once_and_cleared_when
     runtime.retries = Retries(Backoff(first_s=0.01, cap_s=0.04), alert_after_s=0.3)
     failures_left = [40]
     seen_stuck: list[dict[Any, Any]] = []
+    listed: list[list[StuckRecord]] = []
     redis = Redis.from_url(ns.redis_url)
 
     async def handler(_env: Any, _payload: Probe, txn: Txn) -> None:
         seen_stuck.append(await redis.hgetall(runtime.stuck_key))
+        listed.append(await stuck_records(redis, ns))
         if failures_left[0] > 0:
             failures_left[0] -= 1
             raise redis_errors.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
@@ -89,4 +91,6 @@ async def test_a_record_failing_past_the_bound_is_reported_once_and_cleared_when
     assert "Connection refused" in stuck[0].reason
     assert stuck[0].failing_for_s >= 0.3
     assert await redis.hget(runtime.stuck_key, field) is None
+    assert [stuck.offset for stuck in listed[-1]] == [7]  # what an operators' page reads
+    assert await stuck_records(redis, ns) == []
     await redis.aclose()
