@@ -33,7 +33,11 @@ from shared.settings import HallSettings
 from tests.halls import InProcessHall, fresh_settings, in_process_hall
 from tests.journeys import _DIRECTORY, auth
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    # schemathesis' own strategies draw from `random` (a deprecation hypothesis warns about on every example)
+    pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning"),
+]
 
 # Generated requests per operation and role: schema-valid ones, and schema-invalid ones (each must be a 4xx).
 EXAMPLES = {GenerationMode.POSITIVE: 2, GenerationMode.NEGATIVE: 1}
