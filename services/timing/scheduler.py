@@ -211,10 +211,23 @@ class Scheduler:
     async def _guarded(self, clock_ids: list[str], lease: str) -> None:
         try:
             fired = await self.raise_due(clock_ids)
-        except Exception:
-            # The leases run out and the clocks are taken again: nothing is lost.
-            log.exception("timing scheduler: raising alerts for %d clocks failed", len(clock_ids))
+        except Exception as exc:  # logged: the traceback once per outage, then a line each
+            # What was recorded is staged in the outbox and published by a later flush; the leases run out and
+            # the clocks are taken again: nothing is lost.
+            failure = self.failures.failed("chunks")
+            if failure.first:
+                log.error("timing scheduler: raising alerts for %d clocks failed", len(clock_ids), exc_info=exc)
+            else:
+                log.warning(
+                    "timing scheduler: raising alerts for %d clocks failed (%d times in %.0f s): %s: %s",
+                    len(clock_ids),
+                    failure.attempt,
+                    failure.failing_for_s,
+                    type(exc).__name__,
+                    exc,
+                )
             return
+        self.failures.succeeded("chunks")
         await self._script(RELEASE)(keys=[self.keys.inflight], args=[lease, *clock_ids])
         if self.on_fire is not None:
             for alert in fired:
