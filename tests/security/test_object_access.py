@@ -206,7 +206,12 @@ async def test_nobody_signed_in_reads_no_case_and_the_public_answer_shows_progre
         "/api/lookup", params={"case_no": case_no, "id_number": "150525199001011253"}, headers=KIOSK
     )
     assert wrong.status_code == 404
-    assert (await client.get("/api/lookup", params={"case_no": case_no, "id_number": ID_NUMBER})).status_code == 401
+    # Without a token: the public's one way to a case (access.PUBLIC), the same progress and nothing more.
+    public = await client.get("/api/lookup", params={"case_no": case_no, "id_number": ID_NUMBER})
+    assert public.status_code == 200, public.text
+    assert public.json()["state"] == "已出件"
+    for secret in (ADDRESS[6:], PHONE, "李强", "张敏", ID_NUMBER):
+        assert secret not in public.text, secret
 
 
 async def test_a_pad_does_not_read_a_cases_ratings(hall: InProcessHall) -> None:
