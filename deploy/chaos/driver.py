@@ -70,7 +70,7 @@ class Client:
         patience_s: float = 300.0,
         request_timeout_s: float = 30.0,
         drive_every: int = 5,
-        drive_concurrency: int = 40,
+        drive_concurrency: int = 200,
         poll_s: float = 1.0,
         connections: int = 64,
     ) -> None:
@@ -187,8 +187,12 @@ class Client:
 
     async def drain(self) -> None:
         """Waits for every submission and lifecycle still under way (each is bounded by its patience)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        deadline = time.monotonic() + 2 * self.patience_s + 60  # a submission's patience, then its lifecycle's
+        while self._tasks and time.monotonic() < deadline:
+            await asyncio.wait(list(self._tasks), timeout=max(0.0, deadline - time.monotonic()))
+        for task in list(self._tasks):  # none should be left; the accounting judges them as they are
+            task.cancel()
+        await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def close(self) -> None:
         await self.http.aclose()
@@ -242,11 +246,10 @@ class Client:
 
     # -- lifecycles ---------------------------------------------------------------------------------------
 
-    async def _poll(self, method: str, url: str, user_id: str, ready: Any) -> dict[str, Any] | None:
-        """GETs ``url`` every ``poll_s`` until ``ready(body)``; None when patience ran out."""
-        deadline = time.monotonic() + self.patience_s
+    async def _poll(self, url: str, user_id: str, ready: Any, deadline: float) -> dict[str, Any] | None:
+        """GETs ``url`` every ``poll_s`` until ``ready(body)``; None when the deadline passed."""
         while time.monotonic() < deadline:
-            response = await self.request(method, url, user_id, patience_s=deadline - time.monotonic())
+            response = await self.request("GET", url, user_id, patience_s=deadline - time.monotonic())
             if response is not None and response.status_code == 200:
                 body: dict[str, Any] = response.json()
                 if ready(body):
@@ -263,29 +266,38 @@ class Client:
             raise RuntimeError(f"{what}: {response.status_code} {response.text[:200]}")
 
     async def lifecycle(self, sub: Submission) -> None:
-        """承办 → 审核 → 决定 (each claimed, then 通过), delivery at the window, a kiosk rating."""
+        """承办 → 审核 → 决定 (each claimed, then 通过), delivery at the window, a kiosk rating.
+
+        The whole lifecycle gets ``patience_s``: a case that has not reached 已评价 by then is left as it is (the
+        accounting finds it stuck).
+        """
+        deadline = time.monotonic() + self.patience_s
         for seq, opinion in enumerate(STEP_OPINIONS, start=1):
             step_id = f"{sub.case_id}-1-{seq}"
-            step = await self._poll("GET", f"/api/steps/{step_id}", STAFF_ID, lambda b: b["step"]["status"] == "待办")
+            step = await self._poll(
+                f"/api/steps/{step_id}", STAFF_ID, lambda b: b["step"]["status"] == "待办", deadline
+            )
             if step is None:
                 raise RuntimeError(f"step {seq} never opened")
             await self._act(f"/api/steps/{step_id}/claim", STAFF_ID, {}, f"claim of step {seq}")
             await self._act(
                 f"/api/steps/{step_id}/decision", STAFF_ID, {"action": "通过", "opinion": opinion}, f"step {seq}"
             )
-            done = await self._poll("GET", f"/api/steps/{step_id}", STAFF_ID, lambda b: b["step"]["status"] == "已办")
+            done = await self._poll(
+                f"/api/steps/{step_id}", STAFF_ID, lambda b: b["step"]["status"] == "已办", deadline
+            )
             if done is None:
                 raise RuntimeError(f"decision of step {seq} never carried out")
             sub.reached = f"环节{seq}已办"
-        await self._wait_state(sub, "已办结")
+        await self._wait_state(sub, "已办结", deadline)
         await self._act(f"/api/deliveries/{sub.case_no}", CLERK_ID, {"method": "窗口"}, "delivery")
-        await self._wait_state(sub, "已出件")
+        await self._wait_state(sub, "已出件", deadline)
         rating = {"level": "非常满意", "channel": "自助终端", **KIOSK_PROOF}
         await self._act(f"/api/cases/{sub.case_no}/ratings", KIOSK_ID, rating, "rating")
-        await self._wait_state(sub, "已评价")
+        await self._wait_state(sub, "已评价", deadline)
 
-    async def _wait_state(self, sub: Submission, wanted: str) -> None:
-        body = await self._poll("GET", f"/api/cases/{sub.case_no}", CLERK_ID, lambda b: b["state"] == wanted)
+    async def _wait_state(self, sub: Submission, wanted: str, deadline: float) -> None:
+        body = await self._poll(f"/api/cases/{sub.case_no}", CLERK_ID, lambda b: b["state"] == wanted, deadline)
         if body is None:
             raise RuntimeError(f"never reached {wanted}")
         sub.reached = wanted
