@@ -13,6 +13,7 @@ its handling published, exactly as they are in the log, so a redelivery re-publi
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -22,6 +23,7 @@ from typing import Any, NamedTuple, cast
 import msgspec
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import GroupCoordinatorNotAvailableError
 from redis._parsers.encoders import Encoder
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
@@ -104,7 +106,14 @@ async def committed_offsets(bootstrap: str, namespace: str, service: str) -> dic
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        offsets = await admin.list_consumer_group_offsets(f"{namespace}.{service}")
+        for attempt in range(30):
+            try:
+                offsets = await admin.list_consumer_group_offsets(f"{namespace}.{service}")
+                break
+            except GroupCoordinatorNotAvailableError:  # the broker is still loading its groups
+                if attempt == 29:
+                    raise
+                await asyncio.sleep(1.0)
     finally:
         await admin.close()
     prefix = f"{namespace}."
