@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
 from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
@@ -52,6 +52,63 @@ class Problem(msgspec.Struct, frozen=True, kw_only=True):
     status_code: int
     detail: str
     extra: dict[str, Any] | list[Any] | None = None
+
+
+# ---------------------------------------------------------------- the owning services' answers, as documented here
+# The gateway passes a command's reply on as it came; these are the fields a client may rely on (more may come).
+
+
+class Named(msgspec.Struct, frozen=True):
+    code: str
+    name: str
+
+
+class Submitted(msgspec.Struct, frozen=True, kw_only=True):
+    """Intake's answer to an application: 受理 (201), 待补正 (200, everything missing at once)."""
+
+    outcome: Literal["受理", "待补正", "不予受理"]
+    case_id: str
+    case_no: str = ""
+    item_code: str = ""
+    item_name: str = ""
+    missing: list[dict[str, Any]] = []
+    reused: list[dict[str, Any]] = []
+    deferred: bool = False
+    owed: list[Named] = []
+    commitment: bool = False
+    children: list[dict[str, Any]] = []
+
+
+class Supplemented(msgspec.Struct, frozen=True, kw_only=True):
+    """Intake's answer to 补齐: what was received and what is still owed."""
+
+    case_no: str
+    received: list[Named]
+    remaining: list[Named]
+    complete: bool
+
+
+class Carried(msgspec.Struct, frozen=True, kw_only=True):
+    """Routing's answer to a step or delivery command: the events it published."""
+
+    case_no: str
+    published: list[str]
+
+
+class Recorded(msgspec.Struct, frozen=True, kw_only=True):
+    """Evaluation's answer to a rating (a bad one opens a follow-up)."""
+
+    rating_id: str
+    case_no: str
+    stage: str
+    kind: str
+    level: str
+    followup_id: str = ""
+
+
+def success(container: Any, description: str) -> ResponseSpec:
+    """A route's success answer as the owning service gives it (``own={200: success(...)}``)."""
+    return ResponseSpec(data_container=container, description=description, generate_examples=False)
 
 
 def _problem(description: str) -> ResponseSpec:

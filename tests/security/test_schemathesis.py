@@ -19,6 +19,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
@@ -31,7 +32,8 @@ from services.gateway.access import PUBLIC, ROUTES, TABLE, Action
 from services.gateway.openapi import COMMON, SIGNED_IN
 from shared.settings import HallSettings
 from tests.halls import InProcessHall, fresh_settings, in_process_hall
-from tests.journeys import _DIRECTORY, auth
+from tests.journeys import _DIRECTORY, APPLICATION, CLERK, KIOSK, KIOSK_PROOF, STAFF, _next_step, auth, open_step, state
+from tests.support import eventually
 
 pytestmark = [
     pytest.mark.integration,
@@ -141,6 +143,62 @@ def test_every_api_route_documents_the_common_answers(document: dict[str, Any]) 
             if secured == is_public:
                 missing.append(f"{method.upper()} {path}: security {'declared' if secured else 'missing'}")
     assert not missing, "\n".join(missing)
+
+
+async def test_real_answers_have_the_documented_bodies(served: InProcessHall, document: dict[str, Any]) -> None:
+    """Generated requests rarely succeed (they name cases and steps that do not exist): a real case's answers do,
+    each checked against its operation's documented status codes and body (the owning services' replies)."""
+    schema = schemathesis.openapi.from_dict(document)
+    client = served.client
+    checked: list[str] = []
+
+    def conforms(response: httpx.Response, path: str, method: str = "POST") -> httpx.Response:
+        operation = schema[path][method]
+        assert str(response.status_code) in operation.definition.raw["responses"], (path, response.text)
+        operation.validate_response(response)
+        checked.append(f"{method} {path} {response.status_code}")
+        return response
+
+    incomplete = {**APPLICATION, "materials": ["M01"]}
+    conforms(await client.post("/api/cases", json=incomplete, headers=CLERK), "/api/cases")
+    accepted = conforms(await client.post("/api/cases", json=APPLICATION, headers=CLERK), "/api/cases")
+    case_no = accepted.json()["case_no"]
+    step_id = await open_step(client, case_no)
+    conforms(await client.post(f"/api/steps/{step_id}/claim", headers=STAFF), "/api/steps/{step_id}/claim")
+    done: set[str] = set()
+    for opinion in ("材料齐全", "审核同意", "准予"):  # 承办 → 审核 → 决定
+        step_id = await _next_step(client, case_no, 0.1, done)
+        decision = {"action": "通过", "opinion": opinion}
+        decided = await client.post(f"/api/steps/{step_id}/decision", json=decision, headers=STAFF)
+        conforms(decided, "/api/steps/{step_id}/decision")
+        done.add(step_id)
+    await state(client, case_no, "已办结")
+    delivered = await client.post(f"/api/deliveries/{case_no}", json={"method": "窗口"}, headers=CLERK)
+    conforms(delivered, "/api/deliveries/{case_no}")
+    bad = {"level": "非常不满意", "channel": "自助终端", "stage": "受理", **KIOSK_PROOF}
+    rated = conforms(
+        await client.post(f"/api/cases/{case_no}/ratings", json=bad, headers=KIOSK), "/api/cases/{case_no}/ratings"
+    )
+    followup_id = rated.json()["followup_id"]
+    conforms(await client.get(f"/api/cases/{case_no}", headers=CLERK), "/api/cases/{case_no}", "GET")
+    conforms(
+        await client.get(
+            "/api/lookup", params={"case_no": case_no, "id_number": APPLICATION["applicant"]["id_number"]}
+        ),
+        "/api/lookup",
+        "GET",
+    )
+
+    async def verified() -> httpx.Response | None:  # once the gateway's ledger has the bad review
+        answer = await client.post(
+            f"/api/ratings/followups/{followup_id}/verification",
+            json={"outcome": "整改", "reply": "已联系申请人，改进窗口引导"},
+            headers=auth("op-qian"),
+        )
+        return None if answer.status_code == 404 else answer
+
+    conforms(await eventually(verified), "/api/ratings/followups/{followup_id}/verification")
+    assert len(checked) == 11, checked
 
 
 @pytest.mark.parametrize("role", list(ROLES))

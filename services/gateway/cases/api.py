@@ -10,7 +10,6 @@ import msgspec
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
-from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
 from services.gateway import access
@@ -24,7 +23,7 @@ from services.gateway.cases.schemas import (
 from services.gateway.cases.timeline import current_state
 from services.gateway.context import Gateway, HallDep, Req, answer
 from services.gateway.desk.dossier import Dossiers
-from services.gateway.openapi import COMMAND, documented
+from services.gateway.openapi import COMMAND, Submitted, documented, success
 from services.gateway.steps.workbench import Workbench
 from shared import topics
 from shared.pii import Pii, for_settings
@@ -49,14 +48,6 @@ def _digest(data: ApplicationIn, pii: Pii) -> str:
     return pii.lookup_hash(msgspec.json.encode(data).decode())
 
 
-# 待补正 (一次告知): every missing material with its reason, and what could be reused from earlier cases.
-INCOMPLETE = ResponseSpec(
-    data_container=dict[str, Any],
-    description="待补正（一次告知）：一次列出全部缺少的材料及原因（missing），可复用的材料（reused）",
-    generate_examples=False,
-)
-
-
 class CaseController(Controller):
     path = "/api/cases"
     tags = ("办件",)
@@ -65,14 +56,20 @@ class CaseController(Controller):
         "/",
         summary="申报并受理（一窗受理）",
         description=SUBMIT_DESCRIPTION,
-        response_description="受理：办件编号、容缺待补齐材料、一件事的各子件",
         **documented(
             *COMMAND,
             reasons={
                 403: "无权申报，或自助终端填写了不予受理理由（refusal_reason）",
                 422: "不予受理（带 case_no、reason 和通知书），或输入有误（原因见 detail）",
             },
-            own={200: INCOMPLETE},
+            own={
+                200: success(
+                    Submitted, "待补正（一次告知）：一次列出全部缺少的材料及原因（missing），可复用的材料（reused）"
+                ),
+                201: success(
+                    Submitted, "受理：办件编号（case_no）、容缺待补齐材料（owed）、一件事的各子件（children）"
+                ),
+            },
         ),
     )
     async def submit(self, request: Req, data: JSONBody[ApplicationIn], hall: HallDep) -> Response[Any]:

@@ -18,7 +18,7 @@ from services.gateway.delivery.ready import CaseAtWindow, Deliveries
 from services.gateway.delivery.schemas import DeliveriesView, DeliverIn, RecordDelivery
 from services.gateway.desk.dossier import Dossiers
 from services.gateway.legal import legal_text
-from services.gateway.openapi import COMMAND, documented
+from services.gateway.openapi import COMMAND, Carried, documented, success
 from services.gateway.users import User
 from shared import topics
 from shared.localtime import when
@@ -62,6 +62,7 @@ class DeliveryController(Controller):
         description="只能为本场所受理的办件出件（旗政务服务中心：全旗办件），其他场所的办件 403。",
         **documented(
             *COMMAND,
+            own={200: success(Carried, "已出件：审批服务发布的事件（published）")},
             reasons={409: "办件尚未办结、已出件，或容缺材料尚未补齐", 422: "邮寄送达没有收件地址，或内容不合规"},
         ),
     )

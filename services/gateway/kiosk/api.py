@@ -25,7 +25,7 @@ from services.gateway.cases.timeline import TimelineEntry, current_state
 from services.gateway.context import Gateway, HallDep, Req
 from services.gateway.desk import events
 from services.gateway.desk.dossier import Dossiers
-from services.gateway.openapi import COMMAND, documented
+from services.gateway.openapi import COMMAND, Supplemented, documented, success
 from services.gateway.users import User
 from shared import topics
 
@@ -182,6 +182,7 @@ class KioskController(Controller):
         status_code=200,
         **documented(
             *COMMAND,
+            own={200: success(Supplemented, "已补齐：收到的材料（received）、仍待补齐的（remaining），是否全部补齐")},
             reasons={
                 404: "没有该办件；自助终端：未找到相符的办件（证件号码不符，计入核对失败次数）",
                 409: "办件已不予受理，或没有待补齐的材料",

@@ -18,7 +18,7 @@ from services.gateway.cases.timeline import current_state
 from services.gateway.context import Gateway, HallDep, Pending, Req
 from services.gateway.desk.dossier import Dossiers
 from services.gateway.limits import WRONG_TAIL, check_id_attempts, id_check_failed
-from services.gateway.openapi import COMMAND, documented
+from services.gateway.openapi import COMMAND, Recorded, documented, success
 from services.gateway.ratings.book import RatingBook, Served
 from services.gateway.ratings.config import RatingConfig
 from services.gateway.ratings.links import peek, rating_url
@@ -45,6 +45,8 @@ WorkbenchDep = NamedDependency[Workbench]
 RatingConfigDep = NamedDependency[RatingConfig]
 # Whoever opens a rating link: the token is their credential, the signature is evaluation's to check.
 LINK_RATER = Actor(kind="applicant", id="rating-link", name="评价人")
+RATED = success(Recorded, "已评价：评价编号；差评时另有差评整改编号（followup_id）")
+LINKED = success(LinkOut, "评价链接：网址（url）及其二维码（qr_svg，内嵌 SVG）")
 
 
 async def issue_link(hall: Gateway, _request: Req, case_id: str, user: User, command: IssueRatingLink) -> Response[Any]:
@@ -90,7 +92,7 @@ class RatingController(Controller):
         summary="评价办件（自助终端、评价器、12345 电话记录）",
         description="自助终端须提供申请人证件号码后六位（恰好 6 个字符，否则 422；不符时 403），"
         "同一办件编号每小时核对失败 5 次后 429（Retry-After）。",
-        **documented(*COMMAND, reasons={403: "无权评价，或自助终端证件号码后六位缺失或不符"}),
+        **documented(*COMMAND, own={201: RATED}, reasons={403: "无权评价，或自助终端证件号码后六位缺失或不符"}),
     )
     async def rate(
         self, request: Req, case_no: FromPath[str], data: JSONBody[RatingIn], hall: HallDep
@@ -153,7 +155,11 @@ class RatingController(Controller):
         followups = await ratings.followups(hall.redis, case_id)
         return CaseRatings(case_no=case_no, ratings=await ratings.ratings(hall.redis, case_id), followups=followups)
 
-    @post("/cases/{case_no:str}/rating-links", summary="生成评价链接（短信、二维码、网上评价）", **documented(*COMMAND))
+    @post(
+        "/cases/{case_no:str}/rating-links",
+        summary="生成评价链接（短信、二维码、网上评价）",
+        **documented(*COMMAND, own={201: LINKED}),
+    )
     async def link(
         self, request: Req, case_no: FromPath[str], data: JSONBody[LinkIn], hall: HallDep, dossiers: DossiersDep
     ) -> Response[Any]:
@@ -169,7 +175,7 @@ class RatingController(Controller):
     ) -> PadView:
         return await pad_view(hall, ratings, rating_config, access.caller(hall, request, Action.PAD))
 
-    @post("/pad/ratings", summary="评价器：一键评价本窗口刚办理的服务", **documented(*COMMAND))
+    @post("/pad/ratings", summary="评价器：一键评价本窗口刚办理的服务", **documented(*COMMAND, own={201: RATED}))
     async def pad_rate(self, request: Req, data: JSONBody[PadRatingIn], hall: HallDep) -> Response[Any]:
         pad = access.caller(hall, request, Action.PAD)
         case_id = await hall.case_id(data.case_no)

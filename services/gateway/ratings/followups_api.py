@@ -14,8 +14,8 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from services.gateway import access
 from services.gateway.access import Action
 from services.gateway.context import Gateway, HallDep, Req
-from services.gateway.openapi import COMMAND, documented
-from services.gateway.ratings.api import RatingBookDep, issue_link
+from services.gateway.openapi import COMMAND, documented, success
+from services.gateway.ratings.api import LINKED, RatingBookDep, issue_link
 from services.gateway.ratings.book import RatingBook
 from services.gateway.ratings.events import FollowUp
 from services.gateway.ratings.schemas import (
@@ -40,6 +40,7 @@ from services.gateway.users import Role, User
 from shared import topics
 
 DESK: tuple[Role, ...] = access.roles(Action.FOLLOWUP)
+CHANGED = success(FollowUp, "差评整改记录（变更后）")
 
 
 def may_handle(user: User, followup: FollowUp, action: Action = Action.FOLLOWUP) -> None:
@@ -100,7 +101,7 @@ class FollowUpController(Controller):
         "/followups/{followup_id:str}/verification",
         summary="核实并回复：申诉或整改",
         status_code=200,
-        **documented(*COMMAND),
+        **documented(*COMMAND, own={200: CHANGED}),
     )
     async def verify(
         self, request: Req, followup_id: FromPath[str], data: JSONBody[VerifyIn], hall: HallDep, ratings: RatingBookDep
@@ -119,7 +120,7 @@ class FollowUpController(Controller):
         "/followups/{followup_id:str}/appeal-review",
         summary="审核申诉（科室负责人）",
         status_code=200,
-        **documented(*COMMAND),
+        **documented(*COMMAND, own={200: CHANGED}),
     )
     async def review(
         self,
@@ -136,7 +137,10 @@ class FollowUpController(Controller):
         return await self._send(hall, ratings, user, followup_id, command, action=Action.APPEAL_REVIEW)
 
     @post(
-        "/followups/{followup_id:str}/extension", summary="整改延期（限一次）", status_code=200, **documented(*COMMAND)
+        "/followups/{followup_id:str}/extension",
+        summary="整改延期（限一次）",
+        status_code=200,
+        **documented(*COMMAND, own={200: CHANGED}),
     )
     async def extend(
         self,
@@ -150,7 +154,12 @@ class FollowUpController(Controller):
         command = ExtendCorrection(followup_id=followup_id, reason=data.reason, department=user.department)
         return await self._send(hall, ratings, user, followup_id, command)
 
-    @post("/followups/{followup_id:str}/return-visit", summary="回访记录", status_code=200, **documented(*COMMAND))
+    @post(
+        "/followups/{followup_id:str}/return-visit",
+        summary="回访记录",
+        status_code=200,
+        **documented(*COMMAND, own={200: CHANGED}),
+    )
     async def visit(
         self, request: Req, followup_id: FromPath[str], data: JSONBody[VisitIn], hall: HallDep, ratings: RatingBookDep
     ) -> Response[Any]:
@@ -164,7 +173,7 @@ class FollowUpController(Controller):
         "/followups/{followup_id:str}/closing",
         summary="整改办结：整改完成或无法整改",
         status_code=200,
-        **documented(*COMMAND),
+        **documented(*COMMAND, own={200: CHANGED}),
     )
     async def close(
         self, request: Req, followup_id: FromPath[str], data: JSONBody[ClosingIn], hall: HallDep, ratings: RatingBookDep
@@ -178,7 +187,7 @@ class FollowUpController(Controller):
     @post(
         "/followups/{followup_id:str}/correction-link",
         summary="生成整改结果评价链接（发给评价人）",
-        **documented(*COMMAND),
+        **documented(*COMMAND, own={201: LINKED}),
     )
     async def correction_link(
         self,

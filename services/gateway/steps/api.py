@@ -15,7 +15,7 @@ from services.gateway import access
 from services.gateway.access import Action
 from services.gateway.context import Gateway, HallDep, Req
 from services.gateway.desk.dossier import Dossiers
-from services.gateway.openapi import COMMAND, documented
+from services.gateway.openapi import COMMAND, Carried, documented, success
 from services.gateway.steps.schemas import (
     ClaimStep,
     DecideExtension,
@@ -44,6 +44,8 @@ from shared import topics
 WorkbenchDep = NamedDependency[Workbench]
 DossiersDep = NamedDependency[Dossiers]
 BACK_OFFICE: tuple[Role, ...] = ("staff", "supervisor")
+# Routing carried the command out: the events it published (StepClaimed, StepDecided …).
+DONE = success(Carried, "已办理：审批服务发布的事件（published）")
 
 
 def may_see(user: User, department: str, action: Action = Action.INBOX) -> None:
@@ -103,7 +105,7 @@ class StepController(Controller):
         view = await workbench.view(hall.redis, step)
         return StepDetail(step=view, records=await workbench.records(hall.redis, step_id))
 
-    @post("/steps/{step_id:str}/claim", summary="认领环节", status_code=200, **documented(*COMMAND))
+    @post("/steps/{step_id:str}/claim", summary="认领环节", status_code=200, **documented(*COMMAND, own={200: DONE}))
     async def claim(
         self, request: Req, step_id: FromPath[str], hall: HallDep, workbench: WorkbenchDep
     ) -> Response[Any]:
@@ -114,7 +116,7 @@ class StepController(Controller):
         "/steps/{step_id:str}/decision",
         summary="办理环节（通过 / 退回补正 / 不予许可）",
         status_code=200,
-        **documented(*COMMAND),
+        **documented(*COMMAND, own={200: DONE}),
     )
     async def decide(
         self,
@@ -134,7 +136,12 @@ class StepController(Controller):
         )
         return await self._send(hall, workbench, user, step_id, command)
 
-    @post("/steps/{step_id:str}/resume", summary="补正后恢复办理", status_code=200, **documented(*COMMAND))
+    @post(
+        "/steps/{step_id:str}/resume",
+        summary="补正后恢复办理",
+        status_code=200,
+        **documented(*COMMAND, own={200: DONE}),
+    )
     async def resume(
         self,
         request: Req,
@@ -147,7 +154,12 @@ class StepController(Controller):
         command = ResumeStep(step_id=step_id, department=user.department, opinion=data.opinion)
         return await self._send(hall, workbench, user, step_id, command)
 
-    @post("/steps/{step_id:str}/reassign", summary="改派给本部门同事", status_code=200, **documented(*COMMAND))
+    @post(
+        "/steps/{step_id:str}/reassign",
+        summary="改派给本部门同事",
+        status_code=200,
+        **documented(*COMMAND, own={200: DONE}),
+    )
     async def reassign(
         self,
         request: Req,
@@ -175,7 +187,7 @@ class StepController(Controller):
         "/steps/{step_id:str}/special-procedure",
         summary="启动特别程序（中止计时）",
         status_code=200,
-        **documented(*COMMAND),
+        **documented(*COMMAND, own={200: DONE}),
     )
     async def start_special(
         self,
@@ -193,7 +205,7 @@ class StepController(Controller):
         "/steps/{step_id:str}/special-procedure/end",
         summary="结束特别程序（恢复计时）",
         status_code=200,
-        **documented(*COMMAND),
+        **documented(*COMMAND, own={200: DONE}),
     )
     async def end_special(
         self,
@@ -211,7 +223,7 @@ class StepController(Controller):
         "/steps/{step_id:str}/extension",
         summary="申请延长（须科室负责人批准）",
         status_code=200,
-        **documented(*COMMAND),
+        **documented(*COMMAND, own={200: DONE}),
     )
     async def request_extension(
         self,
@@ -234,7 +246,7 @@ class StepController(Controller):
         "/steps/{step_id:str}/extension/decision",
         summary="批准或不批准延长（科室负责人）",
         status_code=200,
-        **documented(*COMMAND),
+        **documented(*COMMAND, own={200: DONE}),
     )
     async def decide_extension(
         self,
