@@ -315,7 +315,8 @@ class Directory:
                     [self._key("revoked", session.jti), self._key("not-before", session.user.id)]
                 )
         except RedisError:
-            raise ServiceUnavailableException("会话校验暂不可用，请稍后再试") from None
+            # Retry-After as every 503 of the hall documents it (services/gateway/openapi.py)
+            raise ServiceUnavailableException("会话校验暂不可用，请稍后再试", headers={"Retry-After": "5"}) from None
         if revoked is not None:
             raise NotAuthorizedException("此登录已注销，请重新登录")
         if not_before is not None and session.issued_ms <= int(not_before):
