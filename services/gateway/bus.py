@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+from typing import NamedTuple
 
 import msgspec
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -28,6 +30,8 @@ from shared.replies import Reply, decode_reply
 from shared.settings import HallSettings
 
 log = logging.getLogger("hall.gateway.bus")
+# How long a command Kafka took is remembered, with its reply when it comes: a retry within it is not re-sent.
+LATE_REPLY_KEEP_S = 120.0
 TOO_LARGE = (MessageSizeTooLargeError, RecordTooLargeError, RecordListTooLargeError)
 
 
@@ -47,6 +51,12 @@ class KafkaUnavailable(ServiceUnavailableException):
         )
 
 
+class Taken(NamedTuple):
+    at: float  # monotonic
+    envelope: Envelope
+    reply: asyncio.Future[Reply]
+
+
 class CommandBus:
     def __init__(self, settings: HallSettings, broker: KafkaBroker, publications: Publications) -> None:
         self.settings = settings
@@ -54,6 +64,7 @@ class CommandBus:
         self.producer = producer_of(broker)
         self.publications = publications
         self._pending: dict[str, asyncio.Future[Reply]] = {}
+        self._taken: dict[str, Taken] = {}  # commands Kafka took, oldest first, with their (future) replies
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -114,29 +125,51 @@ class CommandBus:
         actor: Actor,
         event_id: str | None = None,
     ) -> tuple[Envelope, Reply | None]:
-        """Publish ``command`` (acks=all) and wait for its reply; ``None`` when it did not come in time."""
+        """Publish ``command`` (acks=all) and wait for its reply; ``None`` when it did not come in time.
+
+        A retry of a command Kafka took in the last ``LATE_REPLY_KEEP_S`` (the same ``event_id``: the same
+        Idempotency-Key) is not published again: it waits for, or gets at once, the first one's reply. A retry
+        storm after an outage then adds no work to the services that are catching up.
+        """
         self.publications.check(self.settings.topic(topic), command)
+        self._forget_old()
+        if event_id is not None and (taken := self._taken.get(event_id)) is not None:
+            return taken.envelope, await self._reply(taken.reply)
         envelope = wrap(command, case_id=case_id, actor=actor, event_id=event_id)
-        waiter: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
-        self._pending[envelope.event_id] = waiter
+        reply: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
+        self._pending[envelope.event_id] = reply  # listening before publishing: no reply is missed
         payload = encode(envelope)
         record = OutRecord(self.settings.topic(topic), case_id.encode(), payload)
         try:
-            try:
-                await self.producer.send_all(self.broker, [record], within=self.settings.publish_timeout_s)
-            except TOO_LARGE:
-                raise
-            except KafkaError as exc:
-                # Not taken within the bound (Kafka away, the producer being recreated): 503, never a 500 or a hang.
-                log.warning("command %s not published: %r", envelope.event_id, exc)
-                raise KafkaUnavailable(self.settings.retry_after_s, type(exc).__name__) from exc
-            # Kafka has it: the reply timer starts now; a late reply is 202, the command is carried out.
-            return envelope, await asyncio.wait_for(waiter, self.settings.reply_timeout_s)
-        except TimeoutError:
-            return envelope, None
+            await self.producer.send_all(self.broker, [record], within=self.settings.publish_timeout_s)
         except TOO_LARGE as exc:
+            self._pending.pop(envelope.event_id, None)
             raise CommandTooLarge(
                 detail=f"请求内容过大，无法受理（{len(payload)} 字节）：请精简文字或分次提交"
             ) from exc
-        finally:
+        except KafkaError as exc:
+            # Not taken within the bound (Kafka away, the producer being recreated): 503, never a 500 or a hang.
             self._pending.pop(envelope.event_id, None)
+            log.warning("command %s not published: %r", envelope.event_id, exc)
+            raise KafkaUnavailable(self.settings.retry_after_s, type(exc).__name__) from exc
+        except BaseException:
+            self._pending.pop(envelope.event_id, None)
+            raise
+        # Kafka has it: the reply timer starts now; a late reply is 202, the command is carried out.
+        self._taken[envelope.event_id] = Taken(time.monotonic(), envelope, reply)
+        return envelope, await self._reply(reply)
+
+    async def _reply(self, reply: asyncio.Future[Reply]) -> Reply | None:
+        try:
+            return await asyncio.wait_for(asyncio.shield(reply), self.settings.reply_timeout_s)
+        except TimeoutError:
+            return None
+
+    def _forget_old(self) -> None:
+        cutoff = time.monotonic() - LATE_REPLY_KEEP_S
+        while self._taken:
+            event_id, taken = next(iter(self._taken.items()))
+            if taken.at > cutoff:
+                return
+            del self._taken[event_id]
+            self._pending.pop(event_id, None)

@@ -156,11 +156,12 @@ async def test_while_kafka_is_away_publishes_fail_within_the_bound_and_heal_when
     kafka.fail_next = KafkaTimeoutError()  # a batch expired during the outage
     with pytest.raises(KafkaTimeoutError):
         await producer.send_all(broker, records(b"lost"), within=2.0)
-    for _ in range(3):  # a new producer cannot start: callers are refused within their bound, not hung
+    await asyncio.sleep(0.05)  # the first attempt at a new producer fails: Kafka is known to be away
+    for _ in range(3):  # callers are refused at once, not after their whole bound, and never hung
         started_at = time.monotonic()
         with pytest.raises(ProducerNotReady):
-            await producer.send_all(broker, records(b"again"), within=0.3)
-        assert time.monotonic() - started_at < 1.0
+            await producer.send_all(broker, records(b"again"), within=2.0)
+        assert time.monotonic() - started_at < 0.1
         assert "recreating" in (producer.problem() or "")
     kafka.up = True
     await eventually(lambda: producer.problem() is None, within=10.0)
