@@ -175,6 +175,14 @@ async def test_real_answers_have_the_documented_bodies(served: InProcessHall, do
     await state(client, case_no, "已办结")
     delivered = await client.post(f"/api/deliveries/{case_no}", json={"method": "窗口"}, headers=CLERK)
     conforms(delivered, "/api/deliveries/{case_no}")
+
+    async def linked() -> httpx.Response | None:  # once evaluation opened the delivered service for rating
+        answer = await client.post(f"/api/cases/{case_no}/rating-links", json={"stage": "办结"}, headers=CLERK)
+        return None if answer.status_code == 409 else answer
+
+    link = conforms(await eventually(linked), "/api/cases/{case_no}/rating-links")
+    by_link = await client.post(f"/api/rate/{link.json()['token']}", json={"level": "满意"})
+    conforms(by_link, "/api/rate/{token}")
     bad = {"level": "非常不满意", "channel": "自助终端", "stage": "受理", **KIOSK_PROOF}
     rated = conforms(
         await client.post(f"/api/cases/{case_no}/ratings", json=bad, headers=KIOSK), "/api/cases/{case_no}/ratings"
@@ -198,7 +206,7 @@ async def test_real_answers_have_the_documented_bodies(served: InProcessHall, do
         return None if answer.status_code == 404 else answer
 
     conforms(await eventually(verified), "/api/ratings/followups/{followup_id}/verification")
-    assert len(checked) == 11, checked
+    assert len(checked) == 13, checked
 
 
 @pytest.mark.parametrize("role", list(ROLES))

@@ -21,6 +21,7 @@ from services.gateway.limits import WRONG_TAIL, check_id_attempts, id_check_fail
 from services.gateway.openapi import COMMAND, Recorded, documented, success
 from services.gateway.ratings.book import RatingBook, Served
 from services.gateway.ratings.config import RatingConfig
+from services.gateway.ratings.events import FollowUp
 from services.gateway.ratings.links import peek, rating_url
 from services.gateway.ratings.schemas import (
     CaseRatings,
@@ -192,7 +193,12 @@ class RatingController(Controller):
     @post(
         "/rate/{token:str}",
         summary="通过评价链接评价（短信、二维码；无需登录）",
-        **documented(*COMMAND, public=True, reasons={403: "评价码无效（无法识别、签名不符或没有它所指的办件）"}),
+        **documented(
+            *COMMAND,
+            public=True,
+            own={201: success(Recorded | FollowUp, "已评价（Recorded）；整改结果评价时为变更后的差评整改记录")},
+            reasons={403: "评价码无效（无法识别、签名不符或没有它所指的办件）"},
+        ),
     )
     async def rate_by_link(self, token: FromPath[str], data: JSONBody[LinkRatingIn], hall: HallDep) -> Response[Any]:
         claims = peek(token)
