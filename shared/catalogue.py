@@ -83,6 +83,20 @@ class Version(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     promised: Limit
 
 
+class ExtensionCap(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """延长的上限: how many extensions a case of the item may have, each at most ``limit``, and on which law."""
+
+    count: int = 1
+    limit: Limit
+    basis: str = ""
+
+
+# 行政许可法第四十二条: one extension of at most 10 days, approved by the head of the agency.
+LICENSING_CAP = ExtensionCap(count=1, limit=Limit(10, "WD"), basis="《中华人民共和国行政许可法》第四十二条")
+# Items of other types whose catalogue entry names no cap: the same, as the hall's own rule.
+DEFAULT_CAP = ExtensionCap(count=1, limit=Limit(10, "WD"), basis="本大厅延长审批期限规定（参照行政许可法第四十二条）")
+
+
 def in_force(versions: list[Version], day: date) -> Version | None:
     in_force = [v for v in versions if v.effective <= day]
     return max(in_force, key=lambda v: v.effective) if in_force else None
@@ -106,10 +120,20 @@ class Item(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
     special_procedures: list[SpecialProcedure] = []
     commitment: bool = False  # 告知承诺制 applies
     keywords: list[str] = []
+    # 即办件 whose law lets one person do 承办, 审核 and 决定; otherwise three different people (岗位分离).
+    one_person: bool = False
+    extension_cap: ExtensionCap | None = None  # the item's own law's cap; None: the default for its type
 
     def version_on(self, day: date) -> Version | None:
         """The version in force on ``day``: the latest whose effective date is not after it."""
         return in_force(self.versions, day)
+
+    @property
+    def extension_rule(self) -> ExtensionCap:
+        """The cap on extensions: the item's own, else 行政许可法 §42 for 行政许可, else the hall's default."""
+        if self.extension_cap is not None:
+            return self.extension_cap
+        return LICENSING_CAP if self.item_type == "01" else DEFAULT_CAP
 
 
 class Part(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -288,6 +312,11 @@ def _check_item(item: Item, departments: set[str]) -> None:
         raise CatalogueError(f"{where}：实施主体“{item.department}”不在 [[departments]] 中")
     if item.item_type not in ITEM_TYPES:
         raise CatalogueError(f"{where}：未知事项类型 {item.item_type}")
+    if item.one_person and item.case_type != 1:
+        raise CatalogueError(f"{where}：只有即办件可以由一人办理承办、审核、决定（one_person）")
+    cap = item.extension_cap
+    if cap is not None and (cap.count < 0 or not 0 <= cap.limit.value < 10_000):
+        raise CatalogueError(f"{where}：延长上限 extension_cap 须为非负次数和 0 至 10000 之间的时限")
     for m in item.materials:
         if m.deferrable and not m.required:
             raise CatalogueError(f"{where}：容缺材料“{m.name}”必须是必备材料")

@@ -324,6 +324,7 @@ class Intake:
             applicant_name=cmd.applicant.name,
             applicant_id_type=cmd.applicant.id_type,
             applicant_id_number=self.pii.seal(id_number),
+            applicant_phone=self.pii.seal(cmd.applicant.phone),
             channel=cmd.channel,
             accepted_at=env.occurred_at,
             owner=env.actor.id,

@@ -123,6 +123,7 @@ class CaseAccepted(msgspec.Struct, frozen=True, kw_only=True):
     supplement_limit: LimitOut | None = None
     commitment: bool = False  # 告知承诺
     children: list[ChildCase] = []
+    applicant_phone: str = ""  # sealed (shared.pii): for the notices routing sends the applicant
 
 
 class CaseRefused(msgspec.Struct, frozen=True, kw_only=True):

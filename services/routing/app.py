@@ -7,6 +7,7 @@ from opentelemetry.sdk.trace import SpanProcessor
 
 from services.routing.handlers import Routing
 from services.routing.messages import (
+    ApplicantNotified,
     CaseCompleted,
     CaseDelivered,
     ChildCompleted,
@@ -53,6 +54,7 @@ def build(settings: HallSettings, spans: SpanProcessor | None = None) -> Service
         CaseCompleted,
         CaseDelivered,
         HandedOver,
+        ApplicantNotified,
     )
     runtime.publications.declare(topics.EXTERNAL_REQUESTS, HandedOver)
     runtime.subscribe(INPUTS, Routing(settings).table())

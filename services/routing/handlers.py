@@ -20,6 +20,7 @@ from services.routing.messages import (
     ExternalResult,
     HandedOver,
     HandoverReceived,
+    Limit,
     MaterialsSupplemented,
     ReassignStep,
     RecordDelivery,
@@ -29,8 +30,9 @@ from services.routing.messages import (
 )
 from services.routing.model import Refusal, RoutedCase
 from services.routing.plan import open_case
-from services.routing.steps import Who
+from services.routing.steps import STRICT, ExtensionCap, Rules, Who
 from shared import topics
+from shared.catalogue import Catalogue, load_catalogue
 from shared.envelope import Envelope
 from shared.kafka import HandlerTable, Route
 from shared.outbox import Txn
@@ -55,9 +57,24 @@ def who(env: Envelope, cmd: Any) -> Who:
     return Who(env.actor.id, env.actor.name or env.actor.id, cmd.department, getattr(cmd, "role", "staff"))
 
 
+def rules_of(catalogue: Catalogue, item_code: str) -> Rules:
+    """What the item's catalogue entry allows on its steps; an item it does not know gets the strict rules."""
+    item = catalogue.get(item_code)
+    if item is None:
+        return STRICT
+    cap = item.extension_rule
+    return Rules(
+        item_type=item.item_type,
+        one_person=item.one_person,
+        cap=ExtensionCap(count=cap.count, limit=Limit(cap.limit.value, cap.limit.unit), basis=cap.basis),
+        special_procedures=tuple(item.special_procedures),
+    )
+
+
 class Routing:
-    def __init__(self, settings: HallSettings) -> None:
+    def __init__(self, settings: HallSettings, catalogue: Catalogue | None = None) -> None:
         self.settings = settings
+        self.catalogue = catalogue or load_catalogue()
         self.events = settings.topic(topics.ROUTING_EVENTS)
         self.requests = settings.topic(topics.EXTERNAL_REQUESTS)
 
@@ -72,14 +89,14 @@ class Routing:
             "HandoverReceived.v1": Route(HandoverReceived, self._event(_received)),
             "ExternalResult.v1": Route(ExternalResult, self._event(_external_result)),
             # commands from the gateway
-            "ClaimStep.v1": Route(ClaimStep, self._command(_claim)),
-            "DecideStep.v1": Route(DecideStep, self._command(_decide)),
+            "ClaimStep.v1": Route(ClaimStep, self._command(self._claim)),
+            "DecideStep.v1": Route(DecideStep, self._command(self._decide)),
             "ResumeStep.v1": Route(ResumeStep, self._command(_resume)),
-            "ReassignStep.v1": Route(ReassignStep, self._command(_reassign)),
-            "StartSpecialProcedure.v1": Route(StartSpecialProcedure, self._command(_start_special)),
+            "ReassignStep.v1": Route(ReassignStep, self._command(self._reassign)),
+            "StartSpecialProcedure.v1": Route(StartSpecialProcedure, self._command(self._start_special)),
             "EndSpecialProcedure.v1": Route(EndSpecialProcedure, self._command(_end_special)),
-            "RequestExtension.v1": Route(RequestExtension, self._command(_request_extension)),
-            "DecideExtension.v1": Route(DecideExtension, self._command(_decide_extension)),
+            "RequestExtension.v1": Route(RequestExtension, self._command(self._request_extension)),
+            "DecideExtension.v1": Route(DecideExtension, self._command(self._decide_extension)),
             "RecordDelivery.v1": Route(RecordDelivery, self._command(_deliver)),
         }
 
@@ -129,6 +146,73 @@ class Routing:
 
         return handle
 
+    # ------------------------------------------------------------ commands on a step, under the item's rules
+
+    def _rules(self, case: RoutedCase, step_id: str) -> Rules:
+        step = next((s for s in case.steps if s.step_id == step_id), None)
+        return STRICT if step is None else rules_of(self.catalogue, case.track(step.track).item_code)
+
+    def _claim(self, case: RoutedCase, env: Envelope, cmd: ClaimStep) -> list[msgspec.Struct]:
+        return steps.claim(case, cmd.step_id, who(env, cmd), env.occurred_at, self._rules(case, cmd.step_id))
+
+    def _decide(self, case: RoutedCase, env: Envelope, cmd: DecideStep) -> list[msgspec.Struct]:
+        return steps.decide(
+            case,
+            cmd.step_id,
+            action=cmd.action,
+            opinion=cmd.opinion,
+            who=who(env, cmd),
+            at=env.occurred_at,
+            materials=cmd.materials,
+            rules=self._rules(case, cmd.step_id),
+        )
+
+    def _reassign(self, case: RoutedCase, env: Envelope, cmd: ReassignStep) -> list[msgspec.Struct]:
+        return steps.reassign(
+            case,
+            cmd.step_id,
+            who(env, cmd),
+            to_id=cmd.to_id,
+            to_name=cmd.to_name,
+            to_department=cmd.to_department,
+            reason=cmd.reason,
+            at=env.occurred_at,
+            rules=self._rules(case, cmd.step_id),
+        )
+
+    def _start_special(self, case: RoutedCase, env: Envelope, cmd: StartSpecialProcedure) -> list[msgspec.Struct]:
+        return steps.start_special(
+            case,
+            cmd.step_id,
+            who(env, cmd),
+            kind=cmd.kind,
+            reason=cmd.reason,
+            at=env.occurred_at,
+            rules=self._rules(case, cmd.step_id),
+        )
+
+    def _request_extension(self, case: RoutedCase, env: Envelope, cmd: RequestExtension) -> list[msgspec.Struct]:
+        return steps.request_extension(
+            case,
+            cmd.step_id,
+            who(env, cmd),
+            extension=cmd.extension,
+            reason=cmd.reason,
+            at=env.occurred_at,
+            rules=self._rules(case, cmd.step_id),
+        )
+
+    def _decide_extension(self, case: RoutedCase, env: Envelope, cmd: DecideExtension) -> list[msgspec.Struct]:
+        return steps.decide_extension(
+            case,
+            cmd.step_id,
+            who(env, cmd),
+            approve=cmd.approve,
+            opinion=cmd.opinion,
+            at=env.occurred_at,
+            rules=self._rules(case, cmd.step_id),
+        )
+
     async def case_accepted(self, env: Envelope, event: CaseAccepted, txn: Txn) -> None:
         if await self._load(txn, env.case_id) is not None:
             return  # the same case accepted again (e.g. intake re-published it): routed once
@@ -161,57 +245,12 @@ def _external_result(case: RoutedCase, _: Envelope, event: ExternalResult) -> li
     return external.result(case, event.result, event.opinion, event.jurisdiction, event.decided_at)
 
 
-def _claim(case: RoutedCase, env: Envelope, cmd: ClaimStep) -> list[msgspec.Struct]:
-    return steps.claim(case, cmd.step_id, who(env, cmd), env.occurred_at)
-
-
-def _decide(case: RoutedCase, env: Envelope, cmd: DecideStep) -> list[msgspec.Struct]:
-    return steps.decide(
-        case,
-        cmd.step_id,
-        action=cmd.action,
-        opinion=cmd.opinion,
-        who=who(env, cmd),
-        at=env.occurred_at,
-        materials=cmd.materials,
-    )
-
-
 def _resume(case: RoutedCase, env: Envelope, cmd: ResumeStep) -> list[msgspec.Struct]:
     return steps.resume(case, cmd.step_id, who(env, cmd), cmd.opinion, env.occurred_at)
 
 
-def _reassign(case: RoutedCase, env: Envelope, cmd: ReassignStep) -> list[msgspec.Struct]:
-    return steps.reassign(
-        case,
-        cmd.step_id,
-        who(env, cmd),
-        to_id=cmd.to_id,
-        to_name=cmd.to_name,
-        to_department=cmd.to_department,
-        reason=cmd.reason,
-        at=env.occurred_at,
-    )
-
-
-def _start_special(case: RoutedCase, env: Envelope, cmd: StartSpecialProcedure) -> list[msgspec.Struct]:
-    return steps.start_special(case, cmd.step_id, who(env, cmd), kind=cmd.kind, reason=cmd.reason, at=env.occurred_at)
-
-
 def _end_special(case: RoutedCase, env: Envelope, cmd: EndSpecialProcedure) -> list[msgspec.Struct]:
     return steps.end_special(case, cmd.step_id, who(env, cmd), result=cmd.result, at=env.occurred_at)
-
-
-def _request_extension(case: RoutedCase, env: Envelope, cmd: RequestExtension) -> list[msgspec.Struct]:
-    return steps.request_extension(
-        case, cmd.step_id, who(env, cmd), extension=cmd.extension, reason=cmd.reason, at=env.occurred_at
-    )
-
-
-def _decide_extension(case: RoutedCase, env: Envelope, cmd: DecideExtension) -> list[msgspec.Struct]:
-    return steps.decide_extension(
-        case, cmd.step_id, who(env, cmd), approve=cmd.approve, opinion=cmd.opinion, at=env.occurred_at
-    )
 
 
 def _deliver(case: RoutedCase, env: Envelope, cmd: RecordDelivery) -> list[msgspec.Struct]:

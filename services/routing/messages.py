@@ -20,6 +20,7 @@ Result = Literal["准予", "不予"]
 ChildResult = Literal["准予", "不予", "终止"]
 SpecialKind = Literal["听证", "招标", "拍卖", "检验", "检测", "检疫", "鉴定", "专家评审"]
 DeliveryMethod = Literal["窗口", "邮寄"]
+NoticeKind = Literal["延长审批期限", "特别程序"]
 STEP_NAMES = ("承办", "审核", "决定")
 
 
@@ -65,6 +66,7 @@ class CaseAccepted(msgspec.Struct, frozen=True, kw_only=True):
     cross_province: bool = False
     jurisdiction: str = ""
     applicant_name: str = ""
+    applicant_phone: str = ""  # sealed (shared.pii), as intake had it from the gateway; "" when none was given
 
 
 class MaterialsSupplemented(msgspec.Struct, frozen=True, kw_only=True):
@@ -382,3 +384,24 @@ class HandedOver(msgspec.Struct, frozen=True, kw_only=True):
     jurisdiction: str
     applicant_name: str
     handed_over_at: datetime
+
+
+class ApplicantNotified(msgspec.Struct, frozen=True, kw_only=True):
+    """书面告知: the applicant is told of an approved extension or a started special procedure. The notice is
+    printable at the desk (延长审批期限告知书 / 特别程序告知书) and a notification channel (SMS) may send ``text``
+    to ``applicant_phone``, which stays sealed (shared.pii) on the bus."""
+
+    version: ClassVar[int] = 1
+    case_no: str
+    item_case_no: str  # the child's case no in a bundle, the case's own otherwise
+    item_name: str
+    step_id: str
+    department: str
+    notice_no: str
+    kind: NoticeKind
+    title: str
+    text: str
+    basis: str = ""
+    applicant_name: str = ""
+    applicant_phone: str = ""
+    notified_at: datetime

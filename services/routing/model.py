@@ -56,6 +56,7 @@ class Track(msgspec.Struct, kw_only=True):
     status: TrackStatus = "未开始"
     result: ChildResult | None = None
     reason: str = ""
+    extensions: list[Limit] = []  # the extensions approved for this item (capped by its catalogue entry)
 
 
 class Step(msgspec.Struct, kw_only=True):
@@ -103,6 +104,9 @@ class RoutedCase(msgspec.Struct, kw_only=True):
     owed: list[Material] = []
     suspended: str = ""
     delivery: Delivery | None = None
+    applicant_name: str = ""
+    applicant_phone: str = ""  # sealed (shared.pii): only a notification channel opens it
+    notices: int = 0  # 书面告知 issued so far (numbers the next one)
 
     def track(self, no: int) -> Track:
         return self.tracks[no - 1]

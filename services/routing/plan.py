@@ -84,6 +84,8 @@ def open_case(case_id: str, event: CaseAccepted, at: datetime) -> tuple[RoutedCa
         tracks=tracks,
         stage=min(t.stage for t in tracks),
         owed=list(event.owed_materials),
+        applicant_name=event.applicant_name,
+        applicant_phone=event.applicant_phone,
     )
     if event.cross_province:
         track = tracks[0]

@@ -12,10 +12,12 @@ import msgspec
 
 from services.routing.messages import (
     Action,
+    ApplicantNotified,
     ExtensionApproved,
     ExtensionRejected,
     ExtensionRequested,
     Limit,
+    NoticeKind,
     SpecialKind,
     SpecialProcedureEnded,
     SpecialProcedureStarted,
@@ -25,8 +27,9 @@ from services.routing.messages import (
     StepReassigned,
     StepResumed,
 )
-from services.routing.model import PendingExtension, Refusal, RoutedCase, Special, Step
+from services.routing.model import PendingExtension, Refusal, RoutedCase, Special, Step, Track
 from services.routing.progress import finish_track, step_passed
+from shared.catalogue import limit_text
 from shared.localtime import local
 
 WARNING = "预警"  # timing's first alert level; only levels past it (逾期 and after) escalate
@@ -39,6 +42,43 @@ class Who(msgspec.Struct, frozen=True):
     name: str
     department: str
     role: str = "staff"
+
+
+class ExtensionCap(msgspec.Struct, frozen=True, kw_only=True):
+    count: int = 1
+    limit: Limit = Limit(10, "WD")
+    basis: str = "《中华人民共和国行政许可法》第四十二条"
+
+
+class Rules(msgspec.Struct, frozen=True, kw_only=True):
+    """What an item's catalogue entry allows on its steps (handlers read it from the catalogue for each track)."""
+
+    item_type: str = ""
+    one_person: bool = False  # 即办件 whose law lets one person do 承办, 审核 and 决定
+    cap: ExtensionCap = ExtensionCap()
+    special_procedures: tuple[str, ...] = ()
+
+
+STRICT = Rules()  # an item the catalogue does not know: separation of duties, one extension, no special procedure
+SEPARATION = "同一办件的承办、审核、决定须由不同人员办理"
+LICENSING_SPECIAL_BASIS = "《中华人民共和国行政许可法》第四十五条"
+
+
+def _separate(case: RoutedCase, step: Step, who: Who, rules: Rules) -> None:
+    """岗位分离: whoever did an earlier step of the same track may not take or decide a later one."""
+    if rules.one_person:
+        return
+    done = [
+        s.name
+        for s in case.steps
+        if s.track == step.track and s.seq < step.seq and s.status == "已办" and s.assignee_id == who.id
+    ]
+    if done:
+        raise Refusal(
+            403,
+            f"{SEPARATION}：{who.name}已办理本件的{'、'.join(done)}，不能再办理{step.name}"
+            "（行政许可法、GB/T 39046 岗位分离；本事项不属于可由一人办结的即办件）",
+        )
 
 
 def _department(step: Step, who: Who) -> None:
@@ -71,12 +111,13 @@ def _workable(case: RoutedCase, step: Step, who: Who) -> None:
         raise Refusal(409, f"该环节已由{step.assignee_name}认领，只有认领人可以办理（可请科室负责人改派）")
 
 
-def claim(case: RoutedCase, step_id: str, who: Who, at: datetime) -> list[msgspec.Struct]:
+def claim(case: RoutedCase, step_id: str, who: Who, at: datetime, rules: Rules = STRICT) -> list[msgspec.Struct]:
     step = _acting_on(case, step_id, who)
     if step.assignee_id == who.id:
         raise Refusal(409, f"{who.name}已认领该环节，无需重复认领")
     if step.assignee_id:
         raise Refusal(409, f"该环节已由{step.assignee_name}认领")
+    _separate(case, step, who, rules)
     step.assignee_id, step.assignee_name = who.id, who.name
     return [
         StepClaimed(
@@ -100,9 +141,11 @@ def decide(
     who: Who,
     at: datetime,
     materials: list[str] | None = None,
+    rules: Rules = STRICT,
 ) -> list[msgspec.Struct]:
     step = _acting_on(case, step_id, who)
     _workable(case, step, who)
+    _separate(case, step, who, rules)
     wanted = [m.strip() for m in materials or [] if m.strip()]
     if action == "退回" and not wanted:
         raise Refusal(422, "退回补正须列明需要补正的材料")
@@ -158,7 +201,16 @@ def _resumed(case: RoutedCase, step: Step, reason: str, at: datetime) -> StepRes
 
 
 def reassign(
-    case: RoutedCase, step_id: str, who: Who, *, to_id: str, to_name: str, to_department: str, reason: str, at: datetime
+    case: RoutedCase,
+    step_id: str,
+    who: Who,
+    *,
+    to_id: str,
+    to_name: str,
+    to_department: str,
+    reason: str,
+    at: datetime,
+    rules: Rules = STRICT,
 ) -> list[msgspec.Struct]:
     step = _acting_on(case, step_id, who)
     if to_department != step.department:
@@ -167,6 +219,7 @@ def reassign(
         raise Refusal(403, f"该环节由{step.assignee_name}办理，只有本人或科室负责人可以改派")
     if to_id == step.assignee_id:
         raise Refusal(409, f"该环节已由{to_name}办理，无需改派")
+    _separate(case, step, Who(to_id, to_name, to_department), rules)
     from_id, from_name = step.assignee_id, step.assignee_name
     step.assignee_id, step.assignee_name = to_id, to_name
     return [
@@ -186,9 +239,14 @@ def reassign(
 
 
 def start_special(
-    case: RoutedCase, step_id: str, who: Who, *, kind: SpecialKind, reason: str, at: datetime
+    case: RoutedCase, step_id: str, who: Who, *, kind: SpecialKind, reason: str, at: datetime, rules: Rules = STRICT
 ) -> list[msgspec.Struct]:
     step = _acting_on(case, step_id, who)
+    if kind not in rules.special_procedures:
+        allowed = "、".join(rules.special_procedures)
+        if not allowed:
+            raise Refusal(422, f"本事项不适用特别程序，不能启动{kind}（事项目录未列特别程序）")
+        raise Refusal(422, f"本事项只适用以下特别程序：{allowed}，不能启动{kind}")
     if step.special is not None:
         raise Refusal(409, f"特别程序（{step.special.kind}）已在进行中")
     if step.waiting == "补正":
@@ -196,6 +254,13 @@ def start_special(
     if not reason.strip():
         raise Refusal(422, "启动特别程序须说明理由")
     step.waiting, step.special = "特别程序", Special(kind=kind, reason=reason, started_at=at)
+    track = case.track(step.track)
+    basis = LICENSING_SPECIAL_BASIS if rules.item_type == "01" else ""
+    text = (
+        f"{case.applicant_name or '申请人'}：您申请办理的“{track.item_name}”（办件编号 {track.case_no}）"
+        f"需要进行{kind}，理由：{reason.strip()}。{kind}所需时间不计算在办理期限内"
+        f"{f'（{basis}）' if basis else ''}，{kind}结束后继续计算办理期限，结果将另行告知。特此告知。"
+    )
     return [
         SpecialProcedureStarted(
             case_no=case.case_no,
@@ -204,7 +269,8 @@ def start_special(
             kind=kind,
             reason=reason,
             started_at=at,
-        )
+        ),
+        _notice(case, track, step, "特别程序", text, basis=basis, at=at),
     ]
 
 
@@ -228,14 +294,30 @@ def end_special(case: RoutedCase, step_id: str, who: Who, *, result: str, at: da
     ]
 
 
+def _within_cap(track: Track, extension: Limit, cap: ExtensionCap) -> None:
+    """行政许可法 §42 (or the item's own law): at most ``cap.count`` extensions, each at most ``cap.limit``."""
+    most = limit_text(cap.limit.value, cap.limit.unit)
+    if cap.count <= 0:
+        raise Refusal(422, f"本事项不得延长办理期限（{cap.basis}）")
+    if len(track.extensions) >= cap.count:
+        raise Refusal(
+            422,
+            f"本事项只能延长{cap.count}次、每次不超过{most}（{cap.basis}），已延长{len(track.extensions)}次，不能再延长",
+        )
+    if extension.unit != cap.limit.unit or extension.value > cap.limit.value:
+        asked = limit_text(extension.value, extension.unit)
+        raise Refusal(422, f"延长时限不得超过{most}（{cap.basis}），申请的{asked}超出上限")
+
+
 def request_extension(
-    case: RoutedCase, step_id: str, who: Who, *, extension: Limit, reason: str, at: datetime
+    case: RoutedCase, step_id: str, who: Who, *, extension: Limit, reason: str, at: datetime, rules: Rules = STRICT
 ) -> list[msgspec.Struct]:
     step = _acting_on(case, step_id, who)
     if step.extension is not None:
         raise Refusal(409, f"该环节已有待批准的延长申请（{step.extension.requested_by}提出）")
     if extension.value <= 0:
         raise Refusal(422, "延长时限须大于 0")
+    _within_cap(case.track(step.track), extension, rules.cap)
     if not reason.strip():
         raise Refusal(422, "申请延长须说明理由")
     step.extension = PendingExtension(extension=extension, reason=reason, requested_by=who.name, requested_at=at)
@@ -252,7 +334,7 @@ def request_extension(
 
 
 def decide_extension(
-    case: RoutedCase, step_id: str, who: Who, *, approve: bool, opinion: str, at: datetime
+    case: RoutedCase, step_id: str, who: Who, *, approve: bool, opinion: str, at: datetime, rules: Rules = STRICT
 ) -> list[msgspec.Struct]:
     step = case.step(step_id)
     _department(step, who)
@@ -262,6 +344,9 @@ def decide_extension(
     pending = step.extension
     if pending is None:
         raise Refusal(409, "该环节没有待批准的延长申请")
+    track = case.track(step.track)
+    if approve:
+        _within_cap(track, pending.extension, rules.cap)
     step.extension = None
     if not approve:
         return [
@@ -269,17 +354,50 @@ def decide_extension(
                 case_no=case.case_no, step_id=step.step_id, department=step.department, opinion=opinion, rejected_at=at
             )
         ]
+    track.extensions = [*track.extensions, pending.extension]
+    length = limit_text(pending.extension.value, pending.extension.unit)
+    text = (
+        f"{case.applicant_name or '申请人'}：您申请办理的“{track.item_name}”（办件编号 {track.case_no}），"
+        f"因{pending.reason.strip()}，不能在原定期限内办结。经{step.department}负责人批准，办理期限延长{length}"
+        f"（{rules.cap.basis}）。特此告知。"
+    )
     return [
         ExtensionApproved(
             case_no=case.case_no,
             step_id=step.step_id,
             department=step.department,
-            clock_ids=[step.step_id, case.track(step.track).clock_id],
+            clock_ids=[step.step_id, track.clock_id],
             extension=pending.extension,
             opinion=opinion,
             approved_at=at,
-        )
+        ),
+        _notice(case, track, step, "延长审批期限", text, basis=rules.cap.basis, at=at),
     ]
+
+
+TITLES = {"延长审批期限": "延长审批期限告知书", "特别程序": "特别程序告知书"}
+
+
+def _notice(
+    case: RoutedCase, track: Track, step: Step, kind: NoticeKind, text: str, *, basis: str, at: datetime
+) -> ApplicantNotified:
+    """书面告知 the applicant, numbered per case (``<case no>-GZ01`` …)."""
+    case.notices += 1
+    return ApplicantNotified(
+        case_no=case.case_no,
+        item_case_no=track.case_no,
+        item_name=track.item_name,
+        step_id=step.step_id,
+        department=step.department,
+        notice_no=f"{case.case_no}-GZ{case.notices:02d}",
+        kind=kind,
+        title=TITLES[kind],
+        text=text,
+        basis=basis,
+        applicant_name=case.applicant_name,
+        applicant_phone=case.applicant_phone,
+        notified_at=at,
+    )
 
 
 def escalate(

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from services.routing import external, window
 from services.routing.messages import (
     Action,
+    ApplicantNotified,
     CaseAccepted,
     CaseCompleted,
     CaseDelivered,
@@ -37,6 +38,8 @@ from services.routing.messages import (
 from services.routing.model import Refusal, RoutedCase
 from services.routing.plan import open_case, step_limits
 from services.routing.steps import (
+    ExtensionCap,
+    Rules,
     Who,
     claim,
     decide,
@@ -104,7 +107,8 @@ def open_steps(case: RoutedCase) -> list[str]:
 
 def act(case: RoutedCase, step_id: str, action: Action = "通过", **kw: object) -> list[msgspec.Struct]:
     step = case.step(step_id)
-    who = kw.pop("who", None) or staff(step.department)
+    # 岗位分离: by default a different person of the department does each of 承办, 审核 and 决定.
+    who = kw.pop("who", None) or staff(step.department, f"{step.department}{step.name}人员")
     opinion = str(kw.pop("opinion", f"{step.department}意见"))
     materials = kw.pop("materials", ["补充材料"] if action == "退回" else [])
     assert isinstance(who, Who)
@@ -413,13 +417,21 @@ def test_a_step_is_reassigned_only_to_a_colleague_of_its_department() -> None:
 # ---------------------------------------------------------------- 特别程序
 
 
+EXPERTS = Rules(item_type="01", special_procedures=("专家评审", "听证", "检验"))
+
+
 def test_a_special_procedure_holds_the_step_until_it_ends() -> None:
     case, _ = routed(single(LAND))
-    started = start_special(case, f"{CASE_ID}-1-1", staff(LAND), kind="专家评审", reason="技术复杂", at=LATER)
+    started = start_special(
+        case, f"{CASE_ID}-1-1", staff(LAND), kind="专家评审", reason="技术复杂", at=LATER, rules=EXPERTS
+    )
     assert isinstance(started[0], SpecialProcedureStarted)
     assert (started[0].kind, started[0].reason) == ("专家评审", "技术复杂")
     assert refused(case, lambda: act(case, f"{CASE_ID}-1-1")).status == 409
-    twice = refused(case, lambda: start_special(case, f"{CASE_ID}-1-1", staff(LAND), kind="听证", reason="x", at=LATER))
+    twice = refused(
+        case,
+        lambda: start_special(case, f"{CASE_ID}-1-1", staff(LAND), kind="听证", reason="x", at=LATER, rules=EXPERTS),
+    )
     assert (twice.status, "专家评审" in twice.reason) == (409, True)
     assert refused(case, lambda: end_special(case, f"{CASE_ID}-1-1", staff(LAND), result=" ", at=LATER)).status == 422
     ended = end_special(case, f"{CASE_ID}-1-1", staff(LAND), result="专家同意", at=LATER)
@@ -431,7 +443,8 @@ def test_a_special_procedure_holds_the_step_until_it_ends() -> None:
 def test_a_special_procedure_needs_a_reason_and_one_must_be_running_to_end() -> None:
     case, _ = routed(single(LAND))
     no_reason = refused(
-        case, lambda: start_special(case, f"{CASE_ID}-1-1", staff(LAND), kind="检验", reason="", at=LATER)
+        case,
+        lambda: start_special(case, f"{CASE_ID}-1-1", staff(LAND), kind="检验", reason="", at=LATER, rules=EXPERTS),
     )
     assert no_reason.status == 422
     nothing = refused(case, lambda: end_special(case, f"{CASE_ID}-1-1", staff(LAND), result="合格", at=LATER))
@@ -622,3 +635,131 @@ def test_an_older_case_accepted_without_the_new_fields_still_routes() -> None:
     case, published = open_case("old", old, AT)
     assert kinds(published) == ["StepOpened"]
     assert case.tracks[0].promised_limit == Limit(0, "WD")
+
+
+# ---------------------------------------------------------------- 岗位分离, 延长上限, 特别程序种类, 书面告知
+
+
+def test_one_person_may_not_do_two_steps_of_one_track_unless_the_item_allows_it() -> None:
+    case, _ = routed(single(LAND))
+    li, sun, boss = staff(LAND, "李强"), staff(LAND, "孙伟"), staff(LAND, "周建国", "supervisor")
+    act(case, f"{CASE_ID}-1-1", who=li)
+    review = f"{CASE_ID}-1-2"
+    for command in (lambda: claim(case, review, li, LATER), lambda: act(case, review, who=li)):
+        refusal = refused(case, command)
+        assert refusal.status == 403
+        assert refusal.reason.startswith("同一办件的承办、审核、决定须由不同人员办理：李强已办理本件的承办")
+    act(case, review, who=sun)
+    decision = f"{CASE_ID}-1-3"
+    claim(case, decision, boss, LATER)
+    to_li = refused(
+        case,
+        lambda: reassign(case, decision, boss, to_id="李强", to_name="李强", to_department=LAND, reason="", at=LATER),
+    )
+    assert (to_li.status, "李强已办理本件的承办" in to_li.reason) == (403, True)
+    assert refused(case, lambda: act(case, decision, who=sun)).status in {403, 409}  # claimed by the boss
+    assert kinds(act(case, decision, who=boss)) == ["StepDecided", "CaseCompleted"]
+
+    quick, _ = routed(single(LAND))
+    alone = Rules(one_person=True)
+    for seq in (1, 2, 3):
+        step_id = f"{CASE_ID}-1-{seq}"
+        claim(quick, step_id, li, LATER, alone)
+        decide(quick, step_id, action="通过", opinion="当场办结", who=li, at=LATER, rules=alone)
+    assert quick.status == "已办结"
+
+
+def test_one_person_may_do_steps_of_different_tracks() -> None:
+    case, _ = routed(bundle((LAND, 1), (LAND, 1)))
+    li = staff(LAND, "李强")
+    act(case, f"{CASE_ID}-1-1", who=li)
+    assert kinds(act(case, f"{CASE_ID}-2-1", who=li))[0] == "StepDecided"
+
+
+def test_a_special_procedure_must_be_of_a_kind_the_item_allows() -> None:
+    case, _ = routed(single(HOUSING))
+    step_id = f"{CASE_ID}-1-1"
+    none = refused(case, lambda: start_special(case, step_id, staff(HOUSING), kind="听证", reason="x", at=LATER))
+    assert (none.status, none.reason) == (422, "本事项不适用特别程序，不能启动听证（事项目录未列特别程序）")
+    water = Rules(item_type="20", special_procedures=("检验",))
+    other = refused(
+        case,
+        lambda: start_special(case, step_id, staff(HOUSING), kind="听证", reason="x", at=LATER, rules=water),
+    )
+    assert (other.status, other.reason) == (422, "本事项只适用以下特别程序：检验，不能启动听证")
+    started = start_special(case, step_id, staff(HOUSING), kind="检验", reason="管网压力检验", at=LATER, rules=water)
+    assert kinds(started) == ["SpecialProcedureStarted", "ApplicantNotified"]
+    notice = started[1]
+    assert isinstance(notice, ApplicantNotified)
+    assert (notice.kind, notice.title, notice.notice_no) == ("特别程序", "特别程序告知书", f"{CASE_NO}-GZ01")
+    assert "需要进行检验，理由：管网压力检验" in notice.text
+    assert "行政许可法" not in notice.text  # 用水报装 is a 公共服务, not a 行政许可
+
+
+def test_an_extension_is_capped_in_count_and_length_and_notified_once_approved() -> None:
+    case, _ = routed(single(LAND, applicant_name="王芳", applicant_phone="enc:v1:sealed"))
+    step_id = f"{CASE_ID}-1-1"
+    boss = staff(LAND, "周建国", "supervisor")
+    licensing = Rules(item_type="01")
+    too_long = refused(
+        case,
+        lambda: request_extension(
+            case, step_id, staff(LAND), extension=Limit(11, "WD"), reason="x", at=LATER, rules=licensing
+        ),
+    )
+    assert (too_long.status, too_long.reason) == (
+        422,
+        "延长时限不得超过10个工作日（《中华人民共和国行政许可法》第四十二条），申请的11个工作日超出上限",
+    )
+    natural = refused(
+        case,
+        lambda: request_extension(
+            case, step_id, staff(LAND), extension=Limit(5, "ND"), reason="x", at=LATER, rules=licensing
+        ),
+    )
+    assert natural.status == 422
+    request_extension(case, step_id, staff(LAND), extension=Limit(10, "WD"), reason="需现场核查", at=LATER)
+    approved = decide_extension(case, step_id, boss, approve=True, opinion="同意", at=LATER, rules=licensing)
+    assert kinds(approved) == ["ExtensionApproved", "ApplicantNotified"]
+    notice = approved[1]
+    assert isinstance(notice, ApplicantNotified)
+    assert (notice.title, notice.applicant_name, notice.applicant_phone) == (
+        "延长审批期限告知书",
+        "王芳",
+        "enc:v1:sealed",
+    )
+    assert notice.text == (
+        "王芳：您申请办理的“用气报装”（办件编号 15052520260302000042），因需现场核查，不能在原定期限内办结。"
+        "经自然资源局负责人批准，办理期限延长10个工作日（《中华人民共和国行政许可法》第四十二条）。特此告知。"
+    )
+    second = refused(
+        case,
+        lambda: request_extension(
+            case, step_id, staff(LAND), extension=Limit(1, "WD"), reason="x", at=LATER, rules=licensing
+        ),
+    )
+    assert (second.status, second.reason) == (
+        422,
+        "本事项只能延长1次、每次不超过10个工作日（《中华人民共和国行政许可法》第四十二条），已延长1次，不能再延长",
+    )
+    act(case, step_id)  # the cap is the item's (its track's), not the step's
+    later = refused(
+        case,
+        lambda: request_extension(
+            case, f"{CASE_ID}-1-2", staff(LAND), extension=Limit(1, "WD"), reason="x", at=LATER, rules=licensing
+        ),
+    )
+    assert later.status == 422
+
+    own_law = Rules(cap=ExtensionCap(count=2, limit=Limit(5, "WD"), basis="某条例第九条"))
+    other, _ = routed(single(LAND))
+    for _round in range(2):
+        request_extension(other, step_id, staff(LAND), extension=Limit(5, "WD"), reason="x", at=LATER, rules=own_law)
+        decide_extension(other, step_id, boss, approve=True, opinion="", at=LATER, rules=own_law)
+    third = refused(
+        other,
+        lambda: request_extension(
+            other, step_id, staff(LAND), extension=Limit(5, "WD"), reason="x", at=LATER, rules=own_law
+        ),
+    )
+    assert "本事项只能延长2次、每次不超过5个工作日（某条例第九条）" in third.reason
