@@ -34,6 +34,7 @@ from shared.contracts import Publications
 from shared.envelope import Envelope, decode
 from shared.kafka import HandlerTable, ServiceRuntime
 from shared.outbox import MARKER_TTL_S, Outgoing, Txn
+from shared.replies import decode_reply
 
 log = logging.getLogger("hall.rebuild")
 CHUNK = 5000
@@ -514,8 +515,13 @@ async def replay(
             handled.add(env.event_id)
         if [_tag(o) for o in again if o.topic in full_outputs] != [_tag(o) for o in logged if o.topic in full_outputs]:
             diverged += 1
+            answers = [decode_reply(o.value).reason for o in again if o.topic.endswith(topics.GATEWAY_REPLIES)]
             log.warning(
-                "%s rebuild: %s %s now publishes other events than the log shows", service, env.type, env.event_id
+                "%s rebuild: %s %s now publishes other events than the log shows%s",
+                service,
+                env.type,
+                env.event_id,
+                f" (answer: {answers[0]})" if answers and answers[0] else "",
             )
     committed = await committed_offsets(bootstrap, ns, service)
     markers = write_markers(

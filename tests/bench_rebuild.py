@@ -58,7 +58,7 @@ INPUTS = {
 }
 _ID = re.compile(rb"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])")
 _NONCE = re.compile(rb'"nonce":"[0-9a-f]{16}"')
-_TOKEN = re.compile(rb'"token":"([A-Za-z0-9_=-]+)\\.([A-Za-z0-9_=-]+)"')
+_TOKEN = re.compile(rb'"token":"([A-Za-z0-9_=-]+)[.]([A-Za-z0-9_=-]+)"')
 
 
 def _b64(data: bytes) -> bytes:
@@ -94,6 +94,8 @@ async def template(settings: HallSettings) -> tuple[list[Record], list[str]]:
         finally:
             await redis.aclose()
     records = await read_topics(settings.kafka_bootstrap_servers, settings.namespace, LOGGED)
+    # Cloned in the order they were published, so the clones' time stamps keep the template's causal order.
+    records.sort(key=lambda r: (r.timestamp, r.topic, r.partition, r.offset))
     return records, sorted(cases.values())
 
 
