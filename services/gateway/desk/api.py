@@ -18,6 +18,7 @@ from services.gateway.context import Gateway, HallDep, Req
 from services.gateway.desk.dossier import Dossier, Dossiers
 from services.gateway.legal import legal_text
 from services.gateway.provisional import PENDING, deadline_text, years_text
+from services.gateway.steps.notify import case_notices
 from services.gateway.users import User
 from shared.catalogue import limit_text
 from shared.localtime import when as when_known
@@ -63,6 +64,7 @@ class DeskController(Controller):
         dossier = visible(user, await _dossier(hall, dossiers, case_no), case_no)
         state = current_state(await hall.timeline.entries(hall.redis, dossier.case_id))
         context = {"user": user, "d": dossier, "state": state, "pending": pending(dossier), **HELPERS}
+        context["notices"] = await case_notices(hall.settings, hall.redis, dossier.case_no)  # 延长/特别程序告知书
         return Template(template_name="desk/case.html", context=context)
 
     @get("/desk/cases/{case_no:str}/document", include_in_schema=False)

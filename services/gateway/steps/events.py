@@ -175,3 +175,22 @@ class DeadlineRevised(msgspec.Struct, frozen=True, kw_only=True):
     status_after: str = "正常"
     provisional: bool = False
     provisional_years: list[int] = []
+
+
+class ApplicantNotified(msgspec.Struct, frozen=True, kw_only=True):
+    """书面告知 (延长审批期限告知书 / 特别程序告知书); the phone sealed (shared.pii)."""
+
+    version: ClassVar[int] = 1
+    case_no: str
+    item_case_no: str = ""
+    item_name: str = ""
+    step_id: str
+    department: str
+    notice_no: str
+    kind: str
+    title: str
+    text: str
+    basis: str = ""
+    applicant_name: str = ""
+    applicant_phone: str = ""
+    notified_at: datetime

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, get
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
@@ -13,11 +14,13 @@ from litestar.response import Template
 from services.gateway.context import HallDep, Req
 from services.gateway.provisional import years_text
 from services.gateway.steps.api import BACK_OFFICE, WorkbenchDep
+from services.gateway.steps.notify import Notifier
 from services.gateway.steps.sla import BADGES
 from services.gateway.steps.workbench import WorkStep
 from shared.catalogue import UNITS
 from shared.localtime import when
 
+NotifierDep = NamedDependency[Notifier]
 SPECIAL_KINDS = ("听证", "招标", "拍卖", "检验", "检测", "检疫", "鉴定", "专家评审")
 
 
@@ -58,7 +61,9 @@ class WorkbenchPages(Controller):
         return Template(template_name="workbench/inbox.html", context=context)
 
     @get("/steps/{step_id:str}")
-    async def step(self, request: Req, step_id: FromPath[str], hall: HallDep, workbench: WorkbenchDep) -> Template:
+    async def step(
+        self, request: Req, step_id: FromPath[str], hall: HallDep, workbench: WorkbenchDep, notifier: NotifierDep
+    ) -> Template:
         user = hall.users.page_user(request, *BACK_OFFICE, "operator")
         found = await workbench.step(hall.redis, step_id)
         if found is None:
@@ -79,6 +84,7 @@ class WorkbenchPages(Controller):
             "colleagues": colleagues,
             "kinds": SPECIAL_KINDS,
             "mine": user.department == found.department,
+            "notices": await notifier.of_step(hall.redis, step_id),
         }
         return Template(template_name="workbench/step.html", context=context)
 
@@ -92,3 +98,20 @@ class WorkbenchPages(Controller):
         returned = next((r for r in reversed(records) if r.action == "退回"), None)
         context = {**HELPERS, "user": user, "step": found, "returned": returned}
         return Template(template_name="workbench/notice.html", context=context)
+
+    @get("/notices/{notice_no:str}")
+    async def applicant_notice(
+        self, request: Req, notice_no: FromPath[str], hall: HallDep, notifier: NotifierDep
+    ) -> Template:
+        """延长审批期限告知书 / 特别程序告知书, printable: the deciding department's staff, clerks and operators."""
+        user = hall.users.page_user(request, *BACK_OFFICE, "operator", "clerk")
+        notice = await notifier.get(hall.redis, notice_no)
+        if notice is None:
+            raise NotFoundException(f"没有告知书 {notice_no}")
+        if user.role in BACK_OFFICE and user.department != notice.department:
+            reason = f"该告知书属于{notice.department}，{user.department}人员无权查看"
+            return Template(
+                template_name="workbench/refused.html", context={"user": user, "reason": reason}, status_code=403
+            )
+        context = {**HELPERS, "user": user, "notice": notice}
+        return Template(template_name="workbench/applicant_notice.html", context=context)
