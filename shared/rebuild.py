@@ -6,9 +6,9 @@ SERVICE`` wipes the service's keys and rebuilds them on demand.
 
 A rebuild reads whole topics (:func:`read_topics`, to their end as they are now), folds them in memory into a
 :class:`Memory` (the real handlers may run against it through :class:`MemoryPipe`, the same :class:`Txn` they
-get from :mod:`shared.outbox`), and writes the result in large pipelines. Outbox markers are written only for the
-input records a consumer group may still see again (at or after its committed offsets): each gets the records
-its handling published, exactly as they are in the log, so a redelivery re-publishes the same event ids.
+get from :mod:`shared.outbox`), and writes the result in large pipelines. Outbox markers come back for every input that
+published something within the markers' lifetime: each holds the records its handling published, exactly as they
+are in the log, so a redelivery (or a retried command) re-publishes the same event ids.
 """
 
 from __future__ import annotations
@@ -352,17 +352,10 @@ class Outputs:
         self.first.setdefault(env.causation_id, (record.timestamp, record.partition, record.offset))
 
 
-def write_markers(
-    memory: Memory,
-    marker: Callable[[str], str],
-    outputs: Outputs,
-    redeliverable: Iterable[str],
-    handled: set[str] | None = None,
-) -> int:
+def write_markers(memory: Memory, marker: Callable[[str], str], outputs: Outputs) -> int:
     """The outbox markers the service's Redis held: one per input that published something within the markers'
-    lifetime (what it published, replies included, exactly as in the log, for the rest of that lifetime), so a
-    redelivered or retried input re-publishes the same event ids; and an empty one for each input the group may
-    see again that ``handled`` says the fold took in without publishing anything."""
+    lifetime, holding what it published (replies included) exactly as in the log, for the rest of that lifetime.
+    A redelivered or retried input then re-publishes the same event ids and changes nothing."""
     now_ms = int(REAL_TIME.now().timestamp() * 1000)
     count = 0
     for event_id, records in outputs.by_cause.items():
@@ -371,17 +364,7 @@ def write_markers(
             memory.strings[marker(event_id)] = msgspec.json.encode(records)
             memory.ttl[marker(event_id)] = int(left)
             count += 1
-    for event_id in redeliverable:
-        if handled is not None and event_id in handled and event_id not in outputs.by_cause:
-            memory.strings[marker(event_id)] = b"[]"
-            memory.ttl[marker(event_id)] = MARKER_TTL_S
-            count += 1
     return count
-
-
-def redeliverable_ids(records: Iterable[tuple[Record, Envelope]], committed: dict[tuple[str, int], int]) -> list[str]:
-    """Event ids of the input records at or after the group's committed offsets."""
-    return [env.event_id for r, env in records if r.offset >= committed.get((r.topic, r.partition), 0)]
 
 
 # ---------------------------------------------------------------- wipe, built, rebuild before consuming
@@ -455,6 +438,7 @@ class Replay(msgspec.Struct, kw_only=True):
     inputs: int  # input records read
     replayed: int  # handled again
     skipped: int  # commands that published nothing (refused): they changed nothing
+    left: int  # inputs that published nothing, at or after the group's offsets: left to the consumer
     diverged: int  # inputs whose handling now publishes other types than the log shows
     failures: int  # handlers that raised
     markers: int
@@ -478,8 +462,10 @@ async def replay(
 
     That order is exact for the inputs that published something (the offsets of their first output; one case
     is one partition); the others fall in by their own time stamps. Commands that published nothing were
-    refused and changed nothing: they are skipped, so a refusal cannot turn into a success. ``before_each``
-    sees each input with the records the log says it published (e.g. to reuse their generated ids).
+    refused and changed nothing: they are skipped, so a refusal cannot turn into a success. An input the
+    consumer group will see again (at or after its committed offset) that published nothing is left to the
+    consumer: it may not have been handled yet, and handling it then gives what handling it now would.
+    ``before_each`` sees each input with the records the log says it published (e.g. to reuse their ids).
     """
     bootstrap, ns = settings.kafka_bootstrap_servers, settings.namespace
     outputs, commands = list(outputs), set(commands)
@@ -489,9 +475,10 @@ async def replay(
     if commands:
         published.add_replies(ns, await read_topics(bootstrap, ns, [topics.GATEWAY_REPLIES]))
     received = decoded(await read_topics(bootstrap, ns, inputs))
+    committed = await committed_offsets(bootstrap, ns, service)
     replayer = Replayer(tables, publications)
     order: list[tuple[tuple[int, int, int, int], Envelope]] = []
-    skipped, seen = 0, set()
+    skipped, left, seen = 0, 0, set()
     for record, env in received:
         if env.event_id in seen or not replayer.wants(env):
             continue
@@ -500,19 +487,19 @@ async def replay(
         if first is None and record.topic in commands:
             skipped += 1
             continue
+        if first is None and record.offset >= committed.get((record.topic, record.partition), 0):
+            left += 1  # the consumer handles it (again) after the rebuild
+            continue
         key = (first[0], 0, first[1], first[2]) if first else (record.timestamp, 1, record.partition, record.offset)
         order.append((key, env))
     order.sort(key=lambda pair: pair[0])
     full_outputs = {f"{ns}.{name}" for name in outputs}
-    handled: set[str] = set()
     diverged = 0
     for _, env in order:
         logged = published.by_cause.get(env.event_id, [])
         if before_each is not None:
             before_each(env, logged)
         again = await replayer.apply(env)
-        if not logged:
-            handled.add(env.event_id)
         if [_tag(o) for o in again if o.topic in full_outputs] != [_tag(o) for o in logged if o.topic in full_outputs]:
             diverged += 1
             answers = [decode_reply(o.value).reason for o in again if o.topic.endswith(topics.GATEWAY_REPLIES)]
@@ -523,19 +510,13 @@ async def replay(
                 env.event_id,
                 f" (answer: {answers[0]})" if answers and answers[0] else "",
             )
-    committed = await committed_offsets(bootstrap, ns, service)
-    markers = write_markers(
-        replayer.memory,
-        lambda event_id: f"{ns}:{service}:done:{event_id}",
-        published,
-        redeliverable_ids(received, committed),
-        handled,
-    )
+    markers = write_markers(replayer.memory, lambda event_id: f"{ns}:{service}:done:{event_id}", published)
     return Replay(
         memory=replayer.memory,
         inputs=len(received),
         replayed=replayer.handled,
         skipped=skipped,
+        left=left,
         diverged=diverged,
         failures=replayer.failures,
         markers=markers,

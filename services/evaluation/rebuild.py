@@ -93,6 +93,7 @@ async def fold_into(settings: HallSettings, redis: Any, publications: Publicatio
     await done.memory.flush(redis)
     return (
         f"{done.inputs} input records: {done.replayed} replayed, {done.skipped} refused commands skipped, "
+        f"{done.left} left to the consumer, "
         f"{done.diverged} diverged, {done.failures} failed; {done.memory.keys()} keys, {done.markers} markers"
     )
 

@@ -35,7 +35,7 @@ async def fold_into(
     done = await replay(settings, SERVICE, tables, publications, inputs=READ_TOPICS)
     await done.memory.flush(redis)
     return (
-        f"{done.inputs} events: {done.replayed} replayed, {done.failures} failed; "
+        f"{done.inputs} events: {done.replayed} replayed, {done.left} left to the consumer, {done.failures} failed; "
         f"{done.memory.keys()} keys, {done.markers} markers"
     )
 

@@ -4,7 +4,8 @@ Every key intake keeps comes back: each case's record (``case:<id>``: number, it
 what it still owes, its 补齐 clock, refused or suspended), the daily numbering sequences (``seq:<date>``: the
 highest number used, so the next one continues after it), the 材料复用 documents on file per applicant
 (``docs:<hash>``), the 补齐 clocks' cases (``clock:<id>``), and the outbox markers of the commands and alerts
-the consumer group may see again (they re-publish the same records, so nothing is numbered twice).
+published something (they re-publish the same records, so a redelivered or retried command numbers nothing
+twice).
 """
 
 from __future__ import annotations
@@ -31,18 +32,15 @@ from shared.pii import Pii, UnsealError
 from shared.rebuild import (
     Memory,
     Outputs,
-    committed_offsets,
     decoded,
     read_topics,
     rebuild_if_empty,
     rebuild_service,
-    redeliverable_ids,
     write_markers,
 )
 from shared.settings import HallSettings
 
 SERVICE = "intake"
-INPUTS = (topics.INTAKE_COMMANDS, topics.TIMING_EVENTS)
 log = logging.getLogger("hall.intake.rebuild")
 
 _KINDS: dict[str, type[msgspec.Struct]] = {
@@ -153,13 +151,9 @@ async def fold_into(settings: HallSettings, redis: Any, catalogue: Catalogue, pi
         fold.apply(env)
         outputs.add(ns, record, env)
     outputs.add_replies(ns, await read_topics(bootstrap, ns, [topics.GATEWAY_REPLIES]))
-    committed = await committed_offsets(bootstrap, ns, SERVICE)
-    inputs = decoded(await read_topics(bootstrap, ns, INPUTS, start=committed))
     memory = Memory()
     fold.into(memory)
-    markers = write_markers(
-        memory, lambda event_id: settings.key(SERVICE, "done", event_id), outputs, redeliverable_ids(inputs, committed)
-    )
+    markers = write_markers(memory, lambda event_id: settings.key(SERVICE, "done", event_id), outputs)
     await memory.flush(redis)
     return (
         f"{fold.events} events: {len(fold.cases)} cases, {len(fold.sequences)} daily sequences, "

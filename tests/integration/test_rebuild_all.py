@@ -5,17 +5,21 @@ more step of each journey then works, with no number and no step twice."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any, cast
 
 import httpx
 import pytest
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from redis.asyncio import Redis
 
 from shared import topics
+from shared.envelope import encode, wrap
 from shared.settings import HallSettings
 from tests.halls import InProcessHall, fresh_settings, in_process_hall
+from tests.integration.test_routing_flow import CLERK_ACTOR, accepted, case_number
 from tests.journeys import APPLICATION, CLERK, KIOSK, KIOSK_PROOF, STAFF, auth, finish_journey, open_step, submit
 from tests.support import eventually
 
@@ -265,3 +269,20 @@ async def test_events_and_commands_topics_are_kept_forever(settings: HallSetting
     assert kept[fresh.topic(topics.ROUTING_COMMANDS)] == forever
     assert kept[fresh.topic(topics.TIMING_EVENTS)] == forever
     assert kept[fresh.topic(topics.GATEWAY_REPLIES)] == {"retention.ms": "1209600000", "retention.bytes": "-1"}
+
+
+async def test_events_waiting_before_a_service_ever_ran_are_handled_after_its_rebuild(settings: HallSettings) -> None:
+    """A namespace whose topics hold events no service has handled yet: the rebuild at start leaves them to the
+    consumers, which carry them out (a rebuild that took them in would mark them done and nothing would follow)."""
+    fresh = await fresh_settings(settings)
+    case_no = case_number()
+    kafka = AIOKafkaProducer(bootstrap_servers=fresh.kafka_bootstrap_servers)
+    await kafka.start()
+    try:
+        event = wrap(accepted(case_no), case_id=uuid.uuid4().hex, actor=CLERK_ACTOR)
+        await kafka.send_and_wait(fresh.topic(topics.INTAKE_EVENTS), encode(event), key=event.case_id.encode())
+    finally:
+        await kafka.stop()
+    async with in_process_hall(fresh) as hall:
+        step = await open_step(hall.client, case_no)
+        assert step
