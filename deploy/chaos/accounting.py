@@ -221,10 +221,40 @@ def acknowledged(sub: Submission) -> bool:
     return bool(sub.case_no) or sub.pending
 
 
+async def checkpoint(client: Client, settings: HallSettings) -> dict[str, Verdict]:
+    """Every verdict as it stands now (taken just before a fault that destroys state, e.g. the Redis wipe)."""
+    subs = [s for s in client.submissions if acknowledged(s)]
+    seen = await read_topics(settings)
+    views = await case_views(client, subs, seen)
+    now = SYSTEM_CLOCK.now()
+    return {s.key: judge(s, seen, views.get(s.case_id), now) for s in subs}
+
+
+def broke_since(before: Verdict | None, after: Verdict) -> bool:
+    """True when ``after`` fails in a way ``before`` did not (a case still under way before counts as clean)."""
+    if before is None:
+        return False
+    clean = not (before.lost or before.duplicated or before.stuck)
+    return bool(
+        (after.lost and not before.lost) or (after.duplicated and not before.duplicated) or (after.stuck and clean)
+    )
+
+
 async def account(
-    client: Client, settings: HallSettings, results: list[FaultResult], *, settle_s: float, log: Any
+    client: Client,
+    settings: HallSettings,
+    results: list[FaultResult],
+    *,
+    settle_s: float,
+    log: Any,
+    checkpoints: dict[str, dict[str, Verdict]] | None = None,
 ) -> Account:
-    """Reads the topics and the gateway until every verdict is final or ``settle_s`` has passed."""
+    """Reads the topics and the gateway until every verdict is final or ``settle_s`` has passed.
+
+    A case counts in the row of the phase it was submitted in, except that a case that was sound at a
+    checkpoint taken just before a fault (``checkpoints``: fault name → verdicts) and failed afterwards counts in
+    that fault's row (the last such fault).
+    """
     subs = [s for s in client.submissions if acknowledged(s)]
     deadline = time.monotonic() + settle_s
     while True:
@@ -238,6 +268,11 @@ async def account(
         log(f"accounting: {bad} cases not final yet, reading again")
         await asyncio.sleep(10)
 
+    charged = {s.key: s.phase for s in subs}
+    for fault, before in (checkpoints or {}).items():
+        for key, verdict in verdicts.items():
+            if broke_since(before.get(key), verdict):
+                charged[key] = fault
     order = ["warm-up", *(r.name for r in results), "after the faults"]
     by_name = {r.name: r for r in results}
     rows: list[dict[str, Any]] = []
@@ -254,6 +289,7 @@ async def account(
             "unexpected": sum(1 for s in mine if s.unexpected),
             "requests": counts.requests if counts else 0,
             "server_errors": counts.server_errors if counts else 0,
+            "status_500": counts.statuses[500] if counts else 0,
             "throttled": counts.throttled if counts else 0,
             "failures": counts.failures if counts else 0,
             "lost": 0,
@@ -264,9 +300,9 @@ async def account(
             "unrecovered": int(result is not None and not result.recovered),
             "notes": "; ".join(result.notes) if result else "",
         }
-        for sub in mine:
-            verdict = verdicts.get(sub.key)
-            if verdict is None:
+        for sub in subs:
+            verdict = verdicts[sub.key]
+            if charged[sub.key] != phase:
                 continue
             for kind in ("lost", "duplicated", "stuck"):
                 found: list[str] = getattr(verdict, kind)
@@ -283,6 +319,7 @@ async def account(
             "unexpected",
             "requests",
             "server_errors",
+            "status_500",
             "throttled",
             "failures",
             "lost",
@@ -307,7 +344,7 @@ def table(acc: Account, markdown: bool = False) -> str:
         "recovery s",
         "submitted",
         "acked",
-        "5xx",
+        "5xx (500)",
         "429",
         "conn/timeout",
         "gave up",
@@ -324,8 +361,9 @@ def table(acc: Account, markdown: bool = False) -> str:
             rec = "-"
         else:
             rec = f"{recovery:.1f}" if recovery is not None else "NOT RECOVERED"
-        keys = ("submitted", "acknowledged", "server_errors", "throttled", "failures", "gave_up")
-        return [name, rec, *(str(row[k]) for k in keys), str(row["lost"]), str(row["duplicated"]), str(row["stuck"])]
+        errors = f"{row['server_errors']} ({row['status_500']})"
+        keys = ("throttled", "failures", "gave_up", "lost", "duplicated", "stuck")
+        return [name, rec, str(row["submitted"]), str(row["acknowledged"]), errors, *(str(row[k]) for k in keys)]
 
     lines = [cells(r, r["phase"]) for r in acc.rows] + [cells(acc.totals, "total")]
     if markdown:

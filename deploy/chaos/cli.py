@@ -172,7 +172,11 @@ async def run(args: argparse.Namespace) -> int:  # noqa: PLR0915 (one run, start
                     launcher, sandbox, kafka_stop_s=plan.kafka_stop_s, restart_after_s=plan.restart_after_s
                 )
             }
+            checkpoints: dict[str, dict[str, accounting.Verdict]] = {}
             for fault in (planned[key] for key in args.faults):
+                if fault.key == "redis-wipe":  # what breaks from here on is the wipe's
+                    log("checkpoint: accounting every case before the wipe")
+                    checkpoints[fault.name] = await accounting.checkpoint(client, settings)
                 results.append(await faults.run_fault(fault, client, launcher, started, log))
                 await asyncio.sleep(plan.settle_s)
             client.phase = "after the faults"
@@ -182,7 +186,7 @@ async def run(args: argparse.Namespace) -> int:  # noqa: PLR0915 (one run, start
             log(f"{len(client.submissions)} submitted; waiting for the submissions and lifecycles under way")
             await client.drain()
             log("accounting")
-            acc = await accounting.account(client, settings, results, settle_s=120.0, log=log)
+            acc = await accounting.account(client, settings, results, settle_s=120.0, log=log, checkpoints=checkpoints)
         finally:
             await client.close()
         text = accounting.table(acc)

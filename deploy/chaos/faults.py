@@ -95,9 +95,9 @@ async def run_fault(
 ) -> FaultResult:
     client.phase = fault.name
     if fault.in_flight:
-        wait_until = time.monotonic() + 10
-        while client.in_flight < 3 and time.monotonic() < wait_until:  # noqa: ASYNC110 (a counter, polled)
-            await asyncio.sleep(0.01)
+        wait_until = time.monotonic() + 30
+        while client.in_flight < 1 and time.monotonic() < wait_until:  # noqa: ASYNC110 (a counter, polled)
+            await asyncio.sleep(0.001)
     injected = time.monotonic()
     result = FaultResult(fault.name, injected - started, fault.down_s)
     if fault.in_flight:

@@ -36,6 +36,8 @@ def test_quick_chaos_run_loses_duplicates_and_strands_nothing(tmp_path: Path) ->
         timeout=1700,
     )
     print(done.stdout[-20000:])  # noqa: T201 (the table, in the test's output on failure)
+    if report.exists():
+        print(report.read_text())  # noqa: T201 (the Markdown table, as the README shows it)
     assert summary.exists(), f"no accounting written (exit {done.returncode}): {done.stderr[-4000:]}"
     account = json.loads(summary.read_text())
     totals, rows = account["totals"], account["rows"]
