@@ -180,8 +180,8 @@ def disk_bytes(path: Path) -> int:
 async def run(events: int, home: Path) -> int:
     sandbox = Sandbox(home)
     say(f"sandbox: Kafka {sandbox.kafka_bootstrap_servers}, Redis {sandbox.redis_url}, home {home}")
-    sandbox.start()
     try:
+        sandbox.start()
         settings = msgspec.structs.replace(
             load_settings(),
             kafka_bootstrap_servers=sandbox.kafka_bootstrap_servers,
