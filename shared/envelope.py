@@ -14,7 +14,9 @@ import msgspec
 from shared.clock import SYSTEM_CLOCK
 from shared.upcast import UPCASTERS
 
-ActorKind = Literal["clerk", "staff", "supervisor", "kiosk", "pad", "applicant", "operator", "system"]
+ActorKind = Literal[
+    "clerk", "staff", "supervisor", "hall-supervisor", "kiosk", "pad", "applicant", "operator", "system"
+]
 
 
 class Actor(msgspec.Struct, frozen=True):

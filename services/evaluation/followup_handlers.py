@@ -88,11 +88,28 @@ class FollowUps:
         followup.deadline, followup.deadline_provisional = None, False  # until timing answers for the new clock
         return change
 
-    async def visit(self, followup: FollowUp, cmd: RecordReturnVisit, env: Envelope, txn: Txn) -> str:  # noqa: ARG002
-        return followups.visit(followup, cmd, env.actor, env.occurred_at)
+    async def visit(self, followup: FollowUp, cmd: RecordReturnVisit, env: Envelope, txn: Txn) -> str:
+        change = followups.visit(followup, cmd, env.actor, env.occurred_at)
+        if followup.visit_clock_id:
+            self.store.withdraw_clock(txn, followup.visit_clock_id, "回访", followup.case_no, env.occurred_at)
+        return change
 
     async def close(self, followup: FollowUp, cmd: CloseCorrection, env: Envelope, txn: Txn) -> str:
-        visits = self.policy.follow_up.return_visit_for_real_name
-        change = followups.close(followup, cmd, env.actor, env.occurred_at, visits)
+        rules = self.policy.follow_up
+        visits, limit = rules.return_visit_for_real_name, rules.return_visit_limit
+        change = followups.close(followup, cmd, env.actor, env.occurred_at, visits, visit_after=limit is not None)
         self._end_clock(txn, followup, env)
+        if limit is not None and followups.visit_pending(followup, visits):
+            # 回访 within the county's limit after 整改完成 / 无法整改, on timing's clock (预警/逾期 on the board).
+            followup.visit_clock_id = f"{followup.followup_id}:回访"
+            self.store.request_clock(
+                txn,
+                clock_id=followup.visit_clock_id,
+                purpose="回访",
+                case_no=followup.case_no,
+                department=followup.department,
+                at=env.occurred_at,
+                limit=limit,
+            )
+            change += "；待回访"
         return change

@@ -6,8 +6,12 @@
               └─ 整改 ─────────────────────────────────────→ 整改中 (deadline, one extension) → 整改完成 | 无法整改
 ```
 Each step returns the words of the change (for the timeline and the desk). A real-name bad review needs a
-return visit (回访) before it is closed either way. Clocks are the caller's business: the functions only say
-when one starts (:data:`CORRECTING`) or ends.
+return visit (回访): before it is ruled 无效差评, and before it is closed unless the county gives the visit a deadline
+after the closing (``return_visit_limit``: then the closing starts the 回访 clock). Clocks are the caller's business:
+the functions only say when one starts (:data:`CORRECTING`) or ends.
+
+谁办理谁负责: the rated departments (every department the bad review is charged to) handle it and may appeal; an
+appeal is decided by the hall's 政务服务管理机构 (``hall-supervisor``) or an operator, never by a rated department.
 """
 
 from __future__ import annotations
@@ -30,6 +34,17 @@ from shared.envelope import Actor
 
 CLOSED = ("无效差评", "整改完成", "无法整改")
 CORRECTING: Final = "整改中"
+APPEAL_JUDGES = ("hall-supervisor", "operator")
+RATED_MAY_NOT_JUDGE: Final = "被评价部门不能裁决对本部门的申诉"
+
+
+def rated_departments(f: FollowUp) -> list[str]:
+    return f.departments or [f.department]
+
+
+def visit_pending(f: FollowUp, visits_required: bool) -> bool:
+    """A real-name bad review closed without a return visit yet: its 回访 clock runs."""
+    return visits_required and f.rater.real_name and f.visit is None
 
 
 def _require(f: FollowUp, *statuses: str) -> None:
@@ -39,8 +54,9 @@ def _require(f: FollowUp, *statuses: str) -> None:
 
 def _own(f: FollowUp, actor: Actor, department: str) -> None:
     """The rated department handles its bad reviews; the hall's operators may handle any."""
-    if actor.kind != "operator" and department != f.department:
-        raise Refusal(403, f"该差评由{f.department}处理，{actor.name or actor.id}（{department or '无部门'}）无权办理")
+    if actor.kind != "operator" and department not in rated_departments(f):
+        handlers = "、".join(rated_departments(f))
+        raise Refusal(403, f"该差评由{handlers}处理，{actor.name or actor.id}（{department or '无部门'}）无权办理")
 
 
 def _text(value: str, what: str) -> str:
@@ -67,9 +83,10 @@ def verify(f: FollowUp, cmd: VerifyBadReview, actor: Actor, at: datetime) -> str
 
 
 def review_appeal(f: FollowUp, cmd: ReviewAppeal, actor: Actor, visits_required: bool) -> str:
-    if actor.kind not in ("supervisor", "operator"):
-        raise Refusal(403, "申诉须由科室负责人审核")
-    _own(f, actor, cmd.department)
+    if actor.kind != "operator" and cmd.department in rated_departments(f):
+        raise Refusal(403, f"{RATED_MAY_NOT_JUDGE}：该差评计入{cmd.department}，申诉由政务服务管理机构裁决")
+    if actor.kind not in APPEAL_JUDGES:
+        raise Refusal(403, "申诉由政务服务管理机构（大厅管理人员）或运维人员裁决")
     _require(f, "申诉中")
     if actor.id == f.appealed_by:
         raise Refusal(403, "申诉人不能审核自己的申诉")
@@ -97,21 +114,26 @@ def extend(f: FollowUp, cmd: ExtendCorrection, actor: Actor) -> str:
 
 def visit(f: FollowUp, cmd: RecordReturnVisit, actor: Actor, at: datetime) -> str:
     _own(f, actor, cmd.department)
-    _require(f, "待核实", "申诉中", CORRECTING)
+    _require(f, "待核实", "申诉中", CORRECTING, "整改完成", "无法整改")
     if f.visit is not None:
         raise Refusal(409, "该差评已有回访记录")
     f.visit = Visit(method=cmd.method, note=_text(cmd.note, "回访情况"), by=actor.id, at=at)
     return f"{cmd.method}回访：{f.visit.note}"
 
 
-def close(f: FollowUp, cmd: CloseCorrection, actor: Actor, at: datetime, visits_required: bool) -> str:
+def close(
+    f: FollowUp, cmd: CloseCorrection, actor: Actor, at: datetime, visits_required: bool, *, visit_after: bool = False
+) -> str:
+    """Closes the correction; a real-name review not yet visited is refused, unless the visit may follow the closing
+    (``visit_after``: the 回访 deadline counts from here)."""
     _own(f, actor, cmd.department)
     _require(f, CORRECTING)
     if cmd.outcome == "无法整改":
         f.explanation = _text(cmd.explanation, "无法整改的原因")
     else:
         f.explanation = cmd.explanation.strip()
-    _needs_visit(f, visits_required)
+    if not visit_after:
+        _needs_visit(f, visits_required)
     f.status, f.closed_at, f.closed_by = cmd.outcome, at, actor.id
     return f"{cmd.outcome}" + (f"：{f.explanation}" if f.explanation else "")
 

@@ -12,6 +12,7 @@ from services.evaluation.levels import Level, to_code
 from services.evaluation.messages import (
     CaseAccepted,
     CaseDelivered,
+    Charge,
     ClockAlerted,
     ClockStarted,
     DeadlineRevised,
@@ -20,6 +21,7 @@ from services.evaluation.messages import (
     Rater,
     RatingOpened,
     RatingRecorded,
+    StepDecided,
 )
 from services.evaluation.policy import RatingPolicy
 from services.evaluation.ratings import CaseFile, StageRecord
@@ -31,14 +33,30 @@ from shared.outbox import Txn
 from shared.pii import for_settings
 
 OVERDUE = "逾期"
+OWN_PURPOSES = ("评价期", "整改", "回访")
+DECISIONS = ("通过", "不予许可")
 SYSTEM_RATER = Rater(kind="system", name="系统", real_name=False)
+
+
+def charges_of(case: CaseFile, stage_name: str, stage: StageRecord, policy: RatingPolicy) -> list[Charge]:
+    """谁办理谁负责: the window (point, its department, the clerk who gave the service) and/or the decision (the
+    deciding department and handler), as ``[attribution]`` of data/evaluation.toml says for the stage."""
+    charged: list[Charge] = []
+    for to in policy.attribution.charges(stage_name):
+        if to == "window":
+            department = case.window_department or case.department
+            charged.append(Charge(to="window", department=department, clerk=stage.clerk, point=case.point))
+        else:
+            department = case.deciding_department or case.department
+            charged.append(Charge(to="decision", department=department, clerk=case.decided_by or stage.clerk))
+    return charged
 
 
 def rating_record(
     case: CaseFile,
     stage_name: str,
-    stage: StageRecord,
     *,
+    charged: list[Charge],
     level: Level,
     channel: str,
     rater: Rater,
@@ -56,8 +74,10 @@ def rating_record(
         item_code=case.item_code,
         item_name=case.item_name,
         stage=stage_name,
-        department=case.department,
-        clerk=stage.clerk,
+        department=charged[0].department,
+        clerk=charged[0].clerk,
+        charged=charged,
+        point=case.point,
         channel=channel,
         rater=rater,
         recorded_by=recorded_by,
@@ -83,6 +103,7 @@ class CaseClocks:
         return {
             "CaseAccepted.v1": Route(CaseAccepted, self.case_accepted),
             "CaseDelivered.v1": Route(CaseDelivered, self.case_delivered),
+            "StepDecided.v1": Route(StepDecided, self.step_decided),
             "ClockStarted.v1": Route(ClockStarted, self.clock_started),
             "ClockAlerted.v1": Route(ClockAlerted, self.clock_alerted),
             "DeadlineRevised.v1": Route(DeadlineRevised, self.deadline_revised),
@@ -129,6 +150,9 @@ class CaseClocks:
             applicant_id_number=for_settings(self.store.settings).seal(event.applicant_id_number),
             accepted_by=event.owner or env.actor.id,
             accepted_at=event.accepted_at,
+            point=event.point,
+            window_department=self.policy.attribution.point_departments.get(event.point, event.point_name),
+            deciding_department=event.approving_department,
         )
         for stage in self.policy.stages.at_acceptance:
             self._open(txn, env, case, stage, at=event.accepted_at, clerk=case.accepted_by)
@@ -147,11 +171,22 @@ class CaseClocks:
             self._open(txn, env, case, stage, at=event.delivered_at, clerk=clerk)
         self.store.save_case(txn, env.case_id, case)
 
+    async def step_decided(self, env: Envelope, event: StepDecided, txn: Txn) -> None:
+        """The last 通过 / 不予许可 of a case is its decision: a 办结 rating goes to that department and handler."""
+        if event.action not in DECISIONS:
+            return
+        case = await self.store.case(txn, env.case_id)
+        if case is None:
+            return  # a case accepted before evaluation knew it: its 办结 rating falls back to the case's department
+        case.deciding_department = event.department or case.deciding_department
+        case.decided_by = event.handler_id
+        self.store.save_case(txn, env.case_id, case)
+
     async def _followup_of(self, txn: Txn, case: CaseFile, clock_id: str) -> FollowUp | None:
         for stage in case.stages.values():
             if stage.followup_id:
                 followup = await self.store.followup(txn, stage.followup_id)
-                if followup is not None and followup.clock_id == clock_id:
+                if followup is not None and clock_id in (followup.clock_id, followup.visit_clock_id):
                     return followup
         return None
 
@@ -163,7 +198,7 @@ class CaseClocks:
                 self.store.save_case(txn, case_id, case)
 
     async def clock_started(self, env: Envelope, event: ClockStarted, txn: Txn) -> None:
-        if event.purpose not in ("评价期", "整改"):
+        if event.purpose not in OWN_PURPOSES:
             return  # a case, step or 补齐 clock: not evaluation's
         case = await self.store.case(txn, env.case_id)
         if case is None:
@@ -172,7 +207,11 @@ class CaseClocks:
             self._window_ends(txn, env.case_id, case, event.clock_id, event.promised_deadline)
             return
         followup = await self._followup_of(txn, case, event.clock_id)
-        if followup is not None:
+        if followup is not None and event.purpose == "回访":
+            followup.visit_deadline, followup.visit_deadline_provisional = event.promised_deadline, event.provisional
+            provisional = "（暂定，以国务院公布的放假安排为准）" if event.provisional else ""
+            self.store.save_followup(txn, followup, f"回访期限至 {local(event.promised_deadline)}{provisional}", SYSTEM)
+        elif followup is not None:
             # The first correction clock, or the extension's (a new clock from the old deadline): timing's answer.
             followup.deadline, followup.deadline_provisional = event.promised_deadline, event.provisional
             provisional = "（暂定，以国务院公布的放假安排为准）" if event.provisional else ""
@@ -180,7 +219,7 @@ class CaseClocks:
 
     async def deadline_revised(self, env: Envelope, event: DeadlineRevised, txn: Txn) -> None:
         """A year's official schedule moved a rating window's end or a correction's deadline."""
-        if event.purpose not in ("评价期", "整改"):
+        if event.purpose not in OWN_PURPOSES:
             return
         case = await self.store.case(txn, env.case_id)
         if case is None:
@@ -190,6 +229,14 @@ class CaseClocks:
             return
         followup = await self._followup_of(txn, case, event.clock_id)
         if followup is None:
+            return
+        if event.purpose == "回访":
+            followup.visit_deadline = event.promised_deadline
+            followup.visit_deadline_provisional = event.provisional
+            if OVERDUE in event.retracted and followup.visit is None:
+                followup.visit_overdue = False
+            change = f"回访期限更正：{local(event.old_promised_deadline)} → {local(event.promised_deadline)}"
+            self.store.save_followup(txn, followup, change, SYSTEM)
             return
         followup.deadline, followup.deadline_provisional = event.promised_deadline, event.provisional
         if OVERDUE in event.retracted and followup.status in ("待核实", "申诉中", "整改中"):
@@ -202,7 +249,7 @@ class CaseClocks:
         self.store.save_followup(txn, followup, change, SYSTEM)
 
     async def clock_alerted(self, env: Envelope, event: ClockAlerted, txn: Txn) -> None:
-        if event.level != OVERDUE or event.purpose not in ("评价期", "整改"):
+        if event.level != OVERDUE or event.purpose not in OWN_PURPOSES:
             return
         case = await self.store.case(txn, env.case_id)
         if case is None:
@@ -211,6 +258,11 @@ class CaseClocks:
             self._default_rating(txn, env, case, event)
             return
         followup = await self._followup_of(txn, case, event.clock_id)
+        if followup is not None and event.purpose == "回访":
+            if followup.visit is None and not followup.visit_overdue:
+                followup.visit_overdue = True
+                self.store.save_followup(txn, followup, f"回访逾期（期限 {local(event.deadline)}）", SYSTEM)
+            return
         if followup is not None and followup.status in ("待核实", "申诉中", "整改中") and not followup.overdue:
             followup.overdue = True
             self.store.save_followup(txn, followup, f"整改逾期（期限 {local(event.deadline)}）", SYSTEM)
@@ -223,7 +275,7 @@ class CaseClocks:
             record = rating_record(
                 case,
                 name,
-                stage,
+                charged=charges_of(case, name, stage, self.policy),
                 level=self.policy.default_level,
                 channel="系统默认",
                 rater=SYSTEM_RATER,

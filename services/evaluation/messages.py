@@ -14,7 +14,7 @@ from services.evaluation.tokens import Purpose
 LevelName = Literal["非常满意", "满意", "基本满意", "不满意", "非常不满意"]
 Kind = Literal["首评", "追评"]
 FollowUpStatus = Literal["待核实", "申诉中", "无效差评", "整改中", "整改完成", "无法整改"]
-ClockPurpose = Literal["评价期", "整改"]
+ClockPurpose = Literal["评价期", "整改", "回访"]
 
 # ---- views of other services' events -------------------------------------------------------------------------
 
@@ -30,6 +30,23 @@ class CaseAccepted(msgspec.Struct, frozen=True, kw_only=True):
     applicant_name: str = ""
     applicant_id_number: str = ""
     region_code: str = ""
+    owner_name: str = ""
+    point: str = ""  # the service point that accepted (data/points.toml)
+    point_name: str = ""
+    approving_department: str = ""
+
+
+class StepDecided(msgspec.Struct, frozen=True, kw_only=True):
+    """Routing's 业务动作 on a step: the last 通过 / 不予许可 names the deciding department and handler."""
+
+    version: ClassVar[int] = 1
+    case_no: str
+    step_id: str
+    step_name: str = ""
+    department: str = ""
+    action: str = ""
+    handler_id: str = ""
+    handler_name: str = ""
 
 
 class CaseDelivered(msgspec.Struct, frozen=True, kw_only=True):
@@ -218,6 +235,16 @@ class RatingOpened(msgspec.Struct, frozen=True, kw_only=True):
     opened_at: datetime
 
 
+class Charge(msgspec.Struct, frozen=True, kw_only=True):
+    """谁办理谁负责: one party a rating counts to — the window (服务场所, its department, the clerk) or the decision
+    (the deciding department and handler)."""
+
+    to: Literal["window", "decision"]
+    department: str
+    clerk: str = ""
+    point: str = ""
+
+
 class Rater(msgspec.Struct, frozen=True, kw_only=True):
     """Who rated: the applicant (by name unless anonymous) or the system for a default rating."""
 
@@ -250,6 +277,9 @@ class RatingRecorded(msgspec.Struct, frozen=True, kw_only=True):
     bad_review: bool
     region_code: str
     rated_at: datetime
+    # 谁办理谁负责: every party the rating counts to (department and clerk above are the first of them).
+    charged: list[Charge] = []
+    point: str = ""
 
 
 class Visit(msgspec.Struct, frozen=True, kw_only=True):
@@ -297,6 +327,14 @@ class FollowUp(msgspec.Struct, kw_only=True):
     correction_level: LevelName | None = None
     correction_rated_at: datetime | None = None
     revision: int = 0
+    # Every department the bad review is charged to (department above is the first); each may handle it.
+    departments: list[str] = []
+    charged: list[Charge] = []
+    # 回访 after 整改完成 / 无法整改 runs on a clock of its own (data/evaluation.toml follow_up.return_visit_limit).
+    visit_clock_id: str = ""
+    visit_deadline: datetime | None = None
+    visit_deadline_provisional: bool = False
+    visit_overdue: bool = False
 
 
 class FollowUpChanged(msgspec.Struct, frozen=True, kw_only=True):

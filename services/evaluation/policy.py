@@ -16,7 +16,10 @@ from services.evaluation.levels import Level, UnknownLevel, parse
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "data" / "evaluation.toml"
 
 Unit = Literal["WD", "WH", "ND", "NH"]
-Stage = Literal["受理", "办结", "整体"]
+Stage = Literal["受理", "出件", "办结", "整体"]
+# 谁办理谁负责: a rating is charged to the window (the service point, its department and the clerk who accepted or
+# delivered) and/or to the decision (the deciding department and the handler who decided).
+ChargeTo = Literal["window", "decision"]
 Channel = Literal["评价器", "自助终端", "PC", "移动端", "二维码", "短信", "电话", "系统默认"]
 ChannelType = Literal["window", "online"]
 # Channels a person rates through (all but 系统默认).
@@ -44,6 +47,23 @@ class FollowUpRules(msgspec.Struct, frozen=True, kw_only=True):
     correction_limit: Limit
     extension_limit: Limit
     return_visit_for_real_name: bool = True
+    # 回访 deadline, counted from 整改完成 / 无法整改 (a real-name bad review not yet visited then). Without it a
+    # real-name bad review must be visited before it is closed.
+    return_visit_limit: Limit | None = None
+
+
+def _default_charges() -> dict[str, list[ChargeTo]]:
+    return {"受理": ["window"], "出件": ["window"], "办结": ["decision"], "整体": ["window", "decision"]}
+
+
+class Attribution(msgspec.Struct, frozen=True, kw_only=True):
+    """谁办理谁负责: to whom a rating of each stage counts, and each service point's department."""
+
+    stages: dict[str, list[ChargeTo]] = msgspec.field(default_factory=_default_charges)
+    point_departments: dict[str, str] = {}
+
+    def charges(self, stage: str) -> list[ChargeTo]:
+        return self.stages.get(stage) or _default_charges().get(stage, ["decision"])
 
 
 class Indicators(msgspec.Struct, frozen=True, kw_only=True):
@@ -58,6 +78,7 @@ class RatingPolicy(msgspec.Struct, frozen=True, kw_only=True):
     indicators: Indicators
     channel_types: dict[str, ChannelType]
     pads: dict[str, str] = {}
+    attribution: Attribution = msgspec.field(default_factory=Attribution)
 
     @property
     def default_level(self) -> Level:
@@ -80,4 +101,7 @@ def load_policy(path: Path = DEFAULT_PATH) -> RatingPolicy:
     if rated != wanted:
         wrong = "、".join(sorted(rated ^ wanted))
         raise ValueError(f"{path.name} [channel_types] 应恰好列出 {'、'.join(RATER_CHANNELS)}；不符：{wrong}")
+    for stage, charges in policy.attribution.stages.items():
+        if stage not in ("受理", "出件", "办结", "整体") or not charges:
+            raise ValueError(f"{path.name} [attribution.stages] {stage}：应为 受理、出件、办结 或 整体，且至少计入一方")
     return policy

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import msgspec
 
 from services.evaluation.followups import rate_correction
-from services.evaluation.handlers import rating_record
+from services.evaluation.handlers import charges_of, rating_record
 from services.evaluation.messages import (
     FollowUp,
     IssueRatingLink,
@@ -129,7 +129,7 @@ class Ratings:
         record = rating_record(
             case,
             stage_name,
-            stage,
+            charged=charges_of(case, stage_name, stage, self.policy),
             level=level,
             channel=channel,
             rater=rater,
@@ -171,6 +171,8 @@ class Ratings:
             stage=record.stage,
             department=record.department,
             clerk=record.clerk,
+            departments=list(dict.fromkeys(c.department for c in record.charged)),
+            charged=record.charged,
             rating_id=record.rating_id,
             level=record.level,
             text=record.text,
@@ -185,7 +187,7 @@ class Ratings:
             clock_id=followup.clock_id,
             purpose="整改",
             case_no=case.case_no,
-            department=case.department,
+            department=record.department,
             at=record.rated_at,
             limit=limit,
         )

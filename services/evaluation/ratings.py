@@ -18,7 +18,7 @@ from services.evaluation.tokens import Claims
 from shared.envelope import Actor
 from shared.localtime import local
 
-STAGES = ("受理", "办结", "整体")
+STAGES = ("受理", "出件", "办结", "整体")
 PURPOSE_OF: dict[str, str] = {"首评": "评价", "追评": "追评"}
 
 
@@ -62,6 +62,12 @@ class CaseFile(msgspec.Struct, kw_only=True):
     delivered_by: str = ""
     delivered_at: datetime | None = None
     stages: dict[str, StageRecord] = {}
+    # 谁办理谁负责: the window (the accepting point and its department) and the decision (routing's last 通过 /
+    # 不予许可: its department and handler).
+    point: str = ""
+    window_department: str = ""
+    deciding_department: str = ""
+    decided_by: str = ""
 
 
 class Attempt(msgspec.Struct, frozen=True, kw_only=True):
@@ -93,7 +99,7 @@ def admit(case: CaseFile, attempt: Attempt, policy: RatingPolicy) -> str:
     stage_name = _stage_asked(case, attempt)
     stage = case.stages.get(stage_name)
     if stage is None:
-        if stage_name in ("办结", "整体") and case.delivered_at is None:
+        if stage_name in ("出件", "办结", "整体") and case.delivered_at is None:
             raise NotOpen(409, f"办件 {case.case_no} 尚未出件，暂不能评价")
         raise NotOpen(409, f"办件 {case.case_no} 的“{stage_name}”服务未开放评价")
     _check_rater(case, stage, attempt, policy)

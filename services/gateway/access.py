@@ -48,6 +48,7 @@ class Rule(StrEnum):
     CLAIMANT = "本人认领的本部门环节"
     APPLICANT_ID = "凭申请人证件号码"
     PAIRED = "配对窗口办理的服务（评价服务核对）"
+    NOT_RATED = "非本部门被评价的差评（被评价部门不能裁决）"
 
 
 class Action(StrEnum):
@@ -79,13 +80,25 @@ A, R = Action, Rule
 TABLE: Mapping[Action, Mapping[Role, Rule]] = {
     A.SUBMIT: {"clerk": R.ANY, "kiosk": R.ANY},
     A.REFUSE: {"clerk": R.ANY},
-    A.CASE_READ: {"clerk": R.OWN_POINT, "staff": R.CASE_DEPARTMENT, "supervisor": R.ANY, "operator": R.ANY},
+    A.CASE_READ: {
+        "clerk": R.OWN_POINT,
+        "staff": R.CASE_DEPARTMENT,
+        "supervisor": R.ANY,
+        "hall-supervisor": R.ANY,
+        "operator": R.ANY,
+    },
     A.LOOKUP: {"kiosk": R.APPLICANT_ID, "clerk": R.APPLICANT_ID, "operator": R.APPLICANT_ID},
     A.SUPPLEMENT: {"clerk": R.OWN_POINT, "kiosk": R.APPLICANT_ID},
     A.DELIVERIES: {"clerk": R.OWN_POINT, "operator": R.ANY},
     A.DELIVER: {"clerk": R.OWN_POINT},
     A.RATE: {"kiosk": R.APPLICANT_ID, "pad": R.PAIRED, "operator": R.ANY},
-    A.RATINGS_READ: {"clerk": R.OWN_POINT, "staff": R.CASE_DEPARTMENT, "supervisor": R.ANY, "operator": R.ANY},
+    A.RATINGS_READ: {
+        "clerk": R.OWN_POINT,
+        "staff": R.CASE_DEPARTMENT,
+        "supervisor": R.ANY,
+        "hall-supervisor": R.ANY,
+        "operator": R.ANY,
+    },
     A.RATING_LINK: {"clerk": R.OWN_POINT, "operator": R.ANY},
     A.PAD: {"pad": R.PAIRED},
     A.INBOX: {"staff": R.OWN_DEPARTMENT, "supervisor": R.OWN_DEPARTMENT, "operator": R.ANY},
@@ -94,11 +107,19 @@ TABLE: Mapping[Action, Mapping[Role, Rule]] = {
     A.STEP_ACT: {"staff": R.OWN_DEPARTMENT, "supervisor": R.OWN_DEPARTMENT},
     A.SPECIAL: {"staff": R.CLAIMANT, "supervisor": R.OWN_DEPARTMENT},
     A.EXTENSION_DECIDE: {"supervisor": R.OWN_DEPARTMENT},
-    A.FOLLOWUP: {"staff": R.OWN_DEPARTMENT, "supervisor": R.OWN_DEPARTMENT, "operator": R.ANY},
-    A.APPEAL_REVIEW: {"supervisor": R.OWN_DEPARTMENT, "operator": R.ANY},
-    A.STATS: {"supervisor": R.ANY, "operator": R.ANY},
+    A.FOLLOWUP: {
+        "staff": R.OWN_DEPARTMENT,
+        "supervisor": R.OWN_DEPARTMENT,
+        "hall-supervisor": R.OWN_DEPARTMENT,
+        "operator": R.ANY,
+    },
+    # 申诉 are decided by the hall's 政务服务管理机构 (or an operator), never by the rated department (DOMAIN §5).
+    A.APPEAL_REVIEW: {"hall-supervisor": R.NOT_RATED, "operator": R.ANY},
+    A.STATS: {"supervisor": R.ANY, "hall-supervisor": R.ANY, "operator": R.ANY},
     A.SLA: {"supervisor": R.OWN_DEPARTMENT, "operator": R.ANY},
-    A.CATALOGUE: {role: R.ANY for role in ("clerk", "staff", "supervisor", "kiosk", "pad", "operator")},
+    A.CATALOGUE: {
+        role: R.ANY for role in ("clerk", "staff", "supervisor", "hall-supervisor", "kiosk", "pad", "operator")
+    },
 }
 
 # What nobody signed in may do, with the applicant's ID number as the credential (``APPLICANT_ID``).
@@ -294,12 +315,32 @@ async def _claimed(hall: Gateway, workbench: Workbench, step: WorkStep) -> WorkS
     return step
 
 
-def check_followup(user: User, action: Action, followup: FollowUp) -> None:
-    found = require(user, action)
-    if found is not R.ANY and user.department != followup.department:
+RATED_MAY_NOT_JUDGE = "被评价部门不能裁决对本部门的申诉"
+
+
+def rated_departments(followup: FollowUp) -> list[str]:
+    """谁办理谁负责: every department the bad review is charged to (the window's, the decision's, or both)."""
+    return followup.departments or [followup.department]
+
+
+def check_appeal_review(user: User, followup: FollowUp) -> None:
+    """An appeal is decided by the hall's 政务服务管理机构 or an operator, never by a rated department."""
+    rated = rated_departments(followup)
+    if user.role != "operator" and user.department in rated:
         raise PermissionDeniedException(
-            f"该差评由{followup.department}处理，{user.department or user.name}无权查看或办理"
+            f"{RATED_MAY_NOT_JUDGE}：该差评计入{user.department}，申诉由政务服务管理机构（大厅管理人员）裁决"
         )
+    require(user, A.APPEAL_REVIEW)
+
+
+def check_followup(user: User, action: Action, followup: FollowUp) -> None:
+    if action is A.APPEAL_REVIEW:
+        check_appeal_review(user, followup)
+        return
+    found = require(user, action)
+    rated = rated_departments(followup)
+    if found is not R.ANY and user.department not in rated:
+        raise PermissionDeniedException(f"该差评由{'、'.join(rated)}处理，{user.department or user.name}无权查看或办理")
 
 
 # ---------------------------------------------------------------- the README's table
@@ -307,7 +348,7 @@ def check_followup(user: User, action: Action, followup: FollowUp) -> None:
 
 def markdown() -> str:
     """The table as the README shows it (section "Who may do what")."""
-    order: tuple[Role, ...] = ("clerk", "staff", "supervisor", "kiosk", "pad", "operator")
+    order: tuple[Role, ...] = ("clerk", "staff", "supervisor", "hall-supervisor", "kiosk", "pad", "operator")
     head = "| action | routes | " + " | ".join(f"{ROLE_NAMES[r]} ({r})" for r in order) + " |"
     lines = [head, "|" + "---|" * (len(order) + 2)]
     for action, row in TABLE.items():

@@ -40,11 +40,12 @@ from shared.envelope import Actor
 from shared.secrets import derive_keys
 from shared.settings import HallSettings
 
-Role = Literal["clerk", "staff", "supervisor", "kiosk", "pad", "operator"]
+Role = Literal["clerk", "staff", "supervisor", "hall-supervisor", "kiosk", "pad", "operator"]
 ROLE_NAMES: dict[str, str] = {
     "clerk": "窗口人员",
     "staff": "审批人员",
     "supervisor": "科室负责人",
+    "hall-supervisor": "政务服务管理机构",
     "kiosk": "自助终端",
     "pad": "评价器",
     "operator": "运维人员",

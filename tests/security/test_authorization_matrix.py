@@ -39,6 +39,7 @@ CALLERS = (
     "zrzy-sun",  # 自然资源局, not the claimant
     "zj-zhao",  # 住建局: another department
     "zrzy-boss",
+    "hall-boss",  # 政务服务管理机构 (行政审批和政务服务局, the window's department)
     "kiosk-01",
     "pad-01",
     "op-qian",
@@ -101,6 +102,7 @@ CHECKS: dict[Rule, Callable[[User, Obj], bool]] = {
     Rule.CASE_DEPARTMENT: lambda u, o: u.department in _case(o).departments,
     Rule.OWN_DEPARTMENT: lambda u, o: u.department == _department(o),
     Rule.CLAIMANT: lambda u, o: isinstance(o, Step) and u.department == o.department and o.claimant == u.id,
+    Rule.NOT_RATED: lambda u, o: u.department != _department(o),
 }
 
 

@@ -27,7 +27,9 @@ STAFF = Actor(kind="staff", id="zrzy-li", name="李强")
 BOSS = Actor(kind="supervisor", id="zrzy-boss", name="周建国")
 OTHER_STAFF = Actor(kind="staff", id="zj-zhao", name="赵丽")
 OPERATOR = Actor(kind="operator", id="op-qian")
+HALL = Actor(kind="hall-supervisor", id="hall-boss", name="乌兰")  # 政务服务管理机构
 DEPT = "自然资源局"
+HALL_DEPT = "行政审批和政务服务局"
 
 
 def bad_review(real_name: bool = True) -> FollowUp:
@@ -60,31 +62,61 @@ def visit(f: FollowUp, actor: Actor = STAFF) -> None:
     followups.visit(f, RecordReturnVisit(followup_id="r1", method="电话", note="已致歉", department=DEPT), actor, T0)
 
 
-def test_the_appeal_path_ends_in_an_invalid_bad_review_after_a_supervisors_review() -> None:
+def test_the_appeal_path_ends_in_an_invalid_bad_review_after_the_hall_supervisors_ruling() -> None:
     f = bad_review()
     verify = VerifyBadReview(
         followup_id="r1", outcome="申诉", reply="经核实系误评", appeal_reason="评价人误点", department=DEPT
     )
     assert followups.verify(f, verify, STAFF, T0) == "核实后提出申诉：评价人误点"
     assert (f.status, f.reply, f.replied_by) == ("申诉中", "经核实系误评", "zrzy-li")
-    review = ReviewAppeal(followup_id="r1", upheld=True, opinion="录像显示误点", department=DEPT)
+    review = ReviewAppeal(followup_id="r1", upheld=True, opinion="录像显示误点", department=HALL_DEPT)
     # A real-name bad review is closed only after the return visit.
     assert (
-        refusal_of(followups.review_appeal, f, review, BOSS, True).reason
+        refusal_of(followups.review_appeal, f, review, HALL, True).reason
         == "实名差评（办件 C1）须先回访评价人，才能办结"
     )
     visit(f)
-    assert followups.review_appeal(f, review, BOSS, True) == "申诉成立，认定为无效差评：录像显示误点"
+    assert followups.review_appeal(f, review, HALL, True) == "申诉成立，认定为无效差评：录像显示误点"
     assert f.status == "无效差评"
 
 
-def test_only_a_supervisor_who_did_not_appeal_reviews_the_appeal() -> None:
+def test_the_rated_department_never_rules_on_its_appeal_nor_does_another_department() -> None:
     f = bad_review(real_name=False)
     verify = VerifyBadReview(followup_id="r1", outcome="申诉", reply="误评", appeal_reason="误点", department=DEPT)
-    followups.verify(f, verify, BOSS, T0)
-    review = ReviewAppeal(followup_id="r1", upheld=True, opinion="同意", department=DEPT)
-    assert refusal_of(followups.review_appeal, f, review, STAFF, True).reason == "申诉须由科室负责人审核"
-    assert refusal_of(followups.review_appeal, f, review, BOSS, True).reason == "申诉人不能审核自己的申诉"
+    followups.verify(f, verify, STAFF, T0)
+    own = ReviewAppeal(followup_id="r1", upheld=True, opinion="同意", department=DEPT)
+    refusal = refusal_of(followups.review_appeal, f, own, BOSS, True)
+    assert (refusal.status, refusal.reason) == (
+        403,
+        "被评价部门不能裁决对本部门的申诉：该差评计入自然资源局，申诉由政务服务管理机构裁决",
+    )
+    other = ReviewAppeal(followup_id="r1", upheld=True, opinion="同意", department="住建局")
+    assert refusal_of(followups.review_appeal, f, other, OTHER_STAFF, True).reason == (
+        "申诉由政务服务管理机构（大厅管理人员）或运维人员裁决"
+    )
+    assert f.status == "申诉中"
+    ruled = ReviewAppeal(followup_id="r1", upheld=True, opinion="同意", department=HALL_DEPT)
+    assert followups.review_appeal(f, ruled, HALL, True) == "申诉成立，认定为无效差评：同意"
+
+
+def test_a_window_bad_review_charged_to_the_hall_department_is_ruled_by_an_operator_only() -> None:
+    f = bad_review(real_name=False)
+    f.department, f.departments, f.stage = HALL_DEPT, [HALL_DEPT], "受理"
+    verify = VerifyBadReview(followup_id="r1", outcome="申诉", reply="误评", appeal_reason="误点", department=HALL_DEPT)
+    followups.verify(f, verify, HALL, T0)
+    review = ReviewAppeal(followup_id="r1", upheld=False, opinion="理由不足", department=HALL_DEPT)
+    assert refusal_of(followups.review_appeal, f, review, HALL, True).reason.startswith(
+        "被评价部门不能裁决对本部门的申诉"
+    )
+    assert followups.review_appeal(f, review, OPERATOR, True) == "申诉不成立，转入整改：理由不足"
+
+
+def test_nobody_rules_on_their_own_appeal() -> None:
+    f = bad_review(real_name=False)
+    verify = VerifyBadReview(followup_id="r1", outcome="申诉", reply="误评", appeal_reason="误点")
+    followups.verify(f, verify, OPERATOR, T0)
+    review = ReviewAppeal(followup_id="r1", upheld=True, opinion="同意")
+    assert refusal_of(followups.review_appeal, f, review, OPERATOR, True).reason == "申诉人不能审核自己的申诉"
 
 
 def test_a_rejected_appeal_turns_into_a_correction() -> None:
@@ -92,8 +124,8 @@ def test_a_rejected_appeal_turns_into_a_correction() -> None:
     followups.verify(
         f, VerifyBadReview(followup_id="r1", outcome="申诉", reply="r", appeal_reason="a", department=DEPT), STAFF, T0
     )
-    rejected = ReviewAppeal(followup_id="r1", upheld=False, opinion="理由不足", department=DEPT)
-    assert followups.review_appeal(f, rejected, BOSS, True) == "申诉不成立，转入整改：理由不足"
+    rejected = ReviewAppeal(followup_id="r1", upheld=False, opinion="理由不足", department=HALL_DEPT)
+    assert followups.review_appeal(f, rejected, HALL, True) == "申诉不成立，转入整改：理由不足"
     assert f.status == "整改中"
 
 
@@ -181,3 +213,26 @@ def test_a_closed_follow_up_takes_no_more_steps() -> None:
         followups.verify, f, VerifyBadReview(followup_id="r1", outcome="整改", reply="x", department=DEPT), STAFF, T0
     )
     assert (refusal.status, refusal.reason) == (409, "差评（办件 C1）当前为“整改完成”，不能办理此项")
+
+
+def test_with_a_return_visit_deadline_a_correction_closes_first_and_the_visit_follows() -> None:
+    f = correcting()
+    done = CloseCorrection(followup_id="r1", outcome="整改完成", explanation="已增设窗口", department=DEPT)
+    assert followups.close(f, done, STAFF, T0, True, visit_after=True) == "整改完成：已增设窗口"
+    assert followups.visit_pending(f, True)
+    visit(f)  # after 整改完成, within the 回访 deadline
+    assert f.visit is not None
+    assert not followups.visit_pending(f, True)
+
+
+def test_a_bad_review_charged_to_two_departments_is_handled_by_either() -> None:
+    f = bad_review()
+    f.departments = [HALL_DEPT, DEPT]  # 整体: the window's and the deciding department's
+    by_window = VerifyBadReview(followup_id="r1", outcome="整改", reply="立即整改", department=HALL_DEPT)
+    assert followups.verify(f, by_window, HALL, T0) == "核实后确认整改"
+    outsider = RecordReturnVisit(followup_id="r1", method="电话", note="x", department="住建局")
+    refusal = refusal_of(followups.visit, f, outsider, OTHER_STAFF, T0)
+    assert (refusal.status, refusal.reason) == (
+        403,
+        "该差评由行政审批和政务服务局、自然资源局处理，赵丽（住建局）无权办理",
+    )

@@ -248,8 +248,8 @@ def _clock_started(e: events.ClockStarted) -> str:
     deadline = deadline_text(e.promised_deadline, e.provisional)
     if e.purpose == "评价期":
         return f"评价期开始，{deadline} 前可评价"
-    if e.purpose == "整改":
-        return f"差评整改计时，整改期限 {deadline}"
+    if e.purpose in ("整改", "回访"):
+        return f"差评{e.purpose}计时，{e.purpose}期限 {deadline}"
     if e.purpose == "环节":
         return f"环节开始计时，环节期限 {deadline}"
     if e.purpose == "子件":
@@ -263,7 +263,7 @@ def _short(e: events.ClockResumed | events.ClockExtended) -> str:
     return short_text(e.promised_deadline, e.provisional)
 
 
-_REVISED = {"办件": "", "环节": "环节", "补齐": "容缺补齐", "评价期": "评价期", "整改": "差评整改"}
+_REVISED = {"办件": "", "环节": "环节", "补齐": "容缺补齐", "评价期": "评价期", "整改": "差评整改", "回访": "差评回访"}
 
 
 def _revised(e: events.DeadlineRevised) -> str:

@@ -18,6 +18,15 @@ class RatingOpened(msgspec.Struct, frozen=True, kw_only=True):
     opened_at: datetime
 
 
+class Charge(msgspec.Struct, frozen=True, kw_only=True):
+    """谁办理谁负责: one party a rating counts to (the window or the decision)."""
+
+    to: str
+    department: str
+    clerk: str = ""
+    point: str = ""
+
+
 class Rater(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     id_number: str = ""
@@ -42,6 +51,12 @@ class RatingRecorded(msgspec.Struct, frozen=True, kw_only=True):
     default: bool
     bad_review: bool
     rated_at: datetime
+    charged: list[Charge] = []
+    point: str = ""
+
+    def charges(self) -> list[Charge]:
+        """Every party the rating counts to (a record from before attribution: its department and clerk)."""
+        return self.charged or [Charge(to="", department=self.department, clerk=self.clerk)]
 
 
 class Visit(msgspec.Struct, frozen=True, kw_only=True):
@@ -80,6 +95,16 @@ class FollowUp(msgspec.Struct, frozen=True, kw_only=True):
     closed_at: datetime | None = None
     correction_level: str | None = None
     revision: int = 0
+    rating_id: str = ""
+    appeal_reviewed_by: str = ""
+    departments: list[str] = []
+    charged: list[Charge] = []
+    visit_deadline: datetime | None = None
+    visit_deadline_provisional: bool = False
+    visit_overdue: bool = False
+
+    def charges(self) -> list[Charge]:
+        return self.charged or [Charge(to="", department=self.department, clerk=self.clerk)]
 
 
 class FollowUpChanged(msgspec.Struct, frozen=True, kw_only=True):

@@ -40,6 +40,8 @@ from services.gateway.users import Role, User
 from shared import topics
 
 DESK: tuple[Role, ...] = access.roles(Action.FOLLOWUP)
+# Who reads the desk: the handlers, and the appeal judges (政务服务管理机构).
+DESK_READERS: tuple[Role, ...] = tuple(dict.fromkeys((*DESK, *access.roles(Action.APPEAL_REVIEW))))
 CHANGED = success(FollowUp, "差评整改记录（变更后）")
 
 
@@ -48,11 +50,20 @@ def may_handle(user: User, followup: FollowUp, action: Action = Action.FOLLOWUP)
     access.check_followup(user, action, followup)
 
 
+def may_see(user: User, followup: FollowUp) -> None:
+    """The rated departments see their bad review; the hall's 政务服务管理机构 also sees every appealed one."""
+    if followup.appealed_by and access.may(user, Action.APPEAL_REVIEW):
+        return
+    may_handle(user, followup)
+
+
 async def visible(book: RatingBook, hall: Gateway, user: User, status: str = "") -> list[FollowUp]:
-    """Staff and supervisors see their department's bad reviews; operators see every one."""
+    """Staff and supervisors see the bad reviews charged to their department (谁办理谁负责); the hall's
+    政务服务管理机构 also every appealed one; operators see every one."""
     shown = await book.followups(hall.redis)
     if access.rule(user, Action.FOLLOWUP) is not access.Rule.ANY:
-        shown = [f for f in shown if f.department == user.department]
+        judge = access.may(user, Action.APPEAL_REVIEW)
+        shown = [f for f in shown if user.department in access.rated_departments(f) or (judge and bool(f.appealed_by))]
     return [f for f in shown if status in ("", f.status)]
 
 
@@ -85,16 +96,16 @@ class FollowUpController(Controller):
     async def followups(
         self, request: Req, hall: HallDep, ratings: RatingBookDep, status: FromQuery[str] = ""
     ) -> FollowUpList:
-        user = access.caller(hall, request, Action.FOLLOWUP)
+        user = hall.users.caller(request, *DESK_READERS)
         return FollowUpList(followups=await visible(ratings, hall, user, status))
 
     @get("/followups/{followup_id:str}", summary="差评详情与办理记录", **documented(404))
     async def show(
         self, request: Req, followup_id: FromPath[str], hall: HallDep, ratings: RatingBookDep
     ) -> FollowUpDetail:
-        user = access.caller(hall, request, Action.FOLLOWUP)
+        user = hall.users.caller(request, *DESK_READERS)
         followup = await known(ratings, hall, followup_id)
-        may_handle(user, followup)
+        may_see(user, followup)
         return FollowUpDetail(followup=followup, history=await ratings.history(hall.redis, followup_id))
 
     @post(
@@ -118,7 +129,7 @@ class FollowUpController(Controller):
 
     @post(
         "/followups/{followup_id:str}/appeal-review",
-        summary="审核申诉（科室负责人）",
+        summary="裁决申诉（政务服务管理机构；被评价部门不能裁决）",
         status_code=200,
         **documented(*COMMAND, own={200: CHANGED}),
     )
@@ -130,7 +141,7 @@ class FollowUpController(Controller):
         hall: HallDep,
         ratings: RatingBookDep,
     ) -> Response[Any]:
-        user = access.caller(hall, request, Action.APPEAL_REVIEW)
+        user = hall.users.caller(request)  # the rule (access.check_appeal_review) names why a caller is refused
         command = ReviewAppeal(
             followup_id=followup_id, upheld=data.upheld, opinion=data.opinion, department=user.department
         )

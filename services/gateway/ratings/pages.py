@@ -10,9 +10,11 @@ from litestar import Controller, get
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
+from services.gateway import access
+from services.gateway.access import Action
 from services.gateway.context import Gateway, HallDep, Req
 from services.gateway.ratings.api import RatingBookDep, RatingConfigDep, pad_view
-from services.gateway.ratings.followups_api import DESK, stats_view, visible
+from services.gateway.ratings.followups_api import DESK_READERS, stats_view, visible
 from services.gateway.ratings.links import peek
 from services.gateway.ratings.masking import mask_id, mask_name
 from services.gateway.ratings.statistics import Filter, GroupBy
@@ -88,7 +90,7 @@ class RatingPages(Controller):
         status: FromQuery[str] = "",
         id: FromQuery[str] = "",
     ) -> Template:
-        user = hall.users.page_user(request, *DESK)
+        user = hall.users.page_user(request, *DESK_READERS)
         followups = await visible(ratings, hall, user, status)
         chosen = next((f for f in followups if f.followup_id == id), None)
         context = {
@@ -117,7 +119,7 @@ class RatingPages(Controller):
         since: FromQuery[date | None] = None,
         until: FromQuery[date | None] = None,
     ) -> Template:
-        user = hall.users.page_user(request, "supervisor", "operator")
+        user = hall.users.page_user(request, *access.roles(Action.STATS))
         where = Filter(department=department, item=item, clerk=clerk, since=since, until=until)
         view = await stats_view(hall, ratings, by, where)
         context = {**HELPERS, **names(hall), "user": user, "view": view, "where": where, "groups": GROUPS}

@@ -15,7 +15,7 @@ from services.gateway.ratings.statistics import Figures
 LevelName = Literal["非常满意", "满意", "基本满意", "不满意", "非常不满意"]
 Channel = Literal["评价器", "自助终端", "PC", "移动端", "二维码", "短信", "电话"]
 LinkChannel = Literal["短信", "二维码", "PC", "移动端"]
-Stage = Literal["", "受理", "办结", "整体"]
+Stage = Literal["", "受理", "出件", "办结", "整体"]
 CodeTable = Literal["", "GB/T 39046", "评价接口"]
 ID_TAIL_LENGTH = 6
 

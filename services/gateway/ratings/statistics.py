@@ -7,6 +7,14 @@ Counted units:
 
 Each rate is ``None`` when its denominator is zero (shown as “—”). Defaults are always kept apart from ratings
 given by people: 主动评价好评率 ignores them, 未评率 counts them.
+
+无效差评 (a bad review whose appeal was upheld) are left out of every rate and every count a rate is made of: the
+rating that opened it is not a service counted, the follow-up is not a bad review counted; ``invalid`` shows how
+many there were, apart.
+
+谁办理谁负责: grouped or filtered by department or clerk, a rating counts to every party it is charged to (the
+window — service point, its department and the clerk — for 受理 / 出件, the deciding department and handler for
+办结, both for 整体); in the total it counts once.
 """
 
 from __future__ import annotations
@@ -53,9 +61,9 @@ class Figures(msgspec.Struct, frozen=True, kw_only=True):
     defaults: int  # first ratings given by the system
     good: int  # first ratings 非常满意/满意/基本满意, defaults included
     active_good: int
-    bad_reviews: int  # follow-ups opened
-    replied: int  # follow-ups answered (差评回复)
-    invalid: int  # follow-ups ruled 无效差评 after an appeal
+    bad_reviews: int  # follow-ups opened, 无效差评 left out
+    replied: int  # of those, answered (差评回复)
+    invalid: int  # follow-ups ruled 无效差评 after an appeal (shown apart, in no rate)
     visited_corrected: int  # follow-ups 整改完成 with a return visit (回访)
     correction_rated: int  # of those, the corrections the rater rated
     correction_good: int  # of those, rated 非常满意/满意/基本满意
@@ -91,9 +99,9 @@ def reply_rate(replied: int, bad_reviews: int) -> float | None:
     return _share(replied, bad_reviews)
 
 
-def visit_correction_rate(visited_corrected: int, bad_reviews: int, invalid: int) -> float | None:
-    """回访整改率 = bad reviews 整改完成 with a return visit ÷ valid bad reviews (bad reviews − 无效差评)."""
-    return _share(visited_corrected, bad_reviews - invalid)
+def visit_correction_rate(visited_corrected: int, bad_reviews: int) -> float | None:
+    """回访整改率 = bad reviews 整改完成 with a return visit ÷ bad reviews (无效差评 already left out)."""
+    return _share(visited_corrected, bad_reviews)
 
 
 def visit_correction_satisfaction(correction_good: int, correction_rated: int) -> float | None:
@@ -102,10 +110,25 @@ def visit_correction_satisfaction(correction_good: int, correction_rated: int) -
     return _share(correction_good, correction_rated)
 
 
-def figures(group: str, ratings: Iterable[RatingRecorded], followups: Iterable[FollowUp]) -> Figures:
-    firsts = [r for r in ratings if r.kind == "首评"]
+INVALID = "无效差评"
+
+
+def invalid_ratings(followups: Iterable[FollowUp]) -> frozenset[str]:
+    """The ratings whose bad review was ruled 无效差评 (a follow-up's id is its rating's)."""
+    return frozenset(f.rating_id or f.followup_id for f in followups if f.status == INVALID)
+
+
+def figures(
+    group: str,
+    ratings: Iterable[RatingRecorded],
+    followups: Iterable[FollowUp],
+    invalid_ids: frozenset[str] | None = None,
+) -> Figures:
+    reviewed = list(followups)
+    left_out = invalid_ratings(reviewed) if invalid_ids is None else invalid_ids
+    firsts = [r for r in ratings if r.kind == "首评" and r.rating_id not in left_out]
     active = [r for r in firsts if not r.default]
-    bad = list(followups)
+    bad = [f for f in reviewed if f.status != INVALID]
     corrected = [f for f in bad if f.status == "整改完成" and f.visit is not None]
     rated = [f for f in corrected if f.correction_level is not None]
     counts = {
@@ -116,7 +139,7 @@ def figures(group: str, ratings: Iterable[RatingRecorded], followups: Iterable[F
         "active_good": sum(r.level in GOOD for r in active),
         "bad_reviews": len(bad),
         "replied": sum(f.replied_at is not None for f in bad),
-        "invalid": sum(f.status == "无效差评" for f in bad),
+        "invalid": sum(f.status == INVALID for f in reviewed),
         "visited_corrected": len(corrected),
         "correction_rated": len(rated),
         "correction_good": sum(f.correction_level in GOOD for f in rated),
@@ -128,9 +151,7 @@ def figures(group: str, ratings: Iterable[RatingRecorded], followups: Iterable[F
         active_good_rate=active_good_rate(counts["active_good"], counts["active"]),
         unrated_rate=unrated_rate(counts["defaults"], counts["services"]),
         reply_rate=reply_rate(counts["replied"], counts["bad_reviews"]),
-        visit_correction_rate=visit_correction_rate(
-            counts["visited_corrected"], counts["bad_reviews"], counts["invalid"]
-        ),
+        visit_correction_rate=visit_correction_rate(counts["visited_corrected"], counts["bad_reviews"]),
         visit_correction_satisfaction=visit_correction_satisfaction(
             counts["correction_good"], counts["correction_rated"]
         ),
@@ -144,17 +165,30 @@ def _group(by: GroupBy, department: str, item_name: str, clerk: str, at: datetim
     return keys.get(by, "合计")
 
 
+def _groups(by: GroupBy, where: Filter, record: RatingRecorded | FollowUp, at: datetime) -> list[str]:
+    """The groups a record counts in: one per party it is charged to that the filter admits, each group once."""
+    keys = [
+        _group(by, c.department, record.item_name, c.clerk, at)
+        for c in record.charges()
+        if where.admits(c.department, record.item_code, c.clerk, at)
+    ]
+    return list(dict.fromkeys(keys))
+
+
 def statistics(
     ratings: Iterable[RatingRecorded], followups: Iterable[FollowUp], by: GroupBy = "all", where: Filter | None = None
 ) -> list[Figures]:
     """The figures per group (department, item, clerk or month of the rating / of the bad review), sorted."""
     where = where or Filter()
+    followups = list(followups)
+    left_out = invalid_ratings(followups)
     rated: dict[str, list[RatingRecorded]] = {}
     for r in ratings:
-        if where.admits(r.department, r.item_code, r.clerk, r.rated_at):
-            rated.setdefault(_group(by, r.department, r.item_name, r.clerk, r.rated_at), []).append(r)
+        for key in _groups(by, where, r, r.rated_at):
+            rated.setdefault(key, []).append(r)
     reviewed: dict[str, list[FollowUp]] = {}
     for f in followups:
-        if where.admits(f.department, f.item_code, f.clerk, f.opened_at):
-            reviewed.setdefault(_group(by, f.department, f.item_name, f.clerk, f.opened_at), []).append(f)
-    return [figures(key, rated.get(key, []), reviewed.get(key, [])) for key in sorted(rated.keys() | reviewed.keys())]
+        for key in _groups(by, where, f, f.opened_at):
+            reviewed.setdefault(key, []).append(f)
+    keys = sorted(rated.keys() | reviewed.keys())
+    return [figures(key, rated.get(key, []), reviewed.get(key, []), left_out) for key in keys]

@@ -35,7 +35,7 @@ WARNING: Status = "预警"
 OVERDUE: Status = "逾期"
 CASE_PURPOSES = ("办件", "子件")
 BADGES = {NORMAL: "badge-ok", WARNING: "badge-warn", OVERDUE: "badge-late"}
-PURPOSES = ("办件", "环节", "补齐", "评价期", "整改")
+PURPOSES = ("办件", "环节", "补齐", "评价期", "整改", "回访")
 
 
 class Alert(msgspec.Struct, frozen=True):
