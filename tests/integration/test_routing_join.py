@@ -101,8 +101,9 @@ def accepted(case_id: str, size: int) -> Envelope:
     return wrap(event, case_id=case_id, actor=CLERK, occurred_at=datetime(2026, 3, 2, 1, 30, tzinfo=UTC))
 
 
-def staff_of(department: str) -> Actor:
-    return Actor(kind="staff", id=f"{department}-staff", name=f"{department}经办人")
+def staff_of(department: str, seq: int = 1) -> Actor:
+    """岗位分离: a different person of the department for each of 承办, 审核 and 决定."""
+    return Actor(kind="staff", id=f"{department}-staff-{seq}", name=f"{department}经办人{seq}")
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -132,10 +133,10 @@ async def test_every_order_with_duplicates_and_redeliveries_completes_and_delive
             continue
         step = data.draw(st.sampled_from(sorted(opened, key=lambda s: s["step_id"])), label="step")
         command = DecideStep(step_id=step["step_id"], action="通过", opinion="同意", department=step["department"])
-        envelope = wrap(command, case_id=case_id, actor=staff_of(step["department"]))
+        envelope = wrap(command, case_id=case_id, actor=staff_of(step["department"], step["seq"]))
         assert (await send(envelope)).status == 200
         if what == "twice":  # the same decision sent again as a new command (a double click): refused
-            second = wrap(command, case_id=case_id, actor=staff_of(step["department"]))
+            second = wrap(command, case_id=case_id, actor=staff_of(step["department"], step["seq"]))
             result = await send(second)
             assert result.status == 409
             assert result.events == []
