@@ -38,6 +38,7 @@ from shared.replies import decode_reply
 
 log = logging.getLogger("hall.rebuild")
 CHUNK = 5000
+LOCK_S = 900  # one instance rebuilds at a time; a crashed one's turn ends after this
 REAL_TIME = SystemClock(timedelta(0))  # Kafka's time stamps are the real time, whatever the hall's offset
 _encoder = Encoder("utf-8", "strict", False)
 
@@ -408,10 +409,21 @@ async def rebuild_service(redis: Redis, namespace: str, service: str, fold: Rebu
 async def rebuild_if_empty(
     redis: Redis, namespace: str, service: str, fold: Rebuild, keep: tuple[str, ...] = ()
 ) -> str | None:
-    """Before consuming: rebuild when the service's ``built`` key is missing; None when it is there."""
-    if await redis.exists(built_key(namespace, service)):
-        return None
-    return await rebuild_service(redis, namespace, service, fold, keep)
+    """Before consuming: rebuild when the service's ``built`` key is missing; None when it is there.
+
+    Instances starting together take turns (a lock outside the service's keys): the first rebuilds, the others
+    find the ``built`` key and do not wipe what it has begun to change."""
+    built, lock = built_key(namespace, service), f"{namespace}:rebuilding:{service}"
+    while not await redis.set(lock, "1", nx=True, ex=LOCK_S):
+        if await redis.exists(built):
+            return None
+        await asyncio.sleep(0.5)
+    try:
+        if await redis.exists(built):
+            return None
+        return await rebuild_service(redis, namespace, service, fold, keep)
+    finally:
+        await redis.delete(lock)
 
 
 class RebuildingRuntime(ServiceRuntime):
