@@ -113,16 +113,17 @@ async def test_a_colleague_cannot_pause_a_step_claimed_by_another_but_the_claima
     hall: InProcessHall,
 ) -> None:
     client = hall.client
-    case_no = await submit(client)
+    # 建设工程规划许可证核发 (自然资源局) allows 专家评审; a kind the item does not list is refused (test_legal_acts).
+    case_no = await submit(client, {**APPLICATION, "item_code": "11150525000118011"})
     step_id = await open_step(client, case_no)
     # Unclaimed: nobody but the supervisor starts a special procedure.
     unclaimed = await client.post(
-        f"/api/steps/{step_id}/special-procedure", json={"kind": "鉴定", "reason": "需鉴定"}, headers=STAFF
+        f"/api/steps/{step_id}/special-procedure", json={"kind": "专家评审", "reason": "需专家评审"}, headers=STAFF
     )
     assert unclaimed.status_code == 403, unclaimed.text
     claimed = await client.post(f"/api/steps/{step_id}/claim", headers=STAFF)
     assert claimed.status_code == 200, claimed.text
-    body = {"kind": "鉴定", "reason": "需鉴定"}
+    body = {"kind": "专家评审", "reason": "需专家评审"}
     for colleague in ("zrzy-sun", "zj-zhao", "zj-boss"):
         paused = await client.post(f"/api/steps/{step_id}/special-procedure", json=body, headers=auth(colleague))
         assert paused.status_code == 403, (colleague, paused.text)
@@ -136,7 +137,7 @@ async def test_a_colleague_cannot_pause_a_step_claimed_by_another_but_the_claima
     started = await client.post(f"/api/steps/{step_id}/special-procedure", json=body, headers=STAFF)
     assert started.status_code == 200, started.text
     ended = await client.post(
-        f"/api/steps/{step_id}/special-procedure/end", json={"result": "鉴定完成"}, headers=auth("zrzy-boss")
+        f"/api/steps/{step_id}/special-procedure/end", json={"result": "专家评审完成"}, headers=auth("zrzy-boss")
     )
     assert ended.status_code == 200, ended.text
 
