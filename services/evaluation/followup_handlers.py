@@ -85,6 +85,7 @@ class FollowUps:
             at=followup.deadline,
             limit=limit,
         )
+        followup.extended_from = followup.deadline
         followup.deadline, followup.deadline_provisional = None, False  # until timing answers for the new clock
         return change
 

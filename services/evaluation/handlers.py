@@ -208,6 +208,8 @@ class CaseClocks:
             return
         followup = await self._followup_of(txn, case, event.clock_id)
         if followup is not None and event.purpose == "回访":
+            if followup.visit is not None:
+                return  # visited before timing answered: the deadline no longer matters
             followup.visit_deadline, followup.visit_deadline_provisional = event.promised_deadline, event.provisional
             provisional = "（暂定，以国务院公布的放假安排为准）" if event.provisional else ""
             self.store.save_followup(txn, followup, f"回访期限至 {local(event.promised_deadline)}{provisional}", SYSTEM)

@@ -335,6 +335,8 @@ class FollowUp(msgspec.Struct, kw_only=True):
     visit_deadline: datetime | None = None
     visit_deadline_provisional: bool = False
     visit_overdue: bool = False
+    # The correction deadline the one extension ran on from (kept while timing computes the new one).
+    extended_from: datetime | None = None
 
 
 class FollowUpChanged(msgspec.Struct, frozen=True, kw_only=True):

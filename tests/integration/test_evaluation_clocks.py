@@ -19,6 +19,7 @@ pytestmark = pytest.mark.integration
 
 PAD = auth("pad-01")  # stands at clerk-zhang's window, who accepts the journeys' cases
 STAFF = auth("zrzy-li")
+WINDOW_DESK = auth("hall-boss")  # a 受理-stage bad review is the window's: 行政审批和政务服务局 handles it
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +60,7 @@ async def test_an_unrated_service_gets_the_default_once_and_a_late_correction_sh
     followup_id = bad.json()["followup_id"]
 
     async def window_known() -> bool | None:
-        listed = await client.get("/api/ratings/followups", headers=STAFF)
+        listed = await client.get("/api/ratings/followups", headers=WINDOW_DESK)
         return any(f["followup_id"] == followup_id and f["deadline"] for f in listed.json()["followups"]) or None
 
     await eventually(window_known)
@@ -80,17 +81,17 @@ async def test_an_unrated_service_gets_the_default_once_and_a_late_correction_sh
     assert (late.status_code, late.json()["detail"]) == (409, "评价期已结束，系统已默认评价为“满意”，不能再评价")
 
     async def overdue() -> dict[str, Any] | None:
-        answer = await client.get(f"/api/ratings/followups/{followup_id}", headers=STAFF)
+        answer = await client.get(f"/api/ratings/followups/{followup_id}", headers=WINDOW_DESK)
         body: dict[str, Any] = answer.json()
         return body if body["followup"]["overdue"] else None
 
     shown = await eventually(overdue)
     assert any(c["change"].startswith("整改逾期") for c in shown["history"])
-    desk = await client.get("/ratings/desk", headers=STAFF)
+    desk = await client.get("/ratings/desk", headers=WINDOW_DESK)
     assert desk.status_code == 200
     assert "已逾期" in desk.text
     extension = await client.post(
-        f"/api/ratings/followups/{followup_id}/extension", json={"reason": "需协调"}, headers=STAFF
+        f"/api/ratings/followups/{followup_id}/extension", json={"reason": "需协调"}, headers=WINDOW_DESK
     )
     assert extension.status_code == 409
     # The rated service kept its rating: no default came for it, and the unrated one got exactly one.

@@ -50,6 +50,8 @@ KIOSK = Actor(kind="kiosk", id="kiosk-01")
 PAD = Actor(kind="pad", id="pad-01")
 STAFF = Actor(kind="staff", id="zrzy-li", name="李强")
 BOSS = Actor(kind="supervisor", id="zrzy-boss", name="周建国")
+HALL_BOSS = Actor(kind="hall-supervisor", id="hall-boss", name="乌兰")  # 政务服务管理机构 (行政审批和政务服务局)
+HALL_DEPT = "行政审批和政务服务局"
 DEPT = "自然资源局"
 TAIL = "011234"  # the last six of the applicant's ID number: a kiosk asks for them
 
@@ -313,12 +315,17 @@ async def test_a_bad_review_opens_a_follow_up_whose_appeal_ends_in_an_invalid_ba
         followup_id=followup_id, outcome="申诉", reply="经核实当日系统故障", appeal_reason="非窗口原因", department=DEPT
     )
     assert (await wire.command(appeal, case_id, STAFF)).status == 200
-    review = ReviewAppeal(followup_id=followup_id, upheld=True, opinion="属实", department=DEPT)
-    early = await wire.command(review, case_id, BOSS)
+    # The rated department's own supervisor may not rule on it (谁办理谁负责: 被评价部门不能裁决).
+    own = await wire.command(
+        ReviewAppeal(followup_id=followup_id, upheld=True, opinion="属实", department=DEPT), case_id, BOSS
+    )
+    assert (own.status, own.reason.startswith("被评价部门不能裁决对本部门的申诉")) == (403, True)
+    review = ReviewAppeal(followup_id=followup_id, upheld=True, opinion="属实", department=HALL_DEPT)
+    early = await wire.command(review, case_id, HALL_BOSS)
     assert (early.status, early.reason) == (409, f"实名差评（办件 {case_no}）须先回访评价人，才能办结")
     visit = RecordReturnVisit(followup_id=followup_id, method="电话", note="评价人表示理解", department=DEPT)
     assert (await wire.command(visit, case_id, STAFF)).status == 200
-    reviewed = await wire.command(review, case_id, BOSS)
+    reviewed = await wire.command(review, case_id, HALL_BOSS)
     assert reviewed.status == 200, reviewed.reason
     assert msgspec.json.decode(reviewed.body)["status"] == "无效差评"
     withdrawn = await wire.wait_for(ClockWithdrawn, case_id)

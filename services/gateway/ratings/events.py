@@ -102,6 +102,7 @@ class FollowUp(msgspec.Struct, frozen=True, kw_only=True):
     visit_deadline: datetime | None = None
     visit_deadline_provisional: bool = False
     visit_overdue: bool = False
+    extended_from: datetime | None = None
 
     def charges(self) -> list[Charge]:
         return self.charged or [Charge(to="", department=self.department, clerk=self.clerk)]

@@ -3,6 +3,7 @@ supervisor reviews appeals, the hall's operators see all; evaluation decides eve
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from typing import Any
 
@@ -43,6 +44,8 @@ DESK: tuple[Role, ...] = access.roles(Action.FOLLOWUP)
 # Who reads the desk: the handlers, and the appeal judges (政务服务管理机构).
 DESK_READERS: tuple[Role, ...] = tuple(dict.fromkeys((*DESK, *access.roles(Action.APPEAL_REVIEW))))
 CHANGED = success(FollowUp, "差评整改记录（变更后）")
+# How long an extension's answer waits for timing's new deadline (the desk shows 计算中 after that).
+EXTENSION_WAIT_S = 5.0
 
 
 def may_handle(user: User, followup: FollowUp, action: Action = Action.FOLLOWUP) -> None:
@@ -72,6 +75,18 @@ async def known(book: RatingBook, hall: Gateway, followup_id: str) -> FollowUp:
     if followup is None:
         raise NotFoundException(f"没有编号为 {followup_id} 的差评记录")
     return followup
+
+
+async def extended_deadline(book: RatingBook, hall: Gateway, followup_id: str) -> FollowUp | None:
+    """The extended follow-up once timing has answered with its new deadline (None if it takes too long)."""
+    loop = asyncio.get_running_loop()
+    ends = loop.time() + EXTENSION_WAIT_S
+    while loop.time() < ends:
+        followup = await book.followup(hall.redis, followup_id)
+        if followup is not None and followup.extended and followup.deadline is not None:
+            return followup
+        await asyncio.sleep(0.05)
+    return None
 
 
 class FollowUpController(Controller):
@@ -163,7 +178,12 @@ class FollowUpController(Controller):
     ) -> Response[Any]:
         user = access.caller(hall, request, Action.FOLLOWUP)
         command = ExtendCorrection(followup_id=followup_id, reason=data.reason, department=user.department)
-        return await self._send(hall, ratings, user, followup_id, command)
+        sent = await self._send(hall, ratings, user, followup_id, command)
+        if sent.status_code != 200:
+            return sent
+        # The new deadline is timing's answer for the extension's clock: answer with it, not with an empty one.
+        extended = await extended_deadline(ratings, hall, followup_id)
+        return sent if extended is None else Response(extended, status_code=200)
 
     @post(
         "/followups/{followup_id:str}/return-visit",
