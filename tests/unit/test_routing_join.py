@@ -35,7 +35,8 @@ def apply(run: Run, command: Command, at: datetime) -> bool:
     """Applies a decision; False (and nothing changed) when it is refused."""
     step_id, action = command
     step = run.case.step(step_id)
-    who = Who(id=f"{step.department}-staff", name="经办人", department=step.department)
+    # 岗位分离: a different person of the department for each of 承办, 审核 and 决定.
+    who = Who(id=f"{step.department}-staff-{step.seq}", name=f"经办人{step.seq}", department=step.department)
     before = msgspec.json.encode(run.case)
     status = 200
     try:
