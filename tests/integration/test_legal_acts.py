@@ -10,8 +10,13 @@ import logging
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from shared import topics
+from shared.envelope import decode
+from shared.settings import HallSettings
 from tests.integration.conftest import InProcessHall
 from tests.journeys import APPLICATION, CLERK, auth, state, submit
 from tests.support import eventually
@@ -88,6 +93,30 @@ async def test_a_quick_item_whose_law_allows_it_is_done_by_one_person(hall: InPr
     await state(client, case_no, "已办结")
 
 
+async def notified(settings: HallSettings, case_no: str) -> list[dict[str, Any]]:
+    """Every ApplicantNotified of the case on routing.events, as a notification channel reads it."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        topic = settings.topic(topics.ROUTING_EVENTS)
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or range(6))]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        found: list[dict[str, Any]] = []
+        while [p for p in partitions if await consumer.position(p) < ends[p]]:
+            for records in (await consumer.getmany(*partitions, timeout_ms=500)).values():
+                for record in records:
+                    envelope = decode(record.value or b"")
+                    if envelope.type == "ApplicantNotified.v1":
+                        payload: dict[str, Any] = msgspec.json.decode(envelope.payload)
+                        if payload["case_no"] == case_no:
+                            found.append(payload)
+        return found
+    finally:
+        await consumer.stop()
+
+
 async def notice_page(client: httpx.AsyncClient, notice_no: str, user: str) -> httpx.Response | None:
     page = await client.get(f"/workbench/notices/{notice_no}", headers=auth(user))
     return page if page.status_code == 200 else None
@@ -143,6 +172,13 @@ async def test_a_licence_is_extended_once_by_at_most_ten_working_days_and_the_ap
     assert f"/workbench/notices/{notice_no}" in desk.text
     step_page = await client.get(f"/workbench/steps/{step_id}", headers=auth("zj-zhao"))
     assert f"/workbench/notices/{notice_no}" in step_page.text
+
+    [event] = await notified(hall.settings, case_no)
+    assert (event["kind"], event["notice_no"], event["title"]) == ("延长审批期限", notice_no, "延长审批期限告知书")
+    assert "办理期限延长10个工作日" in event["text"]
+    assert event["applicant_phone"].startswith("enc:")  # sealed on the bus: only a channel opens it
+    assert PHONE not in str(event)
+    assert ID_NUMBER not in str(event)
 
     sent = [r.getMessage() for r in caplog.records if r.name == "hall.gateway.sms" and notice_no in r.getMessage()]
     assert len(sent) == 1, sent
