@@ -1,5 +1,7 @@
-"""The bad-review desk API (差评整改) and the statistics: the rated department's staff answer and correct, its
-supervisor reviews appeals, the hall's operators see all; evaluation decides every step and says why not."""
+"""The bad-review desk API (差评整改) and the statistics: the staff and supervisors of the department(s) a bad
+review is charged to (谁办理谁负责: the window's for 受理 / 出件, the deciding one's for 办结) answer, appeal and
+correct; the hall's 政务服务管理机构 (hall-supervisor) rules on appeals, never a rated department; the hall's
+operators see all; evaluation decides every step and says why not."""
 
 from __future__ import annotations
 
