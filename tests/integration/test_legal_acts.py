@@ -199,6 +199,9 @@ async def test_special_procedures_only_of_the_kinds_the_item_allows(hall: InProc
     )
     assert hearing.status_code == 422, hearing.text
     assert hearing.json()["detail"] == "本事项不适用特别程序，不能启动听证（事项目录未列特别程序）"
+    gas_page = await client.get(f"/workbench/steps/{gas_step}", headers=auth("zj-zhao"))
+    assert 'id="no-special">本事项不适用特别程序' in gas_page.text
+    assert 'id="special-form"' not in gas_page.text
 
     licence = await submit(client, application(QUALIFICATION, ["M01", "M02", "M03", "M04", "M05"]))
     step_id = await open_step(client, "住建局", "zj-zhao", licence, 1)
@@ -208,6 +211,8 @@ async def test_special_procedures_only_of_the_kinds_the_item_allows(hall: InProc
     )
     assert tested.status_code == 422, tested.text
     assert tested.json()["detail"] == "本事项只适用以下特别程序：专家评审，不能启动检验"
+    licence_page = await client.get(f"/workbench/steps/{step_id}", headers=auth("zj-zhao"))
+    assert '<select id="kind" name="kind"><option>专家评审</option></select>' in licence_page.text
     experts = await client.post(
         f"/api/steps/{step_id}/special-procedure",
         json={"kind": "专家评审", "reason": "技术负责人业绩需专家认定"},

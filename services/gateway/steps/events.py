@@ -23,6 +23,7 @@ class StepOpened(msgspec.Struct, frozen=True, kw_only=True):
     step_name: str
     seq: int = 1
     department: str
+    item_code: str = ""
     item_name: str
     item_case_no: str = ""
     stage: int = 1

@@ -17,11 +17,20 @@ from services.gateway.steps.api import BACK_OFFICE, WorkbenchDep
 from services.gateway.steps.notify import Notifier
 from services.gateway.steps.sla import BADGES
 from services.gateway.steps.workbench import WorkStep
-from shared.catalogue import UNITS
+from shared.catalogue import UNITS, load_catalogue
 from shared.localtime import when
 
 NotifierDep = NamedDependency[Notifier]
 SPECIAL_KINDS = ("听证", "招标", "拍卖", "检验", "检测", "检疫", "鉴定", "专家评审")
+
+
+CATALOGUE = load_catalogue()
+
+
+def special_kinds(step: WorkStep) -> tuple[str, ...]:
+    """The special procedures the step's item allows (routing refuses others); every kind for an unknown item."""
+    item = CATALOGUE.get(step.item_code) if step.item_code else None
+    return SPECIAL_KINDS if item is None else tuple(item.special_procedures)
 
 
 def state(step: WorkStep) -> str:
@@ -82,7 +91,7 @@ class WorkbenchPages(Controller):
             "step": await workbench.view(hall.redis, found),
             "records": await workbench.records(hall.redis, step_id),
             "colleagues": colleagues,
-            "kinds": SPECIAL_KINDS,
+            "kinds": special_kinds(found),
             "mine": user.department == found.department,
             "notices": await notifier.of_step(hall.redis, step_id),
         }

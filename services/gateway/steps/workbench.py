@@ -44,6 +44,7 @@ class WorkStep(msgspec.Struct, kw_only=True):
     case_id: str
     case_no: str
     item_case_no: str = ""  # records stored before 2026-11-26 lack it: the case's own number (set below)
+    item_code: str = ""  # the item (or bundle child's item) whose catalogue entry rules the step
     item_name: str
     step_name: str
     seq: int
@@ -155,6 +156,7 @@ class Workbench:
             case_id=env.case_id,
             case_no=event.case_no,
             item_case_no=event.item_case_no or event.case_no,
+            item_code=event.item_code,
             item_name=event.item_name,
             step_name=event.step_name,
             seq=event.seq,
