@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.routing import external, window
+from services.routing.handlers import rules_of
 from services.routing.messages import (
     Action,
     ApplicantNotified,
@@ -51,7 +52,11 @@ from services.routing.steps import (
     resume,
     start_special,
 )
+from shared.catalogue import DEFAULT_CAP, DEFAULT_PATH, CatalogueError, _File, check, load_catalogue
+from shared.catalogue import ExtensionCap as CatalogueCap
+from shared.catalogue import Limit as CatalogueLimit
 
+GAS, QUALIFICATION, SEAL = "11150525000120002", "11150525000120006", "11150525000118001"
 AT = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)  # 09:30 in the hall
 LATER = AT + timedelta(hours=3)  # 12:30 in the hall
 HOUSING, LAND, TAX, POLICE = "住建局", "自然资源局", "税务局", "公安局"
@@ -763,3 +768,23 @@ def test_an_extension_is_capped_in_count_and_length_and_notified_once_approved()
         ),
     )
     assert "本事项只能延长2次、每次不超过5个工作日（某条例第九条）" in third.reason
+
+
+def test_the_rules_come_from_the_items_catalogue_entry() -> None:
+    catalogue = load_catalogue()
+    gas, licence, seal = (rules_of(catalogue, code) for code in (GAS, QUALIFICATION, SEAL))
+    assert (gas.one_person, gas.special_procedures, gas.cap.limit) == (False, (), Limit(10, "WD"))
+    assert gas.cap.basis == DEFAULT_CAP.basis  # 公共服务: the hall's own rule, not 行政许可法 §42 itself
+    assert (licence.special_procedures, licence.cap.count) == (("专家评审",), 1)
+    assert licence.cap.basis == "《中华人民共和国行政许可法》第四十二条"
+    assert seal.one_person
+    assert rules_of(catalogue, "no-such-item") == Rules()  # unknown: separation, one extension, no procedure
+
+
+def test_the_catalogue_refuses_one_person_on_an_item_that_is_not_a_quick_one() -> None:
+    data = msgspec.toml.decode(DEFAULT_PATH.read_bytes(), type=_File)
+    gas = next(i for i in data.items if i.code == GAS)
+    with pytest.raises(CatalogueError, match="只有即办件可以由一人办理"):
+        check(msgspec.structs.replace(data, items=[msgspec.structs.replace(gas, one_person=True)]))
+    capped = msgspec.structs.replace(gas, extension_cap=CatalogueCap(count=2, limit=CatalogueLimit(5, "WD")))
+    assert capped.extension_rule == CatalogueCap(count=2, limit=CatalogueLimit(5, "WD"))
