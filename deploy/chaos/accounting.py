@@ -223,17 +223,26 @@ def acknowledged(sub: Submission) -> bool:
 
 async def checkpoint(client: Client, settings: HallSettings) -> dict[str, Verdict]:
     """Every verdict as it stands now (taken just before a fault that destroys state, e.g. the Redis wipe)."""
-    subs = [s for s in client.submissions if acknowledged(s)]
+    # A case submitted in the last minute may not have reached every read model yet: it is left out, and
+    # counts in the next fault's row if it fails in the end.
+    young = time.monotonic() - 60
+    subs = [s for s in client.submissions if acknowledged(s) and s.sent_at < young]
     seen = await read_topics(settings)
     views = await case_views(client, subs, seen)
     now = SYSTEM_CLOCK.now()
     return {s.key: judge(s, seen, views.get(s.case_id), now) for s in subs}
 
 
+def order_before(fault: str, results: list[FaultResult]) -> set[str]:
+    """The phases before ``fault``: only their cases can be charged to it."""
+    names = [r.name for r in results]
+    return {"warm-up", *names[: names.index(fault)]} if fault in names else set()
+
+
 def broke_since(before: Verdict | None, after: Verdict) -> bool:
     """True when ``after`` fails in a way ``before`` did not (a case still under way before counts as clean)."""
-    if before is None:
-        return False
+    if before is None:  # too young to judge at the checkpoint
+        return bool(after.lost or after.duplicated or after.stuck)
     clean = not (before.lost or before.duplicated or before.stuck)
     return bool(
         (after.lost and not before.lost) or (after.duplicated and not before.duplicated) or (after.stuck and clean)
@@ -271,7 +280,7 @@ async def account(
     charged = {s.key: s.phase for s in subs}
     for fault, before in (checkpoints or {}).items():
         for key, verdict in verdicts.items():
-            if broke_since(before.get(key), verdict):
+            if charged[key] in order_before(fault, results) and broke_since(before.get(key), verdict):
                 charged[key] = fault
     order = ["warm-up", *(r.name for r in results), "after the faults"]
     by_name = {r.name: r for r in results}

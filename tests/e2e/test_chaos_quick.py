@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy.chaos.accounting import Topics, judge
+from deploy.chaos.accounting import Topics, Verdict, broke_since, judge
 from deploy.chaos.driver import Submission
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -117,3 +117,11 @@ def test_accounting_finds_a_clock_past_its_warning_without_the_alert_and_a_case_
     assert not judge(_sub(), seen, API, NOW).stuck
     # A driven case must reach 已评价; one left at 办理中 is stuck.
     assert judge(_sub(drive=True), _healthy_topics(), API, NOW).stuck
+
+
+def test_what_breaks_after_the_checkpoint_is_charged_to_the_fault_that_followed_it() -> None:
+    lost = Verdict(lost=["gone"])
+    assert broke_since(Verdict(), lost)  # sound before the wipe, lost after it
+    assert not broke_since(lost, lost)  # lost already before it
+    assert broke_since(None, lost)  # too young to judge at the checkpoint
+    assert not broke_since(Verdict(stuck=["under way"]), Verdict(stuck=["under way"]))
