@@ -1,7 +1,13 @@
-"""Starts, stops and watches the hall's five processes by PID file; used by ``./hall`` and the tests."""
+"""Starts, stops and watches the hall's five processes by PID file; used by ``./hall`` and the tests.
+
+Each process runs under ``deploy/supervise.py``, which starts it again when it exits with 75 (its Redis wiped
+under it: it rebuilds at start) and only then. The PID file holds the supervisor's PID, the leader of a process
+group of its own: a stop signals the supervisor (which passes it on once), a kill -9 the whole group.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -53,7 +59,7 @@ class Launcher:
         with self.log_file(name).open("ab") as log:
             self.log_file(name).chmod(0o600)
             proc = subprocess.Popen(
-                [sys.executable, "-m", f"services.{name}"],
+                [sys.executable, "-m", "deploy.supervise", f"services.{name}"],
                 cwd=ROOT,
                 env=env,
                 stdout=log,
@@ -67,14 +73,16 @@ class Launcher:
         pid = self.pid(name)
         if pid is None:
             return False
-        os.kill(pid, sig)
+        if sig == signal.SIGKILL:
+            _kill_group(pid)  # a crash: the supervisor and the service alike, nothing restarted
+        else:
+            os.kill(pid, sig)  # the supervisor passes it on to the service and restarts nothing
         deadline = time.monotonic() + wait_s
         while time.monotonic() < deadline and _alive(pid):
             time.sleep(0.1)
-        if _alive(pid):
-            os.kill(pid, signal.SIGKILL)
-            while _alive(pid):
-                time.sleep(0.05)
+        _kill_group(pid)  # whatever is left of the group (a stop that took too long)
+        while _alive(pid):
+            time.sleep(0.05)
         self.pid_file(name).unlink(missing_ok=True)
         return True
 
@@ -104,6 +112,12 @@ class Launcher:
 
 def _healthy(body: dict[str, object] | None) -> bool:
     return body is not None and body.get("kafka") is True and body.get("redis") is True
+
+
+def _kill_group(pid: int) -> None:
+    """SIGKILL to the process group ``pid`` leads (started with a session of its own), if any is left."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
 
 
 def _alive(pid: int) -> bool:

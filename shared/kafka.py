@@ -51,6 +51,7 @@ from shared.producer import install as install_producer
 from shared.retry import Backoff, Retries, alert_after_s
 from shared.secrets import require_secret
 from shared.settings import HallSettings
+from shared.watch_built import BuiltWatch
 
 log = logging.getLogger("hall.kafka")
 
@@ -202,6 +203,10 @@ class ServiceRuntime:
         # Records being handled: a future each, done when the handler returns, and the task handling it.
         self._in_flight: dict[asyncio.Future[None], asyncio.Task[Any] | None] = {}
         self._traced: str | None = None  # the failure last logged with its traceback, until something succeeds
+        # Redis wiped under the running service: nothing more is handled (shared/watch_built.py).
+        self.built_watch = BuiltWatch(service, settings.key(service, "built"), lambda: self.redis)
+        self.built_watch.before_exit = self.drain
+        self.add_health_check("built", self.built_watch.problem)
 
     def add_health_check(self, name: str, check: Callable[[], str | None]) -> None:
         """Register a check for ``/health``: each non-None string it returns is a problem (503 with the reason).
@@ -245,9 +250,11 @@ class ServiceRuntime:
         await self._redis.ping()
         for book in self._books:
             book.start()
+        self.built_watch.start()
 
     async def stop(self) -> None:
         """Commit what is done and disconnect Redis; call it before the broker stops."""
+        await self.built_watch.stop()
         for book in self._books:
             await book.stop()
         if self._redis is not None:
@@ -433,6 +440,8 @@ class ServiceRuntime:
             await self.dead_letter(record, f"{envelope.type} 内容无效 (invalid payload): {exc}")
             return
         marker = self.settings.key(self.service, "done", envelope.event_id)
+        if not await self.built_watch.check():  # Redis wiped: writing into it would hand out state anew
+            raise NotYet(f"{self.service}: Redis wiped, waiting for the restart that rebuilds it from Kafka")
 
         async def handle(txn: Txn) -> None:
             for route, payload in zip(routes, payloads, strict=True):

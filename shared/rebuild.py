@@ -23,7 +23,6 @@ from typing import Any, NamedTuple, cast
 import msgspec
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import GroupCoordinatorNotAvailableError
 from redis._parsers.encoders import Encoder
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
@@ -35,6 +34,7 @@ from shared.envelope import Envelope, decode
 from shared.kafka import HandlerTable, ServiceRuntime
 from shared.outbox import MARKER_TTL_S, Outgoing, Txn
 from shared.replies import decode_reply
+from shared.startup import retry_kafka
 
 log = logging.getLogger("hall.rebuild")
 CHUNK = 5000
@@ -108,14 +108,10 @@ async def committed_offsets(bootstrap: str, namespace: str, service: str) -> dic
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        for attempt in range(30):
-            try:
-                offsets = await admin.list_consumer_group_offsets(f"{namespace}.{service}")
-                break
-            except GroupCoordinatorNotAvailableError:  # the broker is still loading its groups
-                if attempt == 29:
-                    raise
-                await asyncio.sleep(1.0)
+        # The broker may still be loading its groups (GroupCoordinatorNotAvailableError): waited for, bounded.
+        offsets = await retry_kafka(
+            f"{service} rebuild", lambda: admin.list_consumer_group_offsets(f"{namespace}.{service}")
+        )
     finally:
         await admin.close()
     prefix = f"{namespace}."

@@ -13,6 +13,8 @@ from faststream.asgi.types import Scope
 
 from shared.kafka import ServiceRuntime
 from shared.logs import configure_logging
+from shared.startup import wait_for_kafka
+from shared.watch_built import EXIT_REBUILD, restarting
 
 SHUTDOWN_S = 10.0  # SIGTERM to exit, at most
 
@@ -51,6 +53,13 @@ def asgi_app(runtime: ServiceRuntime, exit_within_s: float | None = None) -> Asg
         return AsgiResponse(msgspec.json.encode(body), status, headers={"content-type": "application/json"})
 
     app = AsgiFastStream(runtime.broker, asgi_routes=[("/health", health)])
+    if exit_within_s is not None:  # a process of its own: a broker not ready yet is waited for, not fatal
+
+        async def wait() -> None:
+            await wait_for_kafka(runtime.settings, runtime.service)
+
+        app.on_startup(wait)
+        runtime.built_watch.exit_on_missing = True  # Redis wiped under it: exit 75, restarted, rebuilt at start
     app.on_startup(runtime.start)
 
     async def drain() -> None:
@@ -84,7 +93,7 @@ def exit_within(seconds: float, service: str) -> None:
         logging.getLogger("hall.service").error("%s: shutdown took more than %.0f s; exiting now", service, seconds)
         for handler in logging.getLogger().handlers:
             handler.flush()
-        os._exit(1)
+        os._exit(EXIT_REBUILD if restarting() else 1)
 
     timer = threading.Timer(seconds, expire)
     timer.daemon = True

@@ -8,4 +8,6 @@ from shared.settings import load_settings
 
 settings = load_settings()
 configure_logging()
-uvicorn.run(create_app(settings), host=settings.http_host, port=settings.http_port, log_level="warning")
+uvicorn.run(
+    create_app(settings, own_process=True), host=settings.http_host, port=settings.http_port, log_level="warning"
+)

@@ -35,6 +35,7 @@ from shared import topics
 from shared.rebuild import RebuildingRuntime
 from shared.service import health_report
 from shared.settings import HallSettings
+from shared.startup import wait_for_kafka
 from shared.telemetry import tracer_provider
 
 SERVICE = "gateway"
@@ -108,6 +109,7 @@ def _redis_unavailable(retry_after_s: int) -> Callable[[Request[Any, Any, Any], 
 
 
 http_log = logging.getLogger("hall.gateway.http")
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 async def log_exception(exc: Exception, scope: Scope) -> None:
@@ -134,13 +136,18 @@ async def log_exception(exc: Exception, scope: Scope) -> None:
     http_log.error("%s %s failed (trace %s)", status, where, trace_id, exc_info=exc)
 
 
-def create_app(settings: HallSettings, spans: SpanProcessor | None = None) -> Litestar:
+def create_app(settings: HallSettings, spans: SpanProcessor | None = None, *, own_process: bool = False) -> Litestar:
+    """The gateway; ``own_process`` (``python -m services.gateway``): it waits for a broker not ready yet at start,
+    and exits with 75 to be restarted and rebuilt when its Redis is wiped under it (shared/watch_built.py)."""
     built = build(settings, spans)
     hall, runtime, bus = built.hall, built.hall.runtime, built.hall.bus
     limits = LimitStore(settings)
+    runtime.built_watch.exit_on_missing = own_process
 
     async def start() -> None:
         hall.users.check_mode()  # HALL_DEMO=0 with a demo password left: refuse to start
+        if own_process:
+            await wait_for_kafka(settings, SERVICE)
         await runtime.start()
         await runtime.broker.start()
         await bus.start()
@@ -157,6 +164,19 @@ def create_app(settings: HallSettings, spans: SpanProcessor | None = None) -> Li
     async def health() -> Response[dict[str, object]]:
         body = await health_report(runtime, replies=bus.listening)
         return Response(body, status_code=200 if body["ready"] else 503)
+
+    async def refuse_while_wiped(request: Request[Any, Any, Any]) -> Response[Any] | None:
+        """Redis wiped under the gateway: 503 until it is restarted and rebuilt, never answers from an empty store.
+        A command checks the ``built`` key itself; a read relies on the watch (every 2 s)."""
+        if request.url.path == "/health":
+            return None
+        if runtime.built_watch.missing or (
+            request.method not in SAFE_METHODS and not await runtime.built_watch.check()
+        ):
+            detail = "数据存储已被清空，正在从事件日志重建，请稍后重试"
+            body = {"status_code": 503, "detail": detail}
+            return Response(body, status_code=503, headers={"Retry-After": str(settings.retry_after_s)})
+        return None
 
     dependencies: dict[str, Provide] = {"hall": provide(hall)}
     for feature in built.features:
@@ -185,6 +205,7 @@ def create_app(settings: HallSettings, spans: SpanProcessor | None = None) -> Li
         # one line. The root logger is the process's own (shared/logs.py: a rotating file).
         logging_config=LoggingConfig(log_exceptions="never", configure_root_logger=False),
         after_exception=[log_exception],
+        before_request=refuse_while_wiped,
         on_startup=[start],
         on_shutdown=[stop],
         plugins=[
