@@ -130,6 +130,10 @@ async def in_process_hall(
             async with lifespan(app), asgi_client(app) as client:
                 yield InProcessHall(client, spans, runtimes, settings)
     finally:
+        # As a process shuts down: every service stops taking records and lets those being handled finish (a
+        # record being retried gives up its turn) before Redis closes under it and its broker stops.
+        for runtime in runtimes:
+            await runtime.drain()
         for runtime in runtimes:
             await runtime.stop()
             await runtime.broker.stop()

@@ -153,6 +153,7 @@ def create_app(settings: HallSettings, spans: SpanProcessor | None = None, *, ow
         await bus.start()
 
     async def stop() -> None:
+        await runtime.drain()  # no new record; those being handled finish (or give up their turn) first
         await limits.close()
         await bus.stop()
         await runtime.stop()

@@ -135,7 +135,9 @@ class Kiosks:
 
     def __init__(self, base_url: str, rate: float, timeout_s: float = 40.0) -> None:
         # Enough connections for every key at once: an answer's time is the hall's, not a wait for the pool.
-        limits = httpx.Limits(max_connections=2000, max_keepalive_connections=200)
+        # Idle connections are closed before the server closes them (uvicorn: 5 s), or a request sent on one the
+        # server is closing meets a ReadError: a race of keep-alive, not an answer of the hall.
+        limits = httpx.Limits(max_connections=2000, max_keepalive_connections=200, keepalive_expiry=2.0)
         self.client = httpx.AsyncClient(base_url=base_url, timeout=timeout_s, limits=limits)
         self.rate = rate
         self.seen = Submissions()

@@ -22,7 +22,7 @@ from shared.clock import SYSTEM_CLOCK
 from tests.e2e.outage import Answer, Kiosks, all_ready, hall_on, health, sandbox_settings, summary
 from tests.journeys import CLERK
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.faults]  # ./hall test -m faults (long: not in the default run)
 OUTAGE_S = float(os.environ.get("HALL_TEST_KAFKA_OUTAGE_S", "60"))
 RATE = 3.0  # new submissions per second
 QUICK_S = 3.5  # an answer during the outage comes within the publish bound (2 s) and some slack

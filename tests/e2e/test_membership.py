@@ -16,7 +16,7 @@ from shared import topics
 from shared.topics import ensure_topics
 from tests.e2e.faults import committed, lag, launcher, sandbox, send_requests, until
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.faults]  # ./hall test -m faults (long: not in the default run)
 DOWN_S = 15.0  # longer than the group's session timeout (10 s): the broker drops the member when it returns
 
 

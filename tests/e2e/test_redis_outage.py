@@ -22,7 +22,7 @@ from deploy.processes import SERVICES, Launcher
 from shared.clock import SYSTEM_CLOCK
 from tests.e2e.outage import Answer, Kiosks, all_ready, hall_on, sandbox_settings, summary
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.faults]  # ./hall test -m faults (long: not in the default run)
 OUTAGE_S = 15.0
 RATE = 3.0
 STORM = 300  # concurrent submissions right after Redis is back

@@ -304,10 +304,14 @@ async def test_claimed_steps_are_decided_by_the_claimant_and_reassigned_within_t
     )
     assert moved.status_code == 200, moved.text
     assert (await decide(client, {"step_id": step_id}, "zrzy-sun")).status_code == 200
-    detail = (await client.get(f"/api/steps/{step_id}", headers=STAFF)).json()
-    actions = [r["action"] for r in detail["records"]]
-    assert actions[:3] == ["开始", "认领", "改派"]
-    assert all(r["actor"]["id"] and r["at"] for r in detail["records"])
+
+    async def recorded() -> list[dict[str, Any]] | None:  # the step's records follow its events (read model)
+        records: list[dict[str, Any]] = (await client.get(f"/api/steps/{step_id}", headers=STAFF)).json()["records"]
+        return records if len(records) >= 3 else None
+
+    records = await eventually(recorded)
+    assert [r["action"] for r in records][:3] == ["开始", "认领", "改派"]
+    assert all(r["actor"]["id"] and r["at"] for r in records)
 
 
 # ---------------------------------------------------------------- 退回补正, its notice, and resuming
