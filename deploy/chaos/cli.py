@@ -30,6 +30,7 @@ from pathlib import Path
 from deploy.chaos.faults import KEYS
 from deploy.sandbox import Sandbox, free_port
 from deploy.secret import ensure_secret
+from shared.startup import wait_for_kafka
 
 QUICK_CASES, FULL_CASES = 1000, 10_000
 
@@ -91,30 +92,6 @@ def log(message: str) -> None:
     print(f"[{time.monotonic() - STARTED:7.1f}s] {message}", flush=True)  # noqa: T201
 
 
-async def group_coordinator_ready(servers: str, topic: str, timeout_s: float = 120.0) -> None:
-    """Waits until a consumer group can commit on the new broker (its ``__consumer_offsets`` exists).
-
-    A service started before that exits at start-up with GroupCoordinatorNotAvailableError; this is the bring-up
-    of a brand-new broker, not one of the faults, so the run waits for it instead of counting it.
-    """
-    from aiokafka import AIOKafkaConsumer, TopicPartition  # noqa: PLC0415
-    from aiokafka.errors import KafkaError  # noqa: PLC0415
-
-    deadline = time.monotonic() + timeout_s
-    while True:
-        consumer = AIOKafkaConsumer(bootstrap_servers=servers, group_id="chaos.warm-up", enable_auto_commit=False)
-        try:
-            await consumer.start()
-            await asyncio.wait_for(consumer.committed(TopicPartition(topic, 0)), 30)
-            return
-        except (KafkaError, TimeoutError):
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(1)
-        finally:
-            await consumer.stop()
-
-
 async def run(args: argparse.Namespace) -> int:  # noqa: PLR0915 (one run, start to end, in order)
     # Imported here: the client's module reads settings (tests/journeys.py) once HALL_SECRET is this run's.
     from deploy.chaos import accounting, faults  # noqa: PLC0415
@@ -138,7 +115,9 @@ async def run(args: argparse.Namespace) -> int:  # noqa: PLR0915 (one run, start
             kafka_bootstrap_servers=sandbox.kafka_bootstrap_servers, redis_url=sandbox.redis_url, namespace=namespace
         )
         await ensure_topics(settings)
-        await group_coordinator_ready(settings.kafka_bootstrap_servers, settings.topic("deadletter"))
+        # A brand-new broker answers GroupCoordinatorNotAvailableError until its offsets topic exists: bring-up,
+        # not one of the faults, so the run waits for it (as every process does at start) instead of counting it.
+        await wait_for_kafka(settings, "chaos-warm-up", 120.0)
         env = {
             **sandbox.env(),
             "HALL_NAMESPACE": namespace,

@@ -15,14 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.errors import KafkaError
 
 from deploy.processes import SERVICES, Launcher
 from deploy.sandbox import Sandbox, free_port
-from shared import topics
 from shared.clock import OFFSET_VARIABLE, SYSTEM_CLOCK
 from shared.settings import HallSettings, load_settings
+from shared.startup import wait_for_kafka
 from shared.topics import ensure_topics
 from tests.journeys import APPLICATION, CLERK
 
@@ -80,7 +78,7 @@ def sandbox_settings(home: Path) -> Iterator[tuple[Sandbox, HallSettings]]:
 async def hall_on(home: Path, box: Sandbox, hall: HallSettings) -> AsyncIterator[Launcher]:
     """The five processes against the sandbox, healthy; stopped afterwards."""
     await ensure_topics(hall)
-    await _group_coordinator_ready(hall)
+    await wait_for_kafka(hall, "warm-up", 120.0)  # a brand-new broker: its group coordinator first
     env = {**box.env(), "HALL_NAMESPACE": hall.namespace, OFFSET_VARIABLE: str(SYSTEM_CLOCK.offset.total_seconds())}
     launcher = Launcher(home / "hall", env, {name: free_port() for name in SERVICES})
     for name in SERVICES:
@@ -94,34 +92,23 @@ async def hall_on(home: Path, box: Sandbox, hall: HallSettings) -> AsyncIterator
             launcher.stop(name)
 
 
-async def _group_coordinator_ready(hall: HallSettings, within_s: float = 120.0) -> None:
-    """A brand-new broker creates ``__consumer_offsets`` on first use; services started before it is there exit
-    with GroupCoordinatorNotAvailableError. That is the sandbox's bring-up, not the fault under test."""
-    deadline = time.monotonic() + within_s
-    while True:
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=hall.kafka_bootstrap_servers,
-            group_id=f"{hall.namespace}.warm-up",
-            enable_auto_commit=False,
-        )
-        try:
-            await consumer.start()
-            await asyncio.wait_for(consumer.committed(TopicPartition(hall.topic(topics.DEAD_LETTERS), 0)), 30)
-            return
-        except (KafkaError, TimeoutError):
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(1)
-        finally:
-            await consumer.stop()
-
-
 async def health(client: httpx.AsyncClient, port: int) -> tuple[int, dict[str, Any]]:
     try:
         response = await client.get(f"http://127.0.0.1:{port}/health", timeout=10)
     except httpx.HTTPError as exc:
         return 0, {"error": repr(exc)}
     return response.status_code, response.json()
+
+
+async def until_ready(client: httpx.AsyncClient, launcher: Launcher, since: float, within_s: float, what: str) -> float:
+    """Seconds from ``since`` until every process answers ``/health`` ready; fails past ``within_s``."""
+    while True:
+        not_ready = await all_ready(client, launcher)
+        if not not_ready:
+            return time.monotonic() - since
+        if time.monotonic() - since > within_s:
+            raise AssertionError(f"not ready {within_s} s after {what} came back: {not_ready}")
+        await asyncio.sleep(0.5)
 
 
 async def all_ready(client: httpx.AsyncClient, launcher: Launcher) -> dict[str, Any]:

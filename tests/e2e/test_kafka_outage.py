@@ -17,9 +17,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from deploy.processes import SERVICES, Launcher
+from deploy.processes import SERVICES
 from shared.clock import SYSTEM_CLOCK
-from tests.e2e.outage import Answer, Kiosks, all_ready, hall_on, health, sandbox_settings, summary
+from tests.e2e.outage import Answer, Kiosks, all_ready, hall_on, health, sandbox_settings, summary, until_ready
 from tests.journeys import CLERK
 
 pytestmark = [pytest.mark.e2e, pytest.mark.faults]  # ./hall test -m faults (long: not in the default run)
@@ -56,7 +56,7 @@ async def test_a_minute_without_kafka_answers_503_and_heals_without_a_restart(tm
                 await asyncio.sleep(10)  # new keys keep coming for a while after Kafka is back
                 kiosks.stop_new()
                 drained_s = await kiosks.drained(within_s=60 - (time.monotonic() - up_at))
-                ready_s = await _until_ready(probe, launcher, up_at, within_s=60)
+                ready_s = await until_ready(probe, launcher, up_at, within_s=60, what="Kafka")
                 seen = kiosks.seen
 
                 print(  # noqa: T201 (the figures)
@@ -104,16 +104,6 @@ async def test_a_minute_without_kafka_answers_503_and_heals_without_a_restart(tm
                 await _each_accepted_once(base, [next(iter(c)) for c in numbers.values()])
             # Nobody restarted anything.
             assert {name: launcher.pid(name) for name in SERVICES} == pids
-
-
-async def _until_ready(client: httpx.AsyncClient, launcher: Launcher, since: float, within_s: float) -> float:
-    while True:
-        not_ready = await all_ready(client, launcher)
-        if not not_ready:
-            return time.monotonic() - since
-        if time.monotonic() - since > within_s:
-            raise AssertionError(f"not ready {within_s} s after Kafka came back: {not_ready}")
-        await asyncio.sleep(0.5)
 
 
 async def _each_accepted_once(base: str, case_numbers: list[str]) -> None:

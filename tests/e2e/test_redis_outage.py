@@ -20,7 +20,7 @@ from redis.asyncio import Redis
 
 from deploy.processes import SERVICES, Launcher
 from shared.clock import SYSTEM_CLOCK
-from tests.e2e.outage import Answer, Kiosks, all_ready, hall_on, sandbox_settings, summary
+from tests.e2e.outage import Answer, Kiosks, all_ready, hall_on, sandbox_settings, summary, until_ready
 
 pytestmark = [pytest.mark.e2e, pytest.mark.faults]  # ./hall test -m faults (long: not in the default run)
 OUTAGE_S = 15.0
@@ -59,7 +59,7 @@ async def test_redis_killed_and_restarted_answers_503_then_recovers(tmp_path: Pa
                 await asyncio.sleep(5)
                 kiosks.stop_new()
                 drained_s = await kiosks.drained(within_s=60)
-                ready_s = await _until_ready(probe, launcher, up_at, within_s=60)
+                ready_s = await until_ready(probe, launcher, up_at, within_s=60, what="Redis")
 
                 storm = await _storm(kiosks)
                 seen = kiosks.seen
@@ -118,16 +118,6 @@ async def _storm(kiosks: Kiosks) -> dict[int, int]:
     for answer in answers:
         counts[answer.status] = counts.get(answer.status, 0) + 1
     return counts
-
-
-async def _until_ready(client: httpx.AsyncClient, launcher: Launcher, since: float, within_s: float) -> float:
-    while True:
-        not_ready = await all_ready(client, launcher)
-        if not not_ready:
-            return time.monotonic() - since
-        if time.monotonic() - since > within_s:
-            raise AssertionError(f"not ready {within_s} s after Redis came back: {not_ready}")
-        await asyncio.sleep(0.5)
 
 
 def _grep(launcher: Launcher, text: str) -> list[str]:
