@@ -26,6 +26,8 @@ PASSWORD = "hall2026"  # noqa: S105 (the demo users' published password, HALL_DE
 RETRYABLE = frozenset({429, 500, 502, 503, 504})
 # The steps of a single-department item, in order; routing names them ``<case_id>-<track>-<seq>``.
 STEP_OPINIONS = ("材料齐全", "审核同意", "准予")
+# A 409 with one of these says "not yet" (尚未出件, 尚未办结, 未开放评价): the act is sent again, not taken as done.
+NOT_YET = ("尚未", "未开放")
 
 
 @dataclass
@@ -257,13 +259,22 @@ class Client:
             await asyncio.sleep(self.poll_s)
         return None
 
-    async def _act(self, url: str, user_id: str, body: dict[str, Any], what: str) -> None:
-        response = await self.request("POST", url, user_id, json=body)
-        if response is None:
-            raise RuntimeError(f"{what}: no answer within patience")
-        # 409: already done (a retried command whose first attempt went through).
-        if response.status_code not in (200, 201, 202, 409):
-            raise RuntimeError(f"{what}: {response.status_code} {response.text[:200]}")
+    async def _act(self, url: str, user_id: str, body: dict[str, Any], what: str, deadline: float) -> None:
+        """POSTs until it is done: a 409 that says "not yet" (the owning service has not seen the event the
+        gateway's read model already shows, e.g. evaluation just restarted: 尚未出件) is sent again; any other
+        409 means already done (a retried command whose first attempt went through)."""
+        while True:
+            response = await self.request("POST", url, user_id, json=body)
+            if response is None:
+                raise RuntimeError(f"{what}: no answer within patience")
+            if response.status_code == 409 and any(word in response.text for word in NOT_YET):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{what}: still 409 at the deadline: {response.text[:200]}")
+                await asyncio.sleep(self.poll_s)
+                continue
+            if response.status_code not in (200, 201, 202, 409):
+                raise RuntimeError(f"{what}: {response.status_code} {response.text[:200]}")
+            return
 
     async def lifecycle(self, sub: Submission) -> None:
         """承办 → 审核 → 决定 (each claimed, then 通过), delivery at the window, a kiosk rating.
@@ -279,9 +290,13 @@ class Client:
             )
             if step is None:
                 raise RuntimeError(f"step {seq} never opened")
-            await self._act(f"/api/steps/{step_id}/claim", STAFF_ID, {}, f"claim of step {seq}")
+            await self._act(f"/api/steps/{step_id}/claim", STAFF_ID, {}, f"claim of step {seq}", deadline)
             await self._act(
-                f"/api/steps/{step_id}/decision", STAFF_ID, {"action": "通过", "opinion": opinion}, f"step {seq}"
+                f"/api/steps/{step_id}/decision",
+                STAFF_ID,
+                {"action": "通过", "opinion": opinion},
+                f"step {seq}",
+                deadline,
             )
             done = await self._poll(
                 f"/api/steps/{step_id}", STAFF_ID, lambda b: b["step"]["status"] == "已办", deadline
@@ -290,10 +305,10 @@ class Client:
                 raise RuntimeError(f"decision of step {seq} never carried out")
             sub.reached = f"环节{seq}已办"
         await self._wait_state(sub, "已办结", deadline)
-        await self._act(f"/api/deliveries/{sub.case_no}", CLERK_ID, {"method": "窗口"}, "delivery")
+        await self._act(f"/api/deliveries/{sub.case_no}", CLERK_ID, {"method": "窗口"}, "delivery", deadline)
         await self._wait_state(sub, "已出件", deadline)
         rating = {"level": "非常满意", "channel": "自助终端", **KIOSK_PROOF}
-        await self._act(f"/api/cases/{sub.case_no}/ratings", KIOSK_ID, rating, "rating")
+        await self._act(f"/api/cases/{sub.case_no}/ratings", KIOSK_ID, rating, "rating", deadline)
         await self._wait_state(sub, "已评价", deadline)
 
     async def _wait_state(self, sub: Submission, wanted: str, deadline: float) -> None:
