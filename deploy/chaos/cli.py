@@ -41,7 +41,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--quick", action="store_true", help="about 1,000 cases, Kafka stopped 30 s (a few minutes)")
     parser.add_argument("--cases", type=int, help=f"about how many cases (default {FULL_CASES}, quick {QUICK_CASES})")
-    parser.add_argument("--rate", type=float, help="submissions per second, open loop (default 10, quick 2.5)")
+    parser.add_argument("--rate", type=float, help="submissions per second, open loop (default 10, quick 3)")
     parser.add_argument("--kafka-stop", type=float, help="seconds Kafka stays stopped (default 90, quick 30)")
     parser.add_argument(
         "--faults",
@@ -71,7 +71,7 @@ class Plan:
     def __init__(self, args: argparse.Namespace) -> None:
         quick = bool(args.quick)
         self.cases = args.cases or (QUICK_CASES if quick else FULL_CASES)
-        self.rate = args.rate or (2.5 if quick else 10.0)
+        self.rate = args.rate or (3.0 if quick else 10.0)
         self.kafka_stop_s = args.kafka_stop or (30.0 if quick else 90.0)
         self.restart_after_s = 10.0
         self.warm_up_s = 10.0 if quick else 30.0
