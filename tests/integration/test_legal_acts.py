@@ -12,10 +12,9 @@ from typing import Any
 import httpx
 import msgspec
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from shared import topics
-from shared.envelope import decode
+from shared.rebuild import decoded, read_topics
 from shared.settings import HallSettings
 from tests.integration.conftest import InProcessHall
 from tests.journeys import APPLICATION, CLERK, auth, state, submit
@@ -95,26 +94,13 @@ async def test_a_quick_item_whose_law_allows_it_is_done_by_one_person(hall: InPr
 
 async def notified(settings: HallSettings, case_no: str) -> list[dict[str, Any]]:
     """Every ApplicantNotified of the case on routing.events, as a notification channel reads it."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        topic = settings.topic(topics.ROUTING_EVENTS)
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or range(6))]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        found: list[dict[str, Any]] = []
-        while [p for p in partitions if await consumer.position(p) < ends[p]]:
-            for records in (await consumer.getmany(*partitions, timeout_ms=500)).values():
-                for record in records:
-                    envelope = decode(record.value or b"")
-                    if envelope.type == "ApplicantNotified.v1":
-                        payload: dict[str, Any] = msgspec.json.decode(envelope.payload)
-                        if payload["case_no"] == case_no:
-                            found.append(payload)
-        return found
-    finally:
-        await consumer.stop()
+    records = await read_topics(settings.kafka_bootstrap_servers, settings.namespace, [topics.ROUTING_EVENTS])
+    payloads = [
+        msgspec.json.decode(envelope.payload)
+        for _, envelope in decoded(records)
+        if envelope.type == "ApplicantNotified.v1"
+    ]
+    return [p for p in payloads if p["case_no"] == case_no]
 
 
 async def notice_page(client: httpx.AsyncClient, notice_no: str, user: str) -> httpx.Response | None:
