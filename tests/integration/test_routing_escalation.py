@@ -9,11 +9,10 @@ from typing import Any
 
 import msgspec
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from shared import topics
 from shared.clock import SYSTEM_CLOCK, ManualClock
-from shared.envelope import decode
+from shared.rebuild import decoded, read_topics
 from shared.settings import HallSettings
 from tests.halls import InProcessHall, fresh_settings, in_process_hall
 from tests.journeys import APPLICATION, CLERK, auth, state, submit
@@ -34,25 +33,8 @@ async def timed(settings: HallSettings) -> AsyncIterator[tuple[InProcessHall, Ma
 
 async def alerts(settings: HallSettings) -> list[dict[str, Any]]:
     """Every ClockAlerted on timing.events so far."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        topic = settings.topic(topics.TIMING_EVENTS)
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or range(6))]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        found: list[dict[str, Any]] = []
-        while [p for p in partitions if await consumer.position(p) < ends[p]]:
-            batch = await consumer.getmany(*partitions, timeout_ms=500)
-            for records in batch.values():
-                for record in records:
-                    envelope = decode(record.value or b"")
-                    if envelope.type == "ClockAlerted.v1":
-                        found.append(msgspec.json.decode(envelope.payload))
-        return found
-    finally:
-        await consumer.stop()
+    records = await read_topics(settings.kafka_bootstrap_servers, settings.namespace, [topics.TIMING_EVENTS])
+    return [msgspec.json.decode(e.payload) for _, e in decoded(records) if e.type == "ClockAlerted.v1"]
 
 
 async def test_a_step_past_its_own_limit_is_escalated_though_the_case_is_on_time(
