@@ -38,8 +38,12 @@ from shared.kafka import HandlerTable, NotYet, Route
 from shared.outbox import Txn
 from shared.pii import for_settings
 
-# The gateway saw the event that opened a service for rating; its copy here may be a moment behind.
+# A rating may come a moment before the event that opens its service reaches evaluation: it waits this long.
 CAUSAL_GRACE = timedelta(seconds=10)
+# The gateway vouched for the delivery (it showed 已出件): that event is in Kafka and will reach evaluation, however
+# far behind evaluation is (just restarted, catching up after an outage). The rating waits for it this long, not
+# CAUSAL_GRACE: refusing it as 尚未出件 would contradict what the applicant was shown, after the gateway's 202.
+VOUCHED_GRACE = timedelta(minutes=10)
 
 
 class Recorded(msgspec.Struct, frozen=True, kw_only=True):
@@ -67,15 +71,16 @@ class Ratings:
             "RateCorrection.v1": Route(RateCorrection, self.rate_correction),
         }
 
-    async def _case(self, txn: Txn, env: Envelope) -> CaseFile:
+    async def _case(self, txn: Txn, env: Envelope, *, vouched: bool = False) -> CaseFile:
         case = await self.store.case(txn, env.case_id)
         if case is None:
-            self._wait_if_recent(env)
+            self._wait_if_recent(env, vouched=vouched)
             raise Refusal(404, "没有该办件，无法评价")
         return case
 
-    def _wait_if_recent(self, env: Envelope) -> None:
-        if self.clock.now() - env.occurred_at < CAUSAL_GRACE:
+    def _wait_if_recent(self, env: Envelope, *, vouched: bool = False) -> None:
+        grace = VOUCHED_GRACE if vouched else CAUSAL_GRACE
+        if self.clock.now() - env.occurred_at < grace:
             raise NotYet(f"case {env.case_id} not yet known here as open for rating")
 
     async def _claims(self, txn: Txn, token: str) -> Claims:
@@ -95,9 +100,9 @@ class Ratings:
 
     async def _submit(self, env: Envelope, cmd: SubmitRating, txn: Txn) -> None:
         claims = await self._claims(txn, cmd.token) if cmd.token else None
-        case = await self._case(txn, env)
+        case = await self._case(txn, env, vouched=cmd.seen_delivered)
         if cmd.seen_delivered and case.delivered_at is None:
-            self._wait_if_recent(env)
+            self._wait_if_recent(env, vouched=True)
             raise Refusal(409, f"办件 {case.case_no} 尚未出件，暂不能评价")
         level = level_of(cmd.level, cmd.code, cmd.code_table)
         channel = claims.channel if claims is not None else cmd.channel
@@ -117,7 +122,7 @@ class Ratings:
         try:
             stage_name = admit(opened, attempt, self.policy)
         except NotOpen:
-            self._wait_if_recent(env)
+            self._wait_if_recent(env, vouched=cmd.seen_delivered)
             raise
         stage = case.stages[stage_name]
         rater = Rater(

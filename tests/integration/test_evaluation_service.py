@@ -100,9 +100,18 @@ class Wire:
         self.replies[answer.correlation_id] = answer
 
     async def publish(
-        self, topic: str, payload: msgspec.Struct, case_id: str, actor: Actor = SYSTEM, event_id: str | None = None
+        self,
+        topic: str,
+        payload: msgspec.Struct,
+        case_id: str,
+        actor: Actor = SYSTEM,
+        event_id: str | None = None,
+        *,
+        occurred_at: datetime | None = None,
     ) -> Envelope:
         envelope = wrap(payload, case_id=case_id, actor=actor, event_id=event_id)
+        if occurred_at is not None:
+            envelope = msgspec.structs.replace(envelope, occurred_at=occurred_at)
         await self.producer.send_and_wait(self.settings.topic(topic), encode(envelope), key=case_id.encode())
         return envelope
 
@@ -351,7 +360,10 @@ async def test_an_overdue_correction_is_marked_overdue_once(wire: Wire) -> None:
     assert len(wire.of(FollowUpChanged, case_id)) == 2
 
 
-async def test_a_rating_sent_after_the_gateway_saw_the_delivery_waits_for_it_here(wire: Wire) -> None:
+@pytest.mark.parametrize("sent_ago_s", [0, 60], ids=["evaluation-up-to-date", "evaluation-a-minute-behind"])
+async def test_a_rating_sent_after_the_gateway_saw_the_delivery_waits_for_it_here(wire: Wire, sent_ago_s: int) -> None:
+    """Evaluation a minute behind (restarted, catching up after an outage: the chaos run's stuck ratings) still
+    waits for the delivery the gateway vouched for, past the 10 s it gives an unvouched rating."""
     case_id, case_no = uuid.uuid4().hex, f"150525{uuid.uuid4().int % 10**14:014d}"
     accepted = CaseAccepted(
         case_no=case_no, item_code="11150525000118001", item_name="查封登记", departments=[DEPT], accepted_at=now()
@@ -363,6 +375,7 @@ async def test_a_rating_sent_after_the_gateway_saw_the_delivery_waits_for_it_her
         SubmitRating(level="满意", channel="自助终端", seen_delivered=True, applicant_id_tail=TAIL),
         case_id,
         KIOSK,
+        occurred_at=now() - timedelta(seconds=sent_ago_s),
     )
     await asyncio.sleep(0.5)  # routing's CaseDelivered reaches evaluation after the rating
     await wire.publish(topics.ROUTING_EVENTS, CaseDelivered(case_no=case_no, delivered_at=now()), case_id, DELIVERER)
@@ -373,6 +386,29 @@ async def test_a_rating_sent_after_the_gateway_saw_the_delivery_waits_for_it_her
     answer = await eventually(answered)
     assert answer.status == 201, answer.reason
     assert msgspec.json.decode(answer.body)["stage"] == "办结"  # the delivered service, not 受理
+
+
+async def test_an_unvouched_rating_for_a_service_not_open_is_refused_once_its_grace_has_passed(wire: Wire) -> None:
+    case_id, case_no = uuid.uuid4().hex, f"150525{uuid.uuid4().int % 10**14:014d}"
+    accepted = CaseAccepted(
+        case_no=case_no, item_code="11150525000118001", item_name="查封登记", departments=[DEPT], accepted_at=now()
+    )
+    await wire.publish(topics.INTAKE_EVENTS, accepted, case_id, CLERK)
+    await wire.wait_for(ClockRequested, case_id)
+    sent = await wire.publish(
+        topics.EVALUATION_COMMANDS,
+        SubmitRating(level="满意", channel="自助终端", stage="办结", applicant_id_tail=TAIL),
+        case_id,
+        KIOSK,
+        occurred_at=now() - timedelta(seconds=60),
+    )
+
+    async def answered() -> Reply | None:
+        return wire.replies.get(sent.event_id)
+
+    answer = await eventually(answered)
+    assert answer.status == 409, answer.reason
+    assert "尚未出件" in answer.reason, answer.reason
 
 
 async def test_a_correction_is_extended_once_on_a_new_clock_from_the_old_deadline(wire: Wire) -> None:
