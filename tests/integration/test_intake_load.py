@@ -64,16 +64,25 @@ async def settled(settings: HallSettings, service: str, members: int) -> None:
         await admin.close()
 
 
+async def submit(client: httpx.AsyncClient, clerk: dict[str, str], key: str) -> httpx.Response:
+    """One submission, asked again with its Idempotency-Key while the answer is 202 (Kafka has it, intake's reply
+    came after the gateway's reply timer: under this load that is an answer, not a failure), as a kiosk does."""
+    headers = {**clerk, "Idempotency-Key": key}
+    for _ in range(60):
+        answer = await client.post("/api/cases", json=APPLICATION, headers=headers)
+        if answer.status_code != 202:
+            return answer
+        await asyncio.sleep(0.5)
+    return answer
+
+
 async def test_a_thousand_concurrent_submissions_get_a_thousand_distinct_numbers(settings: HallSettings) -> None:
     mine = await fresh_settings(settings)
     async with two_of_each(mine) as (first, second):
         clerks = [CLERK, auth("clerk-wang")]
         started = time.perf_counter()
         answers = await asyncio.gather(
-            *(
-                (first if i % 2 else second).post("/api/cases", json=APPLICATION, headers=clerks[i % 2 == 0])
-                for i in range(N)
-            )
+            *(submit(first if i % 2 else second, clerks[i % 2 == 0], f"load-{mine.namespace}-{i}") for i in range(N))
         )
         elapsed = time.perf_counter() - started
         statuses = [a.status_code for a in answers]
