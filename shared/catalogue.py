@@ -123,6 +123,8 @@ class Item(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
     # 即办件 whose law lets one person do 承办, 审核 and 决定; otherwise three different people (岗位分离).
     one_person: bool = False
     extension_cap: ExtensionCap | None = None  # the item's own law's cap; None: the default for its type
+    # 证照名称 of the licence a grant issues (营业执照 …); a 准予 决定 must then give its number. "" issues none.
+    licence: str = ""
 
     def version_on(self, day: date) -> Version | None:
         """The version in force on ``day``: the latest whose effective date is not after it."""
