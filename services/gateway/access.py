@@ -74,6 +74,7 @@ class Action(StrEnum):
     STATS = "好差评统计"
     SLA = "时限监控"
     CATALOGUE = "事项目录"
+    OPS = "运行监控（持续重试的消息）"
 
 
 A, R = Action, Rule
@@ -120,6 +121,7 @@ TABLE: Mapping[Action, Mapping[Role, Rule]] = {
     A.CATALOGUE: {
         role: R.ANY for role in ("clerk", "staff", "supervisor", "hall-supervisor", "kiosk", "pad", "operator")
     },
+    A.OPS: {"operator": R.ANY},
 }
 
 # What nobody signed in may do, with the applicant's ID number as the credential (``APPLICANT_ID``).
@@ -158,6 +160,7 @@ ROUTES: Mapping[Action, tuple[str, ...]] = {
     A.STATS: ("GET /api/ratings/stats",),
     A.SLA: ("GET /api/sla/board", "GET /api/sla/stream"),
     A.CATALOGUE: ("GET /api/catalogue", "GET /api/catalogue/{code}"),
+    A.OPS: ("GET /api/ops/stuck",),
 }
 
 # The channel of a submission is the caller's, never the body's.

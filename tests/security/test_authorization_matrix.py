@@ -223,6 +223,7 @@ PROBES = (
     Probe(Action.SLA, "GET", lambda _o: "/api/sla/board"),
     Probe(Action.CATALOGUE, "GET", lambda _o: "/api/catalogue?q=查封"),
     Probe(Action.CATALOGUE, "GET", lambda _o: f"/api/catalogue/{ITEM}"),
+    Probe(Action.OPS, "GET", lambda _o: "/api/ops/stuck"),
 )
 # 不予受理 is POST /api/cases with refusal_reason; the SLA stream is the board's, pushed (not probed: it lasts 60 s).
 
