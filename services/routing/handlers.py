@@ -30,7 +30,7 @@ from services.routing.messages import (
 )
 from services.routing.model import Refusal, RoutedCase
 from services.routing.plan import open_case
-from services.routing.steps import STRICT, ExtensionCap, Rules, Who
+from services.routing.steps import STRICT, ExtensionCap, Licence, Rules, Who
 from shared import topics
 from shared.catalogue import Catalogue, load_catalogue
 from shared.envelope import Envelope
@@ -68,6 +68,7 @@ def rules_of(catalogue: Catalogue, item_code: str) -> Rules:
         one_person=item.one_person,
         cap=ExtensionCap(count=cap.count, limit=Limit(cap.limit.value, cap.limit.unit), basis=cap.basis),
         special_procedures=tuple(item.special_procedures),
+        licence=item.licence,
     )
 
 
@@ -165,6 +166,7 @@ class Routing:
             at=env.occurred_at,
             materials=cmd.materials,
             rules=self._rules(case, cmd.step_id),
+            licence=Licence(name=cmd.licence_name, number=cmd.licence_no, validity=cmd.validity),
         )
 
     def _reassign(self, case: RoutedCase, env: Envelope, cmd: ReassignStep) -> list[msgspec.Struct]:

@@ -138,6 +138,10 @@ class DecideStep(msgspec.Struct, frozen=True, kw_only=True):
     opinion: str
     department: str
     materials: list[str] = []
+    # 决定 准予: the licence issued (证照名称 defaults to the catalogue's; 证照编号 required where it names one)
+    licence_name: str = ""
+    licence_no: str = ""
+    validity: str = ""  # 有效期, as the licence states it (e.g. 长期, 2031-12-31)
 
 
 class ResumeStep(msgspec.Struct, frozen=True, kw_only=True):
@@ -261,6 +265,9 @@ class StepDecided(msgspec.Struct, frozen=True, kw_only=True):
     handler_id: str
     handler_name: str
     decided_at: datetime
+    licence_name: str = ""  # 决定 准予: the licence issued
+    licence_no: str = ""
+    validity: str = ""
 
 
 class StepResumed(msgspec.Struct, frozen=True, kw_only=True):
@@ -350,6 +357,23 @@ class ChildCompleted(msgspec.Struct, frozen=True, kw_only=True):
     result: ChildResult
     reason: str
     completed_at: datetime
+    licence_name: str = ""  # 准予: the licence issued, as its 决定 recorded it
+    licence_no: str = ""
+    validity: str = ""
+
+
+class ItemResult(msgspec.Struct, frozen=True, kw_only=True):
+    """One item's own result (each child of a bundle; the item itself otherwise), with the licence it issued."""
+
+    case_no: str
+    item_code: str
+    item_name: str
+    department: str
+    result: ChildResult
+    reason: str = ""
+    licence_name: str = ""
+    licence_no: str = ""
+    validity: str = ""
 
 
 class CaseCompleted(msgspec.Struct, frozen=True, kw_only=True):
@@ -360,6 +384,7 @@ class CaseCompleted(msgspec.Struct, frozen=True, kw_only=True):
     result: Result
     reasons: list[str] = []
     completed_at: datetime
+    items: list[ItemResult] = []  # every item's (child's) own result and licence
 
 
 class CaseDelivered(msgspec.Struct, frozen=True, kw_only=True):
@@ -370,6 +395,7 @@ class CaseDelivered(msgspec.Struct, frozen=True, kw_only=True):
     result: Result
     reasons: list[str] = []
     delivered_at: datetime
+    items: list[ItemResult] = []  # every item's (child's) own result and licence, as handed out
 
 
 class HandedOver(msgspec.Struct, frozen=True, kw_only=True):

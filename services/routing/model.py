@@ -57,6 +57,9 @@ class Track(msgspec.Struct, kw_only=True):
     result: ChildResult | None = None
     reason: str = ""
     extensions: list[Limit] = []  # the extensions approved for this item (capped by its catalogue entry)
+    licence_name: str = ""  # 准予: the licence its 决定 issued
+    licence_no: str = ""
+    validity: str = ""
 
 
 class Step(msgspec.Struct, kw_only=True):

@@ -12,7 +12,7 @@ from datetime import datetime
 
 import msgspec
 
-from services.routing.messages import CaseCompleted, ChildCompleted, ChildResult
+from services.routing.messages import CaseCompleted, ChildCompleted, ChildResult, ItemResult
 from services.routing.model import RoutedCase, Track
 from services.routing.plan import open_stage, open_step
 
@@ -39,8 +39,31 @@ def finish_track(
     refused = [t for t in case.tracks if t.result == "不予"]
     case.status, case.result = "已办结", ("不予" if refused else "准予")
     case.reasons = [f"{t.item_name}（{t.department}）：{t.reason}" for t in refused]
-    events.append(CaseCompleted(case_no=case.case_no, result=case.result, reasons=case.reasons, completed_at=at))
+    events.append(
+        CaseCompleted(
+            case_no=case.case_no, result=case.result, reasons=case.reasons, completed_at=at, items=results(case)
+        )
+    )
     return events
+
+
+def results(case: RoutedCase) -> list[ItemResult]:
+    """Every finished item's own result (each bundle child's), with the licence its 决定 issued."""
+    return [
+        ItemResult(
+            case_no=t.case_no,
+            item_code=t.item_code,
+            item_name=t.item_name,
+            department=t.department,
+            result=t.result,
+            reason=t.reason,
+            licence_name=t.licence_name,
+            licence_no=t.licence_no,
+            validity=t.validity,
+        )
+        for t in case.tracks
+        if t.result is not None
+    ]
 
 
 def _finish(case: RoutedCase, track: Track, result: ChildResult, reason: str, at: datetime) -> list[msgspec.Struct]:
@@ -57,5 +80,8 @@ def _finish(case: RoutedCase, track: Track, result: ChildResult, reason: str, at
             result=result,
             reason=reason,
             completed_at=at,
+            licence_name=track.licence_name,
+            licence_no=track.licence_no,
+            validity=track.validity,
         )
     ]

@@ -57,6 +57,7 @@ class Rules(msgspec.Struct, frozen=True, kw_only=True):
     one_person: bool = False  # 即办件 whose law lets one person do 承办, 审核 and 决定
     cap: ExtensionCap = ExtensionCap()
     special_procedures: tuple[str, ...] = ()
+    licence: str = ""  # 证照名称 a grant of the item issues ("" none): its 决定 准予 must give the number
 
 
 STRICT = Rules()  # an item the catalogue does not know: separation of duties, one extension, no special procedure
@@ -142,6 +143,7 @@ def decide(
     at: datetime,
     materials: list[str] | None = None,
     rules: Rules = STRICT,
+    licence: Licence | None = None,
 ) -> list[msgspec.Struct]:
     step = _acting_on(case, step_id, who)
     _workable(case, step, who)
@@ -151,6 +153,7 @@ def decide(
         raise Refusal(422, "退回补正须列明需要补正的材料")
     if action == "不予许可" and not opinion.strip():
         raise Refusal(422, "不予许可须说明理由")
+    issued = _licence(step, action, licence or Licence(), rules)
     track = case.track(step.track)
     decided = StepDecided(
         case_no=case.case_no,
@@ -164,6 +167,9 @@ def decide(
         handler_id=who.id,
         handler_name=who.name,
         decided_at=at,
+        licence_name=issued.name,
+        licence_no=issued.number,
+        validity=issued.validity,
     )
     step.opinion = opinion
     if action == "退回":
@@ -172,8 +178,37 @@ def decide(
     step.status, step.action, step.handler, step.ended_at = "已办", action, who.name, at
     step.assignee_id, step.assignee_name = step.assignee_id or who.id, step.assignee_name or who.name
     if action == "通过":
+        track.licence_name, track.licence_no, track.validity = issued.name, issued.number, issued.validity
         return [decided, *step_passed(case, track, step.seq, at)]
     return [decided, *finish_track(case, track, "不予", opinion.strip(), at)]
+
+
+class Licence(msgspec.Struct, frozen=True, kw_only=True):
+    """The licence a 决定 准予 issues: 证照名称, 证照编号, 有效期 (as written on it; optional)."""
+
+    name: str = ""
+    number: str = ""
+    validity: str = ""
+
+
+DECISION_SEQ = 3  # 决定
+
+
+def _licence(step: Step, action: Action, given: Licence, rules: Rules) -> Licence:
+    """The result recorded at the 决定: a grant of an item that issues a licence names it and gives its number."""
+    given = Licence(name=given.name.strip(), number=given.number.strip(), validity=given.validity.strip())
+    if step.seq != DECISION_SEQ or action != "通过":
+        if given.name or given.number or given.validity:
+            raise Refusal(422, "证照名称、证照编号、有效期只在决定环节准予时填写（licence_name、licence_no、validity）")
+        return given
+    name = given.name or rules.licence
+    if rules.licence and not given.number:
+        raise Refusal(422, f"准予决定须填写证照编号（licence_no）：本事项准予后颁发{rules.licence}")
+    if given.number and not name:
+        raise Refusal(422, "填写证照编号须同时填写证照名称（licence_name）")
+    if given.validity and not name:
+        raise Refusal(422, "填写有效期须同时填写证照名称（licence_name）")
+    return Licence(name=name, number=given.number, validity=given.validity)
 
 
 def resume(case: RoutedCase, step_id: str, who: Who, reason: str, at: datetime) -> list[msgspec.Struct]:

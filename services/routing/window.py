@@ -8,6 +8,7 @@ import msgspec
 
 from services.routing.messages import CaseDelivered, DeliveryMethod, Material
 from services.routing.model import Delivery, Refusal, RoutedCase
+from services.routing.progress import results
 from services.routing.steps import resume_returned
 from shared.localtime import local
 
@@ -50,5 +51,6 @@ def deliver(case: RoutedCase, method: DeliveryMethod, address: str, at: datetime
             result=case.result,
             reasons=case.reasons,
             delivered_at=at,
+            items=results(case),
         )
     ]
