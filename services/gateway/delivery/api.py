@@ -7,8 +7,8 @@ from typing import Any
 
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, JSONBody
+from litestar.exceptions import NotFoundException, ValidationException
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Template
 
 from services.gateway import access
@@ -17,7 +17,7 @@ from services.gateway.context import Gateway, HallDep, Req
 from services.gateway.delivery.ready import CaseAtWindow, Deliveries
 from services.gateway.delivery.schemas import DeliveriesView, DeliverIn, RecordDelivery
 from services.gateway.desk.dossier import Dossiers
-from services.gateway.legal import legal_text
+from services.gateway.legal import LegalText, legal_text
 from services.gateway.openapi import COMMAND, Carried, documented, success
 from services.gateway.users import User
 from shared import topics
@@ -40,20 +40,49 @@ async def at_point(hall: Gateway, dossiers: Dossiers, user: User, cases: list[Ca
     return shown
 
 
+PAGE_SIZE, MOST_PER_PAGE = 50, 200
+
+
+def paged(cases: list[CaseAtWindow], page: int, size: int) -> list[CaseAtWindow]:
+    """One page of the pick-up list, like the hall's other lists; a bad page or size is a 400 naming it."""
+    if page < 1:
+        raise ValidationException(f"page 须为不小于 1 的整数，收到 {page}")
+    if not 1 <= size <= MOST_PER_PAGE:
+        raise ValidationException(f"size 须在 1 到 {MOST_PER_PAGE} 之间，收到 {size}")
+    return cases[(page - 1) * size : page * size]
+
+
+def refusals(case: CaseAtWindow, fallback: str) -> dict[str, LegalText]:
+    """The legal wording of each refused item, by its own case number (a bundle child's own item and law)."""
+    return {i.case_no: legal_text(i.item_code or fallback, "不予许可") for i in case.items if i.result == "不予"}
+
+
 class DeliveryController(Controller):
     tags = ("统一窗口出件",)
 
     @get(
         "/api/deliveries",
         summary="待出件办件（含容缺材料情况）",
-        description="窗口人员看到本场所受理的办件（旗政务服务中心：全旗办件），运维人员看到全部。",
+        description=(
+            "窗口人员看到本场所受理的办件（旗政务服务中心：全旗办件），运维人员看到全部；按办结时间排列，分页"
+            f"（page 从 1 起，size 默认 {PAGE_SIZE}、至多 {MOST_PER_PAGE}）。每个办件列出各事项（一件事的各子件）"
+            "自己的办理结果和证照。"
+        ),
         **documented(),
     )
     async def ready(
-        self, request: Req, hall: HallDep, deliveries: DeliveriesDep, dossiers: DossiersDep
+        self,
+        request: Req,
+        hall: HallDep,
+        deliveries: DeliveriesDep,
+        dossiers: DossiersDep,
+        *,
+        page: FromQuery[int] = 1,
+        size: FromQuery[int] = PAGE_SIZE,
     ) -> DeliveriesView:
         user = access.caller(hall, request, Action.DELIVERIES)
-        return DeliveriesView(ready=await at_point(hall, dossiers, user, await deliveries.ready(hall.redis)))
+        cases = await at_point(hall, dossiers, user, await deliveries.ready(hall.redis))
+        return DeliveriesView(ready=paged(cases, page, size), total=len(cases), page=page, size=size)
 
     @post(
         "/api/deliveries/{case_no:str}",
@@ -77,10 +106,15 @@ class DeliveryController(Controller):
         return await hall.send(topics.ROUTING_COMMANDS, command, case_id, user.actor)
 
     @get("/desk/delivery", include_in_schema=False)
-    async def desk(self, request: Req, hall: HallDep, deliveries: DeliveriesDep, dossiers: DossiersDep) -> Template:
+    async def desk(
+        self, request: Req, hall: HallDep, deliveries: DeliveriesDep, dossiers: DossiersDep, *, page: FromQuery[int] = 1
+    ) -> Template:
         user = hall.users.page_user(request, *access.roles(Action.DELIVERIES))
         cases = await at_point(hall, dossiers, user, await deliveries.ready(hall.redis))
-        context = {"user": user, "cases": cases, "when": when}
+        pages = max(1, -(-len(cases) // PAGE_SIZE))
+        shown = paged(cases, min(page, pages), PAGE_SIZE)
+        context = {"user": user, "cases": shown, "when": when, "page": min(page, pages), "pages": pages}
+        context["total"] = len(cases)
         return Template(template_name="delivery/desk.html", context=context)
 
     @get("/desk/delivery/{case_no:str}", include_in_schema=False)
@@ -94,6 +128,10 @@ class DeliveryController(Controller):
         if case is None or not case.result:
             raise NotFoundException(f"办件 {case_no} 尚未办结，没有出件单")
         dossier = await dossiers.get(hall.redis, case_id)
-        legal = legal_text(dossier.item_code if dossier else "", "不予许可")
-        context = {"user": user, "case": case, "when": when, "legal": legal}
+        code = dossier.item_code if dossier else ""
+        legal = legal_text(code, "不予许可")
+        # a bundle's 结果通知 lists each child's own result; a single item's refusal is its 不予…决定书
+        title = "办理结果通知书" if case.bundle else legal.title if case.result == "不予" else "办件出件单"
+        context = {"user": user, "case": case, "when": when, "legal": legal, "refusals": refusals(case, code)}
+        context["title"] = title
         return Template(template_name="delivery/note.html", context=context)

@@ -27,11 +27,26 @@ class MaterialsSupplemented(msgspec.Struct, frozen=True, kw_only=True):
     complete: bool = False
 
 
+class ItemResult(msgspec.Struct, frozen=True, kw_only=True):
+    """One item's own result (each child of a bundle), with the licence its 决定 issued."""
+
+    case_no: str
+    item_code: str = ""
+    item_name: str
+    department: str = ""
+    result: str
+    reason: str = ""
+    licence_name: str = ""
+    licence_no: str = ""
+    validity: str = ""
+
+
 class CaseCompleted(msgspec.Struct, frozen=True, kw_only=True):
     version: ClassVar[int] = 1
     result: str
     reasons: list[str] = []
     completed_at: datetime
+    items: list[ItemResult] = []  # cases completed before 2026-11-30 lack them
 
 
 class CaseDelivered(msgspec.Struct, frozen=True, kw_only=True):
@@ -39,3 +54,4 @@ class CaseDelivered(msgspec.Struct, frozen=True, kw_only=True):
     method: str
     address: str = ""
     delivered_at: datetime
+    items: list[ItemResult] = []

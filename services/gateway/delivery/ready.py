@@ -1,8 +1,9 @@
 """统一窗口出件: the cases whose result waits at the window, with what 容缺 materials are still owed.
 
 Keys (the gateway's own): ``delivery:{case_id}`` a hash with the case, its owed materials (``owed:{code}``),
-its completion and its delivery, each written by the event that brings it (in any order across topics);
-``deliveries:ready`` the ids of completed cases not yet delivered.
+its completion, every item's (bundle child's) own result with its licence (``items``) and its delivery, each
+written by the event that brings it (in any order across topics); ``deliveries:ready`` the ids of completed
+cases not yet delivered.
 """
 
 from __future__ import annotations
@@ -42,6 +43,10 @@ class Delivered(msgspec.Struct, frozen=True, kw_only=True):
     by: Actor
 
 
+ItemResult = events.ItemResult
+_items = msgspec.json.Decoder(list[ItemResult])
+
+
 class Owed(msgspec.Struct, frozen=True):
     code: str
     name: str
@@ -59,6 +64,12 @@ class CaseAtWindow(msgspec.Struct, frozen=True, kw_only=True):
     deliverable: bool
     refusal: str
     delivered: Delivered | None = None
+    items: list[ItemResult] = []  # every item's (child's) own result and licence
+
+    @property
+    def bundle(self) -> bool:
+        """A 一件事: its children have case numbers of their own."""
+        return any(i.case_no != self.case_no for i in self.items)
 
 
 def at_window(case_id: str, fields: dict[bytes, bytes]) -> CaseAtWindow | None:
@@ -88,6 +99,7 @@ def at_window(case_id: str, fields: dict[bytes, bytes]) -> CaseAtWindow | None:
         deliverable=done is not None and delivered is None and not withheld,
         refusal=refusal,
         delivered=delivered,
+        items=_items.decode(fields[b"items"]) if b"items" in fields else [],
     )
 
 
@@ -135,6 +147,8 @@ class Deliveries:
         done = msgspec.json.encode(Completed(result=event.result, reasons=event.reasons, at=event.completed_at))
         txn.write(lambda pipe: pipe.hset(key, "completed", done))
         txn.write(lambda pipe: pipe.sadd(ready, case_id))
+        if event.items:
+            txn.write(self._items(key, event.items))
 
     async def case_delivered(self, env: Envelope, event: events.CaseDelivered, txn: Txn) -> None:
         key, ready, case_id = self.key("delivery", env.case_id), self.key("deliveries", "ready"), env.case_id
@@ -143,6 +157,13 @@ class Deliveries:
         )
         txn.write(lambda pipe: pipe.hset(key, "delivered", delivered))
         txn.write(lambda pipe: pipe.srem(ready, case_id))
+        if event.items:  # the results as handed out (the same as at 办结)
+            txn.write(self._items(key, event.items))
+
+    @staticmethod
+    def _items(key: str, items: list[ItemResult]) -> Write:
+        encoded = msgspec.json.encode(items)
+        return lambda pipe: pipe.hset(key, "items", encoded)
 
     async def case(self, redis: Redis, case_id: str) -> CaseAtWindow | None:
         fields = cast("dict[bytes, bytes]", await redis.hgetall(self.key("delivery", case_id)))

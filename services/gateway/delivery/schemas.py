@@ -16,7 +16,10 @@ class DeliverIn(In, frozen=True, forbid_unknown_fields=True):
 
 
 class DeliveriesView(msgspec.Struct, frozen=True, kw_only=True):
-    ready: list[CaseAtWindow]
+    ready: list[CaseAtWindow]  # this page of the caller's point's cases, oldest 办结 first
+    total: int = 0  # every ready case of the caller's point
+    page: int = 1
+    size: int = 0
 
 
 class RecordDelivery(msgspec.Struct, frozen=True, kw_only=True):

@@ -133,6 +133,10 @@ class StepController(Controller):
             opinion=data.opinion,
             department=user.department,
             materials=data.materials,
+            # the 决定 form sends its licence fields with every button: they count only for a grant
+            licence_name=data.licence_name if data.action == "通过" else "",
+            licence_no=data.licence_no if data.action == "通过" else "",
+            validity=data.validity if data.action == "通过" else "",
         )
         return await self._send(hall, workbench, user, step_id, command)
 

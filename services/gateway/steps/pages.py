@@ -33,6 +33,12 @@ def special_kinds(step: WorkStep) -> tuple[str, ...]:
     return SPECIAL_KINDS if item is None else tuple(item.special_procedures)
 
 
+def licence_of(item_code: str) -> str:
+    """The licence a grant of the item issues (the 决定 form's default 证照名称); "" for none or an unknown item."""
+    item = CATALOGUE.get(item_code) if item_code else None
+    return item.licence if item is not None else ""
+
+
 def state(step: WorkStep) -> str:
     if step.status == "已办":
         return f"已办（{step.action}）"
@@ -94,6 +100,7 @@ class WorkbenchPages(Controller):
             "kinds": special_kinds(found),
             "mine": user.department == found.department,
             "notices": await notifier.of_step(hall.redis, step_id),
+            "licence": licence_of(found.item_code),
         }
         return Template(template_name="workbench/step.html", context=context)
 

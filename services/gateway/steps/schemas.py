@@ -22,6 +22,10 @@ class DecisionIn(In, frozen=True, forbid_unknown_fields=True):
     action: Literal["通过", "退回", "不予许可"]
     opinion: str
     materials: list[str] = msgspec.field(default_factory=list)  # 退回: what the applicant must supplement
+    # 决定 准予: the licence issued; the number is required where the catalogue names the item's licence
+    licence_name: Annotated[str, msgspec.Meta(max_length=60, description="证照名称（默认取事项目录的证照）")] = ""
+    licence_no: Annotated[str, msgspec.Meta(max_length=60, description="证照编号（颁发证照的事项准予时必填）")] = ""
+    validity: Annotated[str, msgspec.Meta(max_length=60, description="有效期（可选，如：长期、2031-12-31）")] = ""
 
 
 class ResumeIn(In, frozen=True, forbid_unknown_fields=True):
@@ -101,6 +105,9 @@ class DecideStep(msgspec.Struct, frozen=True, kw_only=True):
     opinion: str
     department: str
     materials: list[str] = []
+    licence_name: str = ""
+    licence_no: str = ""
+    validity: str = ""
 
 
 class ResumeStep(msgspec.Struct, frozen=True, kw_only=True):
