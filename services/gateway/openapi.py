@@ -77,6 +77,7 @@ class Submitted(msgspec.Struct, frozen=True, kw_only=True):
     owed: list[Named] = []
     commitment: bool = False
     children: list[dict[str, Any]] = []
+    notice_no: str = ""  # 待补正: the 一次性告知书's number
 
 
 class Supplemented(msgspec.Struct, frozen=True, kw_only=True):

@@ -14,6 +14,7 @@ from services.intake.messages import (
     ClockRequested,
     ClockWithdrawn,
     MaterialsSupplemented,
+    OneTimeNoticeIssued,
 )
 from services.intake.rebuild import rebuild
 from shared import topics
@@ -38,6 +39,7 @@ def build(settings: HallSettings, spans: SpanProcessor | None = None) -> Service
         ClockWithdrawn,
         MaterialsSupplemented,
         CaseSuspended,
+        OneTimeNoticeIssued,
     )
     intake = Intake(settings, load_catalogue(), load_points(), CreditList(key=for_settings(settings).id_hash))
     # An empty Redis (no ``built`` key) is rebuilt from intake.events before anything is consumed.

@@ -21,6 +21,8 @@ from services.intake.messages import (
     LimitOut,
     Material,
     MaterialsSupplemented,
+    MissingMaterial,
+    OneTimeNoticeIssued,
     SubmitApplication,
     SupplementMaterials,
     SupplementOutcome,
@@ -45,6 +47,20 @@ from shared.settings import HallSettings
 
 SUPPLEMENT = "补齐"
 OVERDUE = "逾期"
+# 代理人: the 授权委托书 an agent brings, required once an agent is named (an item's own 委托书 line, made required,
+# or this line added to its form).
+AGENT_LETTER = FormMaterial(
+    code="WTS",
+    name="授权委托书",
+    required=True,
+    deferrable=False,
+    commitment=False,
+    reusable=False,
+    originals=1,
+    copies=0,
+    parts=[],
+)
+NOTICE_SERIES = "YC"  # 一次告知书's own series in the case-number scheme
 
 
 class CaseRecord(msgspec.Struct, kw_only=True):
@@ -57,6 +73,16 @@ class CaseRecord(msgspec.Struct, kw_only=True):
     owed: list[Material] = []
     clock_id: str = ""
     suspended: bool = False
+
+
+class NoticeRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """A 一次告知书 intake numbered: kept like any other document (its number, item, applicant's hash, the list)."""
+
+    notice_no: str
+    case_id: str
+    item_code: str
+    applicant_id: str  # keyed hash
+    missing: list[MissingMaterial]
 
 
 class OnFile(msgspec.Struct, frozen=True):
@@ -134,10 +160,14 @@ class Intake:
         problem = identity_problem(cmd.applicant.id_type, self._id_number(cmd))
         if problem is not None:
             raise Refusal(422, problem)
+        if cmd.agent is not None:
+            agent_problem = identity_problem(cmd.agent.id_type, self._agent_id_number(cmd))
+            if agent_problem is not None:
+                raise Refusal(422, f"代理人证件号码（agent.id_number）：{agent_problem}")
         point = self.points.get(cmd.point)
         if point is None:
             raise Refusal(422, f"未知受理场所：{cmd.point}")
-        unknown = unknown_materials(self.catalogue.form(offering), cmd.materials)
+        unknown = unknown_materials(self.form(offering, cmd), cmd.materials)
         if unknown:
             raise Refusal(422, f"“{offering.name}”没有这些材料编码：{'、'.join(unknown)}")
         version = offering.version_on(at.date())
@@ -149,6 +179,37 @@ class Intake:
         if requested is not None and (reason := supplement_problem(requested, version.promised)):
             raise Refusal(422, reason)
         return offering, point, version, requested
+
+    def form(self, offering: Offering, cmd: SubmitApplication) -> list[FormMaterial]:
+        """The checklist of this application: the item's, with the 授权委托书 required when an agent is named."""
+        form = self.catalogue.form(offering)
+        if cmd.agent is None:
+            return form
+        letters = [m for m in form if m.name == AGENT_LETTER.name]
+        if not letters:
+            return [*form, AGENT_LETTER]
+        strict = {"required": True, "deferrable": False, "commitment": False}
+        return [msgspec.structs.replace(m, **strict) if m.name == AGENT_LETTER.name else m for m in form]
+
+    def _agent_id_number(self, cmd: SubmitApplication) -> str:
+        """The agent's ID number, opened (as the gateway sealed it)."""
+        if cmd.agent is None:
+            return ""
+        try:
+            return self.pii.unseal(cmd.agent.id_number)
+        except UnsealError as exc:
+            raise Refusal(422, "代理人证件号码无法解密：请重新提交申请") from exc
+
+    def _agent_fields(self, cmd: SubmitApplication) -> dict[str, str]:
+        """The agent as events carry it (the ID number normalised and sealed), or nothing."""
+        if cmd.agent is None:
+            return {}
+        return {
+            "agent_name": cmd.agent.name,
+            "agent_id_type": cmd.agent.id_type,
+            "agent_id_number": self.pii.seal(normalize(cmd.agent.id_type, self._agent_id_number(cmd))),
+            "agent_relation": cmd.agent.relation,
+        }
 
     def _id_number(self, cmd: SubmitApplication) -> str:
         """The applicant's ID number as the gateway sealed it, opened (a command written before sealing: as is)."""
@@ -176,7 +237,7 @@ class Intake:
         if refusal:
             await self._refuse(txn, application, refusal)
             return
-        form, given = self.catalogue.form(offering), set(cmd.materials)
+        form, given = self.form(offering, cmd), set(cmd.materials)
         # 材料复用: the applicant's file is read only when a reusable material was not handed in.
         wanted = any(m.reusable and m.required and m.code not in given for m in form)
         on_file: dict[bytes, bytes] = {}
@@ -191,15 +252,7 @@ class Intake:
             commitment_signed=cmd.commitment_signed,
         )
         if checked.missing:
-            outcome = ApplicationOutcome(
-                outcome="待补正",
-                case_id=env.case_id,
-                item_code=offering.code,
-                item_name=offering.name,
-                missing=checked.missing,
-                reused=checked.reused,
-            )
-            txn.answer(200, body=outcome)
+            await self._notify_missing(txn, application, checked)
             return
         if checked.owed and (reason := supplement_problem(requested, version.promised)):
             raise Refusal(422, reason)
@@ -236,6 +289,54 @@ class Intake:
         sequence = await txn.next_number(self.key("seq", f"{at:%Y%m%d}"))
         return case_number(self.settings.region_code, at, sequence)
 
+    async def _notify_missing(self, txn: Txn, application: Application, checked: Assessment) -> None:
+        """一次告知: every missing material at once, in a numbered 一次性告知书 that is kept (intake's record and
+        an event) so it can be reprinted, audited and counted."""
+        env, cmd, offering, point = application.env, application.cmd, application.offering, application.point
+        at = env.occurred_at.astimezone(LOCAL)
+        sequence = await txn.next_number(self.key("seq-notice", f"{at:%Y%m%d}"))
+        notice_no = notice_number(self.settings.region_code, at, sequence)
+        record = NoticeRecord(
+            notice_no=notice_no,
+            case_id=env.case_id,
+            item_code=offering.code,
+            applicant_id=application.id_key,
+            missing=checked.missing,
+        )
+        txn.set(self.key("notice", notice_no), record)
+        txn.emit(
+            self.events,
+            OneTimeNoticeIssued(
+                notice_no=notice_no,
+                item_code=offering.code,
+                item_name=offering.name,
+                applicant_name=cmd.applicant.name,
+                applicant_id_type=cmd.applicant.id_type,
+                applicant_id_number=self.pii.seal(application.id_number),
+                missing=checked.missing,
+                reused=checked.reused,
+                owner=env.actor.id,
+                owner_name=env.actor.name,
+                point=point.code,
+                point_name=point.name,
+                channel=cmd.channel,
+                issued_at=env.occurred_at,
+                helper_name=cmd.helper_name,
+                **self._agent_fields(cmd),
+            ),
+        )
+        outcome = ApplicationOutcome(
+            outcome="待补正",
+            case_id=env.case_id,
+            item_code=offering.code,
+            item_name=offering.name,
+            missing=checked.missing,
+            reused=checked.reused,
+            point_name=point.name,
+            notice_no=notice_no,
+        )
+        txn.answer(200, body=outcome)
+
     async def _refuse(self, txn: Txn, application: Application, reason: str) -> None:
         env, cmd, offering, point = application.env, application.cmd, application.offering, application.point
         case_no = await self._number(txn, env.occurred_at.astimezone(LOCAL))
@@ -257,6 +358,7 @@ class Intake:
                 point_name=point.name,
                 channel=cmd.channel,
                 refused_at=env.occurred_at,
+                **self._agent_fields(cmd),
             ),
         )
         outcome = ApplicationOutcome(
@@ -296,7 +398,7 @@ class Intake:
         version, id_number, id_key = application.version, application.id_number, application.id_key
         accepted_at = env.occurred_at.astimezone(LOCAL)
         case_no = await self._number(txn, accepted_at)
-        form = self.catalogue.form(offering)
+        form = self.form(offering, cmd)
         owed = [Material(m.code, m.name) for m in checked.owed]
         supplement = _limit(requested or version.promised) if owed else None
         clock_id = f"{case_no}:{SUPPLEMENT}" if owed else ""
@@ -347,6 +449,8 @@ class Intake:
             supplement_limit=supplement,
             commitment=cmd.commitment_signed,
             children=children,
+            helper_name=cmd.helper_name,
+            **self._agent_fields(cmd),
         )
         record = CaseRecord(case_no=case_no, item_code=offering.code, applicant_id=id_key, owed=owed, clock_id=clock_id)
         txn.set(self.key("case", env.case_id), record)
@@ -487,3 +591,8 @@ class Intake:
             case_id=case_id,
             actor=SYSTEM,
         )
+
+
+def notice_number(region_code: str, issued_at: datetime, sequence: int) -> str:
+    """一次告知书编号: the case-number scheme with its own series, e.g. 15052520261130YC000007."""
+    return f"{region_code}{issued_at:%Y%m%d}{NOTICE_SERIES}{sequence:06d}"

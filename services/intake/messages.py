@@ -19,6 +19,16 @@ class Applicant(msgspec.Struct, frozen=True, kw_only=True):
     phone: str = ""
 
 
+class Agent(msgspec.Struct, frozen=True, kw_only=True):
+    """代理人: acts for the applicant, who stays the party; the ID number and phone come sealed (shared.pii)."""
+
+    name: str
+    id_type: IdType
+    id_number: str
+    relation: str
+    phone: str = ""
+
+
 class LimitOut(msgspec.Struct, frozen=True):
     value: float
     unit: Unit
@@ -45,6 +55,9 @@ class SubmitApplication(msgspec.Struct, frozen=True, kw_only=True):
     supplement_limit: LimitOut | None = None
     commitment_signed: bool = False
     refusal_reason: str = ""
+    # 代理人: a named agent makes the 授权委托书 a required material; the applicant stays the party on notices.
+    agent: Agent | None = None
+    helper_name: str = ""  # 帮办代办: the staff helper who assists the applicant
 
 
 class SupplementMaterials(msgspec.Struct, frozen=True, kw_only=True):
@@ -124,6 +137,12 @@ class CaseAccepted(msgspec.Struct, frozen=True, kw_only=True):
     commitment: bool = False  # 告知承诺
     children: list[ChildCase] = []
     applicant_phone: str = ""  # sealed (shared.pii): for the notices routing sends the applicant
+    # 代理人 (the ID number sealed) and 帮办代办's helper; empty when the applicant came alone.
+    agent_name: str = ""
+    agent_id_type: str = ""
+    agent_id_number: str = ""
+    agent_relation: str = ""
+    helper_name: str = ""
 
 
 class CaseRefused(msgspec.Struct, frozen=True, kw_only=True):
@@ -143,6 +162,36 @@ class CaseRefused(msgspec.Struct, frozen=True, kw_only=True):
     point_name: str
     channel: Channel
     refused_at: datetime
+    agent_name: str = ""
+    agent_id_type: str = ""
+    agent_id_number: str = ""  # sealed
+    agent_relation: str = ""
+
+
+class OneTimeNoticeIssued(msgspec.Struct, frozen=True, kw_only=True):
+    """一次告知: an incomplete application is answered with a numbered 一次性告知书 listing every missing material
+    and why; nothing is accepted and no clock runs (waiting for 补正 does not count)."""
+
+    version: ClassVar[int] = 1
+    notice_no: str
+    item_code: str
+    item_name: str
+    applicant_name: str
+    applicant_id_type: str
+    applicant_id_number: str  # sealed
+    missing: list[MissingMaterial]
+    reused: list[ReusedMaterial] = []
+    owner: str
+    owner_name: str
+    point: str
+    point_name: str
+    channel: Channel
+    issued_at: datetime
+    agent_name: str = ""
+    agent_id_type: str = ""
+    agent_id_number: str = ""  # sealed
+    agent_relation: str = ""
+    helper_name: str = ""
 
 
 class ClockRequested(msgspec.Struct, frozen=True, kw_only=True):
@@ -230,6 +279,7 @@ class ApplicationOutcome(msgspec.Struct, frozen=True, kw_only=True):
     promised_limit: LimitOut | None = None
     point_name: str = ""
     children: list[ChildCase] = []
+    notice_no: str = ""  # 一次告知: the 一次性告知书's number
 
 
 class SupplementOutcome(msgspec.Struct, frozen=True, kw_only=True):

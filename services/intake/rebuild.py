@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from services.intake.handlers import SUPPLEMENT, CaseRecord, OnFile
+from services.intake.handlers import NOTICE_SERIES, SUPPLEMENT, CaseRecord, NoticeRecord, OnFile
 from services.intake.identity import normalize
 from services.intake.messages import (
     CaseAccepted,
@@ -24,6 +24,7 @@ from services.intake.messages import (
     ClockRequested,
     Material,
     MaterialsSupplemented,
+    OneTimeNoticeIssued,
 )
 from shared import topics
 from shared.catalogue import Catalogue
@@ -45,7 +46,7 @@ log = logging.getLogger("hall.intake.rebuild")
 
 _KINDS: dict[str, type[msgspec.Struct]] = {
     f"{kind.__name__}.v1": kind
-    for kind in (CaseAccepted, CaseRefused, CaseSuspended, ClockRequested, MaterialsSupplemented)
+    for kind in (CaseAccepted, CaseRefused, CaseSuspended, ClockRequested, MaterialsSupplemented, OneTimeNoticeIssued)
 }
 
 
@@ -60,6 +61,8 @@ class IntakeFold:
         self.sequences: dict[str, int] = {}
         self.docs: dict[str, dict[str, OnFile]] = {}
         self.clocks: dict[str, str] = {}
+        self.notices: dict[str, NoticeRecord] = {}  # 一次告知书 by number
+        self.notice_sequences: dict[str, int] = {}
         self.events = 0
 
     def key(self, *parts: str) -> str:
@@ -112,6 +115,18 @@ class IntakeFold:
                 case_no=event.case_no, item_code=event.item_code, applicant_id=id_key, refused=True
             )
             self._numbered(event.case_no)
+        elif isinstance(event, OneTimeNoticeIssued):
+            id_key = self._id_key(event.applicant_id_type, event.applicant_id_number)
+            self.notices[event.notice_no] = NoticeRecord(
+                notice_no=event.notice_no,
+                case_id=env.case_id,
+                item_code=event.item_code,
+                applicant_id=id_key,
+                missing=event.missing,
+            )
+            n = len(self.settings.region_code)
+            day, _, sequence = event.notice_no[n:].partition(NOTICE_SERIES)
+            self.notice_sequences[day] = max(self.notice_sequences.get(day, 0), int(sequence))
         elif isinstance(event, ClockRequested):
             self.clocks[event.clock_id] = env.case_id
         elif isinstance(event, MaterialsSupplemented):
@@ -138,6 +153,10 @@ class IntakeFold:
             }
         for clock_id, case_id in self.clocks.items():
             memory.strings[self.key("clock", clock_id)] = case_id.encode()
+        for notice_no, notice in self.notices.items():
+            memory.strings[self.key("notice", notice_no)] = msgspec.json.encode(notice)
+        for day, sequence in self.notice_sequences.items():
+            memory.strings[self.key("seq-notice", day)] = str(sequence).encode()
 
 
 async def fold_into(settings: HallSettings, redis: Any, catalogue: Catalogue, pii: Pii) -> str:
@@ -157,7 +176,8 @@ async def fold_into(settings: HallSettings, redis: Any, catalogue: Catalogue, pi
     await memory.flush(redis)
     return (
         f"{fold.events} events: {len(fold.cases)} cases, {len(fold.sequences)} daily sequences, "
-        f"{len(fold.docs)} applicants' documents, {len(fold.clocks)} 补齐 clocks, {markers} markers"
+        f"{len(fold.docs)} applicants' documents, {len(fold.clocks)} 补齐 clocks, "
+        f"{len(fold.notices)} 一次告知书, {markers} markers"
     )
 
 

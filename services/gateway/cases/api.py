@@ -18,6 +18,7 @@ from services.gateway.cases.schemas import (
     ApplicationIn,
     CaseView,
     SubmitApplication,
+    sealed_agent,
     sealed_applicant,
 )
 from services.gateway.cases.timeline import current_state
@@ -92,6 +93,8 @@ class CaseController(Controller):
             supplement_limit=data.supplement_limit,
             commitment_signed=data.commitment_signed,
             refusal_reason=data.refusal_reason,
+            agent=sealed_agent(data.agent, for_settings(hall.settings)),
+            helper_name=data.helper_name.strip(),
         )
         envelope, reply = await hall.bus.send(
             topics.INTAKE_COMMANDS, command, case_id=case_id, actor=user.actor, event_id=event_id

@@ -24,6 +24,19 @@ class ApplicantIn(In, frozen=True, forbid_unknown_fields=True):
     phone: Annotated[str, msgspec.Meta(description="联系电话（告知中止、补齐等事项）")] = ""
 
 
+class AgentIn(In, frozen=True, forbid_unknown_fields=True):
+    """代理人: acts for the applicant, who stays the party; a 授权委托书 (material WTS, or the item's own 委托书)
+    becomes required."""
+
+    name: Annotated[str, msgspec.Meta(min_length=1, description="代理人姓名")]
+    id_type: Literal["居民身份证", "统一社会信用代码", "其他"]
+    id_number: Annotated[
+        str, msgspec.Meta(description="代理人证件号码；与申请人一样校验，错误时 422 的理由指出字段和哪一位错")
+    ]
+    relation: Annotated[str, msgspec.Meta(min_length=1, description="与申请人的关系（如 配偶、员工、律师）")]
+    phone: Annotated[str, msgspec.Meta(description="代理人联系电话")] = ""
+
+
 # 补齐 may never outlast the promised limit (intake checks that); no item promises more than a year.
 SUPPLEMENT_MOST_WD = 250
 
@@ -65,6 +78,13 @@ class ApplicationIn(In, frozen=True, forbid_unknown_fields=True):
             "自助终端填写时 403"
         ),
     ] = ""
+    agent: Annotated[
+        AgentIn | None,
+        msgspec.Meta(description="代理人（可省略）：须同时提交授权委托书；申请人仍为通知书的当事人"),
+    ] = None
+    helper_name: Annotated[
+        str, msgspec.Meta(max_length=50, description="帮办代办：协助申请人办理的帮办人员姓名（可省略）")
+    ] = ""
 
 
 class MaterialsIn(In, frozen=True, forbid_unknown_fields=True):
@@ -93,6 +113,28 @@ class Applicant(msgspec.Struct, frozen=True, kw_only=True):
     phone: str = ""
 
 
+class Agent(msgspec.Struct, frozen=True, kw_only=True):
+    """The agent as the command carries it: ID number and phone sealed."""
+
+    name: str
+    id_type: str
+    id_number: str
+    relation: str
+    phone: str = ""
+
+
+def sealed_agent(agent: AgentIn | None, pii: Pii) -> Agent | None:
+    if agent is None:
+        return None
+    return Agent(
+        name=agent.name,
+        id_type=agent.id_type,
+        id_number=pii.seal(agent.id_number),
+        relation=agent.relation,
+        phone=pii.seal(agent.phone),
+    )
+
+
 def sealed_applicant(applicant: ApplicantIn, pii: Pii) -> Applicant:
     return Applicant(
         name=applicant.name,
@@ -113,6 +155,8 @@ class SubmitApplication(msgspec.Struct, frozen=True, kw_only=True):
     supplement_limit: LimitIn | None = None
     commitment_signed: bool = False
     refusal_reason: str = ""
+    agent: Agent | None = None
+    helper_name: str = ""
 
 
 class SupplementMaterials(msgspec.Struct, frozen=True, kw_only=True):

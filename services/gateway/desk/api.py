@@ -15,12 +15,14 @@ from services.gateway import access
 from services.gateway.access import Action
 from services.gateway.cases.timeline import current_state
 from services.gateway.context import Gateway, HallDep, Req
-from services.gateway.desk.dossier import Dossier, Dossiers
+from services.gateway.desk.dossier import Dossier, Dossiers, OneTimeNotice
 from services.gateway.legal import legal_text
 from services.gateway.provisional import PENDING, deadline_text, years_text
 from services.gateway.steps.notify import case_notices
 from services.gateway.users import User
 from shared.catalogue import limit_text
+from shared.clock import SYSTEM_CLOCK
+from shared.localtime import LOCAL
 from shared.localtime import when as when_known
 from shared.points import load_points
 
@@ -56,6 +58,12 @@ class DeskController(Controller):
         cases = await dossiers.owned(hall.redis, user.id)
         states = {d.case_id: current_state(await hall.timeline.entries(hall.redis, d.case_id)) for d in cases}
         context = {"user": user, "cases": cases, "states": states, **HELPERS}
+        # 一次告知书 this clerk issued (reprintable), and the window's counts: the banner hall's clerks see the
+        # county's, a town or village clerk their own point's.
+        context["notices"] = await dossiers.notices(hall.redis, user.id)
+        point = "" if user.point == access.BANNER_HALL else access.point_name(user.point)
+        today = SYSTEM_CLOCK.now().astimezone(LOCAL).date()
+        context["counts"], context["counts_of"] = await dossiers.counts(hall.redis, today, point), point or "全旗"
         return Template(template_name="desk/cases.html", context=context)
 
     @get("/desk/cases/{case_no:str}", include_in_schema=False)
@@ -74,6 +82,38 @@ class DeskController(Controller):
         dossier = visible(user, await _dossier(hall, dossiers, case_no), case_no)
         context = {"user": user, "d": dossier, "pending": pending(dossier), **HELPERS}
         return Template(template_name="desk/document.html", context=context)
+
+    @get("/desk/notices/{notice_no:str}", include_in_schema=False)
+    async def notice_page(
+        self, request: Req, hall: HallDep, dossiers: DossiersDep, notice_no: FromPath[str]
+    ) -> Template:
+        """A 一次性告知书 as issued, to reprint."""
+        user = hall.users.page_user(request, "clerk", "operator", "supervisor")
+        notice = notice_visible(user, await dossiers.notice(hall.redis, notice_no), notice_no)
+        return Template(template_name="desk/notice.html", context={"user": user, "n": notice, **HELPERS})
+
+    @get("/desk/notices/{notice_no:str}/document", include_in_schema=False)
+    async def notice_document(
+        self, request: Req, hall: HallDep, dossiers: DossiersDep, notice_no: FromPath[str]
+    ) -> Template:
+        """The 一次性告知书 alone, for the desk page to show and print right after the answer."""
+        user = hall.users.page_user(request, "clerk", "operator", "supervisor")
+        notice = notice_visible(user, await dossiers.notice(hall.redis, notice_no), notice_no)
+        return Template(template_name="desk/_notice.html", context={"user": user, "n": notice, **HELPERS})
+
+
+def notice_visible(user: User, notice: OneTimeNotice | None, notice_no: str) -> OneTimeNotice:
+    """The case reading rule applied to a 一次告知书: a clerk sees their own point's (the banner hall: all)."""
+    if notice is None:
+        raise NotFoundException(f"没有编号为 {notice_no} 的一次性告知书（或告知书正在生成）")
+    found = access.require(user, Action.CASE_READ)
+    if found is access.Rule.OWN_POINT:
+        mine = user.point == access.BANNER_HALL or notice.owner == user.id
+        if not mine and notice.point_name != access.point_name(user.point):
+            raise PermissionDeniedException(f"一次性告知书 {notice_no} 由{notice.owner_name}在其他场所出具")
+    elif found is not access.Rule.ANY:
+        raise PermissionDeniedException(f"{user.name}（{user.role_name}）无权查看一次性告知书")
+    return notice
 
 
 async def _dossier(hall: Gateway, dossiers: Dossiers, case_no: str) -> Dossier | None:

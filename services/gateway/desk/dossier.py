@@ -5,7 +5,11 @@ before or after intake's: ``case`` (受理 or 不予受理), ``owed`` (容缺 ma
 promised completion time), ``supplement`` (the 补齐 deadline), ``suspended`` (the applicant's notice),
 ``child:{case_no}`` (a child's deadline), ``idhash`` (the applicant's ID number as a keyed hash), ``idsealed`` (it
 sealed with AES-GCM, opened only for staff acting on the case: ``get(..., whole=True)``);
-``owned:{clerk}`` the clerk's cases by time (首问负责). A deadline is kept with whether it is provisional (暂定:
+``owned:{clerk}`` the clerk's cases by time (首问负责). An agent (代理人) is kept like the applicant: masked,
+sealed (``agentidsealed``) and as a keyed hash (``agentidhash``: the lookup takes the applicant's or the agent's
+number). 一次告知书: ``onetime:{no}`` each notice (the missing list and reasons; ID numbers masked),
+``onetime-owned:{clerk}`` the clerk's notices by time; ``intake-counts`` a hash of
+``{date}|{point}|{受理, 一次告知, 不予受理}`` counts. A deadline is kept with whether it is provisional (暂定:
 a year without an official holiday schedule) and, once ``DeadlineRevised`` replaced it, the time it replaced.
 Old ``ClockRefused`` records are not kept: the receipt says 计算中 until timing computes the deadline. A case number
 leads to its case id through the case timeline's index, as everywhere in the gateway. The applicant's ID number
@@ -17,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import cast
 
 import msgspec
@@ -26,6 +30,7 @@ from redis.asyncio import Redis
 from services.gateway.desk import events
 from shared.envelope import Envelope
 from shared.kafka import HandlerTable, Route
+from shared.localtime import LOCAL
 from shared.outbox import Txn
 from shared.pii import UnsealError, for_settings
 from shared.settings import HallSettings
@@ -99,12 +104,56 @@ class Dossier(msgspec.Struct, kw_only=True):
     suspended: str = ""  # the notice the applicant was given
     # The whole ID number: only in answers to staff who act on the case (opened at answer time), else "".
     id_number: str = ""
+    # 代理人 (the applicant stays the party) and 帮办代办's helper:
+    agent_name: str = ""
+    agent_id_type: str = ""
+    agent_id_masked: str = ""
+    agent_relation: str = ""
+    helper_name: str = ""
+
+
+class OneTimeNotice(msgspec.Struct, kw_only=True):
+    """一次性告知书: an incomplete application's numbered notice, kept to be reprinted and counted."""
+
+    notice_no: str
+    case_id: str
+    item_code: str
+    item_name: str
+    applicant_name: str
+    id_type: str
+    id_masked: str
+    missing: list[events.MissingMaterial]
+    reused: list[events.ReusedMaterial] = []
+    owner: str
+    owner_name: str
+    point: str = ""
+    point_name: str
+    channel: str = "window"
+    at: datetime
+    agent_name: str = ""
+    agent_id_type: str = ""
+    agent_id_masked: str = ""
+    agent_relation: str = ""
+    helper_name: str = ""
+
+
+KINDS = ("受理", "一次告知", "不予受理")  # what the window's statistics count
+
+
+class IntakeCount(msgspec.Struct, kw_only=True):
+    """One period's window counts (受理数, 一次告知数, 不予受理数)."""
+
+    period: str
+    accepted: int = 0
+    notices: int = 0
+    refused: int = 0
 
 
 _dossier = msgspec.json.Decoder(Dossier)
 _owed = msgspec.json.Decoder(list[events.Material])
 _deadline = msgspec.json.Decoder(Deadline | datetime)
 _text = msgspec.json.Decoder(str)
+_notice = msgspec.json.Decoder(OneTimeNotice)
 
 
 def normalize_id(number: str) -> str:
@@ -138,6 +187,7 @@ class Dossiers:
             "ClockResumed.v1": Route(events.ClockResumed, self.clock),
             "ClockExtended.v1": Route(events.ClockExtended, self.clock),
             "DeadlineRevised.v1": Route(events.DeadlineRevised, self.revised),
+            "OneTimeNoticeIssued.v1": Route(events.OneTimeNoticeIssued, self.notice_issued),
         }
 
     def _put(self, txn: Txn, case_id: str, field: str, value: bytes) -> None:
@@ -147,12 +197,57 @@ class Dossiers:
     def _masked(self, id_number: str) -> str:
         return mask(normalize_id(self.pii.unseal(id_number)))
 
-    def _file(self, txn: Txn, dossier: Dossier, id_number: str) -> None:
+    def _file(self, txn: Txn, dossier: Dossier, id_number: str, agent_id_number: str = "", point: str = "") -> None:
         self._put(txn, dossier.case_id, "case", msgspec.json.encode(dossier))
         self._put(txn, dossier.case_id, "idhash", self.id_hash(id_number).encode())
         self._put(txn, dossier.case_id, "idsealed", self.pii.seal(id_number).encode())
+        if agent_id_number:
+            self._put(txn, dossier.case_id, "agentidhash", self.id_hash(agent_id_number).encode())
+            self._put(txn, dossier.case_id, "agentidsealed", self.pii.seal(agent_id_number).encode())
         owned, member, score = self.key("owned", dossier.owner), dossier.case_id, dossier.at.timestamp()
         txn.write(lambda pipe: pipe.zadd(owned, {member: score}))
+        self._count(txn, dossier.at, point or dossier.point_name, dossier.outcome)
+
+    def _count(self, txn: Txn, at: datetime, point: str, kind: str) -> None:
+        counts, field = self.key("intake-counts"), f"{at.astimezone(LOCAL).date().isoformat()}|{point}|{kind}"
+        txn.write(lambda pipe: pipe.hincrby(counts, field, 1))
+
+    def _agent(
+        self,
+        into: Dossier | OneTimeNotice,
+        e: events.CaseAccepted | events.CaseRefused | events.OneTimeNoticeIssued,
+    ) -> None:
+        """The agent as the window shows it: name, ID type, the number masked, the relation."""
+        if e.agent_name:
+            into.agent_name, into.agent_id_type, into.agent_relation = e.agent_name, e.agent_id_type, e.agent_relation
+            into.agent_id_masked = self._masked(e.agent_id_number)
+
+    async def notice_issued(self, env: Envelope, e: events.OneTimeNoticeIssued, txn: Txn) -> None:
+        """一次告知: the numbered notice kept for reprinting (ID numbers masked), the clerk's list, the count."""
+        notice = OneTimeNotice(
+            notice_no=e.notice_no,
+            case_id=env.case_id,
+            item_code=e.item_code,
+            item_name=e.item_name,
+            applicant_name=e.applicant_name,
+            id_type=e.applicant_id_type,
+            id_masked=self._masked(e.applicant_id_number),
+            missing=e.missing,
+            reused=e.reused,
+            owner=e.owner or env.actor.id,
+            owner_name=e.owner_name or env.actor.name,
+            point=e.point,
+            point_name=e.point_name,
+            channel=e.channel,
+            at=e.issued_at,
+            helper_name=e.helper_name,
+        )
+        self._agent(notice, e)
+        key = self.key("onetime", e.notice_no)
+        txn.write(lambda pipe: pipe.set(key, msgspec.json.encode(notice)))
+        owned, member, score = self.key("onetime-owned", notice.owner), e.notice_no, e.issued_at.timestamp()
+        txn.write(lambda pipe: pipe.zadd(owned, {member: score}))
+        self._count(txn, e.issued_at, e.point_name, "一次告知")
 
     async def accepted(self, env: Envelope, e: events.CaseAccepted, txn: Txn) -> None:
         children = [
@@ -194,8 +289,10 @@ class Dossiers:
             cross_province=e.cross_province,
             jurisdiction=e.jurisdiction,
             children=children,
+            helper_name=e.helper_name,
         )
-        self._file(txn, dossier, e.applicant_id_number)
+        self._agent(dossier, e)
+        self._file(txn, dossier, e.applicant_id_number, e.agent_id_number)
         self._put(txn, env.case_id, "owed", msgspec.json.encode(e.owed_materials))
 
     async def refused(self, env: Envelope, e: events.CaseRefused, txn: Txn) -> None:
@@ -215,7 +312,8 @@ class Dossiers:
             at=e.refused_at,
             reason=e.reason,
         )
-        self._file(txn, dossier, e.applicant_id_number)
+        self._agent(dossier, e)
+        self._file(txn, dossier, e.applicant_id_number, e.agent_id_number)
 
     async def supplemented(self, env: Envelope, e: events.MaterialsSupplemented, txn: Txn) -> None:
         self._put(txn, env.case_id, "owed", msgspec.json.encode(e.remaining))
@@ -259,9 +357,43 @@ class Dossiers:
         return dossier
 
     async def belongs_to(self, redis: Redis, case_id: str, id_number: str) -> bool:
-        """Whether ``id_number`` is the applicant's (compared as keyed hashes, in constant time)."""
-        stored = cast("bytes | None", await redis.hget(self.key("dossier", case_id), "idhash"))
-        return stored is not None and hmac.compare_digest(stored.decode(), self.id_hash(id_number))
+        """Whether ``id_number`` is the applicant's or the agent's (keyed hashes, compared in constant time)."""
+        stored = cast("list[bytes | None]", await redis.hmget(self.key("dossier", case_id), ["idhash", "agentidhash"]))
+        wanted = self.id_hash(id_number)
+        found = [hmac.compare_digest(h.decode(), wanted) for h in stored if h is not None]
+        return any(found)
+
+    async def notice(self, redis: Redis, notice_no: str) -> OneTimeNotice | None:
+        raw = cast("bytes | None", await redis.get(self.key("onetime", notice_no)))
+        return _notice.decode(raw) if raw is not None else None
+
+    async def notices(self, redis: Redis, owner: str, limit: int = 100) -> list[OneTimeNotice]:
+        """The clerk's 一次告知书, newest first."""
+        numbers = cast("list[bytes]", await redis.zrevrange(self.key("onetime-owned", owner), 0, limit - 1))
+        if not numbers:
+            return []
+        raws = cast("list[bytes | None]", await redis.mget([self.key("onetime", n.decode()) for n in numbers]))
+        return [_notice.decode(raw) for raw in raws if raw is not None]
+
+    async def counts(self, redis: Redis, today: date, point_name: str = "") -> list[IntakeCount]:
+        """受理数, 一次告知数 and 不予受理数 today, this month and this year, of one point (by name) or all."""
+        raw = cast("dict[bytes, bytes]", await redis.hgetall(self.key("intake-counts")))
+        periods = (("今日", today), ("本月", today.replace(day=1)), ("本年", today.replace(month=1, day=1)))
+        found = []
+        for label, first in periods:
+            count = IntakeCount(period=label)
+            for field, value in raw.items():
+                day, point, kind = field.decode().split("|", 2)
+                if not first.isoformat() <= day <= today.isoformat() or (point_name and point != point_name):
+                    continue
+                if kind == "受理":
+                    count.accepted += int(value)
+                elif kind == "一次告知":
+                    count.notices += int(value)
+                elif kind == "不予受理":
+                    count.refused += int(value)
+            found.append(count)
+        return found
 
     async def owned(self, redis: Redis, owner: str, limit: int = 100) -> list[Dossier]:
         """The clerk's cases (首问负责), newest first."""

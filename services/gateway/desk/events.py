@@ -64,6 +64,11 @@ class CaseAccepted(msgspec.Struct, frozen=True, kw_only=True):
     supplement_limit: Limit | None = None
     commitment: bool = False
     children: list[ChildCase] = []
+    agent_name: str = ""
+    agent_id_type: str = ""
+    agent_id_number: str = ""  # sealed
+    agent_relation: str = ""
+    helper_name: str = ""
 
 
 class CaseRefused(msgspec.Struct, frozen=True, kw_only=True):
@@ -81,6 +86,41 @@ class CaseRefused(msgspec.Struct, frozen=True, kw_only=True):
     point_name: str = ""
     channel: str = "window"
     refused_at: datetime
+    agent_name: str = ""
+    agent_id_type: str = ""
+    agent_id_number: str = ""  # sealed
+    agent_relation: str = ""
+
+
+class MissingMaterial(msgspec.Struct, frozen=True):
+    code: str
+    name: str
+    reason: str
+
+
+class OneTimeNoticeIssued(msgspec.Struct, frozen=True, kw_only=True):
+    """一次告知: intake's numbered 一次性告知书 of an incomplete application."""
+
+    version: ClassVar[int] = 1
+    notice_no: str
+    item_code: str
+    item_name: str
+    applicant_name: str
+    applicant_id_type: str = ""
+    applicant_id_number: str = ""  # sealed
+    missing: list[MissingMaterial]
+    reused: list[ReusedMaterial] = []
+    owner: str = ""
+    owner_name: str = ""
+    point: str = ""
+    point_name: str = ""
+    channel: str = "window"
+    issued_at: datetime
+    agent_name: str = ""
+    agent_id_type: str = ""
+    agent_id_number: str = ""  # sealed
+    agent_relation: str = ""
+    helper_name: str = ""
 
 
 class MaterialsSupplemented(msgspec.Struct, frozen=True, kw_only=True):

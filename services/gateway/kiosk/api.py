@@ -71,6 +71,8 @@ class Progress(msgspec.Struct, frozen=True, kw_only=True):
     suspended: str
     children: list[ChildProgress]
     steps: list[Step]
+    agent_name: str = ""  # 代理人 (the lookup takes the applicant's or the agent's ID number)
+    agent_id_masked: str = ""
 
 
 def public_summary(entry: TimelineEntry) -> str:
@@ -98,8 +100,8 @@ class KioskController(Controller):
 
     @get(
         "/api/lookup",
-        summary="按办件编号和申请人证件号码查询进度（无需登录）",
-        description="申请人（无需登录）、自助终端、窗口人员和运维人员凭办件编号和申请人完整证件号码查询进度；"
+        summary="按办件编号和申请人（或代理人）证件号码查询进度（无需登录）",
+        description="申请人（无需登录）、自助终端、窗口人员和运维人员凭办件编号和申请人或代理人的完整证件号码查询进度；"
         "只显示进度，不含地址、电话和工作人员姓名，证件号码打码。"
         "证件号码与办件申请人不符时，与办件不存在时一样答复 404，不透露任何信息；"
         "同一办件编号每小时核对失败 5 次后答复 429（Retry-After），正确的号码也须等待。"
@@ -169,6 +171,8 @@ class KioskController(Controller):
                 for c in dossier.children
             ],
             steps=[Step(at=e.at, summary=public_summary(e)) for e in entries],
+            agent_name=dossier.agent_name,
+            agent_id_masked=dossier.agent_id_masked,
         )
 
     @post(

@@ -118,7 +118,7 @@
           .map((p) => `<tr><td>${p.stage_name ? `${p.stage} ${esc(p.stage_name)}` : "并联办理"}</td><td>${esc(p.item_name)}</td><td>${esc(p.department)}</td><td>${esc(p.promised_text)}</td></tr>`)
           .join("")}</tbody></table>`
       : "";
-    $("#checklist").innerHTML = e.materials
+    $("#checklist").innerHTML = formMaterials()
       .map(
         (m) => `<li><input type="checkbox" id="m-${esc(m.code)}" data-code="${esc(m.code)}">
           <label for="m-${esc(m.code)}">${esc(m.name)} <span class="muted">${esc(m.code)}</span></label>${tags(m)}</li>`,
@@ -139,6 +139,35 @@
     $("#applicant-name").focus();
   }
 
+  // 代理人: an agent named makes the 授权委托书 required (the item's own, or WTS added to the list), as intake does.
+  const AGENT_LETTER = { code: "WTS", name: "授权委托书", required: true, originals: 1 };
+  function hasAgent() {
+    return $("#has-agent").checked;
+  }
+  function formMaterials() {
+    if (!selected) return [];
+    if (!hasAgent()) return selected.materials;
+    const own = selected.materials.some((m) => m.name === AGENT_LETTER.name);
+    if (!own) return [...selected.materials, AGENT_LETTER];
+    return selected.materials.map((m) => (m.name === AGENT_LETTER.name ? { ...m, required: true, deferrable: false, commitment: false } : m));
+  }
+  function renderChecklist() {
+    const have = new Set(checked());
+    $("#checklist").innerHTML = formMaterials()
+      .map(
+        (m) => `<li><input type="checkbox" id="m-${esc(m.code)}" data-code="${esc(m.code)}"${have.has(m.code) ? " checked" : ""}>
+          <label for="m-${esc(m.code)}">${esc(m.name)} <span class="muted">${esc(m.code)}</span></label>${tags(m)}</li>`,
+      )
+      .join("");
+  }
+  $("#has-agent").addEventListener("change", () => {
+    $("#agent-fields").hidden = !hasAgent();
+    $("#agent-note").hidden = !hasAgent();
+    renderChecklist();
+    refresh();
+    if (hasAgent()) $("#agent-name").focus();
+  });
+
   function unitName(unit) {
     return { WD: "个工作日", WH: "个工作小时", ND: "个自然日", NH: "个自然小时" }[unit] || "个工作日";
   }
@@ -155,7 +184,7 @@
     const commitment = $("#commitment").checked;
     const missing = [];
     const owed = [];
-    for (const m of selected.materials) {
+    for (const m of formMaterials()) {
       if (!m.required || have.has(m.code)) continue;
       if (m.commitment && commitment) continue;
       if (m.deferrable) owed.push(m);
@@ -200,6 +229,9 @@
   for (const id of ["#id-number", "#id-type"]) {
     $(id).addEventListener("input", () => { $("#id-hint").textContent = idHint($("#id-type").value, $("#id-number").value); });
   }
+  for (const id of ["#agent-id-number", "#agent-id-type"]) {
+    $(id).addEventListener("input", () => { $("#agent-id-hint").textContent = idHint($("#agent-id-type").value, $("#agent-id-number").value); });
+  }
 
   // ------------------------------------------------------------ submitting, and the answer
 
@@ -225,6 +257,15 @@
       commitment_signed: $("#commitment").checked,
       refusal_reason: refusal || "",
     };
+    if (hasAgent()) {
+      body.agent = {
+        name: $("#agent-name").value.trim(),
+        id_type: $("#agent-id-type").value,
+        id_number: $("#agent-id-number").value.trim(),
+        relation: $("#agent-relation").value.trim(),
+      };
+    }
+    if ($("#helper-name").value.trim()) body.helper_name = $("#helper-name").value.trim();
     if (days > 0 && $("#deferral").checked) {
       body.supplement_limit = { value: days, unit: (selected.promised_limit && selected.promised_limit.unit) || "WD" };
     }
@@ -236,6 +277,12 @@
     if (!$("#applicant-name").value.trim() || !$("#id-number").value.trim()) {
       showError("请填写申请人姓名和证件号码");
       (!$("#applicant-name").value.trim() ? $("#applicant-name") : $("#id-number")).focus();
+      return;
+    }
+    const agentEmpty = ["#agent-name", "#agent-id-number", "#agent-relation"].find((id) => !$(id).value.trim());
+    if (hasAgent() && agentEmpty) {
+      showError("请填写代理人姓名、证件号码和与申请人关系");
+      $(agentEmpty).focus();
       return;
     }
     const body = application(refusal);
@@ -273,6 +320,7 @@
     $("#outcome").textContent = outcome;
     const link = $("#result-link");
     link.hidden = !caseNo;
+    link.textContent = "查看办件";
     if (caseNo) link.href = `/desk/cases/${encodeURIComponent(caseNo)}`;
     lastBody = "";
   }
@@ -294,13 +342,20 @@
   }
 
   function incomplete(answer, body) {
-    showResult(`材料不全：一次告知 ${answer.missing.length} 项`, "");
+    showResult(`材料不全：一次告知 ${answer.missing.length} 项${answer.notice_no ? `，告知书编号 ${answer.notice_no}` : ""}`, "");
+    if (answer.notice_no) {
+      const link = $("#result-link");
+      link.hidden = false;
+      link.textContent = "查看告知书";
+      link.href = `/desk/notices/${encodeURIComponent(answer.notice_no)}`;
+    }
     const today = new Date().toLocaleDateString("zh-CN", { timeZone: "Asia/Shanghai" });
     const reused = answer.reused.length
       ? `<p>以下材料已在你以往的办件中提交，本次复用，无需再交：${answer.reused.map((r) => `${esc(r.name)}（办件 ${esc(r.case_no)}）`).join("、")}。</p>`
       : "";
     $("#document-slot").innerHTML = `<article class="document" id="document" data-kind="notice">
       <h2 class="doc-title">${esc(desk.dataset.point)}<br>一次性告知书</h2>
+      ${answer.notice_no ? `<p class="doc-no">文书编号：<span id="notice-no">${esc(answer.notice_no)}</span></p>` : ""}
       <p>${esc(body.applicant.name)}（${esc(body.applicant.id_type)}）：</p>
       <p>你（单位）申请办理的“${esc(answer.item_name)}”（${esc(answer.item_code)}），经审查，申请材料尚不齐全。现将需要补正的全部材料一次性告知如下：</p>
       <table class="doc" id="missing-list"><tr><th>序号</th><th>材料</th><th>原因</th></tr>
@@ -310,6 +365,20 @@
       <p>以上为需要补正的全部材料。材料补齐后，可到任一受理窗口或自助终端重新提交。</p>
       <p class="sign"><span>经办人：${esc(desk.dataset.clerk)}</span><span>${esc(today)}</span><span>（受理专用章）</span></p>
     </article>`;
+    if (answer.notice_no) showNotice($("#document-slot"), answer.notice_no);
+  }
+
+  // The kept 一次性告知书 (as reprinted from 我的办件) replaces the draft once the read model has it.
+  async function showNotice(slot, noticeNo) {
+    const started = Date.now();
+    while (Date.now() - started < 10000) {
+      const response = await fetch(`/desk/notices/${encodeURIComponent(noticeNo)}/document`, { credentials: "same-origin" });
+      if (response.ok) {
+        slot.innerHTML = await response.text();
+        return;
+      }
+      await sleep(200);
+    }
   }
 
   form.addEventListener("submit", (event) => {
@@ -334,6 +403,8 @@
     selected = null;
     lastBody = "";
     form.reset();
+    $("#agent-fields").hidden = true;
+    $("#agent-note").hidden = true;
     form.hidden = true;
     $("#result").hidden = true;
     $("#intro").hidden = false;
