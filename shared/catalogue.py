@@ -97,6 +97,10 @@ LICENSING_CAP = ExtensionCap(count=1, limit=Limit(10, "WD"), basis="《中华人
 DEFAULT_CAP = ExtensionCap(count=1, limit=Limit(10, "WD"), basis="本大厅延长审批期限规定（参照行政许可法第四十二条）")
 
 
+# 退回补正期限 when an item's entry names none ([local] rule of the hall).
+RETURN_LIMIT = Limit(15, "WD")
+
+
 def in_force(versions: list[Version], day: date) -> Version | None:
     in_force = [v for v in versions if v.effective <= day]
     return max(in_force, key=lambda v: v.effective) if in_force else None
@@ -123,6 +127,8 @@ class Item(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
     # 即办件 whose law lets one person do 承办, 审核 and 决定; otherwise three different people (岗位分离).
     one_person: bool = False
     extension_cap: ExtensionCap | None = None  # the item's own law's cap; None: the default for its type
+    # 退回补正: how long the applicant has to bring what a step returned for; past it the case is 退件.
+    return_limit: Limit = RETURN_LIMIT
     # 证照名称 of the licence a grant issues (营业执照 …); a 准予 决定 must then give its number. "" issues none.
     licence: str = ""
 
@@ -319,6 +325,8 @@ def _check_item(item: Item, departments: set[str]) -> None:
     cap = item.extension_cap
     if cap is not None and (cap.count < 0 or not 0 <= cap.limit.value < 10_000):
         raise CatalogueError(f"{where}：延长上限 extension_cap 须为非负次数和 0 至 10000 之间的时限")
+    if not 0 < item.return_limit.value < 10_000:
+        raise CatalogueError(f"{where}：退回补正期限 return_limit 须为 0 至 10000 之间的正数时限")
     for m in item.materials:
         if m.deferrable and not m.required:
             raise CatalogueError(f"{where}：容缺材料“{m.name}”必须是必备材料")

@@ -10,7 +10,10 @@ from services.routing.messages import (
     ApplicantNotified,
     CaseCompleted,
     CaseDelivered,
+    CaseReturned,
     ChildCompleted,
+    ClockRequested,
+    ClockWithdrawn,
     ExtensionApproved,
     ExtensionRejected,
     ExtensionRequested,
@@ -55,6 +58,9 @@ def build(settings: HallSettings, spans: SpanProcessor | None = None) -> Service
         CaseDelivered,
         HandedOver,
         ApplicantNotified,
+        CaseReturned,
+        ClockRequested,
+        ClockWithdrawn,
     )
     runtime.publications.declare(topics.EXTERNAL_REQUESTS, HandedOver)
     runtime.subscribe(INPUTS, Routing(settings).table())

@@ -10,6 +10,8 @@ import msgspec
 
 from services.routing import external, steps, window
 from services.routing.messages import (
+    RETURN,
+    SUSPENSION,
     CaseAccepted,
     CaseSuspended,
     ClaimStep,
@@ -27,6 +29,8 @@ from services.routing.messages import (
     RequestExtension,
     ResumeStep,
     StartSpecialProcedure,
+    StepResumed,
+    SupplementReturned,
 )
 from services.routing.model import Refusal, RoutedCase
 from services.routing.plan import open_case
@@ -52,6 +56,15 @@ class Answer(msgspec.Struct, frozen=True, kw_only=True):
     published: list[str]
 
 
+class Supplemented(msgspec.Struct, frozen=True, kw_only=True):
+    """The reply to the applicant's 补正: the materials received and the steps that go on."""
+
+    case_no: str
+    received: list[str]
+    resumed: list[StepResumed]
+    complete: bool = True
+
+
 def who(env: Envelope, cmd: Any) -> Who:
     """The acting person from the envelope; department (and role) as the gateway vouches in the command."""
     return Who(env.actor.id, env.actor.name or env.actor.id, cmd.department, getattr(cmd, "role", "staff"))
@@ -68,6 +81,7 @@ def rules_of(catalogue: Catalogue, item_code: str) -> Rules:
         one_person=item.one_person,
         cap=ExtensionCap(count=cap.count, limit=Limit(cap.limit.value, cap.limit.unit), basis=cap.basis),
         special_procedures=tuple(item.special_procedures),
+        return_limit=Limit(item.return_limit.value, item.return_limit.unit),
         licence=item.licence,
     )
 
@@ -86,7 +100,7 @@ class Routing:
             "MaterialsSupplemented.v1": Route(MaterialsSupplemented, self._event(_supplemented)),
             "CaseSuspended.v1": Route(CaseSuspended, self._event(_suspended)),
             # timing's alerts on step clocks, and the other jurisdiction's answers
-            "ClockAlerted.v1": Route(ClockAlerted, self._event(_alerted)),
+            "ClockAlerted.v1": Route(ClockAlerted, self._event(self._alerted)),
             "HandoverReceived.v1": Route(HandoverReceived, self._event(_received)),
             "ExternalResult.v1": Route(ExternalResult, self._event(_external_result)),
             # commands from the gateway
@@ -99,6 +113,7 @@ class Routing:
             "RequestExtension.v1": Route(RequestExtension, self._command(self._request_extension)),
             "DecideExtension.v1": Route(DecideExtension, self._command(self._decide_extension)),
             "RecordDelivery.v1": Route(RecordDelivery, self._command(_deliver)),
+            "SupplementReturned.v1": Route(SupplementReturned, self.supplement_returned),
         }
 
     # ------------------------------------------------------------ state and effects
@@ -215,6 +230,38 @@ class Routing:
             rules=self._rules(case, cmd.step_id),
         )
 
+    def _alerted(self, case: RoutedCase, _: Envelope, event: ClockAlerted) -> list[msgspec.Struct]:
+        """A step clock's alert escalates; the 逾期 of a return's limit or of a 容缺 suspension is 退件."""
+        if event.purpose in (RETURN, SUSPENSION):
+            step = next((s for s in case.steps if s.return_clock and s.return_clock == event.clock_id), None)
+            rules = STRICT if step is None else rules_of(self.catalogue, case.track(step.track).item_code)
+            return steps.lapse(
+                case,
+                event.clock_id,
+                purpose=event.purpose,
+                level=event.level,
+                deadline=event.deadline,
+                at=event.fired_at,
+                rules=rules,
+            )
+        return steps.escalate(case, event.step_id or event.clock_id, event.level, event.deadline, event.fired_at)
+
+    async def supplement_returned(self, env: Envelope, cmd: SupplementReturned, txn: Txn) -> None:
+        """补正 by the applicant: answers what was received and which steps go on."""
+        case = await self._load(txn, env.case_id)
+        if case is None:
+            txn.answer(404, f"办件 {env.case_id} 不存在或尚未分办")
+            return
+        try:
+            published = steps.supplement_returned(case, cmd.materials, channel=cmd.channel, at=env.occurred_at)
+        except Refusal as refusal:
+            txn.answer(refusal.status, refusal.reason)
+            return
+        self._save(txn, case, published)
+        resumed = [e for e in published if isinstance(e, StepResumed)]
+        received = resumed[0].supplemented if resumed else []
+        txn.answer(200, body=Supplemented(case_no=case.case_no, received=received, resumed=resumed))
+
     async def case_accepted(self, env: Envelope, event: CaseAccepted, txn: Txn) -> None:
         if await self._load(txn, env.case_id) is not None:
             return  # the same case accepted again (e.g. intake re-published it): routed once
@@ -232,10 +279,6 @@ def _supplemented(case: RoutedCase, env: Envelope, event: MaterialsSupplemented)
 def _suspended(case: RoutedCase, _: Envelope, event: CaseSuspended) -> list[msgspec.Struct]:
     window.suspended(case, event.reason)
     return []
-
-
-def _alerted(case: RoutedCase, _: Envelope, event: ClockAlerted) -> list[msgspec.Struct]:
-    return steps.escalate(case, event.step_id or event.clock_id, event.level, event.deadline, event.fired_at)
 
 
 def _received(case: RoutedCase, _: Envelope, event: HandoverReceived) -> list[msgspec.Struct]:
@@ -256,4 +299,6 @@ def _end_special(case: RoutedCase, env: Envelope, cmd: EndSpecialProcedure) -> l
 
 
 def _deliver(case: RoutedCase, env: Envelope, cmd: RecordDelivery) -> list[msgspec.Struct]:
+    if case.status == "已退件":
+        raise Refusal(409, f"办件 {case.case_no} 已退件（{'；'.join(case.reasons)}），没有办理结果可以出件")
     return window.deliver(case, cmd.method, cmd.address, env.occurred_at)

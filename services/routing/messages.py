@@ -20,7 +20,7 @@ Result = Literal["准予", "不予"]
 ChildResult = Literal["准予", "不予", "终止"]
 SpecialKind = Literal["听证", "招标", "拍卖", "检验", "检测", "检疫", "鉴定", "专家评审"]
 DeliveryMethod = Literal["窗口", "邮寄"]
-NoticeKind = Literal["延长审批期限", "特别程序"]
+NoticeKind = Literal["延长审批期限", "特别程序", "退件"]
 STEP_NAMES = ("承办", "审核", "决定")
 
 
@@ -92,6 +92,7 @@ class ClockAlerted(msgspec.Struct, frozen=True, kw_only=True):
 
     version: ClassVar[int] = 1
     clock_id: str
+    purpose: str = ""  # 环节 for a step clock; 退回补正 / 容缺中止 for the limits that end in 退件
     step_id: str = ""
     level: str
     deadline: datetime | None = None
@@ -271,6 +272,9 @@ class StepDecided(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class StepResumed(msgspec.Struct, frozen=True, kw_only=True):
+    """A step returned for supplement goes on: staff confirmed it (``/resume``), or the applicant supplemented
+    (``supplemented`` lists what was brought, at a kiosk or a window; the envelope names who took it)."""
+
     version: ClassVar[int] = 1
     case_no: str
     step_id: str
@@ -278,6 +282,7 @@ class StepResumed(msgspec.Struct, frozen=True, kw_only=True):
     department: str
     reason: str
     resumed_at: datetime
+    supplemented: list[str] = []
 
 
 class SpecialProcedureStarted(msgspec.Struct, frozen=True, kw_only=True):
@@ -431,3 +436,57 @@ class ApplicantNotified(msgspec.Struct, frozen=True, kw_only=True):
     applicant_name: str = ""
     applicant_phone: str = ""
     notified_at: datetime
+    item_code: str = ""  # the item (or bundle child's item) the notice is about: its type decides the remedy
+
+
+# ---------------------------------------------------------------- 退回补正 and 容缺中止 end in 退件
+
+RETURN = "退回补正"  # the purpose of the clock on a return's limit (catalogue return_limit)
+SUSPENSION = "容缺中止"  # the purpose of the clock timing runs on a 容缺 suspension (data/halls.toml)
+OVERDUE = "逾期"
+
+
+class SupplementReturned(msgspec.Struct, frozen=True, kw_only=True):
+    """The applicant brings what a step returned for (补正), at a kiosk (ID proved) or a clerk's window."""
+
+    version: ClassVar[int] = 1
+    materials: list[str]
+    channel: str = ""  # 自助终端 / 窗口
+
+
+class ClockRequested(msgspec.Struct, frozen=True, kw_only=True):
+    """Asks timing for the clock on a return's limit (``purpose`` 退回补正); its 逾期 makes the case 退件."""
+
+    version: ClassVar[int] = 1
+    clock_id: str
+    purpose: str
+    case_no: str = ""
+    department: str = ""
+    starts_at: datetime | None = None
+    limit: Limit
+
+
+class ClockWithdrawn(msgspec.Struct, frozen=True, kw_only=True):
+    """The return's clock is no longer needed: the step resumed."""
+
+    version: ClassVar[int] = 1
+    clock_id: str
+    purpose: str = ""
+    case_no: str = ""
+    withdrawn_at: datetime | None = None
+
+
+class CaseReturned(msgspec.Struct, frozen=True, kw_only=True):
+    """退件: the limit of a return (退回补正) or of a 容缺 suspension passed with nothing supplied. The case ends
+    without a decision; its open steps close, every clock stops with this outcome (not overdue), the applicant
+    gets a 退件通知书 (``notice_no``) and may apply again with the materials."""
+
+    version: ClassVar[int] = 1
+    case_no: str
+    cause: str  # 退回补正 / 容缺中止
+    reason: str
+    materials: list[str] = []  # what was never brought
+    step_ids: list[str] = []  # the steps it closed
+    deadline: datetime | None = None  # the limit that passed
+    notice_no: str = ""
+    returned_at: datetime

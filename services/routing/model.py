@@ -17,7 +17,7 @@ from services.routing.messages import Action, ChildResult, DeliveryMethod, Limit
 StepStatus = Literal["待办", "已办"]  # GB/T 39046 表7
 Waiting = Literal["", "补正", "特别程序"]
 TrackStatus = Literal["未开始", "办理中", "已移交", "已办结"]
-CaseStatus = Literal["办理中", "已办结", "已出件"]
+CaseStatus = Literal["办理中", "已办结", "已出件", "已退件"]
 
 
 class Refusal(Exception):
@@ -81,6 +81,8 @@ class Step(msgspec.Struct, kw_only=True):
     special: Special | None = None
     extension: PendingExtension | None = None
     escalated: list[str] = []
+    returned: list[str] = []  # 退回补正: what the applicant must bring (until the step resumes)
+    return_clock: str = ""  # the clock on the return's limit (timing's 逾期 on it makes the case 退件)
 
 
 class Delivery(msgspec.Struct, kw_only=True):
@@ -110,6 +112,7 @@ class RoutedCase(msgspec.Struct, kw_only=True):
     applicant_name: str = ""
     applicant_phone: str = ""  # sealed (shared.pii): only a notification channel opens it
     notices: int = 0  # 书面告知 issued so far (numbers the next one)
+    returned_at: datetime | None = None  # 退件: when (its reason is in ``reasons``)
 
     def track(self, no: int) -> Track:
         return self.tracks[no - 1]

@@ -11,8 +11,14 @@ from datetime import datetime
 import msgspec
 
 from services.routing.messages import (
+    OVERDUE,
+    RETURN,
+    SUSPENSION,
     Action,
     ApplicantNotified,
+    CaseReturned,
+    ClockRequested,
+    ClockWithdrawn,
     ExtensionApproved,
     ExtensionRejected,
     ExtensionRequested,
@@ -57,6 +63,7 @@ class Rules(msgspec.Struct, frozen=True, kw_only=True):
     one_person: bool = False  # 即办件 whose law lets one person do 承办, 审核 and 决定
     cap: ExtensionCap = ExtensionCap()
     special_procedures: tuple[str, ...] = ()
+    return_limit: Limit = Limit(15, "WD")  # 退回补正期限 (catalogue return_limit): past it the case is 退件
     licence: str = ""  # 证照名称 a grant of the item issues ("" none): its 决定 准予 must give the number
 
 
@@ -88,6 +95,8 @@ def _department(step: Step, who: Who) -> None:
 
 
 def _still_open(case: RoutedCase, step: Step) -> None:
+    if case.status == "已退件":
+        raise Refusal(409, f"办件 {case.case_no} {_ended_at(case)}退件（{'；'.join(case.reasons)}），不能再办理环节")
     if step.status == "已办" and step.ended_at is not None:
         raise Refusal(409, f"该环节已于 {local(step.ended_at)} 办理（{step.action}），不能重复办理")
     if case.status != "办理中":
@@ -173,8 +182,17 @@ def decide(
     )
     step.opinion = opinion
     if action == "退回":
-        step.waiting = "补正"
-        return [decided]
+        step.waiting, step.returned = "补正", wanted
+        step.return_clock = f"{step.step_id}:{RETURN}:{at:%Y%m%d%H%M%S}"
+        limit = ClockRequested(
+            clock_id=step.return_clock,
+            purpose=RETURN,
+            case_no=case.case_no,
+            department=step.department,
+            starts_at=at,
+            limit=rules.return_limit,
+        )
+        return [decided, limit]
     step.status, step.action, step.handler, step.ended_at = "已办", action, who.name, at
     step.assignee_id, step.assignee_name = step.assignee_id or who.id, step.assignee_name or who.name
     if action == "通过":
@@ -215,24 +233,129 @@ def resume(case: RoutedCase, step_id: str, who: Who, reason: str, at: datetime) 
     step = _acting_on(case, step_id, who)
     if step.waiting != "补正":
         raise Refusal(409, "该环节没有退回补正，无需恢复办理")
-    return [_resumed(case, step, reason or f"{who.name}确认补正材料已收到", at)]
+    return _resumed(case, step, reason or f"{who.name}确认补正材料已收到", at)
 
 
 def resume_returned(case: RoutedCase, reason: str, at: datetime) -> list[msgspec.Struct]:
     """The applicant supplemented: every step returned for supplement goes on."""
-    return [_resumed(case, s, reason, at) for s in case.steps if s.status == "待办" and s.waiting == "补正"]
+    return [e for s in _returned_steps(case) for e in _resumed(case, s, reason, at)]
 
 
-def _resumed(case: RoutedCase, step: Step, reason: str, at: datetime) -> StepResumed:
-    step.waiting = ""
-    return StepResumed(
+def _returned_steps(case: RoutedCase) -> list[Step]:
+    return [s for s in case.steps if s.status == "待办" and s.waiting == "补正"]
+
+
+def _resumed(
+    case: RoutedCase, step: Step, reason: str, at: datetime, supplemented: list[str] | None = None
+) -> list[msgspec.Struct]:
+    """The step goes on (its clocks resume on StepResumed); the clock on the return's limit is withdrawn."""
+    clock, step.waiting, step.returned, step.return_clock = step.return_clock, "", [], ""
+    resumed = StepResumed(
         case_no=case.case_no,
         step_id=step.step_id,
         step_name=step.name,
         department=step.department,
         reason=reason,
         resumed_at=at,
+        supplemented=supplemented or [],
     )
+    if not clock:
+        return [resumed]
+    return [resumed, ClockWithdrawn(clock_id=clock, purpose=RETURN, case_no=case.case_no, withdrawn_at=at)]
+
+
+def _ended_at(case: RoutedCase) -> str:
+    return f"已于 {local(case.returned_at)} " if case.returned_at else "已"
+
+
+def supplement_returned(case: RoutedCase, materials: list[str], *, channel: str, at: datetime) -> list[msgspec.Struct]:
+    """补正 by the applicant (kiosk with the ID proved, or a clerk at the window): the materials every returned
+    step asked for, all at once; each step resumes, as staff's /resume does, recorded as the applicant's."""
+    if case.status == "已退件":
+        reason = "；".join(case.reasons)
+        raise Refusal(
+            409,
+            f"办件 {case.case_no} {_ended_at(case)}退件（{reason}），不能再补正材料；请携带全部材料重新申报",
+        )
+    if case.status != "办理中":
+        raise Refusal(409, f"办件 {case.case_no} 已{case.status.removeprefix('已')}，无需补正材料")
+    returned = _returned_steps(case)
+    if not returned:
+        raise Refusal(409, f"办件 {case.case_no} 没有退回补正的材料")
+    wanted = list(dict.fromkeys(m for s in returned for m in s.returned))
+    given = list(dict.fromkeys(m.strip() for m in materials if m.strip()))
+    if not given:
+        raise Refusal(422, f"请提交退回补正的材料：{'、'.join(wanted)}")
+    strangers = [m for m in given if wanted and m not in wanted]
+    if strangers:
+        raise Refusal(422, f"这些材料不在退回补正清单中：{'、'.join(strangers)}（需补正：{'、'.join(wanted)}）")
+    missing = [m for m in wanted if m not in given]
+    if missing:
+        raise Refusal(422, f"退回补正的材料须一次补齐，仍缺：{'、'.join(missing)}（需补正：{'、'.join(wanted)}）")
+    reason = f"申请人补正材料（{channel or '窗口'}）：{'、'.join(given)}"
+    return [e for s in returned for e in _resumed(case, s, reason, at, given)]
+
+
+CAUSES = {RETURN: "退回补正", SUSPENSION: "容缺中止"}
+
+
+def lapse(
+    case: RoutedCase,
+    clock_id: str,
+    *,
+    purpose: str,
+    level: str,
+    deadline: datetime | None,
+    at: datetime,
+    rules: Rules = STRICT,
+) -> list[msgspec.Struct]:
+    """A return's limit or a 容缺 suspension's further period passed (timing's 逾期): 退件, if nothing came."""
+    if level != OVERDUE or case.status != "办理中":
+        return []
+    open_steps = [s for s in case.steps if s.status == "待办"]
+    if purpose == RETURN:
+        lapsed = next((s for s in open_steps if s.waiting == "补正" and s.return_clock == clock_id), None)
+        if lapsed is None:
+            return []  # supplemented (the clock was withdrawn) or already ended
+        track = case.track(lapsed.track)
+        missing = lapsed.returned
+        length = limit_text(rules.return_limit.value, rules.return_limit.unit)
+        reason = f"{lapsed.department}{lapsed.name}环节退回补正后，申请人逾期未补正（期限{length}）"
+        what = f"经{lapsed.department}审查，需补正以下材料：{'、'.join(missing) or '（见补正通知书）'}"
+        basis = f"本事项办事指南（退回补正期限{length}）"
+        anchor: Step | None = lapsed
+    elif purpose == SUSPENSION:
+        if not case.suspended:
+            return []  # the owed materials came in time
+        track = case.tracks[0]
+        missing = [m.name or m.code for m in case.owed]
+        reason = f"容缺受理的材料逾期未补齐，办件中止后仍未补齐（{case.suspended}）"
+        what = f"容缺受理时您承诺补齐的材料（{'、'.join(missing)}）逾期未补齐，本件已中止办理"
+        basis = "本政务服务中心容缺受理规定（容缺材料逾期未补齐的，中止办理；中止后期满仍未补齐的，退件）"
+        anchor = open_steps[0] if open_steps else None
+    else:
+        return []
+    for step in open_steps:
+        step.status, step.waiting, step.ended_at = "已办", "", at
+    case.status, case.reasons, case.returned_at, case.suspended = "已退件", [reason], at, ""
+    until = f"已于 {local(deadline)} 届满" if deadline else "已届满"
+    text = (
+        f"{case.applicant_name or '申请人'}：您申请办理的“{track.item_name}”（办件编号 {track.case_no}），"
+        f"{what}。补正期限{until}，您未补正材料，本件作退件处理，所提交的申请材料退还申请人。"
+        "您补齐全部材料后，可以重新申报。特此通知。"
+    )
+    notice = _notice(case, track, anchor, "退件", text, basis=basis, at=at)
+    returned = CaseReturned(
+        case_no=case.case_no,
+        cause=CAUSES[purpose],
+        reason=reason,
+        materials=missing,
+        step_ids=[s.step_id for s in open_steps],
+        deadline=deadline,
+        notice_no=notice.notice_no,
+        returned_at=at,
+    )
+    return [returned, notice]
 
 
 def reassign(
@@ -410,20 +533,22 @@ def decide_extension(
     ]
 
 
-TITLES = {"延长审批期限": "延长审批期限告知书", "特别程序": "特别程序告知书"}
+TITLES = {"延长审批期限": "延长审批期限告知书", "特别程序": "特别程序告知书", "退件": "退件通知书"}
 
 
 def _notice(
-    case: RoutedCase, track: Track, step: Step, kind: NoticeKind, text: str, *, basis: str, at: datetime
+    case: RoutedCase, track: Track, step: Step | None, kind: NoticeKind, text: str, *, basis: str, at: datetime
 ) -> ApplicantNotified:
-    """书面告知 the applicant, numbered per case (``<case no>-GZ01`` …)."""
+    """书面告知 the applicant, numbered per case (``<case no>-GZ01`` …); a 退件 of a suspended case may have no
+    open step: it is the item's department's."""
     case.notices += 1
     return ApplicantNotified(
         case_no=case.case_no,
         item_case_no=track.case_no,
         item_name=track.item_name,
-        step_id=step.step_id,
-        department=step.department,
+        item_code=track.item_code,
+        step_id=step.step_id if step is not None else "",
+        department=step.department if step is not None else track.department,
         notice_no=f"{case.case_no}-GZ{case.notices:02d}",
         kind=kind,
         title=TITLES[kind],

@@ -45,6 +45,8 @@ class HallPolicy(msgspec.Struct, frozen=True, kw_only=True):
     sessions: tuple[Session, ...] = DEFAULT_SESSIONS
     warning: WarningRule | None = WarningRule(before=Limit(1, "WD"), share=0.2)
     escalation: tuple[Escalation, ...] = ()
+    # 容缺: how long a case suspended for owed materials waits for them before it is 退件
+    suspension: Limit = Limit(15, "WD")
 
     @property
     def levels(self) -> tuple[str, ...]:
@@ -84,7 +86,7 @@ def parse_warning(value: str | list[str]) -> WarningRule | None:
 
 
 def _policy(code: str, raw: dict[str, Any], base: HallPolicy) -> HallPolicy:
-    unknown = set(raw) - {"name", "sessions", "warning", "escalation"}
+    unknown = set(raw) - {"name", "sessions", "warning", "escalation", "suspension"}
     if unknown:
         raise ValueError(f"data/halls.toml [{code}]：不认识的项 {'、'.join(sorted(unknown))}")
     policy = msgspec.structs.replace(base, code=code, name=raw.get("name", base.name if code == base.code else code))
@@ -98,6 +100,11 @@ def _policy(code: str, raw: dict[str, Any], base: HallPolicy) -> HallPolicy:
         if len(set(names)) != len(names):
             raise ValueError(f"data/halls.toml [{code}]：督办层级重名：{names}")
         policy = msgspec.structs.replace(policy, escalation=levels)
+    if "suspension" in raw:
+        suspension = parse_limit(str(raw["suspension"]))
+        if suspension.value <= 0:
+            raise ValueError(f"data/halls.toml [{code}]：容缺中止后的退件期限 suspension 须大于 0")
+        policy = msgspec.structs.replace(policy, suspension=suspension)
     return policy
 
 

@@ -21,6 +21,7 @@ from services.timing.engine import DEFAULT_HALL, Engine
 from services.timing.messages import (
     CaseAccepted,
     CaseCompleted,
+    CaseReturned,
     CaseSuspended,
     ChildCompleted,
     ClockExtended,
@@ -48,8 +49,10 @@ from shared.localtime import LOCAL
 from shared.outbox import Txn
 from shared.settings import HallSettings
 
-SUSPENDED = "容缺中止"
+SUSPENDED = "容缺中止"  # the pause of a suspended case's clocks, and the purpose of the clock on its further period
 WAITING = "待前序阶段"
+RETURNED = "退件"
+RETURN = "退回补正"  # the purpose of routing's clock on a return's limit
 
 
 def _limit(limit: LimitIn) -> Limit:
@@ -82,6 +85,7 @@ class Timing:
             "ExtensionApproved.v1": Route(ExtensionApproved, self.extension_approved),
             "ChildCompleted.v1": Route(ChildCompleted, self.child_completed),
             "CaseCompleted.v1": Route(CaseCompleted, self.case_completed),
+            "CaseReturned.v1": Route(CaseReturned, self.case_returned),
         }
 
     # ------------------------------------------------------------------ state
@@ -376,12 +380,41 @@ class Timing:
             return
         reason = SUSPENDED + (f"：{event.reason}" if event.reason else "")
         targets = await self.running(txn, env.case_id)
-        self.pause(txn, env, targets, pause_id=SUSPENDED, reason=reason, at=event.suspended_at or env.occurred_at)
+        at = event.suspended_at or env.occurred_at
+        self.pause(txn, env, targets, pause_id=SUSPENDED, reason=reason, at=at)
+        await self.suspension_clock(txn, env.case_id, at)
+
+    async def suspension_clock(self, txn: Txn, case_id: str, at: datetime) -> None:
+        """容缺中止 has a further period (data/halls.toml ``suspension``, by the case's hall): its 逾期 with the
+        materials still owed makes the case 退件 (routing)."""
+        clock_id = f"{case_id}:{SUSPENDED}"
+        case = await self.load(txn, case_id)
+        if case is None or await self.load(txn, clock_id) is not None:
+            return
+        await self.start(
+            txn,
+            clock_id=clock_id,
+            purpose=SUSPENDED,
+            case_id=case_id,
+            case_no=case.case_no,
+            started_at=at,
+            promised=self.engine.policy(case.hall).suspension,
+            department=case.department,
+            item_code=case.item_code,
+            item_name=case.item_name,
+            owner=case.owner,
+            owner_name=case.owner_name,
+            hall=case.hall,
+        )
 
     async def materials_supplemented(self, env: Envelope, event: MaterialsSupplemented, txn: Txn) -> None:
         if event.complete:
+            at = event.supplemented_at or env.occurred_at
             clocks = await self.case_clocks(txn, env.case_id)
-            await self.resume(txn, env, clocks, SUSPENDED, event.supplemented_at or env.occurred_at)
+            await self.resume(txn, env, clocks, SUSPENDED, at)
+            for clock in clocks:
+                if clock.purpose == SUSPENDED:
+                    await self.stop(txn, env, clock, at, "容缺材料已补齐")
 
     async def extension_approved(self, env: Envelope, event: ExtensionApproved, txn: Txn) -> None:
         clocks = await self.case_clocks(txn, env.case_id)
@@ -414,7 +447,9 @@ class Timing:
 
     # ------------------------------------------------------------------ stopping
 
-    async def stop(self, txn: Txn, env: Envelope, clock: ClockState, at: datetime, reason: str) -> None:
+    async def stop(
+        self, txn: Txn, env: Envelope, clock: ClockState, at: datetime, reason: str, *, outcome: str = ""
+    ) -> None:
         if not clock.running:
             return
         c.stop(clock, at.astimezone(LOCAL), env.event_id, self.engine.calendar(clock.hall))
@@ -428,6 +463,7 @@ class Timing:
             purpose=clock.purpose,
             step_id=clock.step_id,
             reason=reason,
+            outcome=outcome,
         )
         txn.emit(self.events, stopped)
 
@@ -445,10 +481,22 @@ class Timing:
         for clock in await self.running(txn, env.case_id):
             await self.stop(txn, env, clock, event.completed_at, "办结" if clock.purpose == CASE else "随办件办结")
 
+    async def case_returned(self, env: Envelope, event: CaseReturned, txn: Txn) -> None:
+        """退件: every clock of the case still running stops with that outcome (neither on time nor overdue)."""
+        try:
+            await self.case_clock(txn, env.case_id)
+        except _Refused:
+            return
+        at = event.returned_at or env.occurred_at
+        reason = RETURNED + (f"（{event.cause}逾期未补正）" if event.cause else "")
+        for clock in await self.case_clocks(txn, env.case_id):
+            await self.stop(txn, env, clock, at, reason, outcome=RETURNED)
+
     async def clock_withdrawn(self, env: Envelope, event: ClockWithdrawn, txn: Txn) -> None:
         clock = await self.load(txn, event.clock_id)
         if clock is not None:
-            await self.stop(txn, env, clock, event.withdrawn_at or env.occurred_at, "撤回")
+            reason = "已恢复办理" if clock.purpose == RETURN else "撤回"
+            await self.stop(txn, env, clock, event.withdrawn_at or env.occurred_at, reason)
 
 
 def _named(clock: ClockState, names: set[str]) -> bool:

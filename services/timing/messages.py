@@ -151,6 +151,16 @@ class ChildCompleted(msgspec.Struct, frozen=True, kw_only=True):
     completed_at: datetime | None = None
 
 
+class CaseReturned(msgspec.Struct, frozen=True, kw_only=True):
+    """退件: the case ended without a decision (a return's or a 容缺 suspension's limit passed); every clock of it
+    stops with that outcome, which is not overdue."""
+
+    version: ClassVar[int] = 1
+    case_no: str = ""
+    cause: str = ""
+    returned_at: datetime | None = None
+
+
 class CaseCompleted(msgspec.Struct, frozen=True, kw_only=True):
     version: ClassVar[int] = 1
     case_no: str
@@ -264,6 +274,7 @@ class ClockStopped(msgspec.Struct, frozen=True, kw_only=True):
     purpose: str = "办件"
     step_id: str = ""
     reason: str = ""
+    outcome: str = ""  # 退件: the case ended without a decision; the stop is not counted on time or overdue
 
 
 class DeadlineRevised(msgspec.Struct, frozen=True, kw_only=True):

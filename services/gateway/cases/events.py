@@ -90,6 +90,9 @@ class ClockAlerted(msgspec.Struct, frozen=True, kw_only=True):
 class ClockStopped(msgspec.Struct, frozen=True, kw_only=True):
     version: ClassVar[int] = 1
     on_time: bool
+    purpose: str = "办件"
+    reason: str = ""
+    outcome: str = ""  # 退件: stopped without a decision, neither on time nor overdue
 
 
 class ClockRefused(msgspec.Struct, frozen=True, kw_only=True):
@@ -235,6 +238,16 @@ class CaseRefused(msgspec.Struct, frozen=True, kw_only=True):
     case_no: str
     item_name: str
     reason: str
+
+
+class CaseReturned(msgspec.Struct, frozen=True, kw_only=True):
+    """退件 (routing): a return's or a 容缺 suspension's limit passed with nothing supplied."""
+
+    version: ClassVar[int] = 1
+    case_no: str
+    cause: str = ""
+    reason: str = ""
+    notice_no: str = ""
 
 
 class MaterialsSupplemented(msgspec.Struct, frozen=True, kw_only=True):

@@ -36,12 +36,15 @@ _entry = msgspec.json.Decoder(TimelineEntry)
 
 
 REFUSED = "不予受理"  # the application ends at the window (intake's CaseRefused)
+RETURNED = "退件"  # a return's or a 容缺 suspension's limit passed with nothing supplied (routing's CaseReturned)
 
 
 def current_state(entries: list[TimelineEntry]) -> str:
     """Derived from the timeline on every read, so it cannot drift from what happened."""
     if any(e.state == REFUSED for e in entries):
         return REFUSED
+    if any(e.state == RETURNED for e in entries):
+        return RETURNED
     reached = [STATES.index(e.state) for e in entries if e.state in STATES]
     return STATES[max(reached)] if reached else "处理中"
 
@@ -69,8 +72,10 @@ class Timeline:
             ),
             **self._step_work(),
             "ClockStarted.v1": Route(events.ClockStarted, self._note("", _clock_started)),
-            "ClockStopped.v1": Route(
-                events.ClockStopped, self._note("", lambda e: "停止计时，" + ("按时办结" if e.on_time else "超期办结"))
+            "ClockStopped.v1": Route(events.ClockStopped, self._note("", _stopped)),
+            "CaseReturned.v1": Route(
+                events.CaseReturned,
+                self._note(RETURNED, lambda e: f"退件：{e.reason}（退件通知书 {e.notice_no}）"),
             ),
             # Old records only (timing now computes every clock): their reason is for operators, not applicants.
             "ClockRefused.v1": Route(events.ClockRefused, self._note("", lambda e: f"{_clock(e.purpose)}{PENDING}")),
@@ -236,11 +241,25 @@ def _supplemented(e: events.MaterialsSupplemented) -> str:
     return f"补齐材料：{brought}；仍待补齐：{'、'.join(m.name for m in e.remaining)}"
 
 
-_CLOCKS = {"办件": "办件时限", "子件": "子件时限", "环节": "环节时限", "补齐": "容缺补齐时限"}
+_CLOCKS = {
+    "办件": "办件时限",
+    "子件": "子件时限",
+    "环节": "环节时限",
+    "补齐": "容缺补齐时限",
+    "退回补正": "退回补正期限",
+    "容缺中止": "容缺中止后补齐期限",
+}
 
 
 def _clock(purpose: str) -> str:
     return _CLOCKS.get(purpose, f"{purpose}时限")
+
+
+_LIMITS = {
+    "补齐": "容缺材料补齐期限",
+    "退回补正": "退回补正期限（期满未补正的退件）",
+    "容缺中止": "容缺中止后补齐期限（期满仍未补齐的退件）",
+}
 
 
 def _clock_started(e: events.ClockStarted) -> str:
@@ -254,9 +273,17 @@ def _clock_started(e: events.ClockStarted) -> str:
         return f"环节开始计时，环节期限 {deadline}"
     if e.purpose == "子件":
         return f"子件 {e.case_no} 开始计时，承诺办结时间 {deadline}"
-    if e.purpose == "补齐":
-        return f"容缺材料补齐期限 {deadline}"
+    if e.purpose in _LIMITS:
+        return f"{_LIMITS[e.purpose]} {deadline}"
     return f"开始计时，承诺办结时间 {deadline}"
+
+
+def _stopped(e: events.ClockStopped) -> str:
+    if e.outcome == RETURNED:
+        return f"{_clock(e.purpose)}停止计时：退件（不计入超期）"
+    if e.purpose in ("退回补正", "容缺中止"):
+        return f"{_clock(e.purpose)}停止计时：{e.reason or '已补正'}"
+    return "停止计时，" + ("按时办结" if e.on_time else "超期办结")
 
 
 def _short(e: events.ClockResumed | events.ClockExtended) -> str:

@@ -21,6 +21,7 @@ from litestar.response import Template
 from services.gateway import access
 from services.gateway.access import NOT_FOUND, Action
 from services.gateway.cases.schemas import MaterialsIn, SupplementMaterials
+from services.gateway.steps.returns import supplement as supplement_returned
 from services.gateway.cases.timeline import TimelineEntry, current_state
 from services.gateway.context import Gateway, HallDep, Req
 from services.gateway.desk import events
@@ -177,8 +178,10 @@ class KioskController(Controller):
 
     @post(
         "/api/cases/{case_no:str}/materials",
-        summary="补齐容缺材料",
-        description="容缺受理的办件补交材料（须在待补齐清单中）。自助终端须同时提供申请人证件号码（不符时 404）；"
+        summary="补齐容缺材料，或补正退回的材料",
+        description="容缺受理的办件补交材料（须在待补齐清单中）；办理环节退回补正的，补正退回清单中的全部材料，"
+        "各退回环节恢复办理、恢复计时（同工作人员“恢复办理”，记为申请人补正）。"
+        "自助终端须同时提供申请人证件号码（不符时 404）；"
         "窗口人员只能为本场所受理的办件补齐（旗政务服务中心：全旗办件），其他 403。"
         "全部补齐后，办理结果方可送达，补齐期限计时撤销；若已因逾期中止，则恢复办理。"
         "自助终端证件号码不符（404）计入该办件编号的核对失败次数，每小时 5 次后 429。",
@@ -189,8 +192,8 @@ class KioskController(Controller):
             own={200: success(Supplemented, "已补齐：收到的材料（received）、仍待补齐的（remaining），是否全部补齐")},
             reasons={
                 404: "没有该办件；自助终端：未找到相符的办件（证件号码不符，计入核对失败次数）",
-                409: "办件已不予受理，或没有待补齐的材料",
-                422: "材料不在待补齐清单中，或内容不合规（原因见 detail）",
+                409: "办件已不予受理、已退件（补正期限届满未补正），或没有待补齐、待补正的材料",
+                422: "材料不在待补齐或退回补正清单中，退回补正的材料未一次补齐，或内容不合规（原因见 detail）",
             },
         ),
     )
@@ -204,6 +207,10 @@ class KioskController(Controller):
         await access.check_case(
             hall, user, Action.SUPPLEMENT, case_id, case_no, dossiers=dossiers, id_number=data.id_number
         )
+        # 补正 of a step returned (退回), or a case already 退件: routing answers (services/gateway/steps/returns.py).
+        returned = await supplement_returned(hall, case_id, data.materials, user.actor, user.role)
+        if returned is not None:
+            return returned
         command = SupplementMaterials(materials=data.materials)
         return await hall.send(topics.INTAKE_COMMANDS, command, case_id, user.actor)
 

@@ -80,6 +80,7 @@ class Entry(msgspec.Struct, kw_only=True):
     provisional: bool = False  # 暂定
     provisional_years: list[int] = []
     correction: Correction | None = None
+    outcome: str = ""  # 退件: stopped without a decision, counted neither on time nor overdue
 
 
 _entry = msgspec.json.Decoder(Entry)
@@ -91,6 +92,8 @@ def status(entry: Entry, now: datetime) -> tuple[Status, str]:
     Time stands still while the clock is paused or after it stopped. An alert timing raised for the current
     deadline counts too (timing may keep another time than this process, e.g. a test's ManualClock).
     """
+    if entry.outcome:
+        return NORMAL, ""  # 退件: the clock ended without a decision, never overdue
     at = min(m for m in (now, entry.paused_at, entry.stopped_at) if m is not None)
     derived: Status = NORMAL
     if at >= entry.deadline:
@@ -403,9 +406,9 @@ class SlaBoard:
         if entry is None or entry.stopped_at is not None:
             return
         entry.stopped_at, entry.on_time, entry.deadline = event.stopped_at, event.on_time, event.promised_deadline
-        entry.paused_at = None
+        entry.paused_at, entry.outcome = None, event.outcome
         self._save(txn, entry)
-        if entry.purpose == "办件":
+        if entry.purpose == "办件" and not event.outcome:
             done, field = (
                 self.key("done"),
                 f"{event.stopped_at.astimezone(LOCAL).date()}:{'on' if event.on_time else 'late'}",

@@ -69,6 +69,7 @@ class ClockStopped(msgspec.Struct, frozen=True, kw_only=True):
     promised_deadline: datetime
     on_time: bool
     clock_id: str = ""
+    outcome: str = ""  # 退件: not counted on time or overdue
 
 
 class DeadlineRevised(msgspec.Struct, frozen=True, kw_only=True):

@@ -179,7 +179,7 @@ class DeadlineRevised(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ApplicantNotified(msgspec.Struct, frozen=True, kw_only=True):
-    """书面告知 (延长审批期限告知书 / 特别程序告知书); the phone sealed (shared.pii)."""
+    """书面告知 (延长审批期限告知书 / 特别程序告知书 / 退件通知书); the phone sealed (shared.pii)."""
 
     version: ClassVar[int] = 1
     case_no: str
@@ -195,3 +195,16 @@ class ApplicantNotified(msgspec.Struct, frozen=True, kw_only=True):
     applicant_name: str = ""
     applicant_phone: str = ""
     notified_at: datetime
+    item_code: str = ""
+
+
+class CaseReturned(msgspec.Struct, frozen=True, kw_only=True):
+    """退件: the case's open steps close (a return's or a 容缺 suspension's limit passed with nothing supplied)."""
+
+    version: ClassVar[int] = 1
+    case_no: str
+    cause: str = ""
+    reason: str = ""
+    step_ids: list[str] = []
+    notice_no: str = ""
+    returned_at: datetime

@@ -1,5 +1,6 @@
-"""书面告知 to the applicant: routing's ``ApplicantNotified`` (an approved extension, a started special procedure)
-kept as a printable notice (延长审批期限告知书 / 特别程序告知书) and handed to a notification channel.
+"""书面告知 to the applicant: routing's ``ApplicantNotified`` (an approved extension, a started special procedure,
+a 退件) kept as a printable notice (延长审批期限告知书 / 特别程序告知书 / 退件通知书) and handed to a notification
+channel.
 
 The channel is an SMS adapter that only logs by default (``LogOnlySms``): one line with the case, the notice and
 the applicant's phone masked (138****5678), never the whole phone nor any ID number. A real SMS gateway is another
@@ -45,6 +46,7 @@ class Notice(msgspec.Struct, frozen=True, kw_only=True):
     applicant_name: str
     phone_masked: str = ""
     at: datetime
+    item_code: str = ""  # the item the notice is about (its type decides a 退件通知书's remedy wording)
 
 
 class Channel(Protocol):
@@ -91,6 +93,7 @@ class Notifier:
             applicant_name=event.applicant_name,
             phone_masked=mask_phone(phone) if phone else "",
             at=event.notified_at,
+            item_code=event.item_code,
         )
         txn.set(self.key("notice", notice.notice_no), notice)
         entry: dict[str, float] = {notice.notice_no: notice.at.timestamp()}

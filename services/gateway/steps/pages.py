@@ -12,6 +12,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
 from services.gateway.context import HallDep, Req
+from services.gateway.legal import legal_text
 from services.gateway.provisional import years_text
 from services.gateway.steps.api import BACK_OFFICE, WorkbenchDep
 from services.gateway.steps.notify import Notifier
@@ -119,7 +120,9 @@ class WorkbenchPages(Controller):
     async def applicant_notice(
         self, request: Req, notice_no: FromPath[str], hall: HallDep, notifier: NotifierDep
     ) -> Template:
-        """延长审批期限告知书 / 特别程序告知书, printable: the deciding department's staff, clerks and operators."""
+        """延长审批期限告知书 / 特别程序告知书 / 退件通知书, printable: the deciding department's staff, clerks and
+        operators. A 退件通知书 tells the applicant's remedy as a refusal of the item does (复议/诉讼, or a 公共服务's
+        complaint channels)."""
         user = hall.users.page_user(request, *BACK_OFFICE, "operator", "clerk")
         notice = await notifier.get(hall.redis, notice_no)
         if notice is None:
@@ -129,5 +132,9 @@ class WorkbenchPages(Controller):
             return Template(
                 template_name="workbench/refused.html", context={"user": user, "reason": reason}, status_code=403
             )
+        if notice.kind == "退件":
+            remedy = legal_text(notice.item_code, "不予受理").remedy if notice.item_code else ""
+            context = {**HELPERS, "user": user, "notice": notice, "remedy": remedy}
+            return Template(template_name="workbench/returned.html", context=context)
         context = {**HELPERS, "user": user, "notice": notice}
         return Template(template_name="workbench/applicant_notice.html", context=context)

@@ -160,6 +160,14 @@ class DecideExtension(msgspec.Struct, frozen=True, kw_only=True):
     opinion: str
 
 
+class SupplementReturned(msgspec.Struct, frozen=True, kw_only=True):
+    """The applicant's 补正 (kiosk with the ID proved, or a clerk): what the case's returned steps asked for."""
+
+    version: ClassVar[int] = 1
+    materials: list[str]
+    channel: str = ""  # 自助终端 / 窗口
+
+
 COMMANDS: list[type[msgspec.Struct]] = [
     ClaimStep,
     DecideStep,
@@ -169,4 +177,5 @@ COMMANDS: list[type[msgspec.Struct]] = [
     EndSpecialProcedure,
     RequestExtension,
     DecideExtension,
+    SupplementReturned,
 ]

@@ -140,6 +140,7 @@ class Workbench:
             "ExtensionApproved.v1": Route(events.ExtensionApproved, self._change("批准延长", _approved)),
             "ExtensionRejected.v1": Route(events.ExtensionRejected, self._change("不批准延长", _rejected)),
             "StepEscalated.v1": Route(events.StepEscalated, self.step_escalated),
+            "CaseReturned.v1": Route(events.CaseReturned, self.case_returned),
             "ClockStarted.v1": Route(events.ClockStarted, self.clock_started),
             "ClockAlerted.v1": Route(events.ClockAlerted, self.clock_alerted),
             "ClockPaused.v1": Route(events.ClockPaused, self.clock_paused),
@@ -199,6 +200,17 @@ class Workbench:
         )
         key, field, value = self.key("escalations", event.department), f"{event.step_id}|{event.level}", found
         txn.write(lambda pipe: pipe.hset(key, field, msgspec.json.encode(value)))
+
+    async def case_returned(self, env: Envelope, event: events.CaseReturned, txn: Txn) -> None:
+        """退件: the case's open steps leave their inboxes, each with a line in its audit trail."""
+        for step_id in event.step_ids:
+            raw = await txn.get(self.key("step", step_id))
+            if raw is None:
+                continue
+            step = _step.decode(raw)
+            step.status, step.waiting, step.action, step.decided_at = "已办", "", "退件", event.returned_at
+            self._save(txn, step)
+            self._log(txn, env, step_id, "退件", f"退件：{event.reason}（退件通知书 {event.notice_no}）")
 
     def _save(self, txn: Txn, step: WorkStep) -> None:
         txn.set(self.key("step", step.step_id), step)

@@ -1,0 +1,40 @@
+"""补正 after 退回 and the 退件 that ends a return or a 容缺 suspension nobody answered.
+
+``POST /api/cases/{case_no}/materials`` (a kiosk with the applicant's ID number, or a clerk at the window) goes
+to routing when a step of the case waits for 补正 or the case is 退件: routing resumes every returned step (the
+same as staff's ``/resume``, recorded as the applicant's supplement) or refuses with the reason (409 after 退件).
+Otherwise the materials are 容缺 ones and go to intake, as before.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Response
+
+from services.gateway.cases.timeline import RETURNED, current_state
+from services.gateway.context import Gateway
+from services.gateway.steps.schemas import SupplementReturned
+from services.gateway.steps.workbench import Workbench
+from shared import topics
+from shared.envelope import Actor
+
+CHANNELS = {"kiosk": "自助终端", "clerk": "窗口"}
+
+
+async def returned_or_ended(hall: Gateway, case_id: str) -> bool:
+    """A step of the case waits for 补正, or the case is 退件: routing answers the supplement."""
+    if current_state(await hall.timeline.entries(hall.redis, case_id)) == RETURNED:
+        return True
+    steps = await Workbench(hall.settings).case_steps(hall.redis, case_id)
+    return any(s.status == "待办" and s.waiting == "补正" for s in steps)
+
+
+async def supplement(
+    hall: Gateway, case_id: str, materials: list[str], actor: Actor, role: str
+) -> Response[Any] | None:
+    """Sends the 补正 to routing when the case was returned (or is 退件); None when intake should take it."""
+    if not await returned_or_ended(hall, case_id):
+        return None
+    command = SupplementReturned(materials=materials, channel=CHANNELS.get(role, role))
+    return await hall.send(topics.ROUTING_COMMANDS, command, case_id, actor)
