@@ -8,6 +8,7 @@ from opentelemetry.sdk.trace import SpanProcessor
 from services.intake.credit import CreditList
 from services.intake.handlers import Intake
 from services.intake.messages import (
+    ApplicationPreSubmitted,
     CaseAccepted,
     CaseRefused,
     CaseSuspended,
@@ -15,6 +16,7 @@ from services.intake.messages import (
     ClockWithdrawn,
     MaterialsSupplemented,
     OneTimeNoticeIssued,
+    PreReviewed,
 )
 from services.intake.rebuild import rebuild
 from shared import topics
@@ -40,6 +42,8 @@ def build(settings: HallSettings, spans: SpanProcessor | None = None) -> Service
         MaterialsSupplemented,
         CaseSuspended,
         OneTimeNoticeIssued,
+        ApplicationPreSubmitted,
+        PreReviewed,
     )
     intake = Intake(settings, load_catalogue(), load_points(), CreditList(key=for_settings(settings).id_hash))
     # An empty Redis (no ``built`` key) is rebuilt from intake.events before anything is consumed.

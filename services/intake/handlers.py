@@ -7,6 +7,7 @@ from datetime import datetime
 
 import msgspec
 
+from services.intake import prereview
 from services.intake.credit import CreditList
 from services.intake.identity import home_province, identity_problem, normalize
 from services.intake.messages import (
@@ -23,6 +24,7 @@ from services.intake.messages import (
     MaterialsSupplemented,
     MissingMaterial,
     OneTimeNoticeIssued,
+    ReviewPreSubmission,
     SubmitApplication,
     SupplementMaterials,
     SupplementOutcome,
@@ -136,6 +138,7 @@ class Intake:
         return {
             "SubmitApplication.v1": Route(SubmitApplication, self.submit_application),
             "SupplementMaterials.v1": Route(SupplementMaterials, self.supplement_materials),
+            "ReviewPreSubmission.v1": Route(ReviewPreSubmission, self.review_presubmission),
         }
 
     def timing_table(self) -> HandlerTable:
@@ -148,7 +151,17 @@ class Intake:
 
     async def submit_application(self, env: Envelope, cmd: SubmitApplication, txn: Txn) -> None:
         try:
-            await self._decide(env, cmd, txn)
+            if cmd.channel != "window":  # 预审: a machine or online channel only submits (services/intake/prereview.py)
+                await prereview.submit(self, env, cmd, txn)
+            else:
+                await self._decide(env, cmd, txn)
+        except Refusal as refusal:
+            txn.answer(refusal.status, reason=refusal.reason)
+
+    async def review_presubmission(self, env: Envelope, cmd: ReviewPreSubmission, txn: Txn) -> None:
+        """A clerk's 预审 of a kiosk, web or mobile submission: the window's rules, the clerk as the actor."""
+        try:
+            await prereview.review(self, env, cmd, txn)
         except Refusal as refusal:
             txn.answer(refusal.status, reason=refusal.reason)
 

@@ -287,3 +287,63 @@ class SupplementOutcome(msgspec.Struct, frozen=True, kw_only=True):
     received: list[Material]
     remaining: list[Material]
     complete: bool
+
+
+# ---------------------------------------------------------------- 预审: kiosk, web and mobile submissions
+
+
+class ReviewPreSubmission(msgspec.Struct, frozen=True, kw_only=True):
+    """A window clerk's 预审 of a machine or online submission: 受理 (the window's rules decide: 受理 or 待补正),
+    一次告知 (``missing``: materials the clerk finds lacking, with ``reason``) or 不予受理 (``reason``)."""
+
+    version: ClassVar[int] = 1
+    prereview_no: str
+    action: Literal["受理", "一次告知", "不予受理"]
+    reason: str = ""
+    missing: list[str] = []
+
+
+class ApplicationPreSubmitted(msgspec.Struct, frozen=True, kw_only=True):
+    """待预审: a kiosk, web or mobile submission waits for a person's 预审; nothing is accepted yet (no case number,
+    no clock). ``application`` is the command as submitted (ID number and phone sealed)."""
+
+    version: ClassVar[int] = 1
+    prereview_no: str
+    item_code: str
+    item_name: str
+    application: SubmitApplication
+    point: str
+    point_name: str
+    channel: Channel
+    checks: list[str]
+    missing: list[MissingMaterial] = []  # what the checklist finds lacking, for the clerk to confirm
+    submitted_at: datetime
+
+
+class PreReviewed(msgspec.Struct, frozen=True, kw_only=True):
+    """The 预审 is over: 受理 (``case_no``), 待补正 (``notice_no``, ``missing``) or 不予受理 (``case_no`` of the
+    notice, ``reason``), by ``reviewer``."""
+
+    version: ClassVar[int] = 1
+    prereview_no: str
+    outcome: Literal["受理", "待补正", "不予受理"]
+    reviewer: str
+    reviewer_name: str
+    reviewed_at: datetime
+    case_no: str = ""
+    notice_no: str = ""
+    reason: str = ""
+    missing: list[MissingMaterial] = []
+
+
+class PreReviewOutcome(msgspec.Struct, frozen=True, kw_only=True):
+    """The reply to a kiosk, web or mobile submission: 待预审, its number and what a person will check."""
+
+    outcome: Literal["待预审"] = "待预审"
+    case_id: str
+    prereview_no: str
+    item_code: str
+    item_name: str
+    point_name: str
+    checks: list[str]
+    missing: list[MissingMaterial] = []
