@@ -54,6 +54,7 @@ class Rule(StrEnum):
 class Action(StrEnum):
     SUBMIT = "申报受理"
     REFUSE = "不予受理（出具通知书）"
+    PREREVIEW = "预审（自助终端、网上申请的受理、一次告知、不予受理）"
     CASE_READ = "查看办件（时间线、受理信息）"
     LOOKUP = "凭编号和证件号码查询进度"
     SUPPLEMENT = "补齐材料"
@@ -81,6 +82,7 @@ A, R = Action, Rule
 TABLE: Mapping[Action, Mapping[Role, Rule]] = {
     A.SUBMIT: {"clerk": R.ANY, "kiosk": R.ANY},
     A.REFUSE: {"clerk": R.ANY},
+    A.PREREVIEW: {"clerk": R.OWN_POINT},
     A.CASE_READ: {
         "clerk": R.OWN_POINT,
         "staff": R.CASE_DEPARTMENT,
@@ -131,6 +133,11 @@ PUBLIC: frozenset[Action] = frozenset({A.LOOKUP})
 ROUTES: Mapping[Action, tuple[str, ...]] = {
     A.SUBMIT: ("POST /api/cases",),
     A.REFUSE: ("POST /api/cases（带 refusal_reason）",),
+    A.PREREVIEW: (
+        "GET /api/prereviews",
+        "GET /api/prereviews/{prereview_no}",
+        "POST /api/prereviews/{prereview_no}/decision",
+    ),
     A.CASE_READ: ("GET /api/cases/{case_no}", "GET /api/sla/cases/{case_no}（科室负责人、运维）"),
     A.LOOKUP: ("GET /api/lookup",),
     A.SUPPLEMENT: ("POST /api/cases/{case_no}/materials",),
@@ -260,9 +267,13 @@ async def check_case(
 
 
 def check_submission(user: User, channel: str | None, refusal_reason: str) -> str:
-    """The channel of a submission (from the caller's role); a kiosk may not issue a 不予受理 notice."""
+    """The channel of a submission (from the caller's role); a kiosk may not issue a 不予受理 notice (400: the field
+    is not one a machine may send; its submission waits for a clerk's 预审)."""
     if refusal_reason and not may(user, A.REFUSE):
-        raise _refuse(user, "出具不予受理通知书（refusal_reason）：只有窗口人员可以认定不予受理")
+        raise HTTPException(
+            status_code=400,
+            detail=f"refusal_reason：{user.role_name}不能出具不予受理通知书，只能提交预审；不予受理由窗口人员在预审中认定",
+        )
     own = CHANNEL[user.role]
     if channel is not None and channel != own:
         raise HTTPException(

@@ -24,6 +24,7 @@ from services.gateway.cases.schemas import (
 from services.gateway.cases.timeline import current_state
 from services.gateway.context import Gateway, HallDep, Req, answer
 from services.gateway.desk.dossier import Dossiers
+from services.gateway.desk.prereview import PreSubmitted
 from services.gateway.openapi import COMMAND, Submitted, documented, success
 from services.gateway.steps.workbench import Workbench
 from shared import topics
@@ -40,6 +41,9 @@ SUBMIT_DESCRIPTION = """窗口人员或自助终端提交一份申请（单个�
 - 200 待补正（一次告知）：一次列出全部缺少的材料及原因；已在申请人以往办件中提交过的可复用材料不再索要（reused）。
 - 422 不予受理：带 case_no 和 reason（不符合受理条件，或申请人在告知承诺失信名单上），并产生不予受理通知书。
 - 422 输入有误：未知事项、事项没有的材料编码、证件号码校验位错误（指出哪一位）、补齐期限长于承诺时限等。
+- 202 待预审（自助终端、网上、掌上渠道）：机器不能受理，申请带预审编号（prereview_no）和窗口人员将核对的要点（checks）
+  进入本场所的预审队列，由窗口人员受理、一次告知或不予受理（POST /api/prereviews/{prereview_no}/decision）；
+  事项的办理形式不含该渠道时 422（如“结婚登记仅限窗口办理”）；自助终端填写 refusal_reason 时 400。
 
 带 Idempotency-Key 重试时不会产生第二个办件，返回第一次的答复；同一个键配不同的内容会被拒绝（422）。"""
 
@@ -60,7 +64,8 @@ class CaseController(Controller):
         **documented(
             *COMMAND,
             reasons={
-                403: "无权申报，或自助终端填写了不予受理理由（refusal_reason）",
+                400: "请求体有误（指出字段）；自助终端填写了不予受理理由（refusal_reason）",
+                403: "无权申报",
                 422: "不予受理（带 case_no、reason 和通知书），或输入有误（原因见 detail）",
             },
             own={
@@ -69,6 +74,9 @@ class CaseController(Controller):
                 ),
                 201: success(
                     Submitted, "受理：办件编号（case_no）、容缺待补齐材料（owed）、一件事的各子件（children）"
+                ),
+                202: success(
+                    PreSubmitted, "待预审（自助终端等渠道）：预审编号（prereview_no）和窗口人员将核对的要点（checks）"
                 ),
             },
         ),

@@ -21,16 +21,18 @@ from litestar.response import Template
 from services.gateway import access
 from services.gateway.access import NOT_FOUND, Action
 from services.gateway.cases.schemas import MaterialsIn, SupplementMaterials
-from services.gateway.steps.returns import supplement as supplement_returned
 from services.gateway.cases.timeline import TimelineEntry, current_state
 from services.gateway.context import Gateway, HallDep, Req
 from services.gateway.desk import events
 from services.gateway.desk.dossier import Dossiers
+from services.gateway.desk.prereview import PreReviews, is_prereview_number
 from services.gateway.openapi import COMMAND, Supplemented, documented, success
+from services.gateway.steps.returns import supplement as supplement_returned
 from services.gateway.users import User
 from shared import topics
 
 DossiersDep = NamedDependency[Dossiers]
+PreReviewsDep = NamedDependency[PreReviews]
 
 
 class Step(msgspec.Struct, frozen=True, kw_only=True):
@@ -72,6 +74,9 @@ class Progress(msgspec.Struct, frozen=True, kw_only=True):
     suspended: str
     children: list[ChildProgress]
     steps: list[Step]
+    prereview_no: str = ""  # 预审编号 of a kiosk or online submission
+    checks: list[str] = []  # 待预审: what the clerk will check
+    notice_no: str = ""  # 预审 ended in 一次告知: the notice's number
     agent_name: str = ""  # 代理人 (the lookup takes the applicant's or the agent's ID number)
     agent_id_masked: str = ""
 
@@ -122,13 +127,20 @@ class KioskController(Controller):
     )
     async def lookup(
         self,
+        *,
         request: Req,
         hall: HallDep,
         dossiers: DossiersDep,
+        prereviews: PreReviewsDep,
         case_no: FromQuery[str],
         id_number: FromQuery[str],
     ) -> Progress:
         user = _looker(hall, request)
+        if is_prereview_number(case_no):  # 预审编号: the pre-review's state, or the case it became
+            found = await prereview_progress(hall, prereviews, user, case_no.strip(), id_number)
+            if isinstance(found, Progress):
+                return found
+            case_no = found
         case_id = await hall.timeline.case_id(hall.redis, case_no.strip())
         if case_id is None:
             raise NotFoundException(NOT_FOUND)
@@ -218,3 +230,48 @@ class KioskController(Controller):
     async def page(self, request: Req, hall: HallDep) -> Template:
         user = hall.users.page_user(request, "kiosk", "clerk", "operator")
         return Template(template_name="kiosk/kiosk.html", context={"user": user})
+
+
+async def prereview_progress(
+    hall: Gateway, prereviews: PreReviews, user: User | None, number: str, id_number: str
+) -> Progress | str:
+    """A kiosk or online submission looked up by its 预审编号 and the applicant's ID number: its pre-review while it
+    waits (or ended in 一次告知), else the number of the case it became (受理, 不予受理). A wrong ID is a 404 like an
+    unknown number (and counts against it, ``limits.IdCheckAttempts``)."""
+    if user is not None:
+        access.require(user, Action.LOOKUP)
+    view = await prereviews.get(hall.redis, number)
+    if view is None or not await prereviews.belongs_to(hall.redis, number, id_number):
+        raise NotFoundException(NOT_FOUND)
+    if view.case_no:
+        return view.case_no
+    missing = "、".join(m.name for m in view.notified)
+    reason = f"材料不全，请补齐后重新申请：{missing}" if view.status == "待补正" else ""
+    summary = f"{view.item_name}已提交，等待窗口人员预审"
+    steps = [Step(at=view.submitted_at, summary=summary)]
+    if view.reviewed_at is not None:
+        steps.append(Step(at=view.reviewed_at, summary=f"预审：{view.status}（一次告知书 {view.notice_no}）"))
+    return Progress(
+        case_no=view.prereview_no,
+        item_name=view.item_name,
+        outcome=view.status,
+        state=view.status,
+        applicant_name=view.applicant_name,
+        id_masked=view.id_masked,
+        at=view.submitted_at,
+        promised_deadline=None,
+        provisional=False,
+        provisional_years=[],
+        revised_from=None,
+        reason=reason,
+        deferred=False,
+        owed=[],
+        supplement_deadline=None,
+        supplement_provisional=False,
+        suspended="",
+        children=[],
+        steps=steps,
+        prereview_no=view.prereview_no,
+        checks=view.checks if view.status == "待预审" else [],
+        notice_no=view.notice_no,
+    )

@@ -65,6 +65,11 @@
     if (status === 201) {
       out.innerHTML = `<p class="flash">申请已受理。办件编号：<strong id="k-case-no">${esc(answer.case_no)}</strong>，请凭办件编号和证件号码查询进度。</p>`;
       $("#k-apply").hidden = true;
+    } else if (status === 202 && answer.prereview_no) {
+      // 预审: a machine does not accept; a window clerk checks the application first.
+      out.innerHTML = `<div class="flash"><p>申请已提交，等待窗口人员预审。预审编号：<strong id="k-prereview-no">${esc(answer.prereview_no)}</strong>，请凭预审编号和证件号码查询进度。</p>
+        <p>窗口人员将核对：</p><ol id="k-checks">${answer.checks.map((c) => `<li>${esc(c)}</li>`).join("")}</ol></div>`;
+      $("#k-apply").hidden = true;
     } else if (status === 200) {
       out.innerHTML = `<div class="notice"><p>材料不全，请一次性补齐以下材料后重新提交：</p><ol>${answer.missing
         .map((m) => `<li>${esc(m.name)}：${esc(m.reason)}</li>`)
@@ -130,7 +135,8 @@
     const revised = body.revised_from && !body.provisional ? `<br><small id="l-revised">（按正式放假安排更正，原为 ${esc(when(body.revised_from))}）</small>` : "";
     out.innerHTML = `<h2 id="l-state">${esc(body.item_name)}：${esc(body.state)}</h2>
       <p>办件编号 ${esc(body.case_no)} · 申请人 ${esc(body.applicant_name)}（${esc(body.id_masked)}）</p>
-      ${body.outcome === "受理" ? `<p>承诺办结时间：<span id="l-deadline">${esc(promised)}</span>${revised}</p>` : `<p>不予受理：${esc(body.reason)}</p>`}
+      ${body.checks && body.checks.length ? `<p>窗口人员将核对：</p><ol id="l-checks">${body.checks.map((c) => `<li>${esc(c)}</li>`).join("")}</ol>` : ""}
+      ${body.outcome === "待预审" ? "" : body.outcome === "待补正" ? `<p class="notice">${esc(body.reason)}</p>` : body.outcome === "受理" ? `<p>承诺办结时间：<span id="l-deadline">${esc(promised)}</span>${revised}</p>` : `<p>不予受理：${esc(body.reason)}</p>`}
       ${body.owed.length ? `<p class="notice">待补齐材料：${body.owed.map((m) => esc(m.name)).join("、")}（期限 ${esc(deadline(body.supplement_deadline, body.supplement_provisional))}）</p>` : ""}
       ${body.suspended ? `<p class="notice">${esc(body.suspended)}</p>` : ""}
       <ol>${body.steps.map((s) => `<li>${esc(when(s.at))} ${esc(s.summary)}</li>`).join("")}</ol>`;
