@@ -19,30 +19,43 @@ def an_id() -> str:
     return body + ric.calc_check_digit(body + "0")
 
 
-async def test_an_applicant_applies_at_the_kiosk_and_looks_the_case_up(page: Page, site: str) -> None:
+async def test_an_applicant_applies_at_the_kiosk_and_a_clerk_accepts_it_in_the_prereview_queue(
+    page: Page, site: str
+) -> None:
     await login(page, site, "kiosk-01")
     assert page.url.endswith("/kiosk")
     id_number = an_id()
-    await page.fill("#k-find", "结婚")
-    await page.click('#k-items [data-code="11150525000140004"]')
+    await page.fill("#k-find", "用气")
+    await page.click('#k-items [data-code="11150525000120002"]')
     await page.fill("#k-name", "包某某")
     await page.fill("#k-id", id_number)
     await page.check('#k-materials input[value="M01"]')
     await page.check('#k-materials input[value="M02"]')
     await page.click("#k-submit")
-    case_no = await page.locator("#k-case-no").inner_text()
-    assert case_no.startswith("150525")
-    await snap(page, "kiosk-applied")
+    # 预审: the machine does not accept; the applicant gets a pre-review number and what a clerk will check.
+    number = await page.locator("#k-prereview-no").inner_text()
+    assert "YS" in number
+    await expect(page.locator("#k-checks")).to_contain_text("不动产权证书")
+    await snap(page, "kiosk-prereview")
 
     await page.click("#tab-lookup")
-    await page.fill("#l-case", case_no)
+    await page.fill("#l-case", number)
     await page.fill("#l-id", an_id())
     await page.press("#l-id", "Enter")
     await expect(page.locator("#k-lookup-answer [role=alert]")).to_contain_text("未找到相符的办件")
     await page.fill("#l-id", id_number)
     await page.press("#l-id", "Enter")
-    await expect(page.locator("#l-state")).to_contain_text("结婚登记")
+    await expect(page.locator("#l-state")).to_contain_text("用气报装：待预审")
     await snap(page, "kiosk-lookup")
+
+    # The clerk's 预审 queue: accept, and the receipt shows with the case number.
+    await login(page, site, "clerk-zhang", next_path="/desk/prereviews")
+    row = page.locator(f'#prereview-queue tr[data-prereview-no="{number}"]')
+    await expect(row).to_contain_text("包某某")
+    await row.locator("button").click()
+    await expect(row.locator("output")).to_contain_text("受理：150525")
+    await expect(page.locator("#prereview-document")).to_contain_text("受理")
+    await snap(page, "desk-prereview-accepted")
 
 
 async def test_owed_materials_are_supplemented_at_the_kiosk(page: Page, site: str) -> None:
