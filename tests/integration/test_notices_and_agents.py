@@ -228,3 +228,60 @@ async def _redis_holding(settings: HallSettings, secret: str) -> list[str]:
     finally:
         await redis.aclose()
     return found
+
+
+async def _kept(redis: Any, namespace: str) -> dict[str, bytes]:
+    """The keys this work adds: intake's notices and their series, the gateway's notices, counts, agent hashes."""
+    found: dict[str, bytes] = {}
+    for pattern in ("intake:notice:*", "intake:seq-notice:*", "gateway:onetime*", "gateway:intake-counts"):
+        async for raw in redis.scan_iter(match=f"{namespace}:{pattern}", count=1000):
+            key = raw.decode()
+            kind = (await redis.type(key)).decode()
+            if kind == "string":
+                found[key] = await redis.get(key)
+            elif kind == "hash":
+                found[key] = msgspec.json.encode(sorted((await redis.hgetall(key)).items()))
+            else:
+                found[key] = msgspec.json.encode(await redis.zrange(key, 0, -1))
+    async for raw in redis.scan_iter(match=f"{namespace}:gateway:dossier:*", count=1000):
+        agent = await redis.hget(raw, "agentidhash")
+        if agent is not None:
+            found[f"{raw.decode()}#agentidhash"] = agent
+    return found
+
+
+async def test_notices_and_agents_come_back_from_kafka_after_redis_is_wiped(settings: HallSettings) -> None:
+    fresh = await fresh_settings(settings)
+    redis: Any = Redis.from_url(fresh.redis_url)
+    try:
+        async with in_process_hall(fresh) as hall:
+            told = await hall.client.post("/api/cases", json=application(GAS, ["M01"], agent=AGENT), headers=CLERK)
+            assert told.status_code == 200, told.text
+            full = application(SEAL, ["M01", "M02", "WTS"], agent=AGENT)
+            accepted = await hall.client.post("/api/cases", json=full, headers=CLERK)
+            assert accepted.status_code == 201, accepted.text
+            await page_when_ready(hall.client, f"/desk/notices/{told.json()['notice_no']}")
+            await page_when_ready(hall.client, f"/desk/cases/{accepted.json()['case_no']}/document")
+            before = await eventually(lambda: _settled(redis, fresh.namespace))
+        wiped = [key async for key in redis.scan_iter(match=f"{fresh.namespace}:*", count=1000)]
+        await redis.delete(*wiped)
+
+        async with in_process_hall(fresh) as hall:
+            assert await _kept(redis, fresh.namespace) == before
+            again = await hall.client.post("/api/cases", json=application(GAS, []), headers=CLERK)
+            assert again.status_code == 200, again.text
+            first, second = told.json()["notice_no"], again.json()["notice_no"]
+            assert second[:-6] == first[:-6]
+            assert int(second[-6:]) == int(first[-6:]) + 1  # the series continues, no number twice
+            case_no = accepted.json()["case_no"]
+            found = await hall.client.get("/api/lookup", params={"case_no": case_no, "id_number": AGENT_ID})
+            assert found.status_code == 200, found.text
+    finally:
+        await redis.aclose()
+
+
+async def _settled(redis: Any, namespace: str) -> dict[str, bytes] | None:
+    """The kept keys once both the notice and the agent's case are in the gateway's read models."""
+    kept = await _kept(redis, namespace)
+    ready = any("#agentidhash" in k for k in kept) and any(":gateway:onetime:" in k for k in kept)
+    return kept if ready else None
