@@ -9,6 +9,7 @@ Keys (intake's own): ``prereview:{no}`` the record (the command as submitted, it
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
@@ -243,3 +244,33 @@ def _replied(txn: Txn, before: int) -> tuple[int, _Answer]:
             continue
         return answered.status, _answer.decode(answered.body) if bytes(answered.body) != b"{}" else _Answer()
     return 0, _Answer()
+
+
+class PreReviewFold:
+    """``./hall rebuild intake``: the pre-review records and their daily sequences folded from intake.events."""
+
+    def __init__(self, key: Callable[..., str], region_code: str) -> None:
+        self.key = key
+        self.region_code = region_code
+        self.records: dict[str, PreReviewRecord] = {}
+        self.sequences: dict[str, int] = {}
+
+    def apply(self, env: Envelope, event: ApplicationPreSubmitted | PreReviewed) -> None:
+        if isinstance(event, ApplicationPreSubmitted):
+            number = event.prereview_no
+            self.records[number] = PreReviewRecord(
+                prereview_no=number, case_id=env.case_id, application=event.application
+            )
+            day, _, sequence = number[len(self.region_code) :].partition(SERIES)
+            if sequence.isdigit():
+                self.sequences[day] = max(self.sequences.get(day, 0), int(sequence))
+            return
+        record = self.records.get(event.prereview_no)
+        if record is not None:
+            record.status, record.case_no, record.notice_no = event.outcome, event.case_no, event.notice_no
+
+    def into(self, strings: dict[str, bytes]) -> None:
+        for number, record in self.records.items():
+            strings[self.key("prereview", number)] = msgspec.json.encode(record)
+        for day, sequence in self.sequences.items():
+            strings[self.key("seq-prereview", day)] = str(sequence).encode()

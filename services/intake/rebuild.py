@@ -18,6 +18,7 @@ import msgspec
 from services.intake.handlers import NOTICE_SERIES, SUPPLEMENT, CaseRecord, NoticeRecord, OnFile
 from services.intake.identity import normalize
 from services.intake.messages import (
+    ApplicationPreSubmitted,
     CaseAccepted,
     CaseRefused,
     CaseSuspended,
@@ -25,7 +26,9 @@ from services.intake.messages import (
     Material,
     MaterialsSupplemented,
     OneTimeNoticeIssued,
+    PreReviewed,
 )
+from services.intake.prereview import PreReviewFold
 from shared import topics
 from shared.catalogue import Catalogue
 from shared.envelope import Envelope
@@ -46,7 +49,16 @@ log = logging.getLogger("hall.intake.rebuild")
 
 _KINDS: dict[str, type[msgspec.Struct]] = {
     f"{kind.__name__}.v1": kind
-    for kind in (CaseAccepted, CaseRefused, CaseSuspended, ClockRequested, MaterialsSupplemented, OneTimeNoticeIssued)
+    for kind in (
+        CaseAccepted,
+        CaseRefused,
+        CaseSuspended,
+        ClockRequested,
+        MaterialsSupplemented,
+        OneTimeNoticeIssued,
+        ApplicationPreSubmitted,  # 预审 (services/intake/prereview.py)
+        PreReviewed,
+    )
 }
 
 
@@ -63,6 +75,7 @@ class IntakeFold:
         self.clocks: dict[str, str] = {}
         self.notices: dict[str, NoticeRecord] = {}  # 一次告知书 by number
         self.notice_sequences: dict[str, int] = {}
+        self.prereviews = PreReviewFold(self.key, settings.region_code)  # 预审 records
         self.events = 0
 
     def key(self, *parts: str) -> str:
@@ -127,6 +140,8 @@ class IntakeFold:
             n = len(self.settings.region_code)
             day, _, sequence = event.notice_no[n:].partition(NOTICE_SERIES)
             self.notice_sequences[day] = max(self.notice_sequences.get(day, 0), int(sequence))
+        elif isinstance(event, ApplicationPreSubmitted | PreReviewed):
+            self.prereviews.apply(env, event)
         elif isinstance(event, ClockRequested):
             self.clocks[event.clock_id] = env.case_id
         elif isinstance(event, MaterialsSupplemented):
@@ -157,6 +172,7 @@ class IntakeFold:
             memory.strings[self.key("notice", notice_no)] = msgspec.json.encode(notice)
         for day, sequence in self.notice_sequences.items():
             memory.strings[self.key("seq-notice", day)] = str(sequence).encode()
+        self.prereviews.into(memory.strings)
 
 
 async def fold_into(settings: HallSettings, redis: Any, catalogue: Catalogue, pii: Pii) -> str:

@@ -10,9 +10,13 @@ from typing import Any
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 
+from services.intake.rebuild import IntakeFold
 from shared import topics
-from shared.rebuild import decoded, read_topics
+from shared.catalogue import load_catalogue
+from shared.pii import for_settings
+from shared.rebuild import Memory, decoded, read_topics
 from tests.integration.conftest import InProcessHall
 from tests.journeys import APPLICATION, KIOSK, auth
 from tests.support import eventually
@@ -210,3 +214,37 @@ async def test_a_kiosk_may_not_send_a_refusal_reason(hall: InProcessHall) -> Non
     assert answer.json()["detail"].startswith("refusal_reason")
     assert "case_no" not in answer.json()
     assert "prereview_no" not in answer.json()
+
+
+async def test_a_rebuilt_intake_keeps_its_pre_reviews_and_their_numbering(hall: InProcessHall) -> None:
+    """``./hall rebuild intake`` folds the pre-reviews from intake.events: the records (a pending one still
+    actionable, an accepted one 409) and the daily sequence (no number is given twice)."""
+    client = hall.client
+    waiting = (await presubmit(client))["prereview_no"]
+    done = (await presubmit(client))["prereview_no"]
+    await in_queue(client, done)
+    accepted = await client.post(f"/api/prereviews/{done}/decision", json={"action": "受理"}, headers=CLERK)
+    assert accepted.status_code == 201, accepted.text
+    settings = hall.settings
+
+    async def folded() -> Memory | None:
+        records = await read_topics(settings.kafka_bootstrap_servers, settings.namespace, [topics.INTAKE_EVENTS])
+        fold = IntakeFold(settings, load_catalogue(), for_settings(settings))
+        for _, envelope in decoded(records):
+            fold.apply(envelope)
+        memory = Memory()
+        fold.into(memory)
+        key = settings.key("intake", "prereview", done)
+        return memory if key in memory.strings and '"status":"受理"'.encode() in memory.strings[key] else None
+
+    memory = await eventually(folded)
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        live = await redis.get(settings.key("intake", "prereview", waiting))
+        assert memory.strings[settings.key("intake", "prereview", waiting)] == live
+        assert '"status":"待预审"'.encode() in live
+        day = waiting[len(settings.region_code) : len(settings.region_code) + 8]
+        sequence = memory.strings[settings.key("intake", "seq-prereview", day)]
+        assert sequence == await redis.get(settings.key("intake", "seq-prereview", day))
+    finally:
+        await redis.aclose()
