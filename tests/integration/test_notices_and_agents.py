@@ -26,7 +26,7 @@ from shared import topics
 from shared.rebuild import decoded, read_topics
 from shared.settings import HallSettings
 from tests.halls import InProcessHall, fresh_settings, in_process_hall
-from tests.journeys import APPLICATION, CLERK
+from tests.journeys import APPLICATION, CLERK, auth
 from tests.support import eventually
 
 pytestmark = pytest.mark.integration
@@ -48,9 +48,9 @@ def application(item: str, materials: list[str], **extra: Any) -> dict[str, Any]
     return {**APPLICATION, "item_code": item, "materials": materials, **extra}
 
 
-async def counts(client: httpx.AsyncClient) -> dict[str, int]:
-    """Today's row of 受理统计 on 我的办件 (the banner hall's clerk: the county's counts)."""
-    page = await client.get("/desk/cases", headers=CLERK)
+async def counts(client: httpx.AsyncClient, path: str = "/desk/cases", who: dict[str, str] = CLERK) -> dict[str, int]:
+    """Today's row of 受理统计 on 我的办件 (the banner hall's clerk: the county's counts) or the SLA board."""
+    page = await client.get(path, headers=who)
     assert page.status_code == 200, page.text
     row = re.search(r'<tr data-period="今日">(.*?)</tr>', page.text, re.S)
     assert row is not None, page.text
@@ -125,6 +125,8 @@ async def test_a_one_time_notice_is_numbered_kept_reprinted_and_counted(own_hall
     after = await eventually(lambda: _moved(client, before, "notices", 2))
     assert after["accepted"] == before["accepted"]
     assert after["refused"] == before["refused"]
+    # The operators' SLA board shows the county's counts: the same (the banner hall's clerk sees the county's).
+    assert await counts(client, "/sla", auth("op-qian")) == after
 
 
 async def _moved(client: httpx.AsyncClient, before: dict[str, int], kind: str, by: int) -> dict[str, int] | None:

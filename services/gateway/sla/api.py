@@ -24,7 +24,7 @@ from services.gateway.openapi import documented
 from services.gateway.provisional import years_text
 from services.gateway.sla.board import BADGES, PURPOSES, BoardView, CaseClocks, SlaBoard
 from services.gateway.users import Role, User
-from shared.localtime import when
+from shared.localtime import LOCAL, when
 
 WATCHERS: tuple[Role, ...] = access.roles(Action.SLA)
 STREAM_S = 60.0  # a stream ends after a minute; the browser reconnects by itself (EventSource)
@@ -169,12 +169,17 @@ class SlaPages(Controller):
         request: Req,
         hall: HallDep,
         sla: SlaDep,
+        *,
+        dossiers: DossiersDep,
         purpose: PurposeParam = "办件",
         department: FromQuery[str] = "",
     ) -> Template:
         user = hall.users.page_user(request, *WATCHERS)
         view = await sla.view(hall.redis, *scope(user, purpose, department))
-        return Template(template_name="sla/board.html", context={**HELPERS, "user": user, "view": view})
+        # The windows' 受理数, 一次告知数 and 不予受理数 of the county (services/gateway/desk/dossier.py).
+        intake = await dossiers.counts(hall.redis, view.now.astimezone(LOCAL).date())
+        context = {**HELPERS, "user": user, "view": view, "intake": intake}
+        return Template(template_name="sla/board.html", context=context)
 
     @get("/cases/{case_no:str}")
     async def case(self, request: Req, case_no: FromPath[str], hall: HallDep, sla: SlaDep) -> Template:
