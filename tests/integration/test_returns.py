@@ -214,7 +214,12 @@ async def test_a_return_not_answered_within_its_limit_ends_in_a_returned_case(
     client = hall.client
     case_no = await submitted(client, application())
     step_id = await returned_step(client, case_no)
-    started = [e for e in await timing_events(hall.settings, "ClockStarted") if e["purpose"] == "退回补正"]
+
+    async def return_clock() -> list[dict[str, Any]] | None:
+        found = [e for e in await timing_events(hall.settings, "ClockStarted") if e["purpose"] == "退回补正"]
+        return found or None
+
+    started = await eventually(return_clock)
     assert [(e["case_no"], e["promised_limit"]) for e in started] == [(case_no, {"value": 15.0, "unit": "WD"})]
     deadline = datetime.fromisoformat(started[0]["promised_deadline"])
 

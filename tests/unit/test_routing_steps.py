@@ -19,8 +19,11 @@ from services.routing.messages import (
     CaseAccepted,
     CaseCompleted,
     CaseDelivered,
+    CaseReturned,
     Child,
     ChildCompleted,
+    ClockRequested,
+    ClockWithdrawn,
     ExtensionApproved,
     ExtensionRejected,
     ExtensionRequested,
@@ -47,10 +50,12 @@ from services.routing.steps import (
     decide_extension,
     end_special,
     escalate,
+    lapse,
     reassign,
     request_extension,
     resume,
     start_special,
+    supplement_returned,
 )
 from shared.catalogue import DEFAULT_CAP, DEFAULT_PATH, CatalogueError, _File, check, load_catalogue
 from shared.catalogue import ExtensionCap as CatalogueCap
@@ -351,9 +356,11 @@ def test_a_completed_case_refuses_further_decisions() -> None:
 def test_a_returned_step_waits_for_the_supplement_then_goes_on() -> None:
     case, _ = routed(single(LAND))
     returned = act(case, f"{CASE_ID}-1-1", "退回", materials=["不动产权证书复印件"], opinion="复印件不清晰")
-    assert kinds(returned) == ["StepDecided"]
+    assert kinds(returned) == ["StepDecided", "ClockRequested"]  # the return's own limit, on timing's clock
     assert isinstance(returned[0], StepDecided)
     assert (returned[0].action, returned[0].materials) == ("退回", ["不动产权证书复印件"])
+    assert isinstance(returned[1], ClockRequested)
+    assert (returned[1].purpose, returned[1].limit) == ("退回补正", Limit(15, "WD"))
     step = case.steps[0]
     assert (step.status, step.waiting) == ("待办", "补正")
     blocked = refused(case, lambda: act(case, f"{CASE_ID}-1-1"))
@@ -361,6 +368,8 @@ def test_a_returned_step_waits_for_the_supplement_then_goes_on() -> None:
     resumed = resume(case, f"{CASE_ID}-1-1", staff(LAND), "", LATER)
     assert isinstance(resumed[0], StepResumed)
     assert "补正材料已收到" in resumed[0].reason
+    assert isinstance(resumed[1], ClockWithdrawn)
+    assert resumed[1].clock_id == returned[1].clock_id
     assert kinds(act(case, f"{CASE_ID}-1-1")) == ["StepDecided", "StepOpened"]
 
 
@@ -377,9 +386,71 @@ def test_the_applicants_supplement_resumes_every_returned_step() -> None:
     published = window.supplemented(case, ["M03"], complete=False, at=LATER)
     assert [(type(e).__name__, getattr(e, "step_id", "")) for e in published] == [
         ("StepResumed", f"{CASE_ID}-1-1"),
+        ("ClockWithdrawn", ""),
         ("StepResumed", f"{CASE_ID}-2-1"),
+        ("ClockWithdrawn", ""),
     ]
     assert window.supplemented(case, ["M03"], complete=False, at=LATER) == []
+
+
+def test_the_applicant_brings_every_returned_material_at_once() -> None:
+    case, _ = routed(bundle((HOUSING, 1), (TAX, 1)))
+    act(case, f"{CASE_ID}-1-1", "退回", materials=["M03"])
+    act(case, f"{CASE_ID}-2-1", "退回", materials=["M03", "M04"])
+    supplement = supplement_returned
+    stranger = refused(case, lambda: supplement(case, ["M09"], channel="自助终端", at=LATER))
+    assert (stranger.status, stranger.reason) == (422, "这些材料不在退回补正清单中：M09（需补正：M03、M04）")
+    missing = refused(case, lambda: supplement(case, ["M03"], channel="自助终端", at=LATER))
+    assert (missing.status, missing.reason) == (422, "退回补正的材料须一次补齐，仍缺：M04（需补正：M03、M04）")
+    published = supplement(case, ["M04", "M03"], channel="自助终端", at=LATER)
+    resumed = [e for e in published if isinstance(e, StepResumed)]
+    assert [(e.step_id, e.supplemented, e.reason) for e in resumed] == [
+        (f"{CASE_ID}-{n}-1", ["M04", "M03"], "申请人补正材料（自助终端）：M04、M03") for n in (1, 2)
+    ]
+    assert kinds(published).count("ClockWithdrawn") == 2
+    nothing = refused(case, lambda: supplement(case, ["M03"], channel="窗口", at=LATER))
+    assert (nothing.status, nothing.reason) == (409, f"办件 {CASE_NO} 没有退回补正的材料")
+
+
+def test_a_return_past_its_limit_is_a_returned_case_with_a_notice() -> None:
+    case, _ = routed(single(LAND))
+    requested = act(case, f"{CASE_ID}-1-1", "退回", materials=["不动产权证书复印件"])[1]
+    assert isinstance(requested, ClockRequested)
+    early = lapse(case, requested.clock_id, purpose="退回补正", level="预警", deadline=LATER, at=LATER)
+    other = lapse(case, "another-clock", purpose="退回补正", level="逾期", deadline=LATER, at=LATER)
+    assert (early, other, case.status) == ([], [], "办理中")
+    ended = lapse(case, requested.clock_id, purpose="退回补正", level="逾期", deadline=LATER, at=LATER)
+    assert kinds(ended) == ["CaseReturned", "ApplicantNotified"]
+    returned, notice = ended
+    assert isinstance(returned, CaseReturned)
+    assert isinstance(notice, ApplicantNotified)
+    assert (returned.cause, returned.materials, returned.step_ids) == (
+        "退回补正",
+        ["不动产权证书复印件"],
+        [f"{CASE_ID}-1-1"],
+    )
+    assert (notice.kind, notice.title, notice.notice_no) == ("退件", "退件通知书", returned.notice_no)
+    assert "本件作退件处理" in notice.text
+    assert (case.status, case.steps[0].status) == ("已退件", "已办")
+    late = refused(case, lambda: supplement_returned(case, ["不动产权证书复印件"], channel="窗口", at=LATER))
+    assert late.status == 409
+    assert late.reason.endswith(
+        "退件（自然资源局承办环节退回补正后，申请人逾期未补正（期限15个工作日）），不能再补正材料；请携带全部材料重新申报"
+    )
+    assert lapse(case, requested.clock_id, purpose="退回补正", level="逾期", deadline=LATER, at=LATER) == []
+
+
+def test_a_suspension_past_its_further_period_is_a_returned_case() -> None:
+    case, _ = routed(single(LAND, owed_materials=[Material("M03", "技术负责人职称证书")]))
+    assert (
+        lapse(case, "c42:容缺中止", purpose="容缺中止", level="逾期", deadline=LATER, at=LATER) == []
+    )  # not suspended
+    window.suspended(case, "容缺材料逾期未补齐")
+    ended = lapse(case, "c42:容缺中止", purpose="容缺中止", level="逾期", deadline=LATER, at=LATER)
+    returned = ended[0]
+    assert isinstance(returned, CaseReturned)
+    assert (returned.cause, returned.materials) == ("容缺中止", ["技术负责人职称证书"])
+    assert case.status == "已退件"
 
 
 # ---------------------------------------------------------------- 认领 and 改派
