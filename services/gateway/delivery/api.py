@@ -3,12 +3,12 @@ post, and the printable delivery note (送达回执, with a refusal's reasons)."
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, ValidationException
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.response import Template
 
 from services.gateway import access
@@ -41,6 +41,7 @@ async def at_point(hall: Gateway, dossiers: Dossiers, user: User, cases: list[Ca
 
 
 PAGE_SIZE, MOST_PER_PAGE = 50, 200
+PER_PAGE: dict[str, Any] = {"minimum": 1, "maximum": MOST_PER_PAGE}  # documented; paged() refuses others (400)
 
 
 def paged(cases: list[CaseAtWindow], page: int, size: int) -> list[CaseAtWindow]:
@@ -77,8 +78,8 @@ class DeliveryController(Controller):
         deliveries: DeliveriesDep,
         dossiers: DossiersDep,
         *,
-        page: FromQuery[int] = 1,
-        size: FromQuery[int] = PAGE_SIZE,
+        page: Annotated[int, Parameter(description="页码，从 1 起", schema_extra={"minimum": 1})] = 1,
+        size: Annotated[int, Parameter(description="每页件数", schema_extra=PER_PAGE)] = PAGE_SIZE,
     ) -> DeliveriesView:
         user = access.caller(hall, request, Action.DELIVERIES)
         cases = await at_point(hall, dossiers, user, await deliveries.ready(hall.redis))
@@ -112,8 +113,9 @@ class DeliveryController(Controller):
         user = hall.users.page_user(request, *access.roles(Action.DELIVERIES))
         cases = await at_point(hall, dossiers, user, await deliveries.ready(hall.redis))
         pages = max(1, -(-len(cases) // PAGE_SIZE))
-        shown = paged(cases, min(page, pages), PAGE_SIZE)
-        context = {"user": user, "cases": shown, "when": when, "page": min(page, pages), "pages": pages}
+        page = max(1, min(page, pages))  # a page past the end (or before the start) shows the nearest one
+        shown = paged(cases, page, PAGE_SIZE)
+        context = {"user": user, "cases": shown, "when": when, "page": page, "pages": pages}
         context["total"] = len(cases)
         return Template(template_name="delivery/desk.html", context=context)
 
