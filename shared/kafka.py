@@ -51,7 +51,7 @@ from shared.producer import install as install_producer
 from shared.retry import Backoff, Retries, alert_after_s
 from shared.secrets import require_secret
 from shared.settings import HallSettings
-from shared.watch_built import BuiltWatch
+from shared.watch_built import BuiltWatch, exit_to_rebuild
 
 log = logging.getLogger("hall.kafka")
 
@@ -208,6 +208,12 @@ class ServiceRuntime:
         self.built_watch.before_exit = self.drain
         self.add_health_check("built", self.built_watch.problem)
 
+    def _consumer_broken(self, why: str) -> None:
+        """A consumer no rejoin can mend: a process of its own drains and exits to be restarted (its supervisor
+        starts it again on :data:`EXIT_REBUILD`); an in-process runtime (a test's) reports it in ``/health``."""
+        if self.built_watch.exit_on_missing:
+            exit_to_rebuild(self.service, self.drain, why=f"a consumer beyond repair: {why}")
+
     def add_health_check(self, name: str, check: Callable[[], str | None]) -> None:
         """Register a check for ``/health``: each non-None string it returns is a problem (503 with the reason).
 
@@ -286,6 +292,7 @@ class ServiceRuntime:
         # Finished records whose offsets stop being committed (the group lost, the broker gone), or a heartbeat
         # that stopped, make the service unhealthy until commits move again; the book has the consumer rejoin.
         book.consumer_source = lambda: subscriber.consumer
+        book.on_broken = self._consumer_broken
         self.add_health_check(f"consumer {'+'.join(inputs)}", book.problem)
 
         @subscriber

@@ -46,6 +46,10 @@ class OffsetBook:
         self.rebalances = 0
         self.rejoins = 0  # rejoins the watchdog asked for
         self._rejoined_at = -1e9
+        # Called once when the consumer is beyond repair in this process (its coordination routine ended): the
+        # runtime has the process restarted.
+        self.on_broken: Callable[[str], None] | None = None
+        self.broken = False
 
     @property
     def consumer(self) -> AIOKafkaConsumer | None:
@@ -67,6 +71,8 @@ class OffsetBook:
     def problem(self) -> str | None:
         """A health problem when finished records have waited longer than ``stall_s`` for their commit, or the
         consumer's heartbeat has stopped (it is dropped from its group)."""
+        if (failure := self.coordination_failure()) is not None:
+            return f"group coordination ended ({failure}): restarting"
         if self.heartbeat_failure() is not None:
             return f"group heartbeat stopped ({self.heartbeat_failure()})"
         waited = self.stalled_s()
@@ -90,6 +96,20 @@ class OffsetBook:
         error = task.exception()
         return None if error is None else repr(error)[:200]
 
+    def coordination_failure(self) -> str | None:
+        """Why the consumer's group coordination routine ended, if it ended with an error.
+
+        aiokafka ends that routine on an error it does not expect (an event loop's RuntimeError writing to a
+        connection the broker's death closed) and never starts it again: from then on every fetch raises "Unexpected
+        error during coordination" and the consumer takes nothing more. No rejoin cures it; a new consumer does.
+        """
+        coordinator = getattr(self.consumer, "_coordinator", None)
+        task = getattr(coordinator, "_coordination_task", None)
+        if not isinstance(task, asyncio.Task) or not task.done() or task.cancelled():
+            return None
+        error = task.exception()
+        return None if error is None else repr(error)[:200]
+
     def rejoin(self, why: str) -> bool:
         """Asks the consumer to rejoin its group (a new heartbeat task, a fresh assignment); False if it cannot."""
         request = getattr(getattr(self.consumer, "_coordinator", None), "request_rejoin", None)
@@ -103,6 +123,14 @@ class OffsetBook:
     def watch(self) -> None:
         """Called with every flush: a stopped heartbeat, or commits stalled for ``stall_s`` while finished records
         wait, make the consumer rejoin (at most once per ``stall_s``)."""
+        if self.broken:
+            return  # no rejoin mends it; the restart it called for does
+        if (failure := self.coordination_failure()) is not None:
+            self.broken = True
+            log.error("consumer group coordination ended (%s): this consumer takes nothing more", failure)
+            if self.on_broken is not None:
+                self.on_broken(failure)
+            return
         now = time.monotonic()
         if now - self._rejoined_at < self.stall_s:
             return

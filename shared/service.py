@@ -72,6 +72,13 @@ def asgi_app(runtime: ServiceRuntime, exit_within_s: float | None = None) -> Asg
     return app
 
 
+# The standard asyncio loop, not uvloop (uvicorn's "auto" picks it when installed): on a broker killed under it,
+# uvloop raises RuntimeError("the handler is closed") writing to a closed connection where asyncio does not, and
+# that error ends aiokafka's group coordination routine for good: the consumer fetches nothing more (a chaos
+# run's routing stood still for five minutes after a broker kill, 2026-11-30).
+EVENT_LOOP = "asyncio"
+
+
 def serve(runtime: ServiceRuntime) -> None:
     configure_logging()
     settings = runtime.settings
@@ -80,6 +87,7 @@ def serve(runtime: ServiceRuntime) -> None:
         host=settings.http_host,
         port=settings.http_port,
         log_level="warning",
+        loop=EVENT_LOOP,
         timeout_graceful_shutdown=2,  # open HTTP requests (/health) do not hold the shutdown up
     )
 

@@ -96,9 +96,12 @@ _exiting = threading.Lock()
 _exit_tasks: set[asyncio.Task[None]] = set()
 
 
-def exit_to_rebuild(service: str, before_exit: Callable[[], Awaitable[None]] | None) -> None:
-    """End this process with :data:`EXIT_REBUILD`: after ``before_exit`` (the drain) in a task of its own (the
-    caller may be a record being handled, which the drain waits for), within :data:`EXIT_WITHIN_S` at the latest."""
+def exit_to_rebuild(
+    service: str, before_exit: Callable[[], Awaitable[None]] | None, *, why: str = "Redis wiped"
+) -> None:
+    """End this process with :data:`EXIT_REBUILD` ("start me again"; a start on a wiped Redis rebuilds it): after
+    ``before_exit`` (the drain) in a task of its own (the caller may be a record being handled, which the drain
+    waits for), within :data:`EXIT_WITHIN_S` at the latest."""
     if not _exiting.acquire(blocking=False):
         return
 
@@ -109,7 +112,9 @@ def exit_to_rebuild(service: str, before_exit: Callable[[], Awaitable[None]] | N
         os._exit(EXIT_REBUILD)
 
     def expire() -> None:
-        log.error("%s: the drain after the wipe took more than %.0f s; exiting now", service, EXIT_WITHIN_S)
+        log.error(
+            "%s: the drain before restarting (%s) took more than %.0f s; exiting now", service, why, EXIT_WITHIN_S
+        )
         leave()
 
     async def drain_and_leave() -> None:
@@ -117,8 +122,8 @@ def exit_to_rebuild(service: str, before_exit: Callable[[], Awaitable[None]] | N
             if before_exit is not None:
                 await before_exit()
         except Exception:
-            log.exception("%s: the drain before exiting to rebuild failed", service)
-        log.warning("%s: exiting with %d to be restarted and rebuild from Kafka", service, EXIT_REBUILD)
+            log.exception("%s: the drain before restarting (%s) failed", service, why)
+        log.warning("%s: exiting with %d to be restarted (%s)", service, EXIT_REBUILD, why)
         leave()
 
     timer = threading.Timer(EXIT_WITHIN_S, expire)

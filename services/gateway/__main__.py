@@ -4,10 +4,15 @@ import uvicorn
 
 from services.gateway.app import create_app
 from shared.logs import configure_logging
+from shared.service import EVENT_LOOP
 from shared.settings import load_settings
 
 settings = load_settings()
 configure_logging()
 uvicorn.run(
-    create_app(settings, own_process=True), host=settings.http_host, port=settings.http_port, log_level="warning"
+    create_app(settings, own_process=True),
+    host=settings.http_host,
+    port=settings.http_port,
+    log_level="warning",
+    loop=EVENT_LOOP,
 )

@@ -111,3 +111,56 @@ async def test_a_consumer_whose_heartbeat_stopped_rejoins_and_commits_again(sett
         await producer.stop()
         await book.stop()
         await consumer.stop()
+
+
+async def test_a_consumer_whose_group_coordination_ended_is_reported_and_handed_to_a_restart(
+    settings: HallSettings,
+) -> None:
+    """aiokafka's coordination routine ends for good on an error it does not expect: under uvloop, a write to the
+    connection a killed broker closed raised RuntimeError("the handler is closed") in a chaos run, and routing
+    fetched nothing for five minutes. The routine is made to meet that error on the real Kafka; the book reports
+    it and calls for a restart once (a rejoin cannot mend it)."""
+    topic = f"{settings.namespace}.coordination.{uuid.uuid4().hex[:6]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    await admin.create_topics([NewTopic(topic, 1, 1)])
+    await admin.close()
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=f"{topic}.group",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        heartbeat_interval_ms=500,
+    )
+    book = OffsetBook(stall_s=3.0)
+    book.consumer_source = lambda: consumer
+    broken: list[str] = []
+    book.on_broken = broken.append
+    consumer.subscribe([topic], listener=book.listener())
+    await consumer.start()
+    book.start()
+    try:
+        await until(lambda: book.rebalances == 1, 30, "the consumer joins its group")
+        assert book.coordination_failure() is None
+        coordinator = consumer._coordinator
+
+        async def closed_transport() -> None:
+            raise RuntimeError("unable to perform operation on <TCPTransport closed=True>; the handler is closed")
+
+        coordinator.ensure_coordinator_known = closed_transport
+        coordinator.coordinator_dead()  # what a connection error to the coordinator does; the routine looks again
+        await until(lambda: book.coordination_failure() is not None, 10, "the coordination routine ends")
+        with pytest.raises(KafkaError, match="Unexpected error during coordination"):
+            await consumer.getmany(timeout_ms=500)  # the consumer is beyond repair: every fetch raises
+        problem = book.problem()
+        assert problem is not None
+        assert "group coordination ended" in problem
+        await until(lambda: len(broken) == 1, 5, "a restart is called for")
+        assert "the handler is closed" in broken[0]
+        await asyncio.sleep(1.0)
+        assert len(broken) == 1  # once, not at every flush
+        assert book.rejoins == 0
+    finally:
+        await book.stop()
+        with contextlib.suppress(Exception):
+            await consumer.stop()
