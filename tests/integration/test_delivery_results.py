@@ -94,7 +94,9 @@ async def test_a_grant_records_its_licence_and_the_delivery_note_shows_it(hall: 
     granted = {**GRANT, "licence_no": "D315052501", "validity": "2031-11-30"}
     answer = await act(client, decision, "zj-boss", granted)
     assert answer.status_code == 200, answer.text
-    await state(client, case_no, "已办结")
+    done = await state(client, case_no, "已办结")
+    summaries = [e["summary"] for e in done["timeline"] if e["type"] == "StepDecided.v1"]
+    assert "住建局决定：通过（同意），颁发建设工程企业资质证书 D315052501（有效期 2031-11-30）" in summaries
 
     listed = await eventually(lambda: ready(client, case_no))
     [item] = listed["items"]

@@ -32,6 +32,9 @@ class StepDecided(msgspec.Struct, frozen=True, kw_only=True):
     action: str
     opinion: str
     materials: list[str] = []
+    licence_name: str = ""  # 决定 准予: the licence issued
+    licence_no: str = ""
+    validity: str = ""
 
 
 class CaseCompleted(msgspec.Struct, frozen=True, kw_only=True):
@@ -208,6 +211,8 @@ class ChildCompleted(msgspec.Struct, frozen=True, kw_only=True):
     department: str
     result: str
     reason: str = ""
+    licence_name: str = ""
+    licence_no: str = ""
 
 
 class HandedOver(msgspec.Struct, frozen=True, kw_only=True):

@@ -164,6 +164,7 @@ class Timeline:
                     lambda e: (
                         f"子件 {e.child_case_no}（{e.item_name}，{e.department}）办结：{e.result}"
                         + (f"（{e.reason}）" if e.reason else "")
+                        + (f"，{e.licence_name} {e.licence_no}".rstrip() if e.licence_name else "")
                     ),
                 ),
             ),
@@ -305,7 +306,11 @@ def _revised(e: events.DeadlineRevised) -> str:
 def _decided(event: events.StepDecided) -> str:
     if event.action == "退回":
         return f"{event.department}{event.step_name}：退回补正（{'、'.join(event.materials)}；{event.opinion}）"
-    return f"{event.department}{event.step_name}：{event.action}（{event.opinion}）"
+    issued = ""
+    if event.licence_name:  # 决定 准予: the licence, its number and validity
+        issued = f"，颁发{event.licence_name}" + (f" {event.licence_no}" if event.licence_no else "")
+        issued += f"（有效期 {event.validity}）" if event.validity else ""
+    return f"{event.department}{event.step_name}：{event.action}（{event.opinion}）{issued}"
 
 
 def _opened(event: events.StepOpened) -> str:
