@@ -417,7 +417,8 @@ async def test_a_cross_province_item_of_an_applicant_from_elsewhere_goes_to_thei
 
 async def test_progress_is_shown_only_to_whoever_gives_the_applicants_id(hall: InProcessHall) -> None:
     id_number = an_id()
-    response = await post(hall, application(SEAL, ["M01", "M02"], id_number), KIOSK)
+    # Accepted at the window (a kiosk only submits for 预审, tests/integration/test_prereview.py); looked up at a kiosk.
+    response = await post(hall, application(SEAL, ["M01", "M02"], id_number), CLERK)
     assert response.status_code == 201, response.text
     case_no = response.json()["case_no"]
     await dossier(hall, case_no)
