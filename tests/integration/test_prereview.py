@@ -71,6 +71,10 @@ async def test_a_kiosk_submission_waits_for_a_clerk_who_accepts_it_and_owns_it(h
     assert any("申请人身份" in c for c in body["checks"]), body["checks"]
 
     seen = await in_queue(client, number)  # the gateway's read model follows intake.events
+    # Nothing is accepted yet: no clock is asked of timing for it.
+    settings = hall.settings
+    timed = await read_topics(settings.kafka_bootstrap_servers, settings.namespace, [topics.TIMING_EVENTS])
+    assert not [e.type for _, e in decoded(timed) if e.case_id == body["case_id"]]
     # The applicant follows it by pre-review number and ID number, with or without the kiosk's token.
     for headers in ({}, KIOSK):
         lookup = await client.get("/api/lookup", params={"case_no": number, "id_number": ID_NUMBER}, headers=headers)
@@ -107,7 +111,6 @@ async def test_a_kiosk_submission_waits_for_a_clerk_who_accepts_it_and_owns_it(h
     facts = await eventually(dossier)
     assert (facts["owner"], facts["owner_name"], facts["channel"]) == ("clerk-zhang", "张敏", "kiosk")
     # The acceptance's actor is the clerk, not the machine.
-    settings = hall.settings
     records = await read_topics(settings.kafka_bootstrap_servers, settings.namespace, [topics.INTAKE_EVENTS])
     acceptances = [
         envelope

@@ -242,7 +242,11 @@ class PreReviews:
         page = min(max(1, page), pages)
         start = (page - 1) * PAGE_SIZE
         numbers = cast("list[bytes]", await redis.zrange(key, start, start + PAGE_SIZE - 1))
-        items = [view for n in numbers if (view := await self.get(redis, n.decode())) is not None]
+        async with redis.pipeline(transaction=False) as pipe:
+            for number in numbers:
+                pipe.hget(self.key("prereview", number.decode()), "view")
+            raws = cast("list[bytes | None]", await pipe.execute())
+        items = [_view.decode(raw) for raw in raws if raw]
         return Queue(items=items, page=page, pages=pages, total=total)
 
 
