@@ -25,7 +25,7 @@ from services.intake.messages import (
     ReviewPreSubmission,
     SubmitApplication,
 )
-from services.intake.rules import assess
+from services.intake.rules import Assessment, assess
 from shared.catalogue import Catalogue, FormMaterial, Item, Offering
 from shared.envelope import Envelope
 from shared.localtime import LOCAL
@@ -120,16 +120,7 @@ async def submit(intake: Intake, env: Envelope, cmd: SubmitApplication, txn: Txn
     if problem := channel_problem(intake.catalogue, offering, cmd.channel):
         raise handlers.Refusal(422, problem)
     form = _form(intake, offering, cmd)
-    given = set(cmd.materials)
-    on_file: dict[bytes, bytes] = {}
-    if any(m.reusable and m.required and m.code not in given for m in form):
-        id_number = normalize(cmd.applicant.id_type, intake._id_number(cmd))
-        for id_key in reversed(intake.pii.lookup_hashes(id_number)):
-            on_file.update(await txn.hgetall(intake.key("docs", id_key)))
-    files = {name.decode(): msgspec.json.decode(raw)["case_no"] for name, raw in on_file.items()}
-    lacking = assess(
-        form, cmd.materials, files, deferral_signed=cmd.deferral_signed, commitment_signed=cmd.commitment_signed
-    ).missing
+    lacking = await _lacking(intake, form, cmd, txn)
     sequence = await txn.next_number(intake.key("seq-prereview", f"{at:%Y%m%d}"))
     number = prereview_number(intake.settings.region_code, at, sequence)
     listed = checks(offering, form, cmd)
@@ -163,6 +154,19 @@ async def submit(intake: Intake, env: Envelope, cmd: SubmitApplication, txn: Txn
     txn.answer(202, body=outcome)
 
 
+async def _lacking(intake: Intake, form: list[FormMaterial], cmd: SubmitApplication, txn: Txn) -> list[MissingMaterial]:
+    """What the window's checklist finds missing (材料复用 counted: the applicant's documents on file are read)."""
+    given = set(cmd.materials)
+    on_file: dict[bytes, bytes] = {}
+    if any(m.reusable and m.required and m.code not in given for m in form):
+        id_number = normalize(cmd.applicant.id_type, intake._id_number(cmd))
+        for id_key in reversed(intake.pii.lookup_hashes(id_number)):
+            on_file.update(await txn.hgetall(intake.key("docs", id_key)))
+    files = {name.decode(): msgspec.json.decode(raw)["case_no"] for name, raw in on_file.items()}
+    signed = {"deferral_signed": cmd.deferral_signed, "commitment_signed": cmd.commitment_signed}
+    return assess(form, cmd.materials, files, **signed).missing
+
+
 def _form(intake: Intake, offering: Offering, cmd: SubmitApplication) -> list[FormMaterial]:
     """The application's checklist as the window builds it (with an agent's 委托书 where intake adds one)."""
     build = getattr(intake, "form", None)
@@ -189,10 +193,11 @@ async def review(intake: Intake, env: Envelope, cmd: ReviewPreSubmission, txn: T
         if not cmd.reason.strip():
             raise handlers.Refusal(422, "不予受理须写明理由（reason）")
         application = msgspec.structs.replace(application, refusal_reason=cmd.reason.strip())
-    elif cmd.action == "一次告知":
-        application = _without(intake, offering, application, cmd.missing)
     before = len(txn.outgoing)
-    await intake._decide(env, application, txn)
+    if cmd.action == "一次告知":
+        await _notify(intake, env, application, cmd, txn)
+    else:
+        await intake._decide(env, application, txn)
     status, body = _replied(txn, before)
     if status == 422 and body.outcome == "不予受理":
         outcome: Literal["受理", "待补正", "不予受理"] = "不予受理"
@@ -218,21 +223,38 @@ async def review(intake: Intake, env: Envelope, cmd: ReviewPreSubmission, txn: T
     )
 
 
-def _without(
-    intake: Intake, offering: Offering, application: SubmitApplication, missing: list[str]
-) -> SubmitApplication:
-    """一次告知: the materials the clerk finds lacking are taken as not handed in (no 容缺 for them)."""
-    if not missing:
+async def _notify(
+    intake: Intake, env: Envelope, application: SubmitApplication, cmd: ReviewPreSubmission, txn: Txn
+) -> None:
+    """一次告知 from the queue: the materials the clerk finds lacking or defective (with the clerk's reason) and those
+    the checklist finds missing, at once, in a numbered 一次性告知书 issued by the clerk (intake's own notice)."""
+    at = env.occurred_at.astimezone(LOCAL)
+    offering, point, version, _requested = intake._checked(application, at)
+    if not cmd.missing:
         raise handlers.Refusal(422, "一次告知须列出缺少或不合格的材料编码（missing）")
-    form = {m.code: m for m in _form(intake, offering, application)}
-    unknown = [code for code in missing if code not in form]
+    form = _form(intake, offering, application)
+    by_code = {m.code: m for m in form}
+    unknown = [code for code in cmd.missing if code not in by_code]
     if unknown:
         raise handlers.Refusal(422, f"“{offering.name}”没有这些材料编码：{'、'.join(unknown)}")
-    optional = [form[code].name for code in missing if not form[code].required]
+    optional = [by_code[code].name for code in cmd.missing if not by_code[code].required]
     if optional:
         raise handlers.Refusal(422, f"这些材料不是必备材料，不能据此一次告知：{'、'.join(optional)}")
-    kept = [code for code in application.materials if code not in set(missing)]
-    return msgspec.structs.replace(application, materials=kept, deferral_signed=False)
+    why = cmd.reason.strip() or "材料缺少或不符合要求，请补正"
+    named = [MissingMaterial(code, by_code[code].name, why) for code in dict.fromkeys(cmd.missing)]
+    found = [m for m in await _lacking(intake, form, application, txn) if m.code not in set(cmd.missing)]
+    id_number = normalize(application.applicant.id_type, intake._id_number(application))
+    checked = Assessment(missing=named + found, owed=[], reused=[], by_commitment=[])
+    notice = handlers.Application(
+        env=env,
+        cmd=application,
+        offering=offering,
+        point=point,
+        version=version,
+        id_number=id_number,
+        id_key=intake.pii.lookup_hash(id_number),
+    )
+    await intake._notify_missing(txn, notice, checked)
 
 
 def _replied(txn: Txn, before: int) -> tuple[int, _Answer]:

@@ -152,7 +152,14 @@ async def test_a_clerk_notifies_what_is_missing_from_the_queue(hall: InProcessHa
     )
     assert told.status_code == 200, told.text
     assert told.json()["outcome"] == "待补正"
-    assert [m["code"] for m in told.json()["missing"]] == ["M02"]
+    assert [(m["code"], m["reason"]) for m in told.json()["missing"]] == [("M02", "不动产权证书复印件不清晰")]
+    assert "YC" in told.json()["notice_no"]  # the numbered 一次性告知书, issued by the clerk
+
+    async def reprinted() -> str | None:
+        page = await client.get(f"/desk/notices/{told.json()['notice_no']}", headers=CLERK)
+        return page.text if page.status_code == 200 else None
+
+    assert "复印件不清晰" in await eventually(reprinted)
     assert "case_no" not in told.json() or not told.json()["case_no"]
 
     async def looked_up() -> dict[str, Any] | None:
