@@ -173,6 +173,13 @@ async def test_an_agent_needs_a_letter_is_on_the_receipt_and_may_look_the_case_u
     assert event["agent_id_number"].startswith("enc:v1:")
     assert event["helper_name"] == "帮办员小李"
 
+    # Staff acting on the case see the agent's whole ID (opened from its sealed form); an operator sees it masked.
+    for who, whole in ((CLERK, AGENT_ID), (auth("op-qian"), "")):
+        shown = await client.get(f"/api/cases/{case_no}", headers=who)
+        assert shown.status_code == 200, shown.text
+        assert shown.json()["dossier"]["agent_id_number"] == whole
+        assert shown.json()["dossier"]["agent_id_masked"] == f"{AGENT_ID[:6]}********{AGENT_ID[-4:]}"
+
     # The public lookup takes the agent's ID number as well as the applicant's; anything else is 404.
     for id_number in (AGENT_ID, APPLICATION["applicant"]["id_number"]):
         found = await client.get("/api/lookup", params={"case_no": case_no, "id_number": id_number})

@@ -110,6 +110,7 @@ class Dossier(msgspec.Struct, kw_only=True):
     agent_id_masked: str = ""
     agent_relation: str = ""
     helper_name: str = ""
+    agent_id_number: str = ""  # whole: only for staff who act on the case, like ``id_number``
 
 
 class OneTimeNotice(msgspec.Struct, kw_only=True):
@@ -354,6 +355,11 @@ class Dossiers:
                 dossier.id_number = self.pii.unseal(fields[b"idsealed"].decode())
             except UnsealError:
                 dossier.id_number = ""  # sealed under another install secret: the masked number stays
+        if dossier is not None and whole and b"agentidsealed" in fields:
+            try:
+                dossier.agent_id_number = self.pii.unseal(fields[b"agentidsealed"].decode())
+            except UnsealError:
+                dossier.agent_id_number = ""
         return dossier
 
     async def belongs_to(self, redis: Redis, case_id: str, id_number: str) -> bool:
