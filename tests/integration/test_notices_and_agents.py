@@ -206,8 +206,12 @@ async def test_an_agent_needs_a_letter_is_on_the_receipt_and_may_look_the_case_u
     after = await eventually(lambda: _moved(client, before, "accepted", 1))
     assert after["notices"] == before["notices"] + 2
 
-    # No Redis value of this hall holds the agent's ID number in clear (masked, sealed and hashed only).
+    # No Redis value of this hall holds the agent's ID number in clear (masked, sealed and hashed only), and no
+    # record of any of its topics (the commands and events carry it sealed).
     assert not await _redis_holding(settings, AGENT_ID)
+    records = await read_topics(settings.kafka_bootstrap_servers, settings.namespace, [t.name for t in topics.ALL])
+    assert records
+    assert not [r for r in records if AGENT_ID.encode() in r.value]
 
 
 async def _redis_holding(settings: HallSettings, secret: str) -> list[str]:
