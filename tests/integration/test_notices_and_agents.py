@@ -13,6 +13,7 @@ A hall of its own (a fresh namespace): the counts start from nothing and every R
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -85,6 +86,13 @@ async def test_a_one_time_notice_is_numbered_kept_reprinted_and_counted(own_hall
         assert response.status_code == 200, response.text
         answers.append(response.json())
     first, second = answers
+    # A retried request (same Idempotency-Key) gets the first answer: the same notice, not a second one.
+    key = {"Idempotency-Key": f"notice-{uuid.uuid4().hex}"}
+    keyed = [
+        await client.post("/api/cases", json=application(GAS, ["M02"]), headers={**CLERK, **key}) for _ in range(2)
+    ]
+    assert [r.status_code for r in keyed] == [200, 200], keyed[0].text
+    assert keyed[0].json()["notice_no"] == keyed[1].json()["notice_no"]
     assert first["outcome"] == "待补正"
     assert [m["code"] for m in first["missing"]] == ["M02"]
     assert [m["code"] for m in second["missing"]] == ["M01", "M02"]
@@ -121,8 +129,8 @@ async def test_a_one_time_notice_is_numbered_kept_reprinted_and_counted(own_hall
     assert f'href="/desk/notices/{first["notice_no"]}"' in mine.text
     assert (await client.get("/desk/notices/15052520261130YC999999", headers=CLERK)).status_code == 404
 
-    # 一次告知数 moved by the two notices; 受理数 did not.
-    after = await eventually(lambda: _moved(client, before, "notices", 2))
+    # 一次告知数 moved by the three notices (the retried one counted once); 受理数 did not.
+    after = await eventually(lambda: _moved(client, before, "notices", 3))
     assert after["accepted"] == before["accepted"]
     assert after["refused"] == before["refused"]
     # The operators' SLA board shows the county's counts: the same (the banner hall's clerk sees the county's).
