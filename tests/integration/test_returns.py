@@ -21,6 +21,7 @@ from stdnum.cn import ric
 
 from shared import topics
 from shared.clock import SYSTEM_CLOCK, ManualClock
+from shared.localtime import local
 from shared.rebuild import decoded, read_topics
 from shared.settings import HallSettings
 from tests.halls import InProcessHall, fresh_settings, in_process_hall
@@ -222,6 +223,15 @@ async def test_a_return_not_answered_within_its_limit_ends_in_a_returned_case(
     started = await eventually(return_clock)
     assert [(e["case_no"], e["promised_limit"]) for e in started] == [(case_no, {"value": 15.0, "unit": "WD"})]
     deadline = datetime.fromisoformat(started[0]["promised_deadline"])
+
+    async def return_notice() -> str | None:
+        page = await client.get(f"/workbench/steps/{step_id}/notice", headers=CLERK)
+        assert page.status_code == 200, page.text
+        return page.text if "return-deadline" in page.text else None
+
+    notice: str = await eventually(return_notice)
+    assert f'补正期限至 <strong id="return-deadline">{local(deadline)}</strong>' in notice
+    assert "逾期未补正的，本件作退件处理" in notice
 
     clock.set(deadline + timedelta(minutes=1))
     notice_no = await returned_with_notice(hall, case_no, "退回补正")

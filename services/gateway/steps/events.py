@@ -116,6 +116,7 @@ class StepEscalated(msgspec.Struct, frozen=True, kw_only=True):
 class ClockStarted(msgspec.Struct, frozen=True, kw_only=True):
     version: ClassVar[int] = 1
     clock_id: str = ""
+    purpose: str = ""  # 环节 for a step clock; 退回补正 for a return's limit (its id starts with the step id)
     step_id: str = ""
     promised_deadline: datetime
     warning_at: datetime | None = None

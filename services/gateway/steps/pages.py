@@ -113,7 +113,8 @@ class WorkbenchPages(Controller):
             raise NotFoundException(f"环节 {step_id} 没有退回补正，没有补正通知书")
         records = await workbench.records(hall.redis, step_id)
         returned = next((r for r in reversed(records) if r.action == "退回"), None)
-        context = {**HELPERS, "user": user, "step": found, "returned": returned}
+        deadline = await workbench.return_deadline(hall.redis, step_id)
+        context = {**HELPERS, "user": user, "step": found, "returned": returned, "deadline": deadline}
         return Template(template_name="workbench/notice.html", context=context)
 
     @get("/notices/{notice_no:str}")

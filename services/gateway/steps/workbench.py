@@ -29,6 +29,7 @@ from shared.outbox import Txn
 from shared.settings import HallSettings
 
 E = TypeVar("E", bound=msgspec.Struct)
+RETURN = "退回补正"  # the purpose of timing's clock on a return's limit
 
 
 class PendingExtension(msgspec.Struct, kw_only=True):
@@ -229,6 +230,10 @@ class Workbench:
     async def clock_started(self, env: Envelope, event: events.ClockStarted, txn: Txn) -> None:  # noqa: ARG002
         if event.step_id:
             self._clock(txn, event.step_id, paused=False, deadline=_Due.of(event))
+        elif event.purpose == RETURN and ":" in event.clock_id:
+            # The return's limit (routing names its clock ``<step id>:退回补正:<time>``): the 补正通知书 states it.
+            key, due = self.key("wbclock", event.clock_id.split(":", 1)[0]), event.promised_deadline.isoformat()
+            txn.write(lambda pipe: pipe.hset(key, "return_deadline", due))
 
     async def clock_alerted(self, env: Envelope, event: events.ClockAlerted, txn: Txn) -> None:  # noqa: ARG002
         if event.step_id:
@@ -323,6 +328,10 @@ class Workbench:
         now = self.clock.now()
         found = sorted((_step.decode(r) for r in raws if r), key=lambda s: (s.opened_at, s.step_id))
         return [await self.view(redis, s, now) for s in found]
+
+    async def return_deadline(self, redis: Redis, step_id: str) -> datetime | None:
+        """The limit of the step's latest return (退回补正), once timing has computed it."""
+        return _moment(cast("bytes | None", await redis.hget(self.key("wbclock", step_id), "return_deadline")))
 
     async def records(self, redis: Redis, step_id: str) -> list[Record]:
         raw = cast("dict[bytes, bytes]", await redis.hgetall(self.key("steplog", step_id)))
