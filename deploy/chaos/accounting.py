@@ -9,8 +9,12 @@ carried out). For each one:
   twice (two ``CaseAccepted`` event ids), two 承办 steps, a step or the case accepted twice on the timeline, or
   one clock's alert of one level raised twice (two event ids);
 - **stuck**: answered only 202 and never accepted; accepted but its 承办 step or its clock never started; a
-  driven case that did not reach 已评价 (or an undriven one 办理中) on the gateway; a clock whose 预警 or 逾期
+  driven case whose last act the hall acknowledged (a decision, the delivery, the rating) never showed its effect
+  on the gateway (its state: 已办结, 已出件, 已评价), or an undriven one not 办理中; a clock whose 预警 or 逾期
   time has passed (by more than a grace) while it ran, without that alert.
+- **cut short** (not a failure of the hall): a driven lifecycle the client gave up on at its own deadline (the
+  faults slowed it: every answer within bounds, but the whole lifecycle longer than the client's patience), with
+  every act it sent carried out.
 
 Redelivered records with the same event id are not duplicates: consumers de-duplicate by event id.
 """
@@ -130,6 +134,7 @@ class Verdict:
     lost: list[str] = field(default_factory=list)
     duplicated: list[str] = field(default_factory=list)
     stuck: list[str] = field(default_factory=list)
+    cut_short: list[str] = field(default_factory=list)
 
 
 def judge(sub: Submission, seen: Topics, api: dict[str, Any] | None, now: datetime) -> Verdict:  # noqa: PLR0912
@@ -173,11 +178,14 @@ def judge(sub: Submission, seen: Topics, api: dict[str, Any] | None, now: dateti
     kinds = Counter(entry["type"].split(".")[0] for entry in api.get("timeline", []))
     if kinds["CaseAccepted"] > 1:
         verdict.duplicated.append(f"{case_no}: accepted {kinds['CaseAccepted']} times on the timeline")
-    wanted = "已评价" if sub.drive else "办理中"
+    # A lifecycle the client cut short owes the effect of its last acknowledged act, not the whole way.
+    wanted = "办理中" if not sub.drive else (sub.owed or "办理中") if sub.drive_error else "已评价"
     state = api.get("state", "")
+    extra = f" ({sub.drive_error})" if sub.drive_error else ""
     if state not in STATES or STATES.index(state) < STATES.index(wanted):
-        extra = f" ({sub.drive_error})" if sub.drive_error else ""
         verdict.stuck.append(f"{case_no}: {state or '?'} on the gateway, expected {wanted}{extra}")
+    elif sub.drive and sub.drive_error:
+        verdict.cut_short.append(f"{case_no}: {state} on the gateway{extra}")
     return verdict
 
 
@@ -285,7 +293,7 @@ async def account(
     order = ["warm-up", *(r.name for r in results), "after the faults"]
     by_name = {r.name: r for r in results}
     rows: list[dict[str, Any]] = []
-    examples: dict[str, list[str]] = {"lost": [], "duplicated": [], "stuck": []}
+    examples: dict[str, list[str]] = {"lost": [], "duplicated": [], "stuck": [], "cut_short": []}
     for phase in order:
         mine = [s for s in client.submissions if s.phase == phase]
         counts = client.phases.get(phase)
@@ -304,6 +312,7 @@ async def account(
             "lost": 0,
             "duplicated": 0,
             "stuck": 0,
+            "cut_short": 0,
             "recovery_s": result.recovery_s if result else None,
             "after_end_s": result.after_end_s if result else None,
             "unrecovered": int(result is not None and not result.recovered),
@@ -313,7 +322,7 @@ async def account(
             verdict = verdicts[sub.key]
             if charged[sub.key] != phase:
                 continue
-            for kind in ("lost", "duplicated", "stuck"):
+            for kind in ("lost", "duplicated", "stuck", "cut_short"):
                 found: list[str] = getattr(verdict, kind)
                 if found:
                     row[kind] += 1
@@ -334,6 +343,7 @@ async def account(
             "lost",
             "duplicated",
             "stuck",
+            "cut_short",
             "unrecovered",
         )
     }
@@ -360,6 +370,7 @@ def table(acc: Account, markdown: bool = False) -> str:
         "lost",
         "duplicated",
         "stuck",
+        "cut short",
     ]
 
     def cells(row: dict[str, Any], name: str) -> list[str]:
@@ -371,7 +382,7 @@ def table(acc: Account, markdown: bool = False) -> str:
         else:
             rec = f"{recovery:.1f}" if recovery is not None else "NOT RECOVERED"
         errors = f"{row['server_errors']} ({row['status_500']})"
-        keys = ("throttled", "failures", "gave_up", "lost", "duplicated", "stuck")
+        keys = ("throttled", "failures", "gave_up", "lost", "duplicated", "stuck", "cut_short")
         return [name, rec, str(row["submitted"]), str(row["acknowledged"]), errors, *(str(row[k]) for k in keys)]
 
     lines = [cells(r, r["phase"]) for r in acc.rows] + [cells(acc.totals, "total")]

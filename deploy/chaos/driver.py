@@ -46,6 +46,7 @@ class Submission:
     gave_up: bool = False
     unexpected: str = ""  # an answer no retry explains (200 待补正, 4xx)
     reached: str = ""  # the furthest state the lifecycle saw
+    owed: str = ""  # the state on the gateway the last act the hall acknowledged must bring (its effect)
     drive_error: str = ""
 
 
@@ -298,6 +299,7 @@ class Client:
                 f"step {seq}",
                 deadline,
             )
+            sub.owed = "已办结" if seq == len(STEP_OPINIONS) else "办理中"
             done = await self._poll(
                 f"/api/steps/{step_id}", STAFF_ID, lambda b: b["step"]["status"] == "已办", deadline
             )
@@ -306,9 +308,11 @@ class Client:
             sub.reached = f"环节{seq}已办"
         await self._wait_state(sub, "已办结", deadline)
         await self._act(f"/api/deliveries/{sub.case_no}", CLERK_ID, {"method": "窗口"}, "delivery", deadline)
+        sub.owed = "已出件"
         await self._wait_state(sub, "已出件", deadline)
         rating = {"level": "非常满意", "channel": "自助终端", **KIOSK_PROOF}
         await self._act(f"/api/cases/{sub.case_no}/ratings", KIOSK_ID, rating, "rating", deadline)
+        sub.owed = "已评价"
         await self._wait_state(sub, "已评价", deadline)
 
     async def _wait_state(self, sub: Submission, wanted: str, deadline: float) -> None:

@@ -56,6 +56,9 @@ def test_quick_chaos_run_loses_duplicates_and_strands_nothing(tmp_path: Path) ->
     assert totals["lost"] == 0, account["examples"]["lost"][:20]
     assert totals["duplicated"] == 0, account["examples"]["duplicated"][:20]
     assert totals["stuck"] == 0, account["examples"]["stuck"][:20]
+    # Lifecycles cut short by the client's own patience are no failure of the hall, but most must get through.
+    driven = totals["submitted"] // 5
+    assert totals["cut_short"] <= driven // 4, (driven, account["examples"]["cut_short"][:20])
     unrecovered = [(r["phase"], r["notes"]) for r in faults if r["recovery_s"] is None]
     assert not unrecovered, unrecovered
     assert done.returncode == 0, done.stderr[-4000:]
@@ -123,6 +126,18 @@ def test_accounting_finds_a_clock_past_its_warning_without_the_alert_and_a_case_
     assert not judge(_sub(), seen, API, NOW).stuck
     # A driven case must reach 已评价; one left at 办理中 is stuck.
     assert judge(_sub(drive=True), _healthy_topics(), API, NOW).stuck
+
+
+def test_a_lifecycle_cut_short_owes_the_effect_of_its_last_acknowledged_act() -> None:
+    sub = _sub(drive=True)
+    sub.drive_error, sub.owed = "RuntimeError: never reached 已办结", "已办结"
+    done = judge(sub, _healthy_topics(), {**API, "state": "已办结"}, NOW)
+    assert (done.stuck, len(done.cut_short)) == ([], 1)  # every act carried out: the client's patience ran out
+    behind = judge(sub, _healthy_topics(), API, NOW)
+    assert behind.stuck  # the acknowledged 决定 never showed: stuck
+    assert not behind.cut_short
+    sub.owed = "已评价"  # a rating acknowledged (202) and refused later, never shown
+    assert judge(sub, _healthy_topics(), {**API, "state": "已出件"}, NOW).stuck
 
 
 def test_what_breaks_after_the_checkpoint_is_charged_to_the_fault_that_followed_it() -> None:
