@@ -33,8 +33,9 @@ async def until(condition: Callable[[], bool], timeout_s: float, what: str) -> N
         await asyncio.sleep(0.1)
 
 
-async def test_a_consumer_whose_heartbeat_stopped_rejoins_and_commits_again(settings: HallSettings) -> None:
-    topic = f"{settings.namespace}.membership.{uuid.uuid4().hex[:6]}"
+async def one_topic_and_its_group(settings: HallSettings, kind: str) -> tuple[str, AIOKafkaConsumer]:
+    """A new one-partition topic and a consumer of a group of its own (heartbeat every 0.5 s), not started."""
+    topic = f"{settings.namespace}.{kind}.{uuid.uuid4().hex[:6]}"
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
     await admin.start()
     await admin.create_topics([NewTopic(topic, 1, 1)])
@@ -46,6 +47,11 @@ async def test_a_consumer_whose_heartbeat_stopped_rejoins_and_commits_again(sett
         auto_offset_reset="earliest",
         heartbeat_interval_ms=500,
     )
+    return topic, consumer
+
+
+async def test_a_consumer_whose_heartbeat_stopped_rejoins_and_commits_again(settings: HallSettings) -> None:
+    topic, consumer = await one_topic_and_its_group(settings, "membership")
     book = OffsetBook(stall_s=3.0)
     book.consumer_source = lambda: consumer
     consumer.subscribe([topic], listener=book.listener())
@@ -120,18 +126,7 @@ async def test_a_consumer_whose_group_coordination_ended_is_reported_and_handed_
     connection a killed broker closed raised RuntimeError("the handler is closed") in a chaos run, and routing
     fetched nothing for five minutes. The routine is made to meet that error on the real Kafka; the book reports
     it and calls for a restart once (a rejoin cannot mend it)."""
-    topic = f"{settings.namespace}.coordination.{uuid.uuid4().hex[:6]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
-    await admin.start()
-    await admin.create_topics([NewTopic(topic, 1, 1)])
-    await admin.close()
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        group_id=f"{topic}.group",
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        heartbeat_interval_ms=500,
-    )
+    topic, consumer = await one_topic_and_its_group(settings, "coordination")
     book = OffsetBook(stall_s=3.0)
     book.consumer_source = lambda: consumer
     broken: list[str] = []
