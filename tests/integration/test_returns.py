@@ -160,6 +160,20 @@ async def test_a_clerk_supplements_a_returned_step_at_the_window(hall: InProcess
     assert again.json()["detail"] == f"办件 {case_no} 没有待补齐的材料"
 
 
+async def test_deferred_materials_of_a_returned_case_still_go_to_its_deferral_list(hall: InProcessHall) -> None:
+    """A returned case that owes 容缺 materials takes them at intake (not refused as strangers to the return); as
+    any materials brought at the window, they let the returned step go on too (routing's rule since 退回 began)."""
+    client = hall.client
+    body = {**application(QUALIFICATION, ["M01", "M02", "M05"]), "deferral_signed": True}
+    case_no = await submitted(client, body)
+    step_id = await returned_step(client, case_no)
+    deferred = await client.post(f"/api/cases/{case_no}/materials", json={"materials": ["M03", "M04"]}, headers=CLERK)
+    assert deferred.status_code == 200, deferred.text
+    assert deferred.json()["complete"] is True  # intake's answer: the 容缺 list is complete
+    assert [m["code"] for m in deferred.json()["received"]] == ["M03", "M04"]
+    await step(client, step_id, waiting="", paused=False)
+
+
 @pytest.fixture
 async def moved(settings: HallSettings) -> AsyncIterator[tuple[InProcessHall, ManualClock]]:
     clock = ManualClock(SYSTEM_CLOCK.now())

@@ -14,6 +14,7 @@ from litestar import Response
 
 from services.gateway.cases.timeline import RETURNED, current_state
 from services.gateway.context import Gateway
+from services.gateway.desk.dossier import Dossiers
 from services.gateway.steps.schemas import SupplementReturned
 from services.gateway.steps.workbench import Workbench
 from shared import topics
@@ -22,19 +23,27 @@ from shared.envelope import Actor
 CHANNELS = {"kiosk": "自助终端", "clerk": "窗口"}
 
 
-async def returned_or_ended(hall: Gateway, case_id: str) -> bool:
-    """A step of the case waits for 补正, or the case is 退件: routing answers the supplement."""
+async def returned_or_ended(hall: Gateway, case_id: str, materials: list[str]) -> bool:
+    """The case is 退件, or a step of it waits for 补正 and the materials are not only 容缺 ones it still owes:
+    routing answers the supplement. A case both returned and owing 容缺 materials takes those at intake."""
     if current_state(await hall.timeline.entries(hall.redis, case_id)) == RETURNED:
         return True
     steps = await Workbench(hall.settings).case_steps(hall.redis, case_id)
-    return any(s.status == "待办" and s.waiting == "补正" for s in steps)
+    returned = {m for s in steps if s.status == "待办" and s.waiting == "补正" for m in s.materials}
+    if not returned:
+        return False
+    if returned & set(materials):
+        return True
+    dossier = await Dossiers(hall.settings).get(hall.redis, case_id)
+    owed = {m.code for m in dossier.owed} if dossier is not None else set()
+    return not (owed and set(materials) <= owed)
 
 
 async def supplement(
     hall: Gateway, case_id: str, materials: list[str], actor: Actor, role: str
 ) -> Response[Any] | None:
     """Sends the 补正 to routing when the case was returned (or is 退件); None when intake should take it."""
-    if not await returned_or_ended(hall, case_id):
+    if not await returned_or_ended(hall, case_id, materials):
         return None
     command = SupplementReturned(materials=materials, channel=CHANNELS.get(role, role))
     return await hall.send(topics.ROUTING_COMMANDS, command, case_id, actor)
