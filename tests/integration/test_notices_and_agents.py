@@ -128,6 +128,10 @@ async def test_a_one_time_notice_is_numbered_kept_reprinted_and_counted(own_hall
     mine = await client.get("/desk/cases", headers=CLERK)
     assert f'href="/desk/notices/{first["notice_no"]}"' in mine.text
     assert (await client.get("/desk/notices/15052520261130YC999999", headers=CLERK)).status_code == 404
+    # Scoped like the case it would have been: a town centre's clerk does not read the banner hall's notices.
+    elsewhere = await client.get(f"/desk/notices/{first['notice_no']}", headers=auth("clerk-town"))
+    assert elsewhere.status_code == 403, elsewhere.text
+    assert "其他场所" in elsewhere.text
 
     # 一次告知数 moved by the three notices (the retried one counted once); 受理数 did not.
     after = await eventually(lambda: _moved(client, before, "notices", 3))
