@@ -21,11 +21,7 @@ from deploy.chaos.driver import Submission
 from deploy.chaos.faults import KEYS
 
 ROOT = Path(__file__).resolve().parents[2]
-# Every fault but the Redis wipe: under the running hall the wipe left one driven case stuck (delivery sent,
-# never 已出件) in one quick run of three on 2026-11-30, not yet explained. It stays in the full run
-# (./hall chaos), and tests/e2e/test_redis_wipe.py covers the wipe on its own.
-QUICK_FAULTS = ",".join(key for key in KEYS if key != "redis-wipe")
-COMMAND = [sys.executable, "-m", "deploy.chaos", "--quick", "--faults", QUICK_FAULTS]
+COMMAND = [sys.executable, "-m", "deploy.chaos", "--quick"]  # every fault, the Redis wipe included
 
 
 @pytest.mark.chaos
@@ -48,7 +44,7 @@ def test_quick_chaos_run_loses_duplicates_and_strands_nothing(tmp_path: Path) ->
     account = json.loads(summary.read_text())
     totals, rows = account["totals"], account["rows"]
     faults = [r for r in rows if r["phase"] not in ("warm-up", "after the faults")]
-    assert len(faults) == len(KEYS) - 1, [r["phase"] for r in rows]
+    assert len(faults) == len(KEYS), [r["phase"] for r in rows]
     # Every fault had traffic through it, and the run made about the cases asked for.
     assert all(r["submitted"] > 0 for r in faults), [(r["phase"], r["submitted"]) for r in faults]
     assert totals["submitted"] >= 800, totals
