@@ -9,6 +9,8 @@ from playwright.async_api import Page, expect
 from stdnum.cn import ric
 
 from tests.browser.pages import login, snap
+from tests.integration import test_returns as returns
+from tests.integration.test_returns import returned_step, step, submitted
 from tests.journeys import CLERK
 
 _serial = itertools.count(700)
@@ -83,3 +85,25 @@ async def test_owed_materials_are_supplemented_at_the_kiosk(page: Page, site: st
     await snap(page, "kiosk-supplement")
     await page.click("#s-submit")
     await expect(page.locator("#s-complete")).to_contain_text("材料已全部补齐")
+
+
+async def test_an_applicant_supplements_a_returned_step_at_the_kiosk(page: Page, site: str) -> None:
+    """退回补正 (issue 13, item 6): the kiosk names what the return asks for and its limit; the 补正 resumes it."""
+    async with httpx.AsyncClient(base_url=site) as api:
+        case_no = await submitted(api, returns.application())
+        step_id = await returned_step(api, case_no)
+
+    await login(page, site, "kiosk-01")
+    await page.click("#tab-supplement")
+    await page.fill("#s-case", case_no)
+    await page.fill("#s-id", returns.ID_NUMBER)
+    await page.press("#s-id", "Enter")
+    await expect(page.locator("#s-returned")).to_contain_text("逾期未补正将作退件处理")
+    owed = page.locator("#s-owed input")
+    await expect(owed).to_have_count(1)
+    await owed.nth(0).check()
+    await snap(page, "kiosk-returned")
+    await page.click("#s-submit")
+    await expect(page.locator("#s-complete")).to_contain_text("补正材料已收到")
+    async with httpx.AsyncClient(base_url=site) as api:
+        await step(api, step_id, waiting="", paused=False)

@@ -136,6 +136,17 @@ async def test_a_kiosk_supplement_with_the_id_number_resumes_the_returned_step_a
     assert stranger.json()["detail"] == "这些材料不在退回补正清单中：M07（需补正：M02）"
     await step(client, step_id, waiting="补正")  # nothing changed on a refusal
 
+    # The kiosk's lookup tells the applicant what the return asks for, named, and by when (after it: 退件).
+    async def told() -> dict[str, Any] | None:
+        found = await client.get("/api/lookup", params={"case_no": case_no, "id_number": ID_NUMBER}, headers=KIOSK)
+        assert found.status_code == 200, found.text
+        body: dict[str, Any] = found.json()
+        return body if body["return_deadline"] else None
+
+    shown = await eventually(told)
+    assert [m["code"] for m in shown["returned"]] == ["M02"]
+    assert shown["returned"][0]["name"] not in ("", "M02")  # the catalogue's name of the material
+
     done = await client.post(url, json={"materials": ["M02"], "id_number": ID_NUMBER}, headers=KIOSK)
     assert done.status_code == 200, done.text
     answer = done.json()
@@ -145,6 +156,8 @@ async def test_a_kiosk_supplement_with_the_id_number_resumes_the_returned_step_a
     await resumes_and_runs_again(client, case_no, step_id, "自助终端")
     resumed = [e for e in await timeline(client, case_no) if e["type"] == "StepResumed.v1"]
     assert [e["actor"]["id"] for e in resumed] == ["kiosk-01"]  # the applicant's supplement, at the kiosk
+    after = await client.get("/api/lookup", params={"case_no": case_no, "id_number": ID_NUMBER}, headers=KIOSK)
+    assert after.json()["returned"] == []  # nothing owed any more
 
 
 async def test_a_clerk_supplements_a_returned_step_at_the_window(hall: InProcessHall) -> None:

@@ -27,6 +27,7 @@ from services.gateway.desk import events
 from services.gateway.desk.dossier import Dossiers
 from services.gateway.desk.prereview import PreReviews, is_prereview_number
 from services.gateway.openapi import COMMAND, Supplemented, documented, success
+from services.gateway.steps.returns import owed_after_return
 from services.gateway.steps.returns import supplement as supplement_returned
 from services.gateway.users import User
 from shared import topics
@@ -78,6 +79,8 @@ class Progress(msgspec.Struct, frozen=True, kw_only=True):
     checks: list[str] = []  # 待预审: what the clerk will check
     notice_no: str = ""  # 预审 ended in 一次告知: the notice's number
     agent_name: str = ""  # 代理人 (the lookup takes the applicant's or the agent's ID number)
+    returned: list[events.Material] = []  # 退回补正: what the returned steps ask for, all at once
+    return_deadline: datetime | None = None  # the return's limit; after it, 退件
     agent_id_masked: str = ""
 
 
@@ -153,7 +156,10 @@ class KioskController(Controller):
         if dossier is None:
             raise NotFoundException(NOT_FOUND)
         entries = await hall.timeline.entries(hall.redis, case_id)
+        returned = await owed_after_return(hall, case_id, dossier.item_code)
         return Progress(
+            returned=returned.materials,
+            return_deadline=returned.deadline,
             case_no=dossier.case_no,
             item_name=dossier.item_name,
             outcome=dossier.outcome,

@@ -96,12 +96,17 @@
       return;
     }
     found = body;
-    if (!body.owed.length) {
+    const returned = body.returned || [];
+    if (!body.owed.length && !returned.length) {
       out.innerHTML = `<p class="flash">办件 ${esc(body.case_no)} 没有待补齐的材料。</p>`;
       return;
     }
-    out.innerHTML = `<p>补齐期限：${esc(deadline(body.supplement_deadline, body.supplement_provisional))}</p>`;
-    $("#s-owed").innerHTML = body.owed.map((m) => `<label><input type="checkbox" value="${esc(m.code)}"> ${esc(m.name)}</label>`).join("");
+    // 退回补正: every returned material at once, by the return's limit (after it the case is 退件).
+    const owed = body.owed.length ? body.owed : returned;
+    out.innerHTML = body.owed.length
+      ? `<p>补齐期限：${esc(deadline(body.supplement_deadline, body.supplement_provisional))}</p>`
+      : `<p id="s-returned">办件已退回补正，请一次补交以下全部材料。补正期限：${esc(when(body.return_deadline))}，逾期未补正将作退件处理。</p>`;
+    $("#s-owed").innerHTML = owed.map((m) => `<label><input type="checkbox" value="${esc(m.code)}"> ${esc(m.name)}</label>`).join("");
     $("#k-supplement").hidden = false;
   });
   $("#k-supplement").addEventListener("submit", async (event) => {
@@ -112,7 +117,13 @@
       id_number: $("#s-id").value.trim(),
     });
     const out = $("#k-supplement-answer");
-    if (status === 200) {
+    if (status === 200 && body.resumed) {
+      out.innerHTML = `<p class="flash" id="s-complete">补正材料已收到，办件 ${esc(found.case_no)} 将继续办理。</p>`;
+      $("#k-supplement").hidden = true;
+    } else if (status === 202) {
+      out.innerHTML = `<p class="flash">已提交，正在处理，请稍后查询办件进度。</p>`;
+      $("#k-supplement").hidden = true;
+    } else if (status === 200) {
       out.innerHTML = body.complete
         ? `<p class="flash" id="s-complete">材料已全部补齐，办件 ${esc(body.case_no)} 将继续办理。</p>`
         : `<p class="flash">已收到，仍待补齐：${body.remaining.map((m) => esc(m.name)).join("、")}</p>`;
@@ -139,6 +150,7 @@
       ${body.outcome === "待预审" ? "" : body.outcome === "待补正" ? `<p class="notice">${esc(body.reason)}</p>` : body.outcome === "受理" ? `<p>承诺办结时间：<span id="l-deadline">${esc(promised)}</span>${revised}</p>` : `<p>不予受理：${esc(body.reason)}</p>`}
       ${body.owed.length ? `<p class="notice">待补齐材料：${body.owed.map((m) => esc(m.name)).join("、")}（期限 ${esc(deadline(body.supplement_deadline, body.supplement_provisional))}）</p>` : ""}
       ${body.suspended ? `<p class="notice">${esc(body.suspended)}</p>` : ""}
+      ${(body.returned || []).length ? `<p class="notice" id="l-returned">退回补正：${body.returned.map((m) => esc(m.name)).join("、")}（期限 ${esc(when(body.return_deadline))}，可在本机“补齐材料”中补交）</p>` : ""}
       <ol>${body.steps.map((s) => `<li>${esc(when(s.at))} ${esc(s.summary)}</li>`).join("")}</ol>`;
   });
 

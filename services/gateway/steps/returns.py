@@ -8,19 +8,24 @@ Otherwise the materials are 容缺 ones and go to intake, as before.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+import msgspec
 from litestar import Response
 
 from services.gateway.cases.timeline import RETURNED, current_state
 from services.gateway.context import Gateway
 from services.gateway.desk.dossier import Dossiers
+from services.gateway.desk.events import Material
 from services.gateway.steps.schemas import SupplementReturned
 from services.gateway.steps.workbench import Workbench
 from shared import topics
+from shared.catalogue import load_catalogue
 from shared.envelope import Actor
 
 CHANNELS = {"kiosk": "自助终端", "clerk": "窗口"}
+_CATALOGUE = load_catalogue()
 
 
 async def returned_or_ended(hall: Gateway, case_id: str, materials: list[str]) -> bool:
@@ -37,6 +42,27 @@ async def returned_or_ended(hall: Gateway, case_id: str, materials: list[str]) -
     dossier = await Dossiers(hall.settings).get(hall.redis, case_id)
     owed = {m.code for m in dossier.owed} if dossier is not None else set()
     return not (owed and set(materials) <= owed)
+
+
+class Owed(msgspec.Struct, frozen=True, kw_only=True):
+    """What the steps returned (退回补正) ask the applicant for, all at once, and by when."""
+
+    materials: list[Material]
+    deadline: datetime | None
+
+
+async def owed_after_return(hall: Gateway, case_id: str, item_code: str) -> Owed:
+    """The materials the case's returned steps wait for (named from the catalogue) and the earliest return limit;
+    nothing when no step waits for 补正."""
+    workbench = Workbench(hall.settings)
+    waiting = [s for s in await workbench.case_steps(hall.redis, case_id) if s.status == "待办" and s.waiting == "补正"]
+    codes = list(dict.fromkeys(m for s in waiting for m in s.materials))
+    offering = _CATALOGUE.offering(item_code)
+    names = {line.code: line.name for line in _CATALOGUE.form(offering)} if offering is not None else {}
+    deadlines = [d for s in waiting if (d := await workbench.return_deadline(hall.redis, s.step_id)) is not None]
+    return Owed(
+        materials=[Material(code, names.get(code, code)) for code in codes], deadline=min(deadlines, default=None)
+    )
 
 
 async def supplement(
