@@ -31,13 +31,14 @@ from shared import topics
 from shared.clock import SystemClock
 from shared.contracts import Publications
 from shared.envelope import Envelope, decode
-from shared.kafka import HandlerTable, ServiceRuntime
+from shared.kafka import HandlerTable, Route, ServiceRuntime
 from shared.outbox import MARKER_TTL_S, Outgoing, Txn
 from shared.replies import decode_reply
 from shared.startup import retry_kafka
 
 log = logging.getLogger("hall.rebuild")
 CHUNK = 5000
+MSET_KEYS = 1000
 LOCK_S = 900  # one instance rebuilds at a time; a crashed one's turn ends after this
 REAL_TIME = SystemClock(timedelta(0))  # Kafka's time stamps are the real time, whatever the hall's offset
 _encoder = Encoder("utf-8", "strict", False)
@@ -166,15 +167,25 @@ class Memory:
         pipe: Any = redis.pipeline(transaction=False)
         n = 0
 
-        async def step() -> None:
+        async def step(keys: int = 1) -> None:
+            """Send what is queued once it covers CHUNK keys."""
             nonlocal n, pipe
-            n += 1
-            if n % CHUNK == 0:
+            n += keys
+            if n >= CHUNK:
+                n = 0
                 await pipe.execute()
 
+        # Strings in MSETs of a thousand (one command, not a thousand: the flush is bound by commands, not bytes).
+        batch: dict[str, bytes] = {}
         for key, value in self.strings.items():
-            pipe.set(key, value)
-            await step()
+            batch[key] = value
+            if len(batch) == MSET_KEYS:
+                pipe.mset(batch)
+                await step(len(batch))
+                batch = {}
+        if batch:
+            pipe.mset(batch)
+            await step(len(batch))
         for key, fields in self.hashes.items():
             if fields:
                 pipe.hset(key, mapping=fields)
@@ -300,13 +311,20 @@ class Replayer:
         self.pipe = MemoryPipe(self.memory)
         self.failures = 0
         self.handled = 0
+        self._routes: dict[str, list[Route[Any]]] = {}  # by event type, looked up once per type, not per event
+
+    def routes(self, kind: str) -> list[Route[Any]]:
+        found = self._routes.get(kind)
+        if found is None:
+            found = self._routes[kind] = [table[kind] for table in self.tables if kind in table]
+        return found
 
     def wants(self, env: Envelope) -> bool:
-        return any(env.type in table for table in self.tables)
+        return bool(self.routes(env.type))
 
     async def apply(self, env: Envelope) -> list[Outgoing]:
         """Handle one event as the consumer would; returns what it would have published."""
-        routes = [table[env.type] for table in self.tables if env.type in table]
+        routes = self.routes(env.type)
         if not routes:
             return []
         try:
