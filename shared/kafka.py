@@ -51,7 +51,7 @@ from shared.producer import install as install_producer
 from shared.retry import Backoff, Retries, alert_after_s
 from shared.secrets import require_secret
 from shared.settings import HallSettings
-from shared.watch_built import BuiltWatch, exit_to_rebuild
+from shared.watch_built import BuiltWatch, exit_to_restart
 
 log = logging.getLogger("hall.kafka")
 
@@ -212,7 +212,7 @@ class ServiceRuntime:
         """A consumer no rejoin can mend: a process of its own drains and exits to be restarted (its supervisor
         starts it again on :data:`EXIT_REBUILD`); an in-process runtime (a test's) reports it in ``/health``."""
         if self.built_watch.exit_on_missing:
-            exit_to_rebuild(self.service, self.drain, why=f"a consumer beyond repair: {why}")
+            exit_to_restart(self.service, self.drain, why=f"a consumer beyond repair: {why}")
 
     def add_health_check(self, name: str, check: Callable[[], str | None]) -> None:
         """Register a check for ``/health``: each non-None string it returns is a problem (503 with the reason).

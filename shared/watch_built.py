@@ -72,7 +72,7 @@ class BuiltWatch:
             f", exiting with {EXIT_REBUILD} to be restarted and rebuild from Kafka" if self.exit_on_missing else "",
         )
         if self.exit_on_missing:
-            exit_to_rebuild(self.service, self.before_exit)
+            exit_to_restart(self.service, self.before_exit)
         return False
 
     def start(self) -> None:
@@ -96,7 +96,7 @@ _exiting = threading.Lock()
 _exit_tasks: set[asyncio.Task[None]] = set()
 
 
-def exit_to_rebuild(
+def exit_to_restart(
     service: str, before_exit: Callable[[], Awaitable[None]] | None, *, why: str = "Redis wiped"
 ) -> None:
     """End this process with :data:`EXIT_REBUILD` ("start me again"; a start on a wiped Redis rebuilds it): after

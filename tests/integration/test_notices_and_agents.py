@@ -28,6 +28,7 @@ from shared.rebuild import decoded, read_topics
 from shared.settings import HallSettings
 from tests.halls import InProcessHall, fresh_settings, in_process_hall
 from tests.journeys import APPLICATION, CLERK, auth
+from tests.security.test_pii_scan import namespace_values
 from tests.support import eventually
 
 pytestmark = pytest.mark.integration
@@ -228,31 +229,8 @@ async def test_an_agent_needs_a_letter_is_on_the_receipt_and_may_look_the_case_u
 
 async def _redis_holding(settings: HallSettings, secret: str) -> list[str]:
     """Keys of the namespace whose name or value holds ``secret`` (as UTF-8 or JSON text)."""
-    redis: Any = Redis.from_url(settings.redis_url)  # untyped: every kind of value read as bytes
     forms = (secret.encode(), msgspec.json.encode(secret).strip(b'"'))
-    found: list[str] = []
-    try:
-        async for raw in redis.scan_iter(match=f"{settings.namespace}:*", count=1000):
-            key = raw.decode()
-            kind = (await redis.type(key)).decode()
-            parts: list[bytes] = [raw]
-            if kind == "string":
-                parts.append(await redis.get(key) or b"")
-            elif kind == "hash":
-                for field, value in (await redis.hgetall(key)).items():
-                    parts += [field, value]
-            elif kind == "set":
-                parts += list(await redis.smembers(key))
-            elif kind == "zset":
-                parts += [m for m, _ in await redis.zrange(key, 0, -1, withscores=True)]
-            elif kind == "list":
-                parts += list(await redis.lrange(key, 0, -1))
-            blob = b"\n".join(parts)
-            if any(f in blob for f in forms):
-                found.append(key)
-    finally:
-        await redis.aclose()
-    return found
+    return [key for key, blob in (await namespace_values(settings)).items() if any(f in blob for f in forms)]
 
 
 async def _kept(redis: Any, namespace: str) -> dict[str, bytes]:

@@ -151,7 +151,7 @@ async def _topics(settings: HallSettings) -> dict[str, bytes]:
     return found
 
 
-async def _redis(settings: HallSettings) -> dict[str, bytes]:
+async def namespace_values(settings: HallSettings) -> dict[str, bytes]:
     """Every value of every key of the namespace, per key."""
     redis: Any = Redis.from_url(settings.redis_url)  # untyped: every kind of value is read as bytes
     found: dict[str, bytes] = {}
@@ -192,7 +192,7 @@ async def test_a_whole_journey_leaves_no_id_number_phone_or_address_anywhere(
     assert any(".intake.commands" in t for t in topics)
     assert any(".evaluation.events" in t for t in topics)
     leaks = [leak for topic, blob in topics.items() for leak in _leaks(f"topic {topic}", blob)]
-    keys = await _redis(settings)
+    keys = await namespace_values(settings)
     assert keys, "the namespace has no Redis keys: nothing was scanned"
     leaks += [leak for key, blob in keys.items() for leak in _leaks(f"Redis key {key}", blob)]
     # The Idempotency-Key's record of the body: a keyed hash, not a plain one (that would let the number be guessed).
