@@ -302,6 +302,8 @@ async def account(
             "phase": phase,
             "submitted": len(mine),
             "acknowledged": sum(1 for s in mine if acknowledged(s)),
+            "driven": sum(1 for s in mine if s.drive),
+            "drive_skipped": sum(1 for s in mine if s.drive_skipped),
             "gave_up": sum(1 for s in mine if s.gave_up),
             "unexpected": sum(1 for s in mine if s.unexpected),
             "requests": counts.requests if counts else 0,
@@ -333,6 +335,8 @@ async def account(
         for key in (
             "submitted",
             "acknowledged",
+            "driven",
+            "drive_skipped",
             "gave_up",
             "unexpected",
             "requests",
@@ -363,6 +367,7 @@ def table(acc: Account, markdown: bool = False) -> str:
         "recovery s",
         "submitted",
         "acked",
+        "driven",
         "5xx (500)",
         "429",
         "conn/timeout",
@@ -383,7 +388,8 @@ def table(acc: Account, markdown: bool = False) -> str:
             rec = f"{recovery:.1f}" if recovery is not None else "NOT RECOVERED"
         errors = f"{row['server_errors']} ({row['status_500']})"
         keys = ("throttled", "failures", "gave_up", "lost", "duplicated", "stuck", "cut_short")
-        return [name, rec, str(row["submitted"]), str(row["acknowledged"]), errors, *(str(row[k]) for k in keys)]
+        counted = [str(row["submitted"]), str(row["acknowledged"]), str(row["driven"])]
+        return [name, rec, *counted, errors, *(str(row[k]) for k in keys)]
 
     lines = [cells(r, r["phase"]) for r in acc.rows] + [cells(acc.totals, "total")]
     if markdown:
@@ -397,7 +403,8 @@ def table(acc: Account, markdown: bool = False) -> str:
     out.append("")
     out.append(
         f"{acc.records} records read from the namespace's topics; {acc.dead_letters} dead letters; "
-        f"{acc.alerts_checked} alert times passed and checked; {acc.totals['unexpected']} unexpected answers."
+        f"{acc.alerts_checked} alert times passed and checked; {acc.totals['unexpected']} unexpected answers; "
+        f"{acc.totals['drive_skipped']} cases due to be driven only submitted (the client's lifecycles all taken)."
     )
     out += notes
     for kind, found in acc.examples.items():

@@ -53,8 +53,10 @@ def test_quick_chaos_run_loses_duplicates_and_strands_nothing(tmp_path: Path) ->
     assert totals["duplicated"] == 0, account["examples"]["duplicated"][:20]
     assert totals["stuck"] == 0, account["examples"]["stuck"][:20]
     # Lifecycles cut short by the client's own patience are no failure of the hall, but most must get through.
-    driven = totals["submitted"] // 5
-    assert totals["cut_short"] <= driven // 4, (driven, account["examples"]["cut_short"][:20])
+    # About one case in six is due to be driven at 3/s; most of them are (a few may find the client's lifecycles
+    # all taken while a fault slows the hall), and most of those get through.
+    assert totals["driven"] >= totals["submitted"] // 12, totals
+    assert totals["cut_short"] <= totals["driven"] // 4, (totals["driven"], account["examples"]["cut_short"][:20])
     unrecovered = [(r["phase"], r["notes"]) for r in faults if r["recovery_s"] is None]
     assert not unrecovered, unrecovered
     assert done.returncode == 0, done.stderr[-4000:]
