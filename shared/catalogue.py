@@ -99,6 +99,9 @@ DEFAULT_CAP = ExtensionCap(count=1, limit=Limit(10, "WD"), basis="本大厅延�
 
 # 退回补正期限 when an item's entry names none ([local] rule of the hall).
 RETURN_LIMIT = Limit(15, "WD")
+# 跨省通办: how long the hall has, after 受理, to check and send (push or post) a case to the competent
+# jurisdiction when an item's entry names no ``handover_limit`` ([local] rule of the hall).
+HANDOVER_LIMIT = Limit(1, "WD")
 
 
 def in_force(versions: list[Version], day: date) -> Version | None:
@@ -131,6 +134,8 @@ class Item(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
     return_limit: Limit = RETURN_LIMIT
     # 证照名称 of the licence a grant issues (营业执照 …); a 准予 决定 must then give its number. "" issues none.
     licence: str = ""
+    # 跨省通办: the local part's limit (check, then push or post to the other jurisdiction); None: HANDOVER_LIMIT.
+    handover_limit: Limit | None = None
 
     def version_on(self, day: date) -> Version | None:
         """The version in force on ``day``: the latest whose effective date is not after it."""
@@ -283,6 +288,11 @@ class Catalogue:
     def uscc(self, department: str) -> str:
         known = self.departments.get(department)
         return known.uscc if known else ""
+
+    def handover_limit(self, code: str) -> Limit:
+        """跨省通办: the time the hall has to send a case of ``code`` to the other jurisdiction."""
+        item = self.get(code)
+        return item.handover_limit if item is not None and item.handover_limit is not None else HANDOVER_LIMIT
 
     def __len__(self) -> int:
         return len(self._items)
