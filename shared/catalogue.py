@@ -134,6 +134,9 @@ class Item(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
     return_limit: Limit = RETURN_LIMIT
     # 证照名称 of the licence a grant issues (营业执照 …); a 准予 决定 must then give its number. "" issues none.
     licence: str = ""
+    # 会签: each of the co_departments gets a step in parallel with 承办/审核, all joined before 决定 (a single item;
+    # a bundle child is handled by its own department only).
+    countersign: bool = False
     # 跨省通办: the local part's limit (check, then push or post to the other jurisdiction); None: HANDOVER_LIMIT.
     handover_limit: Limit | None = None
 
@@ -155,6 +158,9 @@ class Part(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
     stage: int = 1
     promised: Limit | None = None  # the child's promised limit inside the bundle; the item's own when absent
     produced_within: list[str] = []  # materials another part of the bundle produces: not on the form
+    # 前后置: the parts (keys) whose grant this part needs; it opens when they are all 准予, with their results,
+    # and is closed 不予办理 when one of them is refused
+    needs: list[str] = []
 
 
 class Bundle(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -320,6 +326,8 @@ def check(data: _File) -> None:
         keys = [p.key for p in bundle.parts]
         if len(set(keys)) != len(keys):
             raise CatalogueError(f"{where}：子项键重复")
+        _check_needs(bundle, where)
+        _check_critical_path(bundle, items, where)
 
 
 def _check_item(item: Item, departments: set[str]) -> None:
@@ -328,6 +336,11 @@ def _check_item(item: Item, departments: set[str]) -> None:
         raise CatalogueError(f"{where}：实施编码不超过24位、基本编码不超过10位")
     if item.department not in departments:
         raise CatalogueError(f"{where}：实施主体“{item.department}”不在 [[departments]] 中")
+    for co in item.co_departments:
+        if co not in departments:
+            raise CatalogueError(f"{where}：共同实施部门“{co}”不在 [[departments]] 中")
+    if item.countersign and not item.co_departments:
+        raise CatalogueError(f"{where}：会签（countersign）须列明共同实施部门 co_departments")
     if item.item_type not in ITEM_TYPES:
         raise CatalogueError(f"{where}：未知事项类型 {item.item_type}")
     if item.one_person and item.case_type != 1:
@@ -342,6 +355,75 @@ def _check_item(item: Item, departments: set[str]) -> None:
             raise CatalogueError(f"{where}：容缺材料“{m.name}”必须是必备材料")
         if m.commitment and not item.commitment:
             raise CatalogueError(f"{where}：材料“{m.name}”可告知承诺，但事项未实行告知承诺制")
+
+
+def _check_needs(bundle: Bundle, where: str) -> None:
+    """前后置: every ``needs`` names another part of the bundle, never a later stage, and they form no cycle."""
+    parts = {p.key: p for p in bundle.parts}
+    for part in bundle.parts:
+        for need in part.needs:
+            if need not in parts:
+                raise CatalogueError(f"{where}：子项 {part.key} 的前置事项 needs 含有未知子项“{need}”")
+            if need == part.key:
+                raise CatalogueError(f"{where}：子项 {part.key} 的前置事项 needs 不能是它自己")
+            if parts[need].stage > part.stage:
+                raise CatalogueError(f"{where}：子项 {part.key} 的前置事项 {need} 属于后续阶段")
+    state: dict[str, int] = {}  # 1 visiting, 2 done
+
+    def visit(key: str, path: list[str]) -> None:
+        if state.get(key) == 2:
+            return
+        if state.get(key) == 1:
+            cycle = [*path[path.index(key) :], key]
+            raise CatalogueError(f"{where}：前置事项 needs 成环：{' → '.join(cycle)}")
+        state[key] = 1
+        for need in parts[key].needs:
+            visit(need, [*path, key])
+        state[key] = 2
+
+    for key in parts:
+        visit(key, [])
+
+
+def critical_path(bundle: Bundle, items: dict[str, Item], version: Version) -> float:
+    """The longest chain of part limits (in the bundle promise's unit): a part starts when its ``needs`` and
+    every part of the stages before its own are done. Parts without a limit of their own take their item's
+    limit in force on the version's effective date; a limit in another unit (a working hour is as long as the
+    hall's office hours make it) cannot be compared and is refused, except 即来即办 (0)."""
+    parts = {p.key: p for p in bundle.parts}
+    ends: dict[str, float] = {}
+
+    def limit(part: Part) -> float:
+        own = part.promised
+        if own is None:
+            item = items[part.item]
+            own = (item.version_on(version.effective) or item.versions[0]).promised
+        if own.value and own.unit != version.promised.unit:
+            raise CatalogueError(
+                f"一件事 {bundle.code}（{bundle.name}）：子项 {part.key} 的时限单位 {own.unit} 与一件事承诺时限单位 "
+                f"{version.promised.unit} 不同，无法核对关键路径"
+            )
+        return own.value
+
+    def end(key: str) -> float:
+        if key not in ends:
+            part = parts[key]
+            before = [end(n) for n in part.needs]
+            before += [end(p.key) for p in bundle.parts if p.stage < part.stage]
+            ends[key] = max(before, default=0.0) + limit(part)
+        return ends[key]
+
+    return max((end(k) for k in parts), default=0.0)
+
+
+def _check_critical_path(bundle: Bundle, items: dict[str, Item], where: str) -> None:
+    for version in bundle.versions:
+        longest = critical_path(bundle, items, version)
+        if longest > version.promised.value + 1e-9:
+            path = limit_text(round(longest, 3), version.promised.unit)
+            raise CatalogueError(
+                f"{where}：{version.effective} 版本的关键路径时限 {path}超过一件事承诺时限 {version.promised.text}"
+            )
 
 
 def load_catalogue(path: Path = DEFAULT_PATH) -> Catalogue:

@@ -402,6 +402,8 @@ class Intake:
                     statutory_limit=_limit(version.statutory),
                     co_departments=item.co_departments,
                     scope=item.scope,
+                    key=part.key,
+                    needs=list(part.needs),
                 )
             )
         return children
@@ -451,6 +453,7 @@ class Intake:
             approving_department_uscc=self.catalogue.uscc(approving),
             approving_level=level,
             co_departments=co,
+            countersign=isinstance(offering, Item) and offering.countersign,
             scope=offering.scope,
             cross_province=bool(jurisdiction),
             jurisdiction=jurisdiction,

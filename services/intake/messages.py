@@ -96,6 +96,8 @@ class ChildCase(msgspec.Struct, frozen=True, kw_only=True):
     statutory_limit: LimitOut
     co_departments: list[str] = []
     scope: str = ""
+    key: str = ""  # the catalogue part's key
+    needs: list[str] = []  # 前后置: the keys of the children whose grant this one needs (it waits for them)
 
 
 class CaseAccepted(msgspec.Struct, frozen=True, kw_only=True):
@@ -124,6 +126,7 @@ class CaseAccepted(msgspec.Struct, frozen=True, kw_only=True):
     approving_department_uscc: str
     approving_level: int
     co_departments: list[str] = []
+    countersign: bool = False  # the co_departments 会签 before 决定 (the item's catalogue entry)
     scope: str = ""
     # 跨省通办: the applicant belongs to another province, which decides; the hall only receives (代收代办).
     cross_province: bool = False

@@ -26,6 +26,7 @@ from services.routing.messages import (
     StepOpened,
     StepReassigned,
     StepResumed,
+    StepsClosed,
 )
 from services.routing.rebuild import rebuild
 from shared import topics
@@ -61,6 +62,7 @@ def build(settings: HallSettings, spans: SpanProcessor | None = None) -> Service
         CaseReturned,
         ClockRequested,
         ClockWithdrawn,
+        StepsClosed,
     )
     runtime.publications.declare(topics.EXTERNAL_REQUESTS, HandedOver)
     runtime.subscribe(INPUTS, Routing(settings).table())

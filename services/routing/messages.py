@@ -20,7 +20,7 @@ Result = Literal["准予", "不予"]
 ChildResult = Literal["准予", "不予", "终止"]
 SpecialKind = Literal["听证", "招标", "拍卖", "检验", "检测", "检疫", "鉴定", "专家评审"]
 DeliveryMethod = Literal["窗口", "邮寄"]
-NoticeKind = Literal["延长审批期限", "特别程序", "退件"]
+NoticeKind = Literal["延长审批期限", "特别程序", "退件", "不予办理"]
 STEP_NAMES = ("承办", "审核", "决定")
 
 
@@ -49,6 +49,8 @@ class Child(msgspec.Struct, frozen=True, kw_only=True):
     stage: int = 1
     promised_limit: Limit
     statutory_limit: Limit | None = None
+    key: str = ""  # the catalogue part's key (``needs`` names it)
+    needs: list[str] = []  # 前后置: the keys of the children whose grant this one needs
 
 
 class CaseAccepted(msgspec.Struct, frozen=True, kw_only=True):
@@ -67,6 +69,8 @@ class CaseAccepted(msgspec.Struct, frozen=True, kw_only=True):
     jurisdiction: str = ""
     applicant_name: str = ""
     applicant_phone: str = ""  # sealed (shared.pii), as intake had it from the gateway; "" when none was given
+    co_departments: list[str] = []  # 共同实施部门 of a single item
+    countersign: bool = False  # the item's catalogue entry has its co-departments 会签 before 决定
 
 
 class MaterialsSupplemented(msgspec.Struct, frozen=True, kw_only=True):
@@ -208,6 +212,17 @@ class RecordDelivery(msgspec.Struct, frozen=True, kw_only=True):
 # ---------------------------------------------------------------- events (routing.events)
 
 
+class Prerequisite(msgspec.Struct, frozen=True, kw_only=True):
+    """一件事的前后置: a granted prerequisite's result, passed on to the child that needed it."""
+
+    case_no: str  # the prerequisite child's case no
+    item_name: str
+    department: str
+    licence_name: str = ""
+    licence_no: str = ""
+    validity: str = ""
+
+
 class StepOpened(msgspec.Struct, frozen=True, kw_only=True):
     """A step (承办 / 审核 / 决定, ``seq`` 1..3) is in its department's inbox; ``limit`` runs its step clock."""
 
@@ -224,6 +239,8 @@ class StepOpened(msgspec.Struct, frozen=True, kw_only=True):
     limit: Limit
     point: str = ""  # the town or village point that accepted the case, when it was routed up (就近办)
     opened_at: datetime
+    countersign: bool = False  # a co-department's 会签 step (joins the 审核 before 决定)
+    prerequisites: list[Prerequisite] = []  # 前后置: the results of the children this one needed
 
 
 class StepClaimed(msgspec.Struct, frozen=True, kw_only=True):
@@ -365,6 +382,18 @@ class ChildCompleted(msgspec.Struct, frozen=True, kw_only=True):
     licence_name: str = ""  # 准予: the licence issued, as its 决定 recorded it
     licence_no: str = ""
     validity: str = ""
+    closed_by: str = ""  # 不予办理: the prerequisite child (case no) whose refusal closed this one unhandled
+
+
+class StepsClosed(msgspec.Struct, frozen=True, kw_only=True):
+    """会签: the item was refused on one side, so the steps still open on the other close unhandled (they leave
+    their inboxes; their clocks stop with the case's 办结)."""
+
+    version: ClassVar[int] = 1
+    case_no: str
+    step_ids: list[str]
+    reason: str
+    closed_at: datetime
 
 
 class ItemResult(msgspec.Struct, frozen=True, kw_only=True):

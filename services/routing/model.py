@@ -2,7 +2,9 @@
 
 A case is handled in *tracks*: one per bundle child (一件事), or one per department of a single item. Each
 track runs its three steps 承办 → 审核 → 决定 in sequence; the tracks of one ``stage`` run in parallel, and
-工程建设's stages run one after the other. A 跨省通办 case has one external track and no local steps.
+工程建设's stages run one after the other. A child that ``needs`` others (前后置) opens when they are all granted.
+A single item whose co-departments 会签 has one 会签 step per co-department, in parallel with 承办 and 审核; its
+决定 opens when all of them are done. A 跨省通办 case has one external track and no local steps.
 """
 
 from __future__ import annotations
@@ -60,6 +62,9 @@ class Track(msgspec.Struct, kw_only=True):
     licence_name: str = ""  # 准予: the licence its 决定 issued
     licence_no: str = ""
     validity: str = ""
+    key: str = ""  # a bundle child's catalogue part key
+    needs: list[str] = []  # 前后置: the keys of the children it waits for (it opens when they are all 准予)
+    co_departments: list[str] = []  # 会签: each has a step in parallel with 承办/审核, joined before 决定
 
 
 class Step(msgspec.Struct, kw_only=True):
@@ -83,6 +88,7 @@ class Step(msgspec.Struct, kw_only=True):
     escalated: list[str] = []
     returned: list[str] = []  # 退回补正: what the applicant must bring (until the step resumes)
     return_clock: str = ""  # the clock on the return's limit (timing's 逾期 on it makes the case 退件)
+    countersign: bool = False  # a co-department's 会签 step (seq 2: it joins the 审核 before 决定)
 
 
 class Delivery(msgspec.Struct, kw_only=True):
@@ -100,6 +106,7 @@ class RoutedCase(msgspec.Struct, kw_only=True):
     point: str = ""
     jurisdiction: str = ""
     external_case_no: str = ""
+    handover_items: list[str] = []  # 跨省通办 of a 一件事: the names of the items handed over as one
     tracks: list[Track]
     steps: list[Step] = []
     stage: int = 1

@@ -3,7 +3,8 @@
 Step limits: an item's promised limit is split over its three steps in the shares 承办 1/2, 审核 1/4, 决定 1/4,
 in the item's own unit (timing understands fractions, e.g. 0.25 WD). Each share is rounded to a thousandth and
 决定 takes what is left, so the three always add up to the promised limit exactly. Tracks run in parallel, so
-each track's steps share the whole of its item's limit.
+each track's steps share the whole of its item's limit. A 会签 step runs beside 承办 and 审核, so it has
+their shares together.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from datetime import datetime
 
 import msgspec
 
-from services.routing.messages import STEP_NAMES, CaseAccepted, HandedOver, Limit, StepOpened
+from services.routing.messages import STEP_NAMES, CaseAccepted, HandedOver, Limit, Prerequisite, StepOpened
 from services.routing.model import RoutedCase, Step, Track
 
 SHARES = (0.5, 0.25, 0.25)
+COUNTERSIGN = "会签"
 TOWN_AND_VILLAGE = (5, 6)  # 行使层级: 5 乡镇(苏木), 6 村(嘎查)
 
 
@@ -47,6 +49,8 @@ def plan_tracks(case_id: str, event: CaseAccepted) -> list[Track]:
                 stage=child.stage,
                 promised_limit=child.promised_limit,
                 child=True,
+                key=child.key,
+                needs=list(child.needs),
             )
             for n, child in enumerate(event.children, start=1)
         ]
@@ -55,6 +59,7 @@ def plan_tracks(case_id: str, event: CaseAccepted) -> list[Track]:
         raise ValueError(f"办件 {event.case_no} 没有承办部门，无法分办")
     if event.cross_province:
         routed = routed[:1]
+    co = [] if event.cross_province or not event.countersign else [d for d in event.co_departments if d not in routed]
     return [
         Track(
             no=n,
@@ -65,6 +70,7 @@ def plan_tracks(case_id: str, event: CaseAccepted) -> list[Track]:
             department=department,
             promised_limit=event.promised_limit,
             external=event.cross_province,
+            co_departments=list(dict.fromkeys(co)) if n == 1 else [],
         )
         for n, department in enumerate(routed, start=1)
     ]
@@ -103,14 +109,38 @@ def open_case(case_id: str, event: CaseAccepted, at: datetime) -> tuple[RoutedCa
     return case, open_stage(case, at)
 
 
+def ready(case: RoutedCase, track: Track) -> bool:
+    """前后置: every child the track needs is granted (准予)."""
+    granted = {t.key for t in case.tracks if t.result == "准予"}
+    return all(need in granted for need in track.needs)
+
+
 def open_stage(case: RoutedCase, at: datetime) -> list[msgspec.Struct]:
-    """Every track of the case's current stage starts with its 承办 step, all at once (并联办理)."""
+    """Every track of the case's current stage whose prerequisites are granted starts with its 承办 step (and its
+    co-departments' 会签 steps), all at once (并联办理); a track still waiting for a prerequisite stays 未开始."""
     opened: list[msgspec.Struct] = []
     for track in case.tracks:
-        if track.stage == case.stage and track.status == "未开始":
+        if track.stage == case.stage and track.status == "未开始" and ready(case, track):
             track.status = "办理中"
             opened.append(open_step(case, track, 1, at))
+            opened += [open_countersign(case, track, n, at) for n in range(1, len(track.co_departments) + 1)]
     return opened
+
+
+def prerequisites(case: RoutedCase, track: Track) -> list[Prerequisite]:
+    """The granted results of the children ``track`` needs, passed on to its steps (the licence number)."""
+    by_key = {t.key: t for t in case.tracks if t.key}
+    return [
+        Prerequisite(
+            case_no=t.case_no,
+            item_name=t.item_name,
+            department=t.department,
+            licence_name=t.licence_name,
+            licence_no=t.licence_no,
+            validity=t.validity,
+        )
+        for t in (by_key[k] for k in track.needs if k in by_key)
+    ]
 
 
 def open_step(case: RoutedCase, track: Track, seq: int, at: datetime) -> StepOpened:
@@ -124,7 +154,28 @@ def open_step(case: RoutedCase, track: Track, seq: int, at: datetime) -> StepOpe
         limit=limit,
         started_at=at,
     )
+    return _opened(case, track, step)
+
+
+def open_countersign(case: RoutedCase, track: Track, n: int, at: datetime) -> StepOpened:
+    """会签: the ``n``-th co-department's step, beside 承办 and 审核 (with their shares of the limit)."""
+    first, second, _ = step_limits(track.promised_limit)
+    step = Step(
+        step_id=f"{case.case_id}-{track.no}-hq{n}",
+        track=track.no,
+        seq=2,
+        name=COUNTERSIGN,
+        department=track.co_departments[n - 1],
+        limit=Limit(round(first.value + second.value, 3), first.unit),
+        started_at=at,
+        countersign=True,
+    )
+    return _opened(case, track, step)
+
+
+def _opened(case: RoutedCase, track: Track, step: Step) -> StepOpened:
     case.steps.append(step)
+    at, seq, limit = step.started_at, step.seq, step.limit
     return StepOpened(
         case_no=case.case_no,
         step_id=step.step_id,
@@ -138,4 +189,6 @@ def open_step(case: RoutedCase, track: Track, seq: int, at: datetime) -> StepOpe
         limit=limit,
         point=case.point,
         opened_at=at,
+        countersign=step.countersign,
+        prerequisites=prerequisites(case, track),
     )

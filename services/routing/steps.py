@@ -197,8 +197,9 @@ def decide(
     step.assignee_id, step.assignee_name = step.assignee_id or who.id, step.assignee_name or who.name
     if action == "通过":
         track.licence_name, track.licence_no, track.validity = issued.name, issued.number, issued.validity
-        return [decided, *step_passed(case, track, step.seq, at)]
-    return [decided, *finish_track(case, track, "不予", opinion.strip(), at)]
+        return [decided, *step_passed(case, track, step, at)]
+    why = f"会签部门{step.department}不同意：{opinion.strip()}" if step.countersign else opinion.strip()
+    return [decided, *finish_track(case, track, "不予", why, at)]
 
 
 class Licence(msgspec.Struct, frozen=True, kw_only=True):

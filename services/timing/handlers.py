@@ -219,9 +219,12 @@ class Timing:
                 department=child.department,
                 **{**about, "item_code": child.item_code, "item_name": child.item_name},
             )
-            if child.stage > first_stage:
-                # A later stage waits for the earlier one: its clock stands still until its first step opens.
+            if child.stage > first_stage or child.needs:
+                # A later stage waits for the earlier one, a dependent child for its prerequisites (一件事的前后置):
+                # its clock stands still until its first step opens.
                 reason = f"等待前序阶段办结（第 {child.stage} 阶段{child.stage_name}）"
+                if child.stage == first_stage:
+                    reason = "等待前置事项准予"
                 waiting = f"{WAITING}:{child.case_no}"
                 self.pause(txn, env, [clock], pause_id=waiting, reason=reason, at=event.accepted_at)
 

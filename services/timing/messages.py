@@ -34,6 +34,7 @@ class ChildIn(msgspec.Struct, frozen=True, kw_only=True):
     stage_name: str = ""
     promised_limit: LimitIn
     statutory_limit: LimitIn | None = None
+    needs: list[str] = []  # 前后置: it waits for these children's grant (its clock stands still until it opens)
 
 
 class CaseAccepted(msgspec.Struct, frozen=True, kw_only=True):

@@ -16,6 +16,12 @@ class CaseAccepted(msgspec.Struct, frozen=True, kw_only=True):
     departments: list[str]
 
 
+class Prerequisite(msgspec.Struct, frozen=True, kw_only=True):
+    item_name: str
+    licence_name: str = ""
+    licence_no: str = ""
+
+
 class StepOpened(msgspec.Struct, frozen=True, kw_only=True):
     version: ClassVar[int] = 1
     case_no: str = ""
@@ -23,6 +29,8 @@ class StepOpened(msgspec.Struct, frozen=True, kw_only=True):
     department: str
     item_name: str = ""
     item_case_no: str = ""  # a bundle child's own case no
+    seq: int = 1
+    prerequisites: list[Prerequisite] = []  # 前后置: the granted results a dependent child opens with
 
 
 class StepDecided(msgspec.Struct, frozen=True, kw_only=True):
@@ -213,6 +221,13 @@ class ChildCompleted(msgspec.Struct, frozen=True, kw_only=True):
     reason: str = ""
     licence_name: str = ""
     licence_no: str = ""
+    closed_by: str = ""  # 不予办理: the prerequisite child whose refusal closed it unhandled
+
+
+class StepsClosed(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    step_ids: list[str]
+    reason: str
 
 
 class HandedOver(msgspec.Struct, frozen=True, kw_only=True):

@@ -162,11 +162,15 @@ class Timeline:
                 self._note(
                     work,
                     lambda e: (
-                        f"子件 {e.child_case_no}（{e.item_name}，{e.department}）办结：{e.result}"
-                        + (f"（{e.reason}）" if e.reason else "")
+                        f"子件 {e.child_case_no}（{e.item_name}，{e.department}）"
+                        + (f"不予办理：{e.reason}" if e.closed_by else f"办结：{e.result}")
+                        + (f"（{e.reason}）" if e.reason and not e.closed_by else "")
                         + (f"，{e.licence_name} {e.licence_no}".rstrip() if e.licence_name else "")
                     ),
                 ),
+            ),
+            "StepsClosed.v1": Route(
+                events.StepsClosed, self._note(work, lambda e: f"{len(e.step_ids)} 个未办结环节终止：{e.reason}")
             ),
             "HandedOver.v1": Route(
                 events.HandedOver, self._note(work, lambda e: f"跨省通办：移交{e.jurisdiction}办理")
@@ -315,6 +319,13 @@ def _decided(event: events.StepDecided) -> str:
 
 def _opened(event: events.StepOpened) -> str:
     child = event.item_case_no and event.item_case_no != event.case_no
-    return f"{event.department}{event.step_name}环节开始" + (
+    text = f"{event.department}{event.step_name}环节开始" + (
         f"（子件 {event.item_case_no} {event.item_name}）" if child else ""
     )
+    if event.prerequisites and event.seq == 1:  # 前后置: the dependent opens with its prerequisites' results
+        got = "、".join(
+            p.item_name + (f"（{p.licence_name} {p.licence_no}）".replace(" ）", "）") if p.licence_name else "")
+            for p in event.prerequisites
+        )
+        text += f"，前置事项已准予：{got}"
+    return text

@@ -16,6 +16,17 @@ class Limit(msgspec.Struct, frozen=True):
     unit: str
 
 
+class Prerequisite(msgspec.Struct, frozen=True, kw_only=True):
+    """一件事的前后置: a granted prerequisite's result, passed on to the child that needed it."""
+
+    case_no: str
+    item_name: str
+    department: str = ""
+    licence_name: str = ""
+    licence_no: str = ""
+    validity: str = ""
+
+
 class StepOpened(msgspec.Struct, frozen=True, kw_only=True):
     version: ClassVar[int] = 1
     case_no: str
@@ -30,6 +41,17 @@ class StepOpened(msgspec.Struct, frozen=True, kw_only=True):
     limit: Limit | None = None
     point: str = ""
     opened_at: datetime
+    countersign: bool = False  # a co-department's 会签 step
+    prerequisites: list[Prerequisite] = []
+
+
+class StepsClosed(msgspec.Struct, frozen=True, kw_only=True):
+    """会签: the item was refused on one side; the steps still open on the other close unhandled."""
+
+    version: ClassVar[int] = 1
+    step_ids: list[str]
+    reason: str
+    closed_at: datetime
 
 
 class StepClaimed(msgspec.Struct, frozen=True, kw_only=True):

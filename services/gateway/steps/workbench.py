@@ -69,6 +69,8 @@ class WorkStep(msgspec.Struct, kw_only=True):
     special_since: datetime | None = None
     extension: PendingExtension | None = None
     escalations: list[str] = []
+    countersign: bool = False  # 会签: a co-department's step, joined with the lead's 审核 before 决定
+    prerequisites: list[events.Prerequisite] = []  # 前后置: the granted results this child needed
 
     def __post_init__(self) -> None:
         if not self.item_case_no:
@@ -142,6 +144,7 @@ class Workbench:
             "ExtensionRejected.v1": Route(events.ExtensionRejected, self._change("不批准延长", _rejected)),
             "StepEscalated.v1": Route(events.StepEscalated, self.step_escalated),
             "CaseReturned.v1": Route(events.CaseReturned, self.case_returned),
+            "StepsClosed.v1": Route(events.StepsClosed, self.steps_closed),
             "ClockStarted.v1": Route(events.ClockStarted, self.clock_started),
             "ClockAlerted.v1": Route(events.ClockAlerted, self.clock_alerted),
             "ClockPaused.v1": Route(events.ClockPaused, self.clock_paused),
@@ -167,6 +170,8 @@ class Workbench:
             point=event.point,
             limit=event.limit,
             opened_at=event.opened_at,
+            countersign=event.countersign,
+            prerequisites=list(event.prerequisites),
         )
         self._save(txn, step)
         limit = f"，时限 {_limit(event.limit)}" if event.limit else ""
@@ -212,6 +217,17 @@ class Workbench:
             step.status, step.waiting, step.action, step.decided_at = "已办", "", "退件", event.returned_at
             self._save(txn, step)
             self._log(txn, env, step_id, "退件", f"退件：{event.reason}（退件通知书 {event.notice_no}）")
+
+    async def steps_closed(self, env: Envelope, event: events.StepsClosed, txn: Txn) -> None:
+        """会签: the item was refused on the other side; these steps leave their inboxes unhandled."""
+        for step_id in event.step_ids:
+            raw = await txn.get(self.key("step", step_id))
+            if raw is None:
+                continue
+            step = _step.decode(raw)
+            step.status, step.waiting, step.action, step.decided_at = "已办", "", "终止", event.closed_at
+            self._save(txn, step)
+            self._log(txn, env, step_id, "终止", f"本环节终止：{event.reason}")
 
     def _save(self, txn: Txn, step: WorkStep) -> None:
         txn.set(self.key("step", step.step_id), step)
