@@ -187,6 +187,24 @@ class Bundle(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
         return self.stages[stage - 1] if 0 < stage <= len(self.stages) else f"第{stage}阶段"
 
 
+class ProjectStage(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One stage of a 工程建设 project type: a bundle applied for on its own, and the licences of earlier stages
+    it needs (材料复用: once an earlier stage of the same project issued them, they count as supplied)."""
+
+    bundle: str
+    reuses: list[str] = []
+
+
+class ProjectType(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """工程建设项目类型 [local]: its stages in order and the approval budget they add up to (approval time only)."""
+
+    code: str
+    name: str
+    budget: Limit
+    stages: list[ProjectStage]
+    description: str = ""
+
+
 class Department(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     name: str
     uscc: str  # 统一社会信用代码
@@ -213,6 +231,7 @@ class _File(msgspec.Struct, forbid_unknown_fields=True):
     departments: list[Department]
     items: list[Item]
     bundles: list[Bundle] = []
+    projects: list[ProjectType] = []  # 工程建设项目类型
 
 
 def form_of(offering: Offering, items: dict[str, Item]) -> list[FormMaterial]:
@@ -257,9 +276,14 @@ def _line(m: Material, code: str, parts: list[str]) -> FormMaterial:
 
 class Catalogue:
     def __init__(
-        self, items: list[Item], bundles: list[Bundle] | None = None, departments: list[Department] | None = None
+        self,
+        items: list[Item],
+        bundles: list[Bundle] | None = None,
+        departments: list[Department] | None = None,
+        projects: list[ProjectType] | None = None,
     ) -> None:
         self._items = {item.code: item for item in items}
+        self.project_types = {p.code: p for p in projects or []}  # 工程建设项目类型 by code
         self._bundles = {bundle.code: bundle for bundle in bundles or []}
         self.departments = {d.name: d for d in departments or []}
         self._forms: dict[str, list[FormMaterial]] = {}
@@ -290,6 +314,16 @@ class Catalogue:
     @property
     def bundles(self) -> list[Bundle]:
         return list(self._bundles.values())
+
+    def project_stage(self, project_type: str, bundle_code: str) -> int:
+        """The 1-based place of ``bundle_code`` among the stages of ``project_type``; 0 when it is none of them."""
+        found = self.project_types.get(project_type)
+        codes = [s.bundle for s in found.stages] if found else []
+        return codes.index(bundle_code) + 1 if bundle_code in codes else 0
+
+    def is_project_stage(self, bundle_code: str) -> bool:
+        """Whether a bundle is a stage of some 工程建设 project type (applied for only with a project code)."""
+        return any(s.bundle == bundle_code for p in self.project_types.values() for s in p.stages)
 
     def uscc(self, department: str) -> str:
         known = self.departments.get(department)
@@ -426,7 +460,42 @@ def _check_critical_path(bundle: Bundle, items: dict[str, Item], where: str) -> 
             )
 
 
+def _check_projects(data: _File) -> None:
+    """工程建设项目类型: known stage bundles, each once, licences reused only from earlier stages that issue them,
+    and stages whose promised limits (the latest version of each) add up to the type's budget."""
+    bundles, items = {b.code: b for b in data.bundles}, {i.code: i for i in data.items}
+    codes = [p.code for p in data.projects]
+    if len(set(codes)) != len(codes):
+        raise CatalogueError("工程建设项目类型编码重复")
+    for project in data.projects:
+        where = f"工程建设项目类型 {project.code}（{project.name}）"
+        if not project.stages:
+            raise CatalogueError(f"{where}：至少须有一个阶段")
+        issued: set[str] = set()
+        total = 0.0
+        for n, stage in enumerate(project.stages, start=1):
+            bundle = bundles.get(stage.bundle)
+            if bundle is None:
+                raise CatalogueError(f"{where}：第{n}阶段的一件事 {stage.bundle} 不在目录中")
+            if [s.bundle for s in project.stages].count(stage.bundle) > 1:
+                raise CatalogueError(f"{where}：阶段 {stage.bundle} 重复")
+            unknown = [name for name in stage.reuses if name not in issued]
+            if unknown:
+                raise CatalogueError(f"{where}：第{n}阶段复用的证照 {'、'.join(unknown)} 不是此前阶段核发的证照")
+            latest = max(bundle.versions, key=lambda v: v.effective).promised
+            if latest.unit != project.budget.unit:
+                raise CatalogueError(f"{where}：第{n}阶段的承诺时限单位与审批时限 budget 的单位不同")
+            total += latest.value
+            issued |= {items[p.item].licence for p in bundle.parts if p.item in items and items[p.item].licence}
+        if abs(total - project.budget.value) > 1e-9:
+            raise CatalogueError(
+                f"{where}：各阶段承诺时限之和 {limit_text(total, project.budget.unit)}"
+                f"与审批时限 {project.budget.text} 不符"
+            )
+
+
 def load_catalogue(path: Path = DEFAULT_PATH) -> Catalogue:
     data = msgspec.toml.decode(path.read_bytes(), type=_File)
     check(data)
-    return Catalogue(data.items, data.bundles, data.departments)
+    _check_projects(data)
+    return Catalogue(data.items, data.bundles, data.departments, data.projects)
