@@ -17,6 +17,8 @@ from services.intake.messages import (
     MaterialsSupplemented,
     OneTimeNoticeIssued,
     PreReviewed,
+    ProjectRegistered,
+    ProjectStageCompleted,
 )
 from services.intake.rebuild import rebuild
 from shared import topics
@@ -44,6 +46,8 @@ def build(settings: HallSettings, spans: SpanProcessor | None = None) -> Service
         OneTimeNoticeIssued,
         ApplicationPreSubmitted,
         PreReviewed,
+        ProjectRegistered,
+        ProjectStageCompleted,
     )
     intake = Intake(settings, load_catalogue(), load_points(), CreditList(key=for_settings(settings).id_hash))
     # An empty Redis (no ``built`` key) is rebuilt from intake.events before anything is consumed.
@@ -51,4 +55,6 @@ def build(settings: HallSettings, spans: SpanProcessor | None = None) -> Service
     runtime.subscribe([topics.INTAKE_COMMANDS], intake.table())
     # 补齐 deadlines come back from timing; a consumer of their own, so commands never wait behind them.
     runtime.subscribe([topics.TIMING_EVENTS], intake.timing_table())
+    # 工程建设: a project's stage results come from routing's 办结 (services/intake/projects.py).
+    runtime.subscribe([topics.ROUTING_EVENTS], intake.routing_table())
     return runtime

@@ -7,12 +7,13 @@ from datetime import datetime
 
 import msgspec
 
-from services.intake import prereview
+from services.intake import prereview, projects
 from services.intake.credit import CreditList
 from services.intake.identity import home_province, identity_problem, normalize
 from services.intake.messages import (
     ApplicationOutcome,
     CaseAccepted,
+    CaseCompleted,
     CaseRefused,
     CaseSuspended,
     ChildCase,
@@ -24,6 +25,7 @@ from services.intake.messages import (
     MaterialsSupplemented,
     MissingMaterial,
     OneTimeNoticeIssued,
+    RegisterProject,
     ReviewPreSubmission,
     SubmitApplication,
     SupplementMaterials,
@@ -139,7 +141,21 @@ class Intake:
             "SubmitApplication.v1": Route(SubmitApplication, self.submit_application),
             "SupplementMaterials.v1": Route(SupplementMaterials, self.supplement_materials),
             "ReviewPreSubmission.v1": Route(ReviewPreSubmission, self.review_presubmission),
+            "RegisterProject.v1": Route(RegisterProject, self.register_project),
         }
+
+    def routing_table(self) -> HandlerTable:
+        """工程建设: the results of projects' stages (services/intake/projects.py)."""
+        return {"CaseCompleted.v1": Route(CaseCompleted, self.case_completed)}
+
+    async def register_project(self, env: Envelope, cmd: RegisterProject, txn: Txn) -> None:
+        try:
+            await projects.register(self, env, cmd, txn)
+        except Refusal as refusal:
+            txn.answer(refusal.status, reason=refusal.reason)
+
+    async def case_completed(self, _: Envelope, event: CaseCompleted, txn: Txn) -> None:
+        await projects.case_completed(self, event, txn)
 
     def timing_table(self) -> HandlerTable:
         return {"ClockAlerted.v1": Route(ClockAlerted, self.clock_alerted)}
@@ -196,6 +212,8 @@ class Intake:
     def form(self, offering: Offering, cmd: SubmitApplication) -> list[FormMaterial]:
         """The checklist of this application: the item's, with the 授权委托书 required when an agent is named."""
         form = self.catalogue.form(offering)
+        if cmd.project_code:  # 工程建设: the licences of earlier stages the stage needs (材料复用)
+            form = [*form, *projects.reuse_lines(self.catalogue, offering)]
         if cmd.agent is None:
             return form
         letters = [m for m in form if m.name == AGENT_LETTER.name]
@@ -246,6 +264,7 @@ class Intake:
             id_number=id_number,
             id_key=self.pii.lookup_hash(id_number),
         )
+        stage = await projects.check_stage(self, txn, cmd, offering, id_number)
         refusal = self._refusal(cmd, application.id_number, at)
         if refusal:
             await self._refuse(txn, application, refusal)
@@ -257,10 +276,11 @@ class Intake:
         if wanted:  # under the current secret's hash, and the previous one's during a rotation (current wins)
             for id_key in reversed(self.pii.lookup_hashes(application.id_number)):
                 on_file.update(await txn.hgetall(self.key("docs", id_key)))
+        reusable = {name.decode(): _on_file.decode(raw).case_no for name, raw in on_file.items()}
         checked = assess(
             form,
             cmd.materials,
-            {name.decode(): _on_file.decode(raw).case_no for name, raw in on_file.items()},
+            {**reusable, **(stage.reused if stage else {})},
             deferral_signed=cmd.deferral_signed,
             commitment_signed=cmd.commitment_signed,
         )
@@ -269,7 +289,7 @@ class Intake:
             return
         if checked.owed and (reason := supplement_problem(requested, version.promised)):
             raise Refusal(422, reason)
-        await self._accept(txn, application, checked, requested)
+        await self._accept(txn, application, checked, requested, stage)
 
     def _allows_commitment(self, offering: Offering) -> bool:
         if isinstance(offering, Item):
@@ -408,7 +428,14 @@ class Intake:
             )
         return children
 
-    async def _accept(self, txn: Txn, application: Application, checked: Assessment, requested: Limit | None) -> None:
+    async def _accept(
+        self,
+        txn: Txn,
+        application: Application,
+        checked: Assessment,
+        requested: Limit | None,
+        stage: projects.Stage | None = None,
+    ) -> None:
         env, cmd, offering, point = application.env, application.cmd, application.offering, application.point
         version, id_number, id_key = application.version, application.id_number, application.id_key
         accepted_at = env.occurred_at.astimezone(LOCAL)
@@ -466,12 +493,16 @@ class Intake:
             commitment=cmd.commitment_signed,
             children=children,
             helper_name=cmd.helper_name,
+            project_code=stage.project_code if stage else "",
+            project_stage=stage.stage if stage else 0,
             **self._agent_fields(cmd),
         )
         record = CaseRecord(case_no=case_no, item_code=offering.code, applicant_id=id_key, owed=owed, clock_id=clock_id)
         txn.set(self.key("case", env.case_id), record)
         self._keep_on_file(txn, id_key, case_no, [m for m in form if m.reusable and m.code in given])
         txn.emit(self.events, accepted)
+        if stage is not None:
+            await projects.stage_accepted(self, txn, stage, case_no, env.case_id)
         if supplement is not None:
             txn.set(self.key("clock", clock_id), env.case_id)
             txn.emit(
@@ -500,6 +531,8 @@ class Intake:
             promised_limit=_limit(version.promised),
             point_name=point.name,
             children=children,
+            project_code=stage.project_code if stage else "",
+            project_stage=stage.stage if stage else 0,
         )
         txn.answer(201, body=outcome)
 

@@ -58,6 +58,23 @@ class SubmitApplication(msgspec.Struct, frozen=True, kw_only=True):
     # 代理人: a named agent makes the 授权委托书 a required material; the applicant stays the party on notices.
     agent: Agent | None = None
     helper_name: str = ""  # 帮办代办: the staff helper who assists the applicant
+    # 工程建设: the registered project (项目代码) whose stage this application is (the item is the stage's bundle).
+    project_code: str = ""
+
+
+class RegisterProject(msgspec.Struct, frozen=True, kw_only=True):
+    """工程建设项目登记: a project is registered once, by a window clerk, before its first stage is applied for.
+
+    ``project_code`` is the 项目代码 the investment project platform gave the builder (建设单位, with its 统一社会
+    信用代码); ``project_type`` a type of the catalogue's ``[[projects]]``, which decides the stages."""
+
+    version: ClassVar[int] = 1
+    project_code: str
+    name: str
+    builder: str
+    builder_uscc: str
+    location: str
+    project_type: str
 
 
 class SupplementMaterials(msgspec.Struct, frozen=True, kw_only=True):
@@ -146,6 +163,9 @@ class CaseAccepted(msgspec.Struct, frozen=True, kw_only=True):
     agent_id_number: str = ""
     agent_relation: str = ""
     helper_name: str = ""
+    # 工程建设: the project (项目代码) and the 1-based stage this case is; "" and 0 for any other case.
+    project_code: str = ""
+    project_stage: int = 0
 
 
 class CaseRefused(msgspec.Struct, frozen=True, kw_only=True):
@@ -244,6 +264,57 @@ class CaseSuspended(msgspec.Struct, frozen=True, kw_only=True):
     suspended_at: datetime
 
 
+class ProjectStageOut(msgspec.Struct, frozen=True, kw_only=True):
+    """One stage of a registered project: its bundle, name and promised limit, as the catalogue had them."""
+
+    stage: int
+    bundle_code: str
+    name: str
+    promised_limit: LimitOut
+    reuses: list[str] = []
+
+
+class ProjectRegistered(msgspec.Struct, frozen=True, kw_only=True):
+    """工程建设项目已登记: the project, its builder, its type's stages in order and the approval budget."""
+
+    version: ClassVar[int] = 1
+    project_code: str
+    name: str
+    builder: str
+    builder_uscc: str
+    location: str
+    project_type: str
+    type_name: str
+    stages: list[ProjectStageOut]
+    budget: LimitOut
+    registered_at: datetime
+    registered_by: str
+    registered_by_name: str
+    point: str = ""
+
+
+class StageLicence(msgspec.Struct, frozen=True, kw_only=True):
+    """A licence (批复) an item of a stage issued: reused as a material by the later stages."""
+
+    item_name: str
+    licence_name: str
+    licence_no: str
+    case_no: str
+
+
+class ProjectStageCompleted(msgspec.Struct, frozen=True, kw_only=True):
+    """A stage of a project is 办结: 准予 opens the next stage, with ``licences`` on file for it (材料复用)."""
+
+    version: ClassVar[int] = 1
+    project_code: str
+    stage: int
+    case_no: str
+    result: str
+    reasons: list[str] = []
+    completed_at: datetime
+    licences: list[StageLicence] = []
+
+
 # ---------------------------------------------------------------- intake's views of other services' events
 
 
@@ -253,6 +324,25 @@ class ClockAlerted(msgspec.Struct, frozen=True, kw_only=True):
     purpose: str
     level: str
     fired_at: datetime | None = None
+
+
+class ItemResult(msgspec.Struct, frozen=True, kw_only=True):
+    case_no: str
+    item_name: str
+    result: str
+    licence_name: str = ""
+    licence_no: str = ""
+
+
+class CaseCompleted(msgspec.Struct, frozen=True, kw_only=True):
+    """Routing's 办结 of a case: intake reads it for the stages of 工程建设 projects."""
+
+    version: ClassVar[int] = 1
+    case_no: str
+    result: str
+    reasons: list[str] = []
+    completed_at: datetime
+    items: list[ItemResult] = []
 
 
 # ---------------------------------------------------------------- replies
@@ -283,6 +373,19 @@ class ApplicationOutcome(msgspec.Struct, frozen=True, kw_only=True):
     point_name: str = ""
     children: list[ChildCase] = []
     notice_no: str = ""  # 一次告知: the 一次性告知书's number
+    project_code: str = ""  # 工程建设: the project and stage the case is
+    project_stage: int = 0
+
+
+class ProjectOutcome(msgspec.Struct, frozen=True, kw_only=True):
+    """The reply to a project's registration: its code, type and stages in order."""
+
+    project_code: str
+    name: str
+    project_type: str
+    type_name: str
+    stages: list[ProjectStageOut]
+    budget: LimitOut
 
 
 class SupplementOutcome(msgspec.Struct, frozen=True, kw_only=True):

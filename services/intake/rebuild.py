@@ -27,8 +27,11 @@ from services.intake.messages import (
     MaterialsSupplemented,
     OneTimeNoticeIssued,
     PreReviewed,
+    ProjectRegistered,
+    ProjectStageCompleted,
 )
 from services.intake.prereview import PreReviewFold
+from services.intake.projects import ProjectFold
 from shared import topics
 from shared.catalogue import Catalogue
 from shared.envelope import Envelope
@@ -58,6 +61,8 @@ _KINDS: dict[str, type[msgspec.Struct]] = {
         OneTimeNoticeIssued,
         ApplicationPreSubmitted,  # 预审 (services/intake/prereview.py)
         PreReviewed,
+        ProjectRegistered,  # 工程建设项目 (services/intake/projects.py)
+        ProjectStageCompleted,
     )
 }
 
@@ -76,6 +81,7 @@ class IntakeFold:
         self.notices: dict[str, NoticeRecord] = {}  # 一次告知书 by number
         self.notice_sequences: dict[str, int] = {}
         self.prereviews = PreReviewFold(self.key, settings.region_code)  # 预审 records
+        self.projects = ProjectFold()  # 工程建设项目 and their stages' cases
         self.events = 0
 
     def key(self, *parts: str) -> str:
@@ -122,6 +128,7 @@ class IntakeFold:
             self._numbered(event.case_no)
             reused = {m.code for m in event.reused_materials}
             self._on_file(id_key, event.case_no, event.item_code, event.materials, reused)
+            self.projects.accepted(env, event)  # a project's stage (工程建设)
         elif isinstance(event, CaseRefused):
             id_key = self._id_key(event.applicant_id_type, event.applicant_id_number)
             self.cases[env.case_id] = CaseRecord(
@@ -140,6 +147,8 @@ class IntakeFold:
             n = len(self.settings.region_code)
             day, _, sequence = event.notice_no[n:].partition(NOTICE_SERIES)
             self.notice_sequences[day] = max(self.notice_sequences.get(day, 0), int(sequence))
+        elif isinstance(event, ProjectRegistered | ProjectStageCompleted):
+            self.projects.apply(event)
         elif isinstance(event, ApplicationPreSubmitted | PreReviewed):
             self.prereviews.apply(env, event)
         elif isinstance(event, ClockRequested):
@@ -173,6 +182,7 @@ class IntakeFold:
         for day, sequence in self.notice_sequences.items():
             memory.strings[self.key("seq-notice", day)] = str(sequence).encode()
         self.prereviews.into(memory.strings)
+        self.projects.into(memory.strings, self.key)
 
 
 async def fold_into(settings: HallSettings, redis: Any, catalogue: Catalogue, pii: Pii) -> str:

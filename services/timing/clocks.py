@@ -232,6 +232,15 @@ def stop(clock: ClockState, at: datetime, cause: str, cal: WorkingCalendar) -> N
     clock.stopped_at = at
 
 
+def used(clock: ClockState, cal: WorkingCalendar) -> float:
+    """How much of its limit a stopped clock used, in the limit's unit, its pauses not counted (工程建设's budget)."""
+    unit = clock.promised.unit
+    end = clock.stopped_at or clock.started_at
+    per_unit = {"WD": cal.day_seconds, "WH": 3600.0, "ND": 86400.0, "NH": 3600.0}[unit]
+    spent = cal.elapsed(clock.started_at, end, unit) - paused_seconds(clock, cal, unit, end) / per_unit
+    return round(max(0.0, spent), 3)
+
+
 def on_time(clock: ClockState) -> bool:
     return clock.stopped_at is not None and clock.stopped_at <= clock.promised_deadline
 

@@ -467,6 +467,7 @@ class Timing:
             step_id=clock.step_id,
             reason=reason,
             outcome=outcome,
+            used=c.used(clock, self.engine.calendar(clock.hall)),
         )
         txn.emit(self.events, stopped)
 

@@ -276,6 +276,7 @@ class ClockStopped(msgspec.Struct, frozen=True, kw_only=True):
     step_id: str = ""
     reason: str = ""
     outcome: str = ""  # 退件: the case ended without a decision; the stop is not counted on time or overdue
+    used: float | None = None  # the limit used, in its unit, pauses not counted (None: stopped before 2026-11-30)
 
 
 class DeadlineRevised(msgspec.Struct, frozen=True, kw_only=True):
