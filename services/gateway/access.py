@@ -76,6 +76,8 @@ class Action(StrEnum):
     SLA = "时限监控"
     CATALOGUE = "事项目录"
     OPS = "运行监控（持续重试的消息）"
+    PROJECT_REGISTER = "登记工程建设项目"
+    PROJECTS = "查看工程建设项目（各阶段、审批时间）"
 
 
 A, R = Action, Rule
@@ -124,6 +126,8 @@ TABLE: Mapping[Action, Mapping[Role, Rule]] = {
         role: R.ANY for role in ("clerk", "staff", "supervisor", "hall-supervisor", "kiosk", "pad", "operator")
     },
     A.OPS: {"operator": R.ANY},
+    A.PROJECT_REGISTER: {"clerk": R.ANY},
+    A.PROJECTS: {"clerk": R.ANY, "operator": R.ANY},
 }
 
 # What nobody signed in may do, with the applicant's ID number as the credential (``APPLICANT_ID``).
@@ -168,6 +172,8 @@ ROUTES: Mapping[Action, tuple[str, ...]] = {
     A.SLA: ("GET /api/sla/board", "GET /api/sla/stream"),
     A.CATALOGUE: ("GET /api/catalogue", "GET /api/catalogue/{code}"),
     A.OPS: ("GET /api/ops/stuck",),
+    A.PROJECT_REGISTER: ("POST /api/projects",),
+    A.PROJECTS: ("GET /api/projects", "GET /api/projects/{project_code}"),
 }
 
 # The channel of a submission is the caller's, never the body's.

@@ -21,7 +21,20 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import SpanProcessor
 from redis import exceptions as redis_errors
 
-from services.gateway import auth, cases, catalogue, delivery, desk, kiosk, openapi, ops, ratings, sla, steps
+from services.gateway import (
+    auth,
+    cases,
+    catalogue,
+    delivery,
+    desk,
+    kiosk,
+    openapi,
+    ops,
+    projects,
+    ratings,
+    sla,
+    steps,
+)
 from services.gateway.auth.middleware import SessionMiddleware
 from services.gateway.bus import CommandBus
 from services.gateway.cases.timeline import Timeline
@@ -48,7 +61,10 @@ READ_TOPICS = (
     topics.EXTERNAL_EVENTS,
 )
 # Every area of the gateway, each a package with ``feature(settings) -> Feature``.
-FEATURES: tuple[ModuleType, ...] = (auth, cases, steps, desk, kiosk, catalogue, delivery, sla, ratings, ops)
+FEATURES: tuple[ModuleType, ...] = (
+    *(auth, cases, steps, desk, kiosk, catalogue, delivery, sla, ratings, ops),
+    projects,
+)
 
 
 class Built:

@@ -233,6 +233,22 @@ PROBES = (
     Probe(Action.CATALOGUE, "GET", lambda _o: "/api/catalogue?q=查封"),
     Probe(Action.CATALOGUE, "GET", lambda _o: f"/api/catalogue/{ITEM}"),
     Probe(Action.OPS, "GET", lambda _o: "/api/ops/stuck"),
+    # 工程建设项目: registration (a clerk's: 201, then 409 for the same code), the list, and a malformed code (400).
+    Probe(
+        Action.PROJECT_REGISTER,
+        "POST",
+        lambda _o: "/api/projects",
+        lambda _u, _o: {
+            "project_code": "2026-150525-47-03-000901",
+            "name": "权限探测项目",
+            "builder": "奈曼旗探测建设有限公司",
+            "builder_uscc": "91150525MA0Q8K7X37",
+            "location": "大沁他拉镇",
+            "project_type": "FJ",
+        },
+    ),
+    Probe(Action.PROJECTS, "GET", lambda _o: "/api/projects"),
+    Probe(Action.PROJECTS, "GET", lambda _o: "/api/projects/not-a-code"),
 )
 # 不予受理 is POST /api/cases with refusal_reason; the SLA stream is the board's, pushed (not probed: it lasts 60 s).
 

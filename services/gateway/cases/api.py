@@ -106,6 +106,7 @@ class CaseController(Controller):
             refusal_reason=data.refusal_reason,
             agent=sealed_agent(data.agent, for_settings(hall.settings)),
             helper_name=data.helper_name.strip(),
+            project_code=data.project_code.strip(),
         )
         envelope, reply = await hall.bus.send(
             topics.INTAKE_COMMANDS, command, case_id=case_id, actor=user.actor, event_id=event_id

@@ -85,6 +85,13 @@ class ApplicationIn(In, frozen=True, forbid_unknown_fields=True):
     helper_name: Annotated[
         str, msgspec.Meta(max_length=50, description="帮办代办：协助申请人办理的帮办人员姓名（可省略）")
     ] = ""
+    project_code: Annotated[
+        str,
+        msgspec.Meta(
+            max_length=40,
+            description="工程建设项目代码：申报工程建设项目的一个审批阶段时必填（项目须已登记，见 POST /api/projects）",
+        ),
+    ] = ""
 
 
 class MaterialsIn(In, frozen=True, forbid_unknown_fields=True):
@@ -157,6 +164,7 @@ class SubmitApplication(msgspec.Struct, frozen=True, kw_only=True):
     refusal_reason: str = ""
     agent: Agent | None = None
     helper_name: str = ""
+    project_code: str = ""  # 工程建设: the registered project whose stage this is
 
 
 class SupplementMaterials(msgspec.Struct, frozen=True, kw_only=True):

@@ -21,6 +21,7 @@ from services.gateway.access import Action
 from services.gateway.context import HallDep, Req
 from services.gateway.desk.dossier import Dossiers
 from services.gateway.openapi import documented
+from services.gateway.projects.api import ProjectsDep, days
 from services.gateway.provisional import years_text
 from services.gateway.sla.board import BADGES, PURPOSES, BoardView, CaseClocks, SlaBoard
 from services.gateway.users import Role, User
@@ -171,6 +172,7 @@ class SlaPages(Controller):
         sla: SlaDep,
         *,
         dossiers: DossiersDep,
+        projects: ProjectsDep,
         purpose: PurposeParam = "办件",
         department: FromQuery[str] = "",
     ) -> Template:
@@ -179,6 +181,9 @@ class SlaPages(Controller):
         # The windows' 受理数, 一次告知数 and 不予受理数 of the county (services/gateway/desk/dossier.py).
         intake = await dossiers.counts(hall.redis, view.now.astimezone(LOCAL).date())
         context = {**HELPERS, "user": user, "view": view, "intake": intake}
+        # 工程建设项目 with a stage under way: their stages and approval budget (services/gateway/projects).
+        context |= {"projects": await projects.active(hall.redis), "days": days}
+        context["project_link"] = access.may(user, Action.PROJECTS)
         return Template(template_name="sla/board.html", context=context)
 
     @get("/cases/{case_no:str}")
