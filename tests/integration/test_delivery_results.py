@@ -5,7 +5,6 @@ bundle's 办理结果通知书 show every child's own result; the pick-up list i
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import httpx
@@ -121,12 +120,8 @@ async def test_a_grant_records_its_licence_and_the_delivery_note_shows_it(hall: 
 async def test_a_bundle_is_delivered_with_every_childs_own_result(hall: InProcessHall) -> None:
     client = hall.client
     case_no = await submit(client, {**APPLICATION, "item_code": BUSINESS, "materials": BUSINESS_FORM})
-    await asyncio.gather(
-        run_track(client, "市场监管局", case_no, GRANT, refuse_at=2),  # 设立登记 不予许可 at 审核
-        run_track(client, "公安局", case_no, GRANT),
-        run_track(client, "税务局", case_no, GRANT),
-        run_track(client, "人社局", case_no, GRANT),
-    )
+    # 设立登记 不予许可 at 审核: 刻章、领票、社保 need its 营业执照, so they are closed 不予办理 (一件事的前后置)
+    await run_track(client, "市场监管局", case_no, GRANT, refuse_at=2)
     await state(client, case_no, "已办结")
 
     listed = await eventually(lambda: ready(client, case_no))
@@ -134,9 +129,9 @@ async def test_a_bundle_is_delivered_with_every_childs_own_result(hall: InProces
     results = {i["item_name"]: i["result"] for i in listed["items"]}
     assert results == {
         "企业设立登记": "不予",
-        "公章刻制备案": "准予",
-        "新办纳税人涉税事项及发票申领": "准予",
-        "企业职工社会保险登记": "准予",
+        "公章刻制备案": "终止",
+        "新办纳税人涉税事项及发票申领": "终止",
+        "企业职工社会保险登记": "终止",
     }
     assert all(i["case_no"].startswith(case_no) and i["case_no"] != case_no for i in listed["items"])
     refused = next(i for i in listed["items"] if i["result"] == "不予")
@@ -148,7 +143,8 @@ async def test_a_bundle_is_delivered_with_every_childs_own_result(hall: InProces
     assert "办理结果通知书" in text
     for item in listed["items"]:
         assert f'<tr data-item="{item["case_no"]}">' in text
-    assert text.count('<td class="result">准予') == 3
+    assert text.count('<td class="result">终止') == 3
+    assert text.count("本事项不予办理") == 3
     assert text.count('<td class="result">不予') == 1
     # the refused child gets its own 决定书 wording: 企业设立登记 is a 行政许可 (§38, 复议/诉讼)
     assert f"不予行政许可决定书（企业设立登记，{refused['case_no']}）" in text

@@ -362,7 +362,8 @@ async def test_starting_a_business_is_one_submission_with_four_children(hall: In
     children = answer["children"]
     assert [c["case_no"] for c in children] == [f"{parent}-0{i}" for i in range(1, 5)]
     assert [c["department"] for c in children] == ["市场监管局", "公安局", "税务局", "人社局"]
-    assert all(c["promised_limit"] == {"value": 0.5, "unit": "WD"} for c in children)
+    # 刻章、领票、社保 need 设立登记's 营业执照 (一件事的前后置): 0.25 WD after 0.25 WD along the critical path
+    assert all(c["promised_limit"] == {"value": 0.25, "unit": "WD"} for c in children)
     assert answer["promised_limit"] == {"value": 0.5, "unit": "WD"}
     case = await dossier(hall, parent)
     assert [c["case_no"] for c in case["children"]] == [c["case_no"] for c in children]
