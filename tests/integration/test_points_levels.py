@@ -26,6 +26,7 @@ CATALOGUE = load_catalogue()
 SEAL = "11150525000118001"  # 查封登记: level 4, 自然资源局
 RELIEF = "11150525000300002"  # 临时救助: level 5, 大沁他拉镇人民政府
 RESIDENCE = "11150525000310001"  # 嘎查村民居住情况证明: level 6, 白音他拉嘎查村民委员会
+RELIEF_BUNDLE = "11150525YJS0009"  # 困难群众救助: town 初审 → 民政局 审核确认 → 医保局 医疗救助
 TOWN, VILLAGE = "大沁他拉镇人民政府", "白音他拉嘎查村民委员会"
 # 岗位分离: 承办, 审核, 决定 by three different people of the implementing subject, at its own point.
 TOWN_HANDLERS = ("town-bao", "town-li", "town-boss")
@@ -129,3 +130,13 @@ async def test_a_village_item_is_handled_and_decided_at_the_village(hall: InProc
     await decide_all(client, VILLAGE, VILLAGE_HANDLERS, case_no)
     done = await state(client, case_no, "已办结")
     assert done["state"] == "已办结"
+
+
+async def test_a_bundle_across_levels_opens_its_town_stage_first(hall: InProcessHall) -> None:
+    """困难群众救助: the town's 初审 (level 5) is the first stage; the banner's 审核确认 waits for it."""
+    client = hall.client
+    form = (await client.get(f"/api/catalogue/{RELIEF_BUNDLE}", headers=VILLAGE_CLERK)).json()
+    case_no = await accept_at_village(client, RELIEF_BUNDLE, [m["code"] for m in form["materials"]])
+    step = await open_step(client, TOWN, "town-bao", case_no, "承办")
+    assert (step["stage"], step["item_case_no"]) == (1, f"{case_no}-01")
+    assert await inbox(client, "民政局", "mz-han", case_no) == []
