@@ -90,3 +90,15 @@ class ClockMoved(msgspec.Struct, frozen=True, kw_only=True):
     case_no: str
     purpose: str = "办件"
     promised_deadline: datetime
+
+
+class ClockResumed(ClockMoved, frozen=True, kw_only=True):
+    """The case clock's pause ended: its deadline moved later."""
+
+
+class ClockExtended(ClockMoved, frozen=True, kw_only=True):
+    """延长 approved: the case clock's deadline moved later."""
+
+
+class DeadlineRevised(ClockMoved, frozen=True, kw_only=True):
+    """A year's official schedule replaced its provisional calendar: the deadline was recomputed."""

@@ -146,9 +146,9 @@ class Projects:
             "CaseAccepted.v1": Route(events.CaseAccepted, self.case_accepted),
             "ClockStarted.v1": Route(events.ClockStarted, self.clock_started),
             "ClockStopped.v1": Route(events.ClockStopped, self.clock_stopped),
-            "ClockResumed.v1": Route(events.ClockMoved, self.clock_moved),
-            "ClockExtended.v1": Route(events.ClockMoved, self.clock_moved),
-            "DeadlineRevised.v1": Route(events.ClockMoved, self.clock_moved),
+            "ClockResumed.v1": Route(events.ClockResumed, self.clock_moved),
+            "ClockExtended.v1": Route(events.ClockExtended, self.clock_moved),
+            "DeadlineRevised.v1": Route(events.DeadlineRevised, self.clock_moved),
         }
 
     # ---------------------------------------------------------------- events
