@@ -35,7 +35,7 @@ T0 = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
 RULES = Rules(licence="许可证")  # every child issues a licence: its 决定 准予 gives the number
 
 
-def _bundle(needs: list[list[int]]) -> CaseAccepted:
+def _bundle(needs: list[list[int]], stages: list[int] | None = None) -> CaseAccepted:
     children = [
         Child(
             case_no=f"B-{n:02d}",
@@ -45,6 +45,7 @@ def _bundle(needs: list[list[int]]) -> CaseAccepted:
             promised_limit=Limit(1, "WD"),
             key=f"p{n:02d}",
             needs=[f"p{k:02d}" for k in wanted],
+            stage=stages[n] if stages else 1,
         )
         for n, wanted in enumerate(needs)
     ]
@@ -59,37 +60,48 @@ def _bundle(needs: list[list[int]]) -> CaseAccepted:
 
 
 @st.composite
-def graphs(draw: st.DrawFn) -> tuple[list[list[int]], list[bool], list[int]]:
-    """A random acyclic dependency graph (a part needs only parts listed before it), each part's own outcome
-    (granted or refused at its 决定) and the order in which open steps are worked on."""
+def graphs(draw: st.DrawFn) -> tuple[list[list[int]], list[int], list[bool], list[int]]:
+    """A random acyclic dependency graph (a part needs only parts listed before it), the parts' stages (never
+    decreasing, so a part never needs a later stage), each part's own outcome (granted or refused at its 决定)
+    and the order in which open steps are worked on."""
     n = draw(st.integers(min_value=1, max_value=7))
     needs = [
         sorted(draw(st.sets(st.integers(min_value=0, max_value=i - 1), max_size=3))) if i else [] for i in range(n)
     ]
+    stages = [1]
+    for _ in range(n - 1):
+        stages.append(stages[-1] + draw(st.sampled_from([0, 0, 1])))
     grant = draw(st.lists(st.booleans(), min_size=n, max_size=n))
     order = draw(st.lists(st.integers(min_value=0, max_value=100), min_size=40, max_size=40))
-    return needs, grant, order
+    return needs, stages, grant, order
 
 
 def _who(seq: int, department: str) -> Who:
     return Who(f"u{seq}-{department}", f"人员{seq}", department)
 
 
-def _expected(needs: list[list[int]], grant: list[bool]) -> list[str]:
-    """What each part must end as: its own outcome when all it needs was granted, else 终止 (不予办理)."""
+def _expected(needs: list[list[int]], stages: list[int], grant: list[bool]) -> tuple[list[str], set[int]]:
+    """What each part must end as — its own outcome when all it needs was granted and no earlier stage failed,
+    else 终止 — and the parts closed 不予办理: those depending, directly or not, on a refused part."""
     ends: list[str] = []
     for n, wanted in enumerate(needs):
-        ends.append(("准予" if grant[n] else "不予") if all(ends[k] == "准予" for k in wanted) else "终止")
-    return ends
+        earlier_failed = any(ends[k] != "准予" for k in range(n) if stages[k] < stages[n])
+        ok = not earlier_failed and all(ends[k] == "准予" for k in wanted)
+        ends.append(("准予" if grant[n] else "不予") if ok else "终止")
+    closed: set[int] = set()
+    for n, wanted in enumerate(needs):
+        if any(ends[k] == "不予" or k in closed for k in wanted):
+            closed.add(n)
+    return ends, closed
 
 
 @settings(max_examples=150, deadline=None)
 @given(graphs())
 def test_children_open_after_their_prerequisites_and_a_refusal_closes_exactly_its_dependents(
-    drawn: tuple[list[list[int]], list[bool], list[int]],
+    drawn: tuple[list[list[int]], list[int], list[bool], list[int]],
 ) -> None:
-    needs, grant, order = drawn
-    case, published = open_case("case-b", _bundle(needs), T0)
+    needs, stages, grant, order = drawn
+    case, published = open_case("case-b", _bundle(needs, stages), T0)
     log: list[msgspec.Struct] = list(published)
     at = T0
     turn = 0
@@ -100,6 +112,7 @@ def test_children_open_after_their_prerequisites_and_a_refusal_closes_exactly_it
                 track = next(t for t in case.tracks if t.case_no == event.item_case_no)
                 prior = {t.key: t for t in case.tracks}
                 assert all(prior[k].result == "准予" for k in track.needs), (track.key, track.needs)
+                assert all(t.result == "准予" for t in case.tracks if t.stage < track.stage)
                 assert [p.licence_no for p in event.prerequisites] == [prior[k].licence_no for k in track.needs]
                 assert all(p.licence_no for p in event.prerequisites)
         waiting = [s for s in case.steps if s.status == "待办"]
@@ -128,9 +141,9 @@ def test_children_open_after_their_prerequisites_and_a_refusal_closes_exactly_it
             assert finish_track(case, track, track.result or "准予", track.reason, at) == []
         assert msgspec.json.encode(case) == before
         log += published
-    expected = _expected(needs, grant)
+    expected, closing = _expected(needs, stages, grant)
     assert [t.result for t in case.tracks] == expected
-    closed = {t.case_no for t, end in zip(case.tracks, expected, strict=True) if end == "终止"}
+    closed = {f"B-{n:02d}" for n in closing}
     closures = [e for e in log if isinstance(e, ChildCompleted) and e.closed_by]
     assert sorted(e.child_case_no for e in closures) == sorted(closed)  # each closed once, no other
     for e in closures:  # the reason names a prerequisite that was not granted
