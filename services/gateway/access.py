@@ -78,6 +78,9 @@ class Action(StrEnum):
     OPS = "运行监控（持续重试的消息）"
     PROJECT_REGISTER = "登记工程建设项目"
     PROJECTS = "查看工程建设项目（各阶段、审批时间）"
+    EXTERNAL = "跨省通办代收件清单"
+    HANDOVER = "跨省通办移交（推送或寄出原件，记录运单号）"
+    EXTERNAL_RECORD = "代录外省接收与办理结果（电话、邮件）"
 
 
 A, R = Action, Rule
@@ -128,6 +131,9 @@ TABLE: Mapping[Action, Mapping[Role, Rule]] = {
     A.OPS: {"operator": R.ANY},
     A.PROJECT_REGISTER: {"clerk": R.ANY},
     A.PROJECTS: {"clerk": R.ANY, "operator": R.ANY},
+    A.EXTERNAL: {"clerk": R.OWN_POINT, "operator": R.ANY},
+    A.HANDOVER: {"clerk": R.OWN_POINT},
+    A.EXTERNAL_RECORD: {"operator": R.ANY},
 }
 
 # What nobody signed in may do, with the applicant's ID number as the credential (``APPLICANT_ID``).
@@ -174,6 +180,9 @@ ROUTES: Mapping[Action, tuple[str, ...]] = {
     A.OPS: ("GET /api/ops/stuck",),
     A.PROJECT_REGISTER: ("POST /api/projects",),
     A.PROJECTS: ("GET /api/projects", "GET /api/projects/{project_code}"),
+    A.EXTERNAL: ("GET /api/external/cases",),
+    A.HANDOVER: ("POST /api/external/cases/{case_no}/handover",),
+    A.EXTERNAL_RECORD: ("POST /api/external/cases/{case_no}/answers",),
 }
 
 # The channel of a submission is the caller's, never the body's.

@@ -27,6 +27,7 @@ from services.gateway import (
     catalogue,
     delivery,
     desk,
+    external,
     kiosk,
     openapi,
     ops,
@@ -62,7 +63,7 @@ READ_TOPICS = (
 )
 # Every area of the gateway, each a package with ``feature(settings) -> Feature``.
 FEATURES: tuple[ModuleType, ...] = (
-    *(auth, cases, steps, desk, kiosk, catalogue, delivery, sla, ratings, ops),
+    *(auth, cases, steps, desk, kiosk, catalogue, delivery, sla, ratings, ops, external),
     projects,
 )
 

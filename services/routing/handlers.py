@@ -28,6 +28,7 @@ from services.routing.messages import (
     RecordDelivery,
     RequestExtension,
     ResumeStep,
+    SendHandover,
     StartSpecialProcedure,
     StepResumed,
     SupplementReturned,
@@ -92,6 +93,7 @@ class Routing:
         self.catalogue = catalogue or load_catalogue()
         self.events = settings.topic(topics.ROUTING_EVENTS)
         self.requests = settings.topic(topics.EXTERNAL_REQUESTS)
+        self.receipt_limit = external.receipt_limit()  # 跨省通办: HALL_EXTERNAL_RECEIPT_LIMIT
 
     def table(self) -> HandlerTable:
         return {
@@ -114,6 +116,7 @@ class Routing:
             "DecideExtension.v1": Route(DecideExtension, self._command(self._decide_extension)),
             "RecordDelivery.v1": Route(RecordDelivery, self._command(_deliver)),
             "SupplementReturned.v1": Route(SupplementReturned, self.supplement_returned),
+            "SendHandover.v1": Route(SendHandover, self._command(self._send_handover)),
         }
 
     # ------------------------------------------------------------ state and effects
@@ -265,8 +268,14 @@ class Routing:
     async def case_accepted(self, env: Envelope, event: CaseAccepted, txn: Txn) -> None:
         if await self._load(txn, env.case_id) is not None:
             return  # the same case accepted again (e.g. intake re-published it): routed once
+        if event.cross_province:  # 跨省通办: received here, waits for the clerk to send it (services/routing/external)
+            self._save(txn, external.open_case(env.case_id, event), [])
+            return
         case, published = open_case(env.case_id, event, env.occurred_at)
         self._save(txn, case, published)
+
+    def _send_handover(self, case: RoutedCase, env: Envelope, cmd: SendHandover) -> list[msgspec.Struct]:
+        return external.send(case, cmd, env.occurred_at, self.receipt_limit)
 
 
 # ---------------------------------------------------------------- what each event or command does to a case
@@ -282,12 +291,19 @@ def _suspended(case: RoutedCase, _: Envelope, event: CaseSuspended) -> list[msgs
 
 
 def _received(case: RoutedCase, _: Envelope, event: HandoverReceived) -> list[msgspec.Struct]:
-    external.received(case, event.external_case_no)
-    return []
+    return external.received(case, event.external_case_no, event.received_at)
 
 
 def _external_result(case: RoutedCase, _: Envelope, event: ExternalResult) -> list[msgspec.Struct]:
-    return external.result(case, event.result, event.opinion, event.jurisdiction, event.decided_at)
+    return external.result(
+        case,
+        event.result,
+        event.opinion,
+        event.jurisdiction,
+        event.decided_at,
+        licence_name=event.licence_name,
+        licence_no=event.licence_no,
+    )
 
 
 def _resume(case: RoutedCase, env: Envelope, cmd: ResumeStep) -> list[msgspec.Struct]:

@@ -20,6 +20,7 @@ Result = Literal["准予", "不予"]
 ChildResult = Literal["准予", "不予", "终止"]
 SpecialKind = Literal["听证", "招标", "拍卖", "检验", "检测", "检疫", "鉴定", "专家评审"]
 DeliveryMethod = Literal["窗口", "邮寄"]
+HandoverMethod = Literal["电子推送", "邮寄原件"]
 NoticeKind = Literal["延长审批期限", "特别程序", "退件", "不予办理"]
 STEP_NAMES = ("承办", "审核", "决定")
 
@@ -112,6 +113,7 @@ class HandoverReceived(msgspec.Struct, frozen=True, kw_only=True):
     external_case_no: str = ""
     receiver: str = ""
     received_at: datetime
+    reference: str = ""  # the other platform's own reference of this message (their idempotency key)
 
 
 class ExternalResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -123,6 +125,9 @@ class ExternalResult(msgspec.Struct, frozen=True, kw_only=True):
     result: Result
     opinion: str = ""
     decided_at: datetime
+    reference: str = ""  # the other platform's own reference of this message (their idempotency key)
+    licence_name: str = ""  # 准予: the licence the other jurisdiction issued, handed out at our window
+    licence_no: str = ""
 
 
 # ---------------------------------------------------------------- commands (routing.commands)
@@ -444,6 +449,13 @@ class HandedOver(msgspec.Struct, frozen=True, kw_only=True):
     jurisdiction: str
     applicant_name: str
     handed_over_at: datetime
+    # Sent by the clerk within the item's handover limit: what went, how, and the way to trace it.
+    materials: list[Material] = []
+    method: HandoverMethod | Literal[""] = ""
+    tracking_no: str = ""  # 运单号 of the posted originals, or the push's receipt number on the exchange
+    items: list[str] = []  # a 一件事 handed over as one: the names of its items
+    receipt_limit: Limit | None = None  # the other jurisdiction is expected to confirm receipt within it
+    case_id: str = ""  # the hall's case id, for the other platform's answers
 
 
 class ApplicantNotified(msgspec.Struct, frozen=True, kw_only=True):
@@ -519,3 +531,14 @@ class CaseReturned(msgspec.Struct, frozen=True, kw_only=True):
     deadline: datetime | None = None  # the limit that passed
     notice_no: str = ""
     returned_at: datetime
+
+
+class SendHandover(msgspec.Struct, frozen=True, kw_only=True):
+    """跨省通办: the clerk has checked the case and pushed it (or posted the originals) to the other jurisdiction;
+    routing publishes ``HandedOver`` with the materials and the tracking number."""
+
+    version: ClassVar[int] = 1
+    method: HandoverMethod
+    tracking_no: str
+    materials: list[Material] = []
+    department: str = ""

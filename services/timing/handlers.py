@@ -32,6 +32,7 @@ from services.timing.messages import (
     ClockStopped,
     ClockWithdrawn,
     ExtensionApproved,
+    HandedOver,
     LimitIn,
     LimitOut,
     MaterialsSupplemented,
@@ -43,6 +44,7 @@ from services.timing.messages import (
 )
 from services.timing.store import Keys, decode_clock, encode_clock
 from shared import topics
+from shared.catalogue import Catalogue, load_catalogue
 from shared.envelope import Envelope
 from shared.kafka import HandlerTable, NotYet, Route
 from shared.localtime import LOCAL
@@ -69,6 +71,7 @@ class Timing:
         self.engine = engine
         self.keys = Keys(settings)
         self.events = settings.topic(topics.TIMING_EVENTS)
+        self._catalogue: Catalogue | None = None  # 跨省通办's handover limits, loaded when first needed
 
     def table(self) -> HandlerTable:
         return {
@@ -86,7 +89,14 @@ class Timing:
             "ChildCompleted.v1": Route(ChildCompleted, self.child_completed),
             "CaseCompleted.v1": Route(CaseCompleted, self.case_completed),
             "CaseReturned.v1": Route(CaseReturned, self.case_returned),
+            "HandedOver.v1": Route(HandedOver, self.handed_over),
         }
+
+    def handover_limit(self, item_code: str) -> Limit:
+        if self._catalogue is None:
+            self._catalogue = load_catalogue()
+        found = self._catalogue.handover_limit(item_code)
+        return Limit(found.value, found.unit)
 
     # ------------------------------------------------------------------ state
 
@@ -191,6 +201,21 @@ class Timing:
             "hall": event.point or DEFAULT_HALL,
         }
         department = event.approving_department or "、".join(event.departments)
+        if event.cross_province:
+            # 跨省通办: our part only — check and send within the handover limit; the other province's time is
+            # not charged to our department (the clock stops at HandedOver).
+            await self.start(
+                txn,
+                clock_id=env.case_id,
+                purpose=CASE,
+                case_id=env.case_id,
+                case_no=event.case_no,
+                started_at=event.accepted_at,
+                promised=self.handover_limit(event.item_code),
+                department=department,
+                **about,
+            )
+            return
         await self.start(
             txn,
             clock_id=env.case_id,
@@ -484,6 +509,15 @@ class Timing:
             return
         for clock in await self.running(txn, env.case_id):
             await self.stop(txn, env, clock, event.completed_at, "办结" if clock.purpose == CASE else "随办件办结")
+
+    async def handed_over(self, env: Envelope, event: HandedOver, txn: Txn) -> None:
+        """跨省通办: the case went to the other jurisdiction; the local clock stops (on time or not)."""
+        try:
+            case = await self.case_clock(txn, env.case_id)
+        except _Refused:
+            return
+        reason = f"已移交{event.jurisdiction}办理" if event.jurisdiction else "已移交"
+        await self.stop(txn, env, case, event.handed_over_at or env.occurred_at, reason)
 
     async def case_returned(self, env: Envelope, event: CaseReturned, txn: Txn) -> None:
         """退件: every clock of the case still running stops with that outcome (neither on time nor overdue)."""

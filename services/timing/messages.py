@@ -51,6 +51,16 @@ class CaseAccepted(msgspec.Struct, frozen=True, kw_only=True):
     point: str = ""  # the service point (hall) that accepted it: its office hours and alert rules apply
     approving_department: str = ""
     children: list[ChildIn] = []
+    cross_province: bool = False  # 跨省通办: the case clock covers only the handover (the catalogue's limit)
+
+
+class HandedOver(msgspec.Struct, frozen=True, kw_only=True):
+    """跨省通办: routing sent the case to the other jurisdiction; the local part (the case clock) ends here."""
+
+    version: ClassVar[int] = 1
+    case_no: str = ""
+    jurisdiction: str = ""
+    handed_over_at: datetime | None = None
 
 
 class CaseSuspended(msgspec.Struct, frozen=True, kw_only=True):

@@ -570,6 +570,14 @@ async def test_a_cross_province_case_is_handed_over_and_completed_by_the_other_j
     )
     envelope = wrap(event, case_id=uuid.uuid4().hex, actor=CLERK_ACTOR)
     await publish(producer, hall.settings, topics.INTAKE_EVENTS, envelope)
+    # 代收: the clerk sends it (services/routing/external.py); the stand-in then answers.
+    handover = {"method": "电子推送", "tracking_no": "PUSH-0001"}
+
+    async def sent() -> bool | None:
+        answer = await hall.client.post(f"/api/external/cases/{case_no}/handover", json=handover, headers=CLERK)
+        return True if answer.status_code == 200 else None
+
+    await eventually(sent)
     case = await state(hall.client, case_no, "已办结")
     kinds = [e["type"] for e in case["timeline"]]
     for expected in ("HandedOver.v1", "HandoverReceived.v1", "ExternalResult.v1", "CaseCompleted.v1"):
