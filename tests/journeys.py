@@ -20,6 +20,15 @@ def auth(user_id: str) -> dict[str, str]:
 
 CLERK_ID, STAFF_ID, KIOSK_ID = "clerk-zhang", "zrzy-li", "kiosk-01"
 CLERK, STAFF, KIOSK = auth(CLERK_ID), auth(STAFF_ID), auth(KIOSK_ID)
+
+
+def sign_in_again(*more: tuple[dict[str, str], str]) -> None:
+    """New tokens, in place, for CLERK, STAFF, KIOSK and ``more`` (headers, user id): after the gateway's Redis was
+    wiped, every session issued before its rebuild is refused (services/gateway/rebuild.py)."""
+    for headers, user_id in ((CLERK, CLERK_ID), (STAFF, STAFF_ID), (KIOSK, KIOSK_ID), *more):
+        headers.update(auth(user_id))
+
+
 ITEM = "11150525000118001"  # 查封登记, 自然资源局
 APPLICATION: dict[str, Any] = {
     "item_code": ITEM,

@@ -92,6 +92,7 @@ class Client:
         # costs time quadratic in its length (thousands of waiting retries spun the event loop at 100 % CPU).
         self._gate = asyncio.Semaphore(connections)
         self.headers: dict[str, dict[str, str]] = {}
+        self._signing: dict[str, asyncio.Lock] = {}
         self.phase = "warm-up"
         self.phases: dict[str, PhaseCounts] = {}
         self.submissions: list[Submission] = []
@@ -111,13 +112,24 @@ class Client:
 
     async def sign_in(self) -> None:
         for user_id in (CLERK_ID, STAFF_ID, KIOSK_ID):
-            response = await self.request(
-                "POST", "/api/session", user_id, json={"user_id": user_id, "password": PASSWORD}, anonymous=True
-            )
-            if response is None or response.status_code not in (200, 201):
-                text = response.text if response is not None else "no answer"
-                raise RuntimeError(f"sign-in of {user_id} failed: {text}")
-            self.headers[user_id] = {"Authorization": f"Bearer {response.json()['token']}"}
+            await self.sign_in_as(user_id)
+
+    async def sign_in_as(self, user_id: str) -> None:
+        response = await self.request(
+            "POST", "/api/session", user_id, json={"user_id": user_id, "password": PASSWORD}, anonymous=True
+        )
+        if response is None or response.status_code not in (200, 201):
+            text = response.text if response is not None else "no answer"
+            raise RuntimeError(f"sign-in of {user_id} failed: {text}")
+        self.headers[user_id] = {"Authorization": f"Bearer {response.json()['token']}"}
+
+    async def _refresh(self, user_id: str, used: str) -> None:
+        """Signs ``user_id`` in again, once for all the requests refused with the same token."""
+        async with self._signing.setdefault(user_id, asyncio.Lock()):
+            if self.headers[user_id].get("Authorization") != used:
+                return  # another request signed in again meanwhile
+            with contextlib.suppress(RuntimeError):  # not yet (503 while rebuilding): the next 401 tries again
+                await self.sign_in_as(user_id)
 
     # -- requests -----------------------------------------------------------------------------------------
 
@@ -140,6 +152,7 @@ class Client:
         attempt = 0
         while True:
             wait: float | None = None
+            stale = False
             all_headers = {**({} if anonymous else self.headers[user_id]), **(headers or {})}
             await self._gate.acquire()
             self.in_flight += 1
@@ -159,7 +172,9 @@ class Client:
                     counts.server_errors += 1
                 if response.status_code == 429:
                     counts.throttled += 1
-                if response.status_code not in RETRYABLE:
+                if response.status_code == 401 and not anonymous:
+                    stale = True  # the gateway's Redis was wiped: sessions from before are refused; sign in again
+                elif response.status_code not in RETRYABLE:
                     return response
                 retry_after = response.headers.get("retry-after", "")
                 if retry_after.isdigit():
@@ -168,6 +183,9 @@ class Client:
                 self.in_flight -= 1
                 self._gate.release()
             attempt += 1
+            if stale and time.monotonic() < deadline:
+                await self._refresh(user_id, all_headers.get("Authorization", ""))
+                continue
             if wait is None:
                 wait = min(8.0, 0.25 * 2**attempt) * random.uniform(0.5, 1.5)  # noqa: S311 (jitter, not crypto)
             if time.monotonic() + wait > deadline:

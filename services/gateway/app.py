@@ -83,13 +83,18 @@ def build(settings: HallSettings, spans: SpanProcessor | None = None) -> Built:
     features: list[Feature] = [module.feature(settings) for module in FEATURES]
     tables = (timeline.table(), *(t for f in features for t in f.tables))
     runtime.subscribe(list(READ_TOPICS), *tables)
-    # Read models missing (no ``built`` key) are rebuilt from the events topics before anything is consumed.
-    runtime.before_consuming.append(lambda: rebuild(settings, runtime.redis, tables, runtime.publications, force=False))
     for feature in features:
         for topic, commands in feature.publishes.items():
             runtime.publications.declare(topic, *commands)
     bus = CommandBus(settings, runtime.broker, runtime.publications)
     users = Directory.for_gateway(settings, lambda: runtime.redis)
+    # Read models missing (no ``built`` key) are rebuilt from the events topics before anything is consumed; after
+    # a loss (Redis wiped) every earlier session is refused, since its revocation may have been lost with it.
+    runtime.before_consuming.append(
+        lambda: rebuild(
+            settings, runtime.redis, tables, runtime.publications, force=False, after_loss=users.refuse_earlier_sessions
+        )
+    )
     hall = Gateway(settings=settings, bus=bus, users=users, runtime=runtime, timeline=timeline)
     return Built(hall, features)
 

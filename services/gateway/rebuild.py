@@ -4,12 +4,14 @@ Timelines and case numbers, dossiers and the clerks' own cases, department inbox
 escalations, the SLA board, the ratings book and statistics, and the delivery lists are all projections of the
 events topics: a replay of every event, in the order they were published, through the same handlers gives them
 back. Sessions (revocations, not-before stamps), sign-in throttles, per-caller rates, ID-check counts and
-Idempotency-Keys are not projections: a rebuild keeps them (a wiped Redis loses them; a retried submission is
-still answered once, from intake's markers).
+Idempotency-Keys are not projections: a rebuild keeps them. A wiped Redis loses them: a retried submission is
+still answered once (from intake's markers), and since a lost revocation must not bring a logged-out token back,
+every session issued before such a rebuild is refused (``after_loss``: everyone signs in again).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from shared import topics
@@ -30,9 +32,17 @@ KEEP = ("session:", "rate:", "idcheck:", "idem:", "signin:")
 
 
 async def fold_into(
-    settings: HallSettings, redis: Any, tables: tuple[HandlerTable, ...], publications: Publications
+    settings: HallSettings,
+    redis: Any,
+    tables: tuple[HandlerTable, ...],
+    publications: Publications,
+    after_loss: Callable[[], Awaitable[None]] | None = None,
 ) -> str:
     done = await replay(settings, SERVICE, tables, publications, inputs=READ_TOPICS)
+    # Events the gateway had consumed before (replayed: its group had committed past them) mean it ran, and lost
+    # its Redis; a namespace it never ran in has nothing to lose. Before ``built`` is set: until then it answers 503.
+    if done.replayed and after_loss is not None:
+        await after_loss()
     await done.memory.flush(redis)
     return (
         f"{done.inputs} events: {done.replayed} replayed, {done.left} left to the consumer, {done.failures} failed; "
@@ -47,11 +57,13 @@ async def rebuild(
     publications: Publications,
     *,
     force: bool,
+    after_loss: Callable[[], Awaitable[None]] | None = None,
 ) -> str | None:
-    """Rebuild the read models: always (``force``, ``./hall rebuild gateway``) or only when they are gone."""
+    """Rebuild the read models: always (``force``, ``./hall rebuild gateway``: sessions kept) or only when they are
+    gone (``after_loss`` runs when there was something to lose: the gateway had consumed events before)."""
 
     async def fold() -> str:
-        return await fold_into(settings, redis, tables, publications)
+        return await fold_into(settings, redis, tables, publications, None if force else after_loss)
 
     if force:
         return await rebuild_service(redis, settings.namespace, SERVICE, fold, KEEP)

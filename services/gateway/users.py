@@ -312,8 +312,8 @@ class Directory:
     async def check_revoked(self, session: Session) -> None:
         try:
             async with self._checks:  # a burst of requests must not open a connection each
-                revoked, not_before = await self._client().mget(
-                    [self._key("revoked", session.jti), self._key("not-before", session.user.id)]
+                revoked, not_before, since = await self._client().mget(
+                    [self._key("revoked", session.jti), self._key("not-before", session.user.id), self._key("since")]
                 )
         except RedisError:
             # Retry-After as every 503 of the hall documents it (services/gateway/openapi.py)
@@ -322,6 +322,8 @@ class Directory:
             raise NotAuthorizedException("此登录已注销，请重新登录")
         if not_before is not None and session.issued_ms <= int(not_before):
             raise NotAuthorizedException("此登录已被运维人员撤销，请重新登录")
+        if since is not None and session.issued_ms <= int(since):
+            raise NotAuthorizedException("系统数据已恢复，请重新登录")
 
     async def revoke(self, token: str) -> bool:
         """Logs one token out everywhere (until it would have expired anyway); False for a token not ours."""
@@ -337,6 +339,12 @@ class Directory:
         """Every token of this user issued until now is refused from now on, on every gateway instance."""
         now_ms = int(self.clock.now().timestamp() * 1000)
         await self._client().set(self._key("not-before", user_id), str(now_ms), ex=TOKEN_TTL_S + 60)
+
+    async def refuse_earlier_sessions(self) -> None:
+        """Every token issued until now is refused from now on (the gateway's Redis was lost, and with it the
+        record of which tokens were logged out or revoked: none of them may come back)."""
+        now_ms = int(self.clock.now().timestamp() * 1000)
+        await self._client().set(self._key("since"), str(now_ms), ex=TOKEN_TTL_S + 60)
 
     async def resolve(self, request: Request[Any, Any, Any]) -> None:
         """Resolves the request's token once (signature, expiry, revocation) and keeps the outcome on it."""

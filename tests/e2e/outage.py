@@ -22,7 +22,7 @@ from shared.clock import OFFSET_VARIABLE, SYSTEM_CLOCK
 from shared.settings import HallSettings, load_settings
 from shared.startup import wait_for_kafka
 from shared.topics import ensure_topics
-from tests.journeys import APPLICATION, CLERK
+from tests.journeys import APPLICATION, CLERK, sign_in_again
 
 RETRY_CAP_S = 5.0  # a kiosk retries after Retry-After (the hall says 5 s), at most this long
 
@@ -191,6 +191,9 @@ class Kiosks:
                 # One more retry of an accepted key: it must give the same case number.
                 await self.submit(key)
                 return
+            if answer.status == 401:  # the gateway's Redis was wiped: sessions from before are refused
+                sign_in_again()
+                continue
             wait = float(answer.retry_after) if answer.retry_after and answer.retry_after.isdigit() else RETRY_CAP_S
             await asyncio.sleep(min(wait, RETRY_CAP_S))
 

@@ -19,7 +19,7 @@ import pytest
 
 from deploy.processes import SERVICES
 from tests.e2e.outage import Kiosks, hall_on, sandbox_settings, summary
-from tests.journeys import CLERK, STAFF
+from tests.journeys import CLERK, STAFF, sign_in_again
 
 pytestmark = pytest.mark.e2e
 RATE = 2.0
@@ -109,6 +109,8 @@ async def _settled(client: httpx.AsyncClient, case_no: str, within_s: float) -> 
     while True:
         try:
             response = await client.get(f"/api/cases/{case_no}", headers=CLERK)
+            if response.status_code == 401:  # sessions from before the wipe are refused: sign in again
+                sign_in_again()
             body: dict[str, Any] = response.json() if response.status_code == 200 else {}
         except httpx.HTTPError:
             body = {}
@@ -125,6 +127,8 @@ async def _step(client: httpx.AsyncClient, case_no: str, within_s: float, other_
     while True:
         try:
             response = await client.get("/api/departments/自然资源局/steps", headers=STAFF)
+            if response.status_code == 401:  # sessions from before the wipe are refused: sign in again
+                sign_in_again()
             steps = response.json()["steps"] if response.status_code == 200 else []
         except httpx.HTTPError:
             steps = []

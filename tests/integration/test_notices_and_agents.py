@@ -27,7 +27,7 @@ from shared import topics
 from shared.rebuild import decoded, read_topics
 from shared.settings import HallSettings
 from tests.halls import InProcessHall, fresh_settings, in_process_hall
-from tests.journeys import APPLICATION, CLERK, auth
+from tests.journeys import APPLICATION, CLERK, auth, sign_in_again
 from tests.security.test_pii_scan import namespace_values
 from tests.support import eventually
 
@@ -270,6 +270,7 @@ async def test_notices_and_agents_come_back_from_kafka_after_redis_is_wiped(sett
         await redis.delete(*wiped)
 
         async with in_process_hall(fresh) as hall:
+            sign_in_again()  # sessions issued before the wipe are refused
             assert await _kept(redis, fresh.namespace) == before
             again = await hall.client.post("/api/cases", json=application(GAS, []), headers=CLERK)
             assert again.status_code == 200, again.text

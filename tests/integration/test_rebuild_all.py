@@ -20,7 +20,18 @@ from shared.envelope import encode, wrap
 from shared.settings import HallSettings
 from tests.halls import InProcessHall, fresh_settings, in_process_hall
 from tests.integration.test_routing_flow import CLERK_ACTOR, accepted, case_number
-from tests.journeys import APPLICATION, CLERK, KIOSK, KIOSK_PROOF, STAFF, auth, finish_journey, open_step, submit
+from tests.journeys import (
+    APPLICATION,
+    CLERK,
+    KIOSK,
+    KIOSK_PROOF,
+    STAFF,
+    auth,
+    finish_journey,
+    open_step,
+    sign_in_again,
+    submit,
+)
 from tests.support import eventually
 
 pytestmark = pytest.mark.integration
@@ -188,7 +199,13 @@ async def test_every_service_rebuilds_from_kafka_after_all_redis_is_wiped(settin
         assert wiped
         await redis.delete(*wiped)  # every key of the namespace: the services', timing's, markers, sessions
 
+        stale = dict(CLERK)
         async with in_process_hall(fresh) as hall:
+            # A token issued before the wipe is refused: its logout or revocation may have been lost with Redis.
+            refused = await hall.client.get(f"/api/cases/{numbers[0]}", headers=stale)
+            assert refused.status_code == 401, refused.text
+            assert "重新登录" in refused.json()["detail"]
+            sign_in_again((SUPERVISOR, "zrzy-boss"), (OPERATOR, "op-qian"))
             for service in (*SERVICES, "timing"):
                 built = cast("bytes | None", await redis.get(f"{fresh.namespace}:{service}:built"))
                 assert built is not None, f"{service} did not rebuild"
