@@ -171,10 +171,12 @@ async def test_a_project_goes_through_four_stages_with_construction_between_them
         assert "第1阶段“立项用地规划许可”尚未准予（尚未申报）" in early.json()["detail"]
         # A stage bundle without the project, and another applicant than the builder, are refused too.
         bare = await apply(client, "", 1)
-        assert bare.status_code == 422 and "项目代码（project_code）" in bare.json()["detail"], bare.text
+        assert bare.status_code == 422, bare.text
+        assert "项目代码（project_code）" in bare.json()["detail"]
         stranger = {"name": "赵小红", "id_type": "居民身份证", "id_number": "150525199001011237"}
         other = await apply(client, code, 1, applicant=stranger)
-        assert other.status_code == 422 and BUILDER in other.json()["detail"], other.text
+        assert other.status_code == 422, other.text
+        assert BUILDER in other.json()["detail"]
 
     case_nos: list[str] = []
     for stage in (1, 2, 3, 4):
@@ -183,7 +185,8 @@ async def test_a_project_goes_through_four_stages_with_construction_between_them
             accepted = await apply(client, code, stage)
             assert accepted.status_code == 201, accepted.text
             body = accepted.json()
-            assert body["project_code"] == code and body["project_stage"] == stage
+            assert body["project_code"] == code
+            assert body["project_stage"] == stage
             assert body["promised_limit"] == {"value": LIMITS[stage - 1], "unit": "WD"}
             case_nos.append(body["case_no"])
             # 材料复用: the earlier stages' licences count as supplied, by the child case that issued them.
@@ -252,7 +255,8 @@ async def test_registration_and_reads_refuse_bad_input_with_the_reason(hall: InP
     assert operator.status_code == 403, operator.text
     assert (await client.get("/api/projects/nope", headers=clerk)).status_code == 400
     missing = await client.get(f"/api/projects/{project_code()}", headers=clerk)
-    assert missing.status_code == 404 and "没有项目代码为" in missing.json()["detail"], missing.text
+    assert missing.status_code == 404, missing.text
+    assert "没有项目代码为" in missing.json()["detail"]
     for query in ("page=0", "size=201"):
         assert (await client.get(f"/api/projects?{query}", headers=clerk)).status_code == 400
     unregistered = {
@@ -262,4 +266,5 @@ async def test_registration_and_reads_refuse_bad_input_with_the_reason(hall: InP
         "materials": await form(client, STAGES[0]),
     }
     refused = await client.post("/api/cases", json=unregistered, headers=clerk)
-    assert refused.status_code == 422 and "尚未登记" in refused.json()["detail"], refused.text
+    assert refused.status_code == 422, refused.text
+    assert "尚未登记" in refused.json()["detail"]

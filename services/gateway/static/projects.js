@@ -19,7 +19,14 @@
       }
       done.textContent = `已登记：${answer.project_code}（${answer.type_name}，${answer.stages.length} 个阶段）`;
       done.hidden = false;
-      window.location.assign(`/projects/${encodeURIComponent(answer.project_code)}`);
+      // The project's page reads the gateway's read model, which follows Kafka: wait until it knows the project.
+      const url = `/projects/${encodeURIComponent(answer.project_code)}`;
+      for (let tries = 0; tries < 40; tries += 1) {
+        const probe = await fetch(`/api${url}`, { credentials: "same-origin" });
+        if (probe.ok) break;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      window.location.assign(url);
     } catch (error) {
       refusal.textContent = error.message;
       refusal.hidden = false;
