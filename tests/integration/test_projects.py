@@ -283,7 +283,9 @@ async def test_registration_and_reads_refuse_bad_input_with_the_reason(hall: InP
     assert unknown.status_code == 400, unknown.text
     operator = await client.post("/api/projects", json=good, headers=auth("op-qian"))
     assert operator.status_code == 403, operator.text
-    assert (await client.get("/api/projects/nope", headers=clerk)).status_code == 400
+    malformed = await client.get("/api/projects/nope", headers=clerk)
+    assert malformed.status_code == 404, malformed.text
+    assert "项目代码格式为年份-6位行政区划代码" in malformed.json()["detail"]
     missing = await client.get(f"/api/projects/{project_code()}", headers=clerk)
     assert missing.status_code == 404, missing.text
     assert "没有项目代码为" in missing.json()["detail"]

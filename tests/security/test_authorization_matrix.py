@@ -233,7 +233,23 @@ PROBES = (
     Probe(Action.CATALOGUE, "GET", lambda _o: "/api/catalogue?q=查封"),
     Probe(Action.CATALOGUE, "GET", lambda _o: f"/api/catalogue/{ITEM}"),
     Probe(Action.OPS, "GET", lambda _o: "/api/ops/stuck"),
-    # 工程建设项目: registration (a clerk's: 201, then 409 for the same code), the list, and a malformed code (400).
+    Probe(Action.EXTERNAL, "GET", lambda _o: "/api/external/cases"),
+    # Not 跨省 cases: an allowed caller gets 409 (nothing to hand over, no other province's answer to record).
+    Probe(
+        Action.HANDOVER,
+        "POST",
+        lambda c: f"/api/external/cases/{c.case_no}/handover",
+        lambda _u, _c: {"method": "电子推送", "tracking_no": "PROBE-1"},
+        objects="cases",
+    ),
+    Probe(
+        Action.EXTERNAL_RECORD,
+        "POST",
+        lambda c: f"/api/external/cases/{c.case_no}/answers",
+        lambda _u, _c: {"reference": "PROBE-1", "kind": "接收", "channel": "电话"},
+        objects="cases",
+    ),
+    # 工程建设项目: registration (a clerk's: 201, then 409 for the same code) and the list's pages.
     Probe(
         Action.PROJECT_REGISTER,
         "POST",
@@ -248,7 +264,7 @@ PROBES = (
         },
     ),
     Probe(Action.PROJECTS, "GET", lambda _o: "/api/projects"),
-    Probe(Action.PROJECTS, "GET", lambda _o: "/api/projects/not-a-code"),
+    Probe(Action.PROJECTS, "GET", lambda _o: "/api/projects?page=2&size=5"),
 )
 # 不予受理 is POST /api/cases with refusal_reason; the SLA stream is the board's, pushed (not probed: it lasts 60 s).
 

@@ -33,9 +33,10 @@ def project_case_id(hall: Gateway, code: str) -> str:
 
 
 def checked_code(code: str) -> str:
+    """A 项目代码, or 404 naming the format (no project has another; any string is a valid path)."""
     code = code.strip()
     if PROJECT_CODE.fullmatch(code) is None:
-        raise ValidationException(f"项目代码“{code[:40]}”格式有误：{PROJECT_CODE_TEXT}")
+        raise NotFoundException(f"没有项目代码为“{code[:40]}”的工程建设项目：项目代码格式为{PROJECT_CODE_TEXT}")
     return code
 
 
@@ -124,7 +125,7 @@ class ProjectsController(Controller):
             "本阶段自身计时所用工作日（暂停不计）、批复证照；项目的审批时限（budget）、已用（used，各已办结阶段之和）、"
             "审批中阶段的承诺时限（running）和剩余（remaining = budget − used）。阶段之间建设单位准备的时间不计。"
         ),
-        **documented(404, reasons={400: "项目代码格式有误（指出格式）", 404: "没有该项目代码的项目"}),
+        **documented(404, reasons={404: "没有该项目代码的项目（格式不符时指出项目代码的格式）"}),
     )
     async def one(self, request: Req, project_code: FromPath[str], hall: HallDep, projects: ProjectsDep) -> ProjectView:
         access.caller(hall, request, Action.PROJECTS)
