@@ -106,7 +106,21 @@ async def test_registration_refused_closes_seal_tax_and_social_security_with_one
 async def test_registration_granted_opens_the_others_with_the_licence_number(hall: InProcessHall) -> None:
     client = hall.client
     case_no = await submit(client, {**APPLICATION, "item_code": BUSINESS, "materials": BUSINESS_FORM})
+
+    async def lines(text: str, count: int) -> list[str] | None:
+        response = await client.get(f"/api/cases/{case_no}", headers=auth("clerk-zhang"))
+        if response.status_code == 404:  # the gateway does not know the case yet
+            return None
+        assert response.status_code == 200, response.text
+        found = [e["summary"] for e in response.json()["timeline"] if text in e["summary"]]
+        return found if len(found) == count else None
+
+    # the three dependents' clocks stand still while 设立登记 runs
+    assert await eventually(lambda: lines("子件时限暂停计时：等待前置事项准予", 3))
     await registration(client, case_no, {**GRANT, "licence_no": "91150525MA0TEST01X"})
+    assert await eventually(lambda: lines("子件时限恢复计时", 3))  # and run from when their first step opens
+    opened = await eventually(lambda: lines("前置事项已准予：企业设立登记（营业执照 91150525MA0TEST01X）", 3))
+    assert all("承办环节开始" in line for line in opened)
     for department in ("公安局", "税务局", "人社局"):
         step = await step_named(client, department, FIRST[department], case_no, "承办")
         [before] = step["prerequisites"]
