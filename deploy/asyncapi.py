@@ -12,11 +12,11 @@ from typing import Any
 
 import msgspec
 
+from services.counterpart.app import build as build_counterpart
 from services.evaluation.app import build as build_evaluation
 from services.gateway.app import build as build_gateway
 from services.intake.app import build as build_intake
 from services.routing.app import build as build_routing
-from services.routing.jurisdiction import build as build_jurisdiction
 from services.timing.app import build as build_timing
 from shared import topics
 from shared.deadletter import DeadLetter
@@ -31,8 +31,8 @@ REF = "#/components/schemas/{name}"
 def runtimes(settings: HallSettings) -> list[ServiceRuntime]:
     """Every service's runtime, built without connecting to anything."""
     built = [build(settings) for build in (build_intake, build_routing, build_timing, build_evaluation)]
-    # The other province's system, as the stand-in that answers 跨省通办 handovers speaks for it.
-    return [*built, build_gateway(settings).hall.runtime, build_jurisdiction(settings)]
+    # The other province's system, as the demo counterpart that answers 跨省通办 handovers speaks for it.
+    return [*built, build_gateway(settings).hall.runtime, build_counterpart(settings)]
 
 
 def publishers(services: list[ServiceRuntime]) -> dict[tuple[str, str], tuple[str, type[msgspec.Struct]]]:

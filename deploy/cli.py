@@ -11,14 +11,21 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from deploy.processes import ROOT, SERVICES, Launcher
+from deploy.processes import DEMO, ROOT, SERVICES, Launcher
 from deploy.rebuild import rebuild as rebuild_from_kafka
+from services.counterpart.app import enabled as counterpart_enabled
 from services.gateway.users import DemoUsersError, Directory
 from shared.secrets import WeakSecretError, require_secret
 from shared.settings import load_settings
 from shared.topics import ensure_topics
 
 ORDER = ["intake", "routing", "timing", "evaluation", "gateway"]
+PORTS = {**SERVICES, **DEMO}
+
+
+def order() -> list[str]:
+    """The processes ``./hall up`` runs: the services, and the demo counterpart of 跨省通办 unless switched off."""
+    return [*ORDER, *DEMO] if counterpart_enabled() else list(ORDER)
 
 
 def topics() -> int:
@@ -38,11 +45,11 @@ def up(home: Path) -> int:
     if settings.demo:
         print("演示模式 (demo mode, HALL_DEMO=1): 演示用户口令 hall2026，不得用于生产；生产请设 HALL_DEMO=0\n")
     launcher = Launcher(home)
-    for name in ORDER:
+    for name in order():
         already = launcher.pid(name)
         pid = launcher.start(name)
-        print(f"{name:<11} {'already running' if already else 'started'}  pid {pid}  port {SERVICES[name]}")
-    failed = launcher.wait_healthy(ORDER, timeout_s=90)
+        print(f"{name:<11} {'already running' if already else 'started'}  pid {pid}  port {PORTS[name]}")
+    failed = launcher.wait_healthy(order(), timeout_s=90)
     if failed:
         for name in failed:
             print(f"{name} is not healthy; last lines of {launcher.log_file(name)}:", file=sys.stderr)
@@ -59,24 +66,27 @@ def up(home: Path) -> int:
     print(f"  OpenAPI docs  http://127.0.0.1:{port}/schema")
     print(f"  health        http://127.0.0.1:{port}/health")
     print(f"  logs          {home / 'logs'}   (./hall logs [service])")
+    if counterpart_enabled():
+        print(f"  跨省通办       http://127.0.0.1:{port}/ops/external   (demo counterpart; HALL_COUNTERPART=off)")
     return 0
 
 
 def down(home: Path) -> int:
     launcher = Launcher(home)
-    for name in reversed(ORDER):
+    for name in reversed([*ORDER, *DEMO]):
         print(f"{name:<11} {'stopped' if launcher.stop(name) else 'not running'}")
     return 0
 
 
 def status(home: Path) -> int:
     launcher = Launcher(home)
-    for name in ORDER:
+    for name in [*ORDER, *DEMO]:
         pid = launcher.pid(name)
         if pid is None:
-            print(f"{name:<11} stopped")
+            off = " (demo counterpart, HALL_COUNTERPART=off)" if name in DEMO and not counterpart_enabled() else ""
+            print(f"{name:<11} stopped{off}")
             continue
-        print(f"{name:<11} running  pid {pid}  127.0.0.1:{SERVICES[name]}  {_health_line(launcher, name)}")
+        print(f"{name:<11} running  pid {pid}  127.0.0.1:{PORTS[name]}  {_health_line(launcher, name)}")
     return 0
 
 
@@ -100,7 +110,7 @@ def _health_line(launcher: Launcher, name: str) -> str:
 
 
 def logs(home: Path, service: str | None, lines: int) -> int:
-    names = [service] if service else ORDER
+    names = [service] if service else [*ORDER, *DEMO]
     for name in names:
         path = Launcher(home).log_file(name)
         print(f"==> {path} <==")

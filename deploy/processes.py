@@ -20,6 +20,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES: dict[str, int] = {"gateway": 8000, "intake": 8101, "routing": 8102, "timing": 8103, "evaluation": 8104}
+# The demo counterpart of 跨省通办 (services/counterpart): ``./hall up`` runs it unless HALL_COUNTERPART=off.
+DEMO: dict[str, int] = {"counterpart": 8105}
 
 
 class Launcher:
@@ -28,7 +30,7 @@ class Launcher:
     def __init__(self, home: Path, env: dict[str, str] | None = None, ports: dict[str, int] | None = None):
         self.home = home
         self.env = {**os.environ, **(env or {})}
-        self.ports = ports or dict(SERVICES)
+        self.ports = ports or {**SERVICES, **DEMO}
         for sub in ("run", "logs"):  # 0700: logs and pid files are the hall's own (个人信息保护)
             (home / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
             (home / sub).chmod(0o700)

@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from opentelemetry.sdk.trace import SpanProcessor
 
-from services.routing.messages import ExternalResult, HandedOver, HandoverReceived, Result
+from services.counterpart.messages import ExternalResult, HandedOver, HandoverReceived, Result
 from shared import topics
 from shared.catalogue import Catalogue, load_catalogue
 from shared.envelope import Actor, Envelope
@@ -105,13 +105,7 @@ def build(
         case = handed.pop(receipt.case_no, None)
         if case is None:
             case = HandedOver(
-                case_no=receipt.case_no,
-                item_code="",
-                item_name="",
-                department="",
-                jurisdiction=receipt.jurisdiction,
-                applicant_name="",
-                handed_over_at=receipt.received_at,
+                case_no=receipt.case_no, jurisdiction=receipt.jurisdiction, handed_over_at=receipt.received_at
             )
         result, opinion = decide(case)
         item = known.get(case.item_code)

@@ -31,11 +31,11 @@ from services.gateway import access
 from services.gateway.access import Action
 from services.gateway.context import Gateway, HallDep, In, Req
 from services.gateway.desk.dossier import Dossiers
+from services.gateway.external.events import ExternalResult, HandoverReceived, Material, SendHandover
 from services.gateway.external.keys import HEADER, ExternalKeys
 from services.gateway.external.store import CrossCase, CrossCases, Recorded, fingerprint
 from services.gateway.openapi import COMMAND, Carried, documented, success
 from services.gateway.users import User
-from services.routing.messages import ExternalResult, HandoverReceived, Material, SendHandover
 from shared import topics
 from shared.clock import SYSTEM_CLOCK
 from shared.envelope import Actor, encode, wrap

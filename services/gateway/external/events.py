@@ -61,3 +61,42 @@ class CaseCompleted(msgspec.Struct, frozen=True, kw_only=True):
     version: ClassVar[int] = 1
     result: str
     completed_at: datetime
+
+
+# ---------------------------------------------------------------- what the gateway publishes (routing reads them)
+
+
+class SendHandover(msgspec.Struct, frozen=True, kw_only=True):
+    """跨省通办: the clerk sent the case (routing.commands); routing answers with ``HandedOver``."""
+
+    version: ClassVar[int] = 1
+    method: str
+    tracking_no: str
+    materials: list[Material] = []
+    department: str = ""
+
+
+class HandoverReceived(msgspec.Struct, frozen=True, kw_only=True):
+    """The other jurisdiction's receipt (external.events), from its platform or an operator's entry."""
+
+    version: ClassVar[int] = 1
+    case_no: str
+    jurisdiction: str
+    external_case_no: str = ""
+    receiver: str = ""
+    received_at: datetime
+    reference: str = ""
+
+
+class ExternalResult(msgspec.Struct, frozen=True, kw_only=True):
+    """The other jurisdiction's decision (external.events), from its platform or an operator's entry."""
+
+    version: ClassVar[int] = 1
+    case_no: str
+    jurisdiction: str
+    result: str
+    opinion: str = ""
+    decided_at: datetime
+    reference: str = ""
+    licence_name: str = ""
+    licence_no: str = ""

@@ -16,7 +16,6 @@ import msgspec
 from redis.asyncio import Redis
 
 from services.gateway.external import events
-from services.routing.messages import ExternalResult, HandoverReceived
 from shared.envelope import Envelope
 from shared.kafka import HandlerTable, Route
 from shared.outbox import Txn
@@ -79,9 +78,9 @@ _case = msgspec.json.Decoder(CrossCase)
 _recorded = msgspec.json.Decoder(Recorded)
 
 
-def fingerprint(event: HandoverReceived | ExternalResult) -> str:
+def fingerprint(event: events.HandoverReceived | events.ExternalResult) -> str:
     """What the message says, so a replay with other content under the same reference is told apart (409)."""
-    if isinstance(event, HandoverReceived):
+    if isinstance(event, events.HandoverReceived):
         what = ["接收", event.case_no, event.external_case_no]
     else:
         what = ["结果", event.case_no, event.result, event.opinion, event.licence_name, event.licence_no]
@@ -102,8 +101,8 @@ class CrossCases:
         return {
             "CaseAccepted.v1": Route(events.CaseAccepted, self.accepted),
             "HandedOver.v1": Route(events.HandedOver, self.handed_over),
-            "HandoverReceived.v1": Route(HandoverReceived, self.received),
-            "ExternalResult.v1": Route(ExternalResult, self.decided),
+            "HandoverReceived.v1": Route(events.HandoverReceived, self.received),
+            "ExternalResult.v1": Route(events.ExternalResult, self.decided),
             "ClockStarted.v1": Route(events.ClockStarted, self.clock_started),
             "ClockAlerted.v1": Route(events.ClockAlerted, self.alerted),
             "CaseCompleted.v1": Route(events.CaseCompleted, self.completed),
@@ -161,7 +160,9 @@ class CrossCases:
             case.status = "已移交"
         self._save(txn, case)
 
-    def _reference(self, txn: Txn, env: Envelope, event: HandoverReceived | ExternalResult, kind: str) -> None:
+    def _reference(
+        self, txn: Txn, env: Envelope, event: events.HandoverReceived | events.ExternalResult, kind: str
+    ) -> None:
         if not event.reference:
             return
         answer = Recorded(
@@ -174,7 +175,7 @@ class CrossCases:
         key, value = self.ref_key(event.jurisdiction, event.reference), msgspec.json.encode(answer)
         txn.write(lambda pipe: pipe.set(key, value, nx=True))
 
-    async def received(self, env: Envelope, event: HandoverReceived, txn: Txn) -> None:
+    async def received(self, env: Envelope, event: events.HandoverReceived, txn: Txn) -> None:
         self._reference(txn, env, event, "接收")
         case = await self._load(txn, env.case_id)
         if case is None or case.received_at is not None:
@@ -188,7 +189,7 @@ class CrossCases:
             case.status = "已接收"
         self._save(txn, case)
 
-    async def decided(self, env: Envelope, event: ExternalResult, txn: Txn) -> None:
+    async def decided(self, env: Envelope, event: events.ExternalResult, txn: Txn) -> None:
         self._reference(txn, env, event, "结果")
         case = await self._load(txn, env.case_id)
         if case is None or case.decided_at is not None:
