@@ -99,6 +99,14 @@ async def test_registration_refused_closes_seal_tax_and_social_security_with_one
         name in notices[0]["text"] for name in ("公章刻制备案", "新办纳税人涉税事项及发票申领", "企业职工社会保险登记")
     )
     assert len(await published(hall.settings, case_no, "CaseCompleted")) == 1
+
+    async def printable() -> httpx.Response | None:  # the notice, kept by the gateway and printable
+        page = await client.get(f"/workbench/notices/{notices[0]['notice_no']}", headers=auth(REG_PEOPLE[2]))
+        return page if page.status_code == 200 else None
+
+    page = await eventually(printable)
+    assert "不予办理告知书" in page.text
+    assert 'data-kind="不予办理"' in page.text
     for department in ("公安局", "税务局", "人社局"):  # never opened
         assert await inbox(client, department, FIRST[department], case_no) == []
 
