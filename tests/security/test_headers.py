@@ -33,6 +33,7 @@ PAGES = [
     ("/desk/cases", CLERK),
     ("/desk/delivery", CLERK),
     ("/catalogue", CLERK),
+    ("/projects", CLERK),
     ("/kiosk", KIOSK),
     ("/workbench", STAFF),
     ("/sla", OPERATOR),
@@ -80,7 +81,7 @@ async def test_the_api_has_the_headers_on_answers_and_refusals(hall: InProcessHa
 
 
 BROWSED = {
-    "clerk-zhang": ["/desk", "/desk/cases", "/desk/delivery", "/catalogue", "/kiosk"],
+    "clerk-zhang": ["/desk", "/desk/cases", "/desk/delivery", "/catalogue", "/projects", "/kiosk"],
     "kiosk-01": ["/kiosk"],
     "zrzy-li": ["/workbench"],
     "op-qian": ["/sla", "/ratings/desk", "/ratings/stats"],
