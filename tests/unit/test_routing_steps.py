@@ -30,6 +30,7 @@ from services.routing.messages import (
     HandedOver,
     Limit,
     Material,
+    SendHandover,
     SpecialProcedureEnded,
     SpecialProcedureStarted,
     StepClaimed,
@@ -669,26 +670,49 @@ def test_a_suspended_case_is_not_decided_until_the_materials_come() -> None:
 # ---------------------------------------------------------------- 跨省通办
 
 
+RECEIPT = Limit(2, "WD")
+
+
+def sent_case(**fields: object) -> tuple[RoutedCase, list[msgspec.Struct]]:
+    """A 跨省通办 case received here (services/routing/external.py) and sent by the clerk."""
+    case = external.open_case(CASE_ID, single(HOUSING, cross_province=True, **fields))
+    command = SendHandover(method="邮寄原件", tracking_no="SF100", materials=[Material("M01", "身份证")])
+    return case, external.send(case, command, AT, RECEIPT)
+
+
+def test_a_cross_province_case_waits_for_the_clerk_to_send_it() -> None:
+    case = external.open_case(CASE_ID, single(HOUSING, cross_province=True, jurisdiction="河北省"))
+    assert (case.steps, case.tracks[0].status, case.tracks[0].external) == ([], "未开始", True)
+    blank = SendHandover(method="邮寄原件", tracking_no=" ")
+    assert refused(case, lambda: external.send(case, blank, AT, RECEIPT)).status == 422
+    assert external.result(case, "准予", "", "河北省", LATER) == []  # not sent yet: nothing to decide
+
+
 def test_a_cross_province_case_is_handed_over_and_completed_by_the_external_result() -> None:
-    case, published = routed(
-        single(HOUSING, cross_province=True, jurisdiction="河北省石家庄市", applicant_name="赵小红")
-    )
-    assert kinds(published) == ["HandedOver"]
-    assert isinstance(published[0], HandedOver)
-    assert (published[0].jurisdiction, published[0].applicant_name) == ("河北省石家庄市", "赵小红")
-    assert case.steps == []
-    external.received(case, "SJZ-2026-001")
-    done = external.result(case, "准予", "", "河北省石家庄市", LATER)
+    case, published = sent_case(jurisdiction="河北省石家庄市", applicant_name="赵小红")
+    assert kinds(published) == ["HandedOver", "ClockRequested"]
+    handed, wait = published
+    assert isinstance(handed, HandedOver)
+    assert isinstance(wait, ClockRequested)
+    assert (handed.jurisdiction, handed.applicant_name, handed.tracking_no) == ("河北省石家庄市", "赵小红", "SF100")
+    assert [m.code for m in handed.materials] == ["M01"]
+    assert (wait.purpose, wait.department, wait.limit) == ("待对方接收", "河北省石家庄市", RECEIPT)
+    again = SendHandover(method="电子推送", tracking_no="X")
+    assert refused(case, lambda: external.send(case, again, LATER, RECEIPT)).status == 409
+    assert kinds(external.received(case, "SJZ-2026-001", LATER)) == ["ClockWithdrawn"]
+    assert external.received(case, "SJZ-2026-002", LATER) == []  # a repeated receipt changes nothing
+    done = external.result(case, "准予", "", "河北省石家庄市", LATER, licence_name="结婚证", licence_no="J1")
     assert kinds(done) == ["CaseCompleted"]
     assert external.result(case, "不予", "", "河北省石家庄市", LATER) == []  # a repeated result changes nothing
-    assert (case.result, case.external_case_no) == ("准予", "SJZ-2026-001")
+    assert (case.result, case.external_case_no, case.tracks[0].licence_no) == ("准予", "SJZ-2026-001", "J1")
 
 
 def test_an_external_refusal_carries_the_other_jurisdictions_reason() -> None:
-    case, _ = routed(single(HOUSING, cross_province=True, jurisdiction="河北省"))
+    case, _ = sent_case(jurisdiction="河北省")
     done = external.result(case, "不予", "", "河北省", LATER)
-    assert isinstance(done[0], CaseCompleted)
-    assert done[0].reasons == ["用气报装（住建局）：河北省不予许可"]
+    assert kinds(done) == ["ClockWithdrawn", "CaseCompleted"]  # a result without a receipt counts as one
+    assert isinstance(done[1], CaseCompleted)
+    assert done[1].reasons == ["用气报装（住建局）：河北省不予许可"]
 
 
 # ---------------------------------------------------------------- storage
