@@ -143,7 +143,20 @@ async def journeys(hall: InProcessHall) -> dict[str, str]:
     bundle = {**APPLICATION, "item_code": BUSINESS, "materials": BUSINESS_FORM}
     answer = await client.post("/api/cases", json=bundle, headers=CLERK)
     assert answer.status_code == 201, answer.text
-    cases["bundle"] = answer.json()["case_no"]
+    cases["bundle"] = answer.json()["case_no"]  # 刻章、领票、社保 wait for 设立登记 (一件事的前后置)
+
+    # 会签: 自来水公司 refuses 用水报装 beside 住建局's 承办, which closes (StepsClosed)
+    cases["会签"] = await submit(client, {**APPLICATION, "item_code": "11150525000120004", "materials": ["M01", "M02"]})
+
+    async def countersign() -> str | None:
+        listed = await client.get("/api/departments/自来水公司/steps", headers=auth("zls-bai"))
+        found = [s["step_id"] for s in listed.json()["steps"] if s["case_no"] == cases["会签"]]
+        return found[0] if found else None
+
+    step = await eventually(countersign)
+    assert (await client.post(f"/api/steps/{step}/claim", headers=auth("zls-bai"))).status_code == 200
+    no = {"action": "不予许可", "opinion": "管网压力不足"}
+    assert (await client.post(f"/api/steps/{step}/decision", json=no, headers=auth("zls-bai"))).status_code == 200
 
     cases["extended"] = await submit(client)
     step = await open_step(client, cases["extended"])
