@@ -335,3 +335,19 @@ def test_check_refuses_an_unknown_department() -> None:
     items[0]["department"] = "不存在局"
     with pytest.raises(CatalogueError, match=r"实施主体“不存在局”不在 \[\[departments\]\] 中"):
         _checked(data)
+
+
+def test_check_refuses_needs_naming_a_later_stage() -> None:
+    data = _catalogue()
+    _opening(data)["parts"][0]["stage"] = 2  # 设立登记 after the others: 刻章 (stage 1) cannot wait for it
+    with pytest.raises(CatalogueError, match=r"企业开办.*子项 seal 的前置事项 reg 属于后续阶段"):
+        _checked(data)
+
+
+def test_check_refuses_countersign_without_co_departments() -> None:
+    data = _catalogue()
+    items = data["items"]
+    sealing = next(i for i in items if i["name"] == "查封登记")
+    sealing["countersign"] = True
+    with pytest.raises(CatalogueError, match=r"查封登记.*会签（countersign）须列明共同实施部门"):
+        _checked(data)
