@@ -225,6 +225,10 @@ class Account:
         )
 
 
+def _failing(verdict: Verdict) -> bool:
+    return bool(verdict.lost or verdict.duplicated or verdict.stuck)
+
+
 def acknowledged(sub: Submission) -> bool:
     return bool(sub.case_no) or sub.pending
 
@@ -274,15 +278,17 @@ async def account(
     """
     subs = [s for s in client.submissions if acknowledged(s)]
     deadline = time.monotonic() + settle_s
+    views: dict[str, dict[str, Any] | None] = {}
+    unsettled = subs
     while True:
         seen = await read_topics(settings)
-        views = await case_views(client, subs, seen)
+        views.update(await case_views(client, unsettled, seen))  # a case found sound is not read again
         now = SYSTEM_CLOCK.now()
         verdicts = {s.key: judge(s, seen, views.get(s.case_id), now) for s in subs}
-        bad = sum(1 for v in verdicts.values() if v.lost or v.duplicated or v.stuck)
-        if not bad or time.monotonic() > deadline:
+        unsettled = [s for s in subs if _failing(verdicts[s.key])]
+        if not unsettled or time.monotonic() > deadline:
             break
-        log(f"accounting: {bad} cases not final yet, reading again")
+        log(f"accounting: {len(unsettled)} cases not final yet, reading them again")
         await asyncio.sleep(10)
 
     charged = {s.key: s.phase for s in subs}

@@ -198,7 +198,7 @@ class Client:
         """Submits at ``rate`` per second, open loop (one task per application), until ``stop``."""
         interval = 1.0 / rate
         next_at = time.monotonic()
-        index = 0
+        index = len(self.submissions)  # on from where a pause (``stop``, then ``run`` again) left off
         while not self._stop.is_set():
             self._spawn(self.submit(index))
             index += 1
@@ -210,6 +210,11 @@ class Client:
 
     def stop(self) -> None:
         self._stop.set()
+
+    def resume(self, rate: float) -> asyncio.Task[None]:
+        """Submits again after :meth:`stop` (keys go on from where it stopped); the task that submits."""
+        self._stop.clear()
+        return asyncio.create_task(self.run(rate))
 
     async def drain(self) -> None:
         """Waits for every submission and lifecycle still under way (each is bounded by its patience)."""
