@@ -156,6 +156,7 @@ COMMAND = (202, 404, 409, 422)
 RETRY_AFTER = ("429", "503")
 
 BEARER, SESSION_COOKIE = "bearer", "session"
+EXTERNAL_KEY = "external-key"  # 跨省通办: the other jurisdictions' platforms (services/gateway/external)
 SECURITY: list[SecurityRequirement] = [{BEARER: []}, {SESSION_COOKIE: []}]
 
 
@@ -216,6 +217,12 @@ def config() -> OpenAPIConfig:
         ),
         SESSION_COOKIE: SecurityScheme(
             type="apiKey", name=COOKIE, security_scheme_in="cookie", description="页面登录（/login）设置的会话 Cookie"
+        ),
+        EXTERNAL_KEY: SecurityScheme(
+            type="apiKey",
+            name="X-External-Key",
+            security_scheme_in="header",
+            description="跨省通办：外省平台回传接口的密钥，每个办理地一个（HALL_EXTERNAL_KEYS_FILE）",
         ),
     }
     return OpenAPIConfig(

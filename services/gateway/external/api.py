@@ -34,7 +34,7 @@ from services.gateway.desk.dossier import Dossiers
 from services.gateway.external.events import ExternalResult, HandoverReceived, Material, SendHandover
 from services.gateway.external.keys import HEADER, ExternalKeys
 from services.gateway.external.store import CrossCase, CrossCases, Recorded, fingerprint
-from services.gateway.openapi import COMMAND, Carried, documented, success
+from services.gateway.openapi import COMMAND, EXTERNAL_KEY, Carried, documented, success
 from services.gateway.users import User
 from shared import topics
 from shared.clock import SYSTEM_CLOCK
@@ -189,12 +189,18 @@ class ExternalController(Controller):
             "一律拒绝。reference 为对方平台的消息编号：同一编号重复发送答复相同、不重复处理；同一编号内容不同则 409。"
             "只能回传移交给本省的办件（否则 404），办件尚未移交时 409。"
         ),
-        **documented(
-            404,
-            409,
-            public=True,
-            reasons={401: f"{HEADER} 缺失或不符", 403: "本大厅未配置外省平台密钥：接口不可用"},
-        ),
+        **{
+            **documented(
+                404,
+                409,
+                reasons={
+                    401: f"{HEADER} 缺失或不符",
+                    403: "本大厅未配置外省平台密钥：接口不可用",
+                    422: "内容不合规（如隐藏字符，或“结果”缺少 result、不予缺少理由）",
+                },
+            ),
+            "security": [{EXTERNAL_KEY: []}],
+        },
     )
     async def platform_event(
         self,
@@ -282,7 +288,7 @@ class ExternalController(Controller):
             "对方没有对接平台时，运维人员按电话、邮件或信函代为记录。与平台回传相同：reference 为来电/来函记录号，"
             "同一编号重复提交答复相同、不重复处理。"
         ),
-        **documented(404, 409),
+        **documented(404, 409, reasons={422: "内容不合规（如隐藏字符，或“结果”缺少 result、不予缺少理由）"}),
     )
     async def answer(
         self,

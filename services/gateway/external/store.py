@@ -118,6 +118,8 @@ class CrossCases:
         """One page of every 跨省 case, newest first, and how many there are."""
         index = self.key("cases")
         total = int(await redis.zcard(index))
+        if (page - 1) * size >= total:
+            return [], total  # past the end (a page number of any size is valid, and shows nothing)
         ids = cast("list[bytes]", await redis.zrevrange(index, (page - 1) * size, page * size - 1))
         found = [await self.get(redis, i.decode()) for i in ids]
         return [c for c in found if c is not None], total
