@@ -266,6 +266,7 @@
       };
     }
     if ($("#helper-name").value.trim()) body.helper_name = $("#helper-name").value.trim();
+    if ($("#project-code").value.trim()) body.project_code = $("#project-code").value.trim();
     if (days > 0 && $("#deferral").checked) {
       body.supplement_limit = { value: days, unit: (selected.promised_limit && selected.promised_limit.unit) || "WD" };
     }
