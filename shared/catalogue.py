@@ -490,7 +490,7 @@ def _check_projects(data: _File) -> None:
         if abs(total - project.budget.value) > 1e-9:
             raise CatalogueError(
                 f"{where}：各阶段承诺时限之和 {limit_text(total, project.budget.unit)}"
-                f"与审批时限 {project.budget.text} 不符"
+                f"与审批时限 {project.budget.text}不符"
             )
 
 
