@@ -40,6 +40,7 @@ from shared.settings import HallSettings
 from tests.journeys import CLERK_ID
 
 ALERT_GRACE = timedelta(seconds=60)
+READS_PER_S = 60  # the accounting's case reads, below the gateway's 100 a second per caller
 STATES = ("已受理", "办理中", "已办结", "已出件", "已评价")
 
 
@@ -190,17 +191,25 @@ def judge(sub: Submission, seen: Topics, api: dict[str, Any] | None, now: dateti
 
 
 async def case_views(client: Client, subs: list[Submission], seen: Topics) -> dict[str, dict[str, Any] | None]:
-    """``GET /api/cases/{no}`` of every accepted case (by case id), 20 at a time."""
+    """``GET /api/cases/{no}`` of every accepted case (by case id), 20 at a time and at most ``READS_PER_S`` a
+    second: the gateway allows one caller 100 requests a second (``api_rate_per_minute``), and a read refused 429
+    past its patience would count its case as unknown to the gateway."""
     gate = asyncio.Semaphore(20)
     views: dict[str, dict[str, Any] | None] = {}
+    started, sent = time.monotonic(), 0
 
     async def one(sub: Submission) -> None:
+        nonlocal sent
         numbers = seen.accepted.get(sub.case_id)
         case_no = sub.case_no or (min(numbers) if numbers else "")
         if not case_no:
             return
         async with gate:
-            response = await client.request("GET", f"/api/cases/{case_no}", CLERK_ID, patience_s=30)
+            sent += 1
+            ahead = started + sent / READS_PER_S - time.monotonic()
+            if ahead > 0:
+                await asyncio.sleep(ahead)
+            response = await client.request("GET", f"/api/cases/{case_no}", CLERK_ID, patience_s=60)
         views[sub.case_id] = response.json() if response is not None and response.status_code == 200 else None
 
     await asyncio.gather(*(one(s) for s in subs))
@@ -277,12 +286,13 @@ async def account(
     that fault's row (the last such fault).
     """
     subs = [s for s in client.submissions if acknowledged(s)]
-    deadline = time.monotonic() + settle_s
+    deadline: float | None = None  # ``settle_s`` from the end of the first reading of every case
     views: dict[str, dict[str, Any] | None] = {}
     unsettled = subs
     while True:
         seen = await read_topics(settings)
         views.update(await case_views(client, unsettled, seen))  # a case found sound is not read again
+        deadline = deadline or time.monotonic() + settle_s
         now = SYSTEM_CLOCK.now()
         verdicts = {s.key: judge(s, seen, views.get(s.case_id), now) for s in subs}
         unsettled = [s for s in subs if _failing(verdicts[s.key])]
