@@ -132,6 +132,9 @@ class Routing:
         txn.set(self._key(case.case_id), case)
         for event in published:
             txn.emit(self.events, event)
+        # 跨省通办's handover also goes to the other jurisdiction, after the case's own events (a rebuild reads the
+        # log topic by topic, routing.events first, and finds the same order)
+        for event in published:
             if isinstance(event, HandedOver):
                 txn.emit(self.requests, event)
 

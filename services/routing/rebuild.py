@@ -21,7 +21,10 @@ from shared.settings import HallSettings
 
 SERVICE = "routing"
 INPUTS = (topics.INTAKE_EVENTS, topics.ROUTING_COMMANDS, topics.TIMING_EVENTS, topics.EXTERNAL_EVENTS)
-OUTPUTS = (topics.ROUTING_EVENTS, topics.EXTERNAL_REQUESTS)
+# routing.events holds every fact routing published. external.requests only repeats 跨省通办's HandedOver for
+# the other jurisdiction; read as an output too, its copy would fall before or after the case's own events at
+# random (records of two topics come back in no set order) and a replayed handover would look diverged.
+OUTPUTS = (topics.ROUTING_EVENTS,)
 
 
 async def fold_into(settings: HallSettings, redis: Any, publications: Publications) -> str:

@@ -97,6 +97,7 @@ async def api_state(client: httpx.AsyncClient, cases: dict[str, str]) -> dict[st
     seen["escalations"] = await get("/api/departments/自然资源局/escalations", SUPERVISOR)
     seen["board"] = await get("/api/sla/board", OPERATOR)
     seen["deliveries"] = await get("/api/deliveries", CLERK)
+    seen["跨省通办"] = await get("/api/external/cases", OPERATOR)
     seen["followups"] = await get("/api/ratings/followups", STAFF)
     for by in ("department", "clerk", "item"):
         seen[f"stats {by}"] = await get("/api/ratings/stats", OPERATOR, by=by)
@@ -157,6 +158,23 @@ async def journeys(hall: InProcessHall) -> dict[str, str]:
     assert (await client.post(f"/api/steps/{step}/claim", headers=auth("zls-bai"))).status_code == 200
     no = {"action": "不予许可", "opinion": "管网压力不足"}
     assert (await client.post(f"/api/steps/{step}/decision", json=no, headers=auth("zls-bai"))).status_code == 200
+
+    # 跨省通办: received here and sent by the clerk; nobody answers in this hall (waits for the receipt)
+    marriage = {
+        "item_code": "11150525000140004",
+        "applicant": {"name": "钱多多", "id_type": "居民身份证", "id_number": "110101199003071233"},
+        "materials": ["M01", "M02"],
+    }
+    answer = await client.post("/api/cases", json=marriage, headers=CLERK)
+    assert answer.status_code == 201, answer.text
+    cases["跨省"] = answer.json()["case_no"]
+    handover = {"method": "邮寄原件", "tracking_no": "SF-REBUILD-1"}
+
+    async def sent() -> bool | None:
+        posted = await client.post(f"/api/external/cases/{cases['跨省']}/handover", json=handover, headers=CLERK)
+        return True if posted.status_code == 200 else None
+
+    await eventually(sent)
 
     cases["extended"] = await submit(client)
     step = await open_step(client, cases["extended"])
@@ -257,6 +275,12 @@ async def test_every_service_rebuilds_from_kafka_after_all_redis_is_wiped(settin
                 headers=KIOSK,
             )
             assert again.status_code == 409  # rated once, before the wipe: still rated once
+            resent = {"method": "电子推送", "tracking_no": "X"}
+            twice = await client.post(f"/api/external/cases/{cases['跨省']}/handover", json=resent, headers=CLERK)
+            assert twice.status_code == 409, twice.text  # sent once, before the wipe
+            phoned = {"reference": "TEL-1", "kind": "接收", "channel": "电话", "external_case_no": "BJ-1"}
+            received = await client.post(f"/api/external/cases/{cases['跨省']}/answers", json=phoned, headers=OPERATOR)
+            assert received.status_code == 200, received.text
             await finish_journey(client, new)
 
             async def moved() -> dict[str, Any] | None:
