@@ -274,7 +274,9 @@ class ExternalController(Controller):
         case_id = await hall.case_id(case_no)
         await access.check_case(hall, user, Action.HANDOVER, case_id, case_no, dossiers=dossiers)
         case = await external_cases.get(hall.redis, case_id)
-        materials = [Material(m.code, m.name) for m in case.materials] if case else []
+        if case is None:  # not 跨省 (or the list has not seen its acceptance yet): nothing to hand over
+            raise Conflict(f"办件 {case_no} 不是跨省通办代收件（或刚受理、尚未列入代收件清单，请稍后再试）")
+        materials = [Material(m.code, m.name) for m in case.materials]
         command = SendHandover(
             method=data.method, tracking_no=data.tracking_no.strip(), materials=materials, department=user.department
         )
