@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
+from aiokafka.errors import KafkaError
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import (
@@ -29,6 +30,7 @@ from litestar.response import Template
 
 from services.gateway import access
 from services.gateway.access import Action
+from services.gateway.bus import KafkaUnavailable
 from services.gateway.context import Gateway, HallDep, In, Req
 from services.gateway.desk.dossier import Dossiers
 from services.gateway.external.events import ExternalResult, HandoverReceived, Material, SendHandover
@@ -164,7 +166,10 @@ async def record_answer(
     topic = hall.settings.topic(topics.EXTERNAL_EVENTS)
     hall.bus.publications.check(topic, event)
     record = OutRecord(topic, case.case_id.encode(), encode(envelope))
-    await hall.bus.producer.send_all(hall.bus.broker, [record], within=hall.settings.publish_timeout_s)
+    try:
+        await hall.bus.producer.send_all(hall.bus.broker, [record], within=hall.settings.publish_timeout_s)
+    except KafkaError as exc:  # not taken in time: 503 with Retry-After; the same reference may be sent again
+        raise KafkaUnavailable(hall.settings.retry_after_s, type(exc).__name__) from exc
     answer = Recorded(
         reference=reference, case_no=case.case_no, kind=data.kind, event_id=event_id, fingerprint=fingerprint(event)
     )
