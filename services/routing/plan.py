@@ -13,7 +13,7 @@ from datetime import datetime
 
 import msgspec
 
-from services.routing.messages import STEP_NAMES, CaseAccepted, HandedOver, Limit, Prerequisite, StepOpened
+from services.routing.messages import STEP_NAMES, CaseAccepted, Limit, Prerequisite, StepOpened
 from services.routing.model import RoutedCase, Step, Track
 
 SHARES = (0.5, 0.25, 0.25)
@@ -57,9 +57,7 @@ def plan_tracks(case_id: str, event: CaseAccepted) -> list[Track]:
     routed = departments(event)
     if not routed:
         raise ValueError(f"办件 {event.case_no} 没有承办部门，无法分办")
-    if event.cross_province:
-        routed = routed[:1]
-    co = [] if event.cross_province or not event.countersign else [d for d in event.co_departments if d not in routed]
+    co = [d for d in event.co_departments if d not in routed] if event.countersign else []
     return [
         Track(
             no=n,
@@ -69,7 +67,6 @@ def plan_tracks(case_id: str, event: CaseAccepted) -> list[Track]:
             item_name=event.item_name,
             department=department,
             promised_limit=event.promised_limit,
-            external=event.cross_province,
             co_departments=list(dict.fromkeys(co)) if n == 1 else [],
         )
         for n, department in enumerate(routed, start=1)
@@ -77,7 +74,8 @@ def plan_tracks(case_id: str, event: CaseAccepted) -> list[Track]:
 
 
 def open_case(case_id: str, event: CaseAccepted, at: datetime) -> tuple[RoutedCase, list[msgspec.Struct]]:
-    """The routed case and what it publishes first: the first stage's 承办 steps, or the handover."""
+    """The routed case and what it publishes first: the first stage's 承办 steps (a 跨省通办 case is opened by
+    :func:`services.routing.external.open_case` instead: it waits for the clerk to send it)."""
     tracks = plan_tracks(case_id, event)
     case = RoutedCase(
         case_id=case_id,
@@ -86,26 +84,12 @@ def open_case(case_id: str, event: CaseAccepted, at: datetime) -> tuple[RoutedCa
         item_name=event.item_name,
         bundle=bool(event.children),
         point=event.point if event.point_level in TOWN_AND_VILLAGE else "",
-        jurisdiction=event.jurisdiction if event.cross_province else "",
         tracks=tracks,
         stage=min(t.stage for t in tracks),
         owed=list(event.owed_materials),
         applicant_name=event.applicant_name,
         applicant_phone=event.applicant_phone,
     )
-    if event.cross_province:
-        track = tracks[0]
-        track.status = "已移交"
-        handover = HandedOver(
-            case_no=case.case_no,
-            item_code=case.item_code,
-            item_name=case.item_name,
-            department=track.department,
-            jurisdiction=event.jurisdiction or "外省",
-            applicant_name=event.applicant_name,
-            handed_over_at=at,
-        )
-        return case, [handover]
     return case, open_stage(case, at)
 
 
