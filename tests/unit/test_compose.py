@@ -22,7 +22,8 @@ import jsonschema  # type: ignore[import-untyped]  # no stubs: types-jsonschema 
 import pytest
 import yaml
 
-from deploy.processes import ROOT, SERVICES
+from deploy.processes import DEMO, ROOT
+from deploy.processes import SERVICES as HALL_SERVICES
 from shared.clock import OFFSET_VARIABLE
 from shared.settings import _ENV as SETTINGS_ENV
 from shared.settings import load_settings
@@ -30,6 +31,8 @@ from shared.settings import load_settings
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = "deploy/Dockerfile"
 SCHEMA_FILE = Path(__file__).with_name("compose_spec.json")
+# The five services and the demo counterpart of 跨省通办: every process ``./hall up`` starts.
+SERVICES = {**HALL_SERVICES, **DEMO}
 HALL_IMAGE_USERS = [*SERVICES, "topics"]
 # kafka.sh properties that name this machine's addresses and paths; the compose file has its own.
 KAFKA_LOCAL_ONLY = {"listeners", "advertised.listeners", "controller.quorum.bootstrap.servers", "log.dirs"}
