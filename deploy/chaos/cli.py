@@ -159,17 +159,20 @@ async def run(args: argparse.Namespace) -> int:  # noqa: PLR0915 (one run, start
             }
             checkpoints: dict[str, dict[str, accounting.Verdict]] = {}
             for fault in (planned[key] for key in args.faults):
+                paused_s = 0.0
                 if fault.key == "redis-wipe":  # what breaks from here on is the wipe's
                     # New submissions pause while every case is read (lifecycles under way go on): on 2 cores the
                     # reads take minutes under full load, and the run would grow by thousands of cases meanwhile.
                     log("checkpoint: accounting every case before the wipe (new submissions paused)")
+                    paused = time.monotonic()
                     client.stop()
                     await submitting
                     checkpoints[fault.name] = await accounting.checkpoint(client, settings)
-                    log("checkpoint taken; submitting again")
+                    paused_s = time.monotonic() - paused
+                    log(f"checkpoint taken in {paused_s:.0f} s; submitting again")
                     submitting = client.resume(plan.rate)
                 results.append(await faults.run_fault(fault, client, launcher, started, log))
-                await asyncio.sleep(plan.settle_s)
+                await asyncio.sleep(plan.settle_s + paused_s)  # the pause made up for: about ``cases`` in all
             client.phase = "after the faults"
             await asyncio.sleep(plan.final_s)
             client.stop()
