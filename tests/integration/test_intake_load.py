@@ -38,7 +38,8 @@ async def two_of_each(settings: HallSettings) -> AsyncIterator[list[httpx.AsyncC
             await runtime.broker.start()
             stack.push_async_callback(runtime.broker.stop)
             stack.push_async_callback(runtime.stop)
-        await settled(settings, "intake", members=4)  # two consumers per instance: commands, timing's events
+        # Three consumers per instance: commands, timing's events, routing's events (a project stage's result).
+        await settled(settings, "intake", members=6)
         clients = []
         for _ in range(2):
             app = create_app(settings, spans)

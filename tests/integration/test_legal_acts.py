@@ -71,6 +71,9 @@ async def test_one_person_may_not_do_two_steps_of_one_case(hall: InProcessHall) 
     assert to_zhao.status_code == 403, to_zhao.text
     assert SEPARATION in to_zhao.json()["detail"]
     assert (await decide(client, review, "zj-qin")).status_code == 200
+    countersign = await open_step(client, "燃气企业", "rq-gao", case_no, 2)  # 燃气企业's 会签 joins before 决定
+    assert (await claim(client, countersign, "rq-gao")).status_code == 200
+    assert (await decide(client, countersign, "rq-gao")).status_code == 200
 
     decision = await open_step(client, "住建局", "zj-zhao", case_no, 3)
     for user, done in (("zj-zhao", "承办"), ("zj-qin", "审核")):
