@@ -82,8 +82,10 @@ class Plan:
         self.final_s = 15.0 if quick else 60.0
         self.patience_s = 240.0 if quick else 360.0
         faults = max(1, len(args.faults))
-        expected_recovery_s = 15.0
-        busy = faults * (self.restart_after_s + expected_recovery_s) + self.kafka_stop_s - self.restart_after_s
+        # A fault lasts from its injection to its recovery: the time down and about 5 s more to be ready (measured:
+        # 11-15 s for a 10 s restart), and about 15 s more for the broker's own start (kill -9 of it, Kafka stopped).
+        expected_fault_s = self.restart_after_s + 5.0
+        busy = faults * expected_fault_s + self.kafka_stop_s - self.restart_after_s + 15.0
         spare = self.cases / self.rate - self.warm_up_s - self.final_s - busy
         self.settle_s = max(5.0 if quick else 20.0, spare / faults)
         # Lifecycles started per second stay below what the 2-core machine finishes under faults (about 1/s):
