@@ -484,6 +484,7 @@ class Intake:
             scope=offering.scope,
             cross_province=bool(jurisdiction),
             jurisdiction=jurisdiction,
+            handover_limit=_limit(self.catalogue.handover_limit(offering.code)) if jurisdiction else None,
             special_procedures=[str(p) for p in specials],
             materials=received,
             reused_materials=checked.reused,

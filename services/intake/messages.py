@@ -148,6 +148,8 @@ class CaseAccepted(msgspec.Struct, frozen=True, kw_only=True):
     # 跨省通办: the applicant belongs to another province, which decides; the hall only receives (代收代办).
     cross_province: bool = False
     jurisdiction: str = ""
+    # 跨省通办: the catalogue's limit, on the day of acceptance, for our part (check and send); timing's case clock.
+    handover_limit: LimitOut | None = None
     special_procedures: list[str] = []
     materials: list[Material] = []  # received at the window (or reused)
     reused_materials: list[ReusedMaterial] = []

@@ -44,7 +44,7 @@ from services.timing.messages import (
 )
 from services.timing.store import Keys, decode_clock, encode_clock
 from shared import topics
-from shared.catalogue import Catalogue, load_catalogue
+from shared.catalogue import HANDOVER_LIMIT
 from shared.envelope import Envelope
 from shared.kafka import HandlerTable, NotYet, Route
 from shared.localtime import LOCAL
@@ -71,7 +71,6 @@ class Timing:
         self.engine = engine
         self.keys = Keys(settings)
         self.events = settings.topic(topics.TIMING_EVENTS)
-        self._catalogue: Catalogue | None = None  # 跨省通办's handover limits, loaded when first needed
 
     def table(self) -> HandlerTable:
         return {
@@ -91,12 +90,6 @@ class Timing:
             "CaseReturned.v1": Route(CaseReturned, self.case_returned),
             "HandedOver.v1": Route(HandedOver, self.handed_over),
         }
-
-    def handover_limit(self, item_code: str) -> Limit:
-        if self._catalogue is None:
-            self._catalogue = load_catalogue()
-        found = self._catalogue.handover_limit(item_code)
-        return Limit(found.value, found.unit)
 
     # ------------------------------------------------------------------ state
 
@@ -202,6 +195,7 @@ class Timing:
         }
         department = event.approving_department or "、".join(event.departments)
         if event.cross_province:
+            limit = event.handover_limit or HANDOVER_LIMIT  # a record without it: the hall's default
             # 跨省通办: our part only — check and send within the handover limit; the other province's time is
             # not charged to our department (the clock stops at HandedOver).
             await self.start(
@@ -211,7 +205,7 @@ class Timing:
                 case_id=env.case_id,
                 case_no=event.case_no,
                 started_at=event.accepted_at,
-                promised=self.handover_limit(event.item_code),
+                promised=Limit(limit.value, limit.unit),
                 department=department,
                 **about,
             )

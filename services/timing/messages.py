@@ -52,6 +52,7 @@ class CaseAccepted(msgspec.Struct, frozen=True, kw_only=True):
     approving_department: str = ""
     children: list[ChildIn] = []
     cross_province: bool = False  # 跨省通办: the case clock covers only the handover (the catalogue's limit)
+    handover_limit: LimitIn | None = None  # that limit, as intake found it in the catalogue at acceptance
 
 
 class HandedOver(msgspec.Struct, frozen=True, kw_only=True):
