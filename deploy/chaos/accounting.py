@@ -263,8 +263,8 @@ def order_before(fault: str, results: list[FaultResult]) -> set[str]:
 def broke_since(before: Verdict | None, after: Verdict) -> bool:
     """True when ``after`` fails in a way ``before`` did not (a case still under way before counts as clean)."""
     if before is None:  # too young to judge at the checkpoint
-        return bool(after.lost or after.duplicated or after.stuck)
-    clean = not (before.lost or before.duplicated or before.stuck)
+        return _failing(after)
+    clean = not _failing(before)
     return bool(
         (after.lost and not before.lost) or (after.duplicated and not before.duplicated) or (after.stuck and clean)
     )
