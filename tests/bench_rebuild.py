@@ -93,7 +93,7 @@ async def template(settings: HallSettings) -> tuple[list[Record], list[str]]:
         finally:
             await redis.aclose()
     records = await read_topics(settings.kafka_bootstrap_servers, settings.namespace, LOGGED)
-    # Cloned in the order they were published, so the clones' time stamps keep the template's causal order.
+    # Cloned in the order they were published: each partition keeps the template's order.
     records.sort(key=lambda r: (r.timestamp, r.topic, r.partition, r.offset))
     return records, sorted(cases.values())
 
@@ -106,8 +106,13 @@ def cloner(numbers: list[str], region: str) -> tuple[re.Pattern[bytes], int]:
 
 def clone(
     records: list[Record], numbers: re.Pattern[bytes], width: int, n: int, key: bytes
-) -> list[tuple[str, bytes, bytes]]:
-    """The template's records with new ids and numbers: clone ``n`` of them."""
+) -> list[tuple[str, bytes, bytes, int]]:
+    """The template's records with new ids and numbers: clone ``n`` of them.
+
+    Each keeps its template record's time stamp. A rebuild orders an input that published nothing by its own time
+    stamp, and the others by their outputs' (shared/rebuild.py): stamped afresh, a clone sent in one burst would put
+    a whole journey in one millisecond and lose that order (e.g. a 跨省 handover before its case's acceptance).
+    """
     ids: dict[bytes, bytes] = {}
 
     def new_id(match: re.Match[bytes]) -> bytes:
@@ -125,7 +130,7 @@ def clone(
     for record in records:
         value = _TOKEN.sub(sign, numbers.sub(new_number, _ID.sub(new_id, record.value)))
         key = _ID.sub(new_id, record.key or b"")
-        out.append((record.topic, key, value))
+        out.append((record.topic, key, value, record.timestamp))
     return out
 
 
@@ -141,8 +146,10 @@ async def produce(settings: HallSettings, records: list[Record], numbers: list[s
     try:
         while written < events:
             pending = []
-            for topic, record_key, value in clone(records, pattern, width, n, key):
-                pending.append(await producer.send(settings.topic(topic), value, key=record_key or None))
+            for topic, record_key, value, stamp in clone(records, pattern, width, n, key):
+                pending.append(
+                    await producer.send(settings.topic(topic), value, key=record_key or None, timestamp_ms=stamp)
+                )
             await asyncio.gather(*pending)
             written += len(records)
             n += 1
