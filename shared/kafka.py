@@ -128,6 +128,20 @@ class Route(msgspec.Struct, Generic[P], frozen=True):
 
 
 HandlerTable = Mapping[str, Route[Any]]
+
+
+def payloads_of(envelope: Envelope, routes: list[Route[Any]]) -> list[Any]:
+    """Each route's payload, decoded once per payload class (the views are frozen: routes sharing one share it)."""
+    by_class: dict[type[Any], Any] = {}
+    out = []
+    for route in routes:
+        payload = by_class.get(route.payload)
+        if payload is None:
+            payload = by_class[route.payload] = msgspec.json.decode(envelope.payload, type=route.payload)
+        out.append(payload)
+    return out
+
+
 HealthCheck = Callable[[], str | None]
 """A health check: a problem in zh-CN/English words, or None when all is well."""
 
@@ -442,7 +456,7 @@ class ServiceRuntime:
         if not routes:
             return  # an event this service does not react to
         try:
-            payloads = [msgspec.json.decode(envelope.payload, type=route.payload) for route in routes]
+            payloads = payloads_of(envelope, routes)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             await self.dead_letter(record, f"{envelope.type} 内容无效 (invalid payload): {exc}")
             return

@@ -31,7 +31,7 @@ from shared import topics
 from shared.clock import SystemClock
 from shared.contracts import Publications
 from shared.envelope import Envelope, decode
-from shared.kafka import HandlerTable, Route, ServiceRuntime
+from shared.kafka import HandlerTable, Route, ServiceRuntime, payloads_of
 from shared.outbox import MARKER_TTL_S, Outgoing, Txn
 from shared.replies import decode_reply
 from shared.startup import retry_kafka
@@ -328,7 +328,7 @@ class Replayer:
         if not routes:
             return []
         try:
-            payloads = [msgspec.json.decode(env.payload, type=route.payload) for route in routes]
+            payloads = payloads_of(env, routes)
             txn = Txn(cast("Pipeline", self.pipe), env, self.publications)
             for route, payload in zip(routes, payloads, strict=True):
                 await route.handler(env, payload, txn)
