@@ -19,7 +19,7 @@ from redis.exceptions import WatchError
 
 from shared.contracts import Publications
 from shared.envelope import Actor, Envelope, encode, wrap
-from shared.replies import reply
+from shared.replies import Refusal, reply
 
 MARKER_TTL_S = 14 * 24 * 3600
 
@@ -91,6 +91,10 @@ class Txn:
         correlation = self.cause.event_id
         value = reply(correlation, status, body, reason)
         self.outgoing.append(Outgoing(self._publications.replies_topic, correlation, value))
+
+    def refuse(self, refusal: Refusal) -> None:
+        """Answer the command with the refusal's status and reason."""
+        self.answer(refusal.status, reason=refusal.reason)
 
 
 Handle = Callable[[Txn], Awaitable[None]]

@@ -24,3 +24,15 @@ def reply(correlation_id: str, status: int, body: msgspec.Struct | None = None, 
 
 
 decode_reply = msgspec.json.Decoder(Reply).decode
+
+
+class Refusal(Exception):
+    """A command the rules refuse: it changes nothing and is answered with ``status`` and ``reason`` (zh-CN).
+
+    Raised by a service's pure decisions; the handler turns it into the reply with :meth:`shared.outbox.Txn.refuse`.
+    """
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason

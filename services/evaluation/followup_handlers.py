@@ -16,11 +16,11 @@ from services.evaluation.messages import (
     VerifyBadReview,
 )
 from services.evaluation.policy import RatingPolicy
-from services.evaluation.ratings import Refusal
 from services.evaluation.store import Store
 from shared.envelope import Envelope
 from shared.kafka import HandlerTable, Route
 from shared.outbox import Txn
+from shared.replies import Refusal
 
 Step = Callable[[FollowUp, Any, Envelope, Txn], Awaitable[str]]
 
@@ -50,7 +50,7 @@ class FollowUps:
             try:
                 change = await step(followup, cmd, env, txn)
             except Refusal as refusal:
-                txn.answer(refusal.status, refusal.reason)
+                txn.refuse(refusal)
                 return
             self.store.save_followup(txn, followup, change)
             txn.answer(200, body=followup)

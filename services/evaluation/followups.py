@@ -29,8 +29,8 @@ from services.evaluation.messages import (
     VerifyBadReview,
     Visit,
 )
-from services.evaluation.ratings import Refusal
 from shared.envelope import Actor
+from shared.replies import Refusal
 
 CLOSED = ("无效差评", "整改完成", "无法整改")
 CORRECTING: Final = "整改中"

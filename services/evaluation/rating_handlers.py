@@ -23,7 +23,6 @@ from services.evaluation.ratings import (
     Attempt,
     CaseFile,
     NotOpen,
-    Refusal,
     StageRecord,
     admit,
     indicators_of,
@@ -37,6 +36,7 @@ from shared.envelope import Envelope
 from shared.kafka import HandlerTable, NotYet, Route
 from shared.outbox import Txn
 from shared.pii import for_settings
+from shared.replies import Refusal
 
 # A rating may come a moment before the event that opens its service reaches evaluation: it waits this long.
 CAUSAL_GRACE = timedelta(seconds=10)
@@ -96,7 +96,7 @@ class Ratings:
         try:
             await self._submit(env, cmd, txn)
         except Refusal as refusal:
-            txn.answer(refusal.status, refusal.reason)
+            txn.refuse(refusal)
 
     async def _submit(self, env: Envelope, cmd: SubmitRating, txn: Txn) -> None:
         claims = await self._claims(txn, cmd.token) if cmd.token else None
@@ -204,7 +204,7 @@ class Ratings:
             case = await self._case(txn, env)
             txn.answer(201, body=await self._link(txn, env, case, cmd))
         except Refusal as refusal:
-            txn.answer(refusal.status, refusal.reason)
+            txn.refuse(refusal)
 
     async def _link(self, txn: Txn, env: Envelope, case: CaseFile, cmd: IssueRatingLink) -> RatingLink:
         if cmd.channel not in LINK_CHANNELS:
@@ -238,7 +238,7 @@ class Ratings:
                 raise Refusal(409, f"办件 {case.case_no} 没有差评整改")
             change = rate_correction(followup, level_of(cmd.level, cmd.code, cmd.code_table), env.occurred_at)
         except Refusal as refusal:
-            txn.answer(refusal.status, refusal.reason)
+            txn.refuse(refusal)
             return
         self.store.burn_token(txn, claims.nonce, followup.followup_id)
         self.store.save_followup(txn, followup, change)

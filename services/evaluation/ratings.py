@@ -17,18 +17,10 @@ from services.evaluation.policy import LINK_CHANNELS, RatingPolicy
 from services.evaluation.tokens import Claims
 from shared.envelope import Actor
 from shared.localtime import local
+from shared.replies import Refusal
 
 STAGES = ("受理", "出件", "办结", "整体")
 PURPOSE_OF: dict[str, str] = {"首评": "评价", "追评": "追评"}
-
-
-class Refusal(Exception):
-    """A request the rules refuse: the status and the reason the requester is told."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
 
 
 class NotOpen(Refusal):

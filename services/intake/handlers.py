@@ -47,6 +47,7 @@ from shared.localtime import LOCAL
 from shared.outbox import Txn
 from shared.pii import UnsealError, for_settings
 from shared.points import Point
+from shared.replies import Refusal
 from shared.settings import HallSettings
 
 SUPPLEMENT = "补齐"
@@ -108,15 +109,6 @@ class Application(msgspec.Struct, frozen=True, kw_only=True):
     id_key: str  # its keyed hash, for the lookups by applicant (材料复用)
 
 
-class Refusal(Exception):
-    """The command is answered with ``status`` and ``reason`` and changes nothing."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-
-
 _record = msgspec.json.Decoder(CaseRecord)
 _on_file = msgspec.json.Decoder(OnFile)
 
@@ -152,7 +144,7 @@ class Intake:
         try:
             await projects.register(self, env, cmd, txn)
         except Refusal as refusal:
-            txn.answer(refusal.status, reason=refusal.reason)
+            txn.refuse(refusal)
 
     async def case_completed(self, _: Envelope, event: CaseCompleted, txn: Txn) -> None:
         await projects.case_completed(self, event, txn)
@@ -172,14 +164,14 @@ class Intake:
             else:
                 await self._decide(env, cmd, txn)
         except Refusal as refusal:
-            txn.answer(refusal.status, reason=refusal.reason)
+            txn.refuse(refusal)
 
     async def review_presubmission(self, env: Envelope, cmd: ReviewPreSubmission, txn: Txn) -> None:
         """A clerk's 预审 of a kiosk, web or mobile submission: the window's rules, the clerk as the actor."""
         try:
             await prereview.review(self, env, cmd, txn)
         except Refusal as refusal:
-            txn.answer(refusal.status, reason=refusal.reason)
+            txn.refuse(refusal)
 
     def _checked(self, cmd: SubmitApplication, at: datetime) -> tuple[Offering, Point, Version, Limit | None]:
         """The application's item or bundle, point, version in force and 补齐 period; Refusal on bad input."""

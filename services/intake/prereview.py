@@ -30,7 +30,7 @@ from shared.catalogue import Catalogue, FormMaterial, Item, Offering
 from shared.envelope import Envelope
 from shared.localtime import LOCAL
 from shared.outbox import Txn
-from shared.replies import decode_reply
+from shared.replies import Refusal, decode_reply
 
 if TYPE_CHECKING:
     from services.intake.handlers import Intake
@@ -114,11 +114,11 @@ async def submit(intake: Intake, env: Envelope, cmd: SubmitApplication, txn: Txn
     """待预审: the submission is checked as at the window (item, ID, point, materials, version) and for its
     channel's 办理形式, numbered and kept for a clerk; nothing is accepted, no clock starts."""
     if cmd.refusal_reason.strip():
-        raise handlers.Refusal(400, "refusal_reason：自助终端和网上渠道只能提交预审，不予受理由窗口人员认定")
+        raise Refusal(400, "refusal_reason：自助终端和网上渠道只能提交预审，不予受理由窗口人员认定")
     at = env.occurred_at.astimezone(LOCAL)
     offering, point, _version, _requested = intake._checked(cmd, at)
     if problem := channel_problem(intake.catalogue, offering, cmd.channel):
-        raise handlers.Refusal(422, problem)
+        raise Refusal(422, problem)
     form = _form(intake, offering, cmd)
     lacking = await _lacking(intake, form, cmd, txn)
     sequence = await txn.next_number(intake.key("seq-prereview", f"{at:%Y%m%d}"))
@@ -178,20 +178,20 @@ async def review(intake: Intake, env: Envelope, cmd: ReviewPreSubmission, txn: T
     key = intake.key("prereview", cmd.prereview_no)
     raw = await txn.get(key)
     if raw is None:
-        raise handlers.Refusal(404, f"没有预审编号为 {cmd.prereview_no} 的申请")
+        raise Refusal(404, f"没有预审编号为 {cmd.prereview_no} 的申请")
     record = _record.decode(raw)
     if record.case_id != env.case_id:
-        raise handlers.Refusal(404, f"没有预审编号为 {cmd.prereview_no} 的申请")
+        raise Refusal(404, f"没有预审编号为 {cmd.prereview_no} 的申请")
     if record.status != PENDING:
         done = record.case_no or record.notice_no
-        raise handlers.Refusal(409, f"预审 {cmd.prereview_no} 已办结：{record.status}{f'（{done}）' if done else ''}")
+        raise Refusal(409, f"预审 {cmd.prereview_no} 已办结：{record.status}{f'（{done}）' if done else ''}")
     application = record.application
     offering = intake.catalogue.offering(application.item_code)
     if offering is None:
-        raise handlers.Refusal(422, f"未知事项编码：{application.item_code}")
+        raise Refusal(422, f"未知事项编码：{application.item_code}")
     if cmd.action == "不予受理":
         if not cmd.reason.strip():
-            raise handlers.Refusal(422, "不予受理须写明理由（reason）")
+            raise Refusal(422, "不予受理须写明理由（reason）")
         application = msgspec.structs.replace(application, refusal_reason=cmd.reason.strip())
     before = len(txn.outgoing)
     if cmd.action == "一次告知":
@@ -231,15 +231,15 @@ async def _notify(
     at = env.occurred_at.astimezone(LOCAL)
     offering, point, version, _requested = intake._checked(application, at)
     if not cmd.missing:
-        raise handlers.Refusal(422, "一次告知须列出缺少或不合格的材料编码（missing）")
+        raise Refusal(422, "一次告知须列出缺少或不合格的材料编码（missing）")
     form = _form(intake, offering, application)
     by_code = {m.code: m for m in form}
     unknown = [code for code in cmd.missing if code not in by_code]
     if unknown:
-        raise handlers.Refusal(422, f"“{offering.name}”没有这些材料编码：{'、'.join(unknown)}")
+        raise Refusal(422, f"“{offering.name}”没有这些材料编码：{'、'.join(unknown)}")
     optional = [by_code[code].name for code in cmd.missing if not by_code[code].required]
     if optional:
-        raise handlers.Refusal(422, f"这些材料不是必备材料，不能据此一次告知：{'、'.join(optional)}")
+        raise Refusal(422, f"这些材料不是必备材料，不能据此一次告知：{'、'.join(optional)}")
     why = cmd.reason.strip() or "材料缺少或不符合要求，请补正"
     named = [MissingMaterial(code, by_code[code].name, why) for code in dict.fromkeys(cmd.missing)]
     found = [m for m in await _lacking(intake, form, application, txn) if m.code not in set(cmd.missing)]

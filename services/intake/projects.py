@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from services.intake import handlers
 from services.intake.identity import identity_problem, normalize
 from services.intake.messages import (
     CaseAccepted,
@@ -36,6 +35,7 @@ from services.intake.messages import (
 from shared.catalogue import Bundle, Catalogue, FormMaterial, Offering
 from shared.envelope import Envelope
 from shared.outbox import Txn
+from shared.replies import Refusal
 
 if TYPE_CHECKING:
     from services.intake.handlers import Intake
@@ -136,20 +136,20 @@ async def register(intake: Intake, env: Envelope, cmd: RegisterProject, txn: Txn
     code = cmd.project_code.strip()
     problem = code_problem(code)
     if problem is not None:
-        raise handlers.Refusal(422, problem)
+        raise Refusal(422, problem)
     for field, text in (("name", "项目名称"), ("builder", "建设单位"), ("location", "建设地点")):
         if not getattr(cmd, field).strip():
-            raise handlers.Refusal(422, f"请填写{text}（{field}）")
+            raise Refusal(422, f"请填写{text}（{field}）")
     uscc = normalize(BUILDER_ID, cmd.builder_uscc)
     if (uscc_problem := identity_problem(BUILDER_ID, uscc)) is not None:
-        raise handlers.Refusal(422, f"建设单位统一社会信用代码（builder_uscc）：{uscc_problem}")
+        raise Refusal(422, f"建设单位统一社会信用代码（builder_uscc）：{uscc_problem}")
     kind = intake.catalogue.project_types.get(cmd.project_type)
     if kind is None:
         known = "、".join(f"{t.code}（{t.name}）" for t in intake.catalogue.project_types.values())
-        raise handlers.Refusal(422, f"未知工程建设项目类型“{cmd.project_type}”：可选 {known}")
+        raise Refusal(422, f"未知工程建设项目类型“{cmd.project_type}”：可选 {known}")
     existing = await load(intake, txn, code)
     if existing is not None:
-        raise handlers.Refusal(409, f"项目代码 {code} 已登记（{existing.name}，{existing.builder}），无需重复登记")
+        raise Refusal(409, f"项目代码 {code} 已登记（{existing.name}，{existing.builder}），无需重复登记")
     stages = stage_outs(intake.catalogue, kind.code)
     budget = LimitOut(kind.budget.value, kind.budget.unit)
     event = ProjectRegistered(
@@ -230,31 +230,29 @@ async def check_stage(
     is_stage = isinstance(offering, Bundle) and intake.catalogue.is_project_stage(offering.code)
     if not code:
         if is_stage:
-            raise handlers.Refusal(
-                422, f"“{offering.name}”是工程建设项目的审批阶段：请填写已登记的项目代码（project_code）"
-            )
+            raise Refusal(422, f"“{offering.name}”是工程建设项目的审批阶段：请填写已登记的项目代码（project_code）")
         return None
     if not is_stage:
-        raise handlers.Refusal(422, f"“{offering.name}”不是工程建设项目的审批阶段，不能填写项目代码（project_code）")
+        raise Refusal(422, f"“{offering.name}”不是工程建设项目的审批阶段，不能填写项目代码（project_code）")
     record = await load(intake, txn, code)
     if record is None:
         problem = code_problem(code) or f"项目代码 {code} 尚未登记：请先登记工程建设项目"
-        raise handlers.Refusal(422, problem)
+        raise Refusal(422, problem)
     n = intake.catalogue.project_stage(record.project_type, offering.code)
     if n == 0:
         names = "、".join(f"第{s.stage}阶段“{s.name}”" for s in record.stages)
-        raise handlers.Refusal(422, f"项目 {code} 的类型不含“{offering.name}”：该项目的阶段为 {names}")
+        raise Refusal(422, f"项目 {code} 的类型不含“{offering.name}”：该项目的阶段为 {names}")
     if cmd.applicant.id_type != BUILDER_ID or normalize(BUILDER_ID, id_number) != record.builder_uscc:
-        raise handlers.Refusal(
+        raise Refusal(
             422, f"工程建设项目各阶段须由建设单位“{record.builder}”（统一社会信用代码 {record.builder_uscc}）申请"
         )
     state = record.stages[n - 1]
     if state.case_no and state.result in ("", GRANTED):
-        raise handlers.Refusal(409, f"第{n}阶段“{state.name}”已申报（{_state_text(state)}），不能重复申报")
+        raise Refusal(409, f"第{n}阶段“{state.name}”已申报（{_state_text(state)}），不能重复申报")
     if n > 1:
         before = record.stages[n - 2]
         if before.result != GRANTED:
-            raise handlers.Refusal(
+            raise Refusal(
                 422,
                 f"前一阶段第{n - 1}阶段“{before.name}”尚未准予（{_state_text(before)}），"
                 f"不能申报第{n}阶段“{state.name}”",

@@ -27,8 +27,9 @@ from services.routing.messages import (
     SendHandover,
     Unit,
 )
-from services.routing.model import Refusal, RoutedCase, Track
+from services.routing.model import RoutedCase, Track
 from services.routing.progress import finish_track
+from shared.replies import Refusal
 
 RECEIPT = "待对方接收"  # the purpose of the clock on the other jurisdiction's receipt
 RECEIPT_LIMIT_VARIABLE = "HALL_EXTERNAL_RECEIPT_LIMIT"  # e.g. "2WD", "4WH"

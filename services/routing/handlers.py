@@ -33,7 +33,7 @@ from services.routing.messages import (
     StepResumed,
     SupplementReturned,
 )
-from services.routing.model import Refusal, RoutedCase
+from services.routing.model import RoutedCase
 from services.routing.plan import open_case
 from services.routing.steps import STRICT, ExtensionCap, Licence, Rules, Who
 from shared import topics
@@ -41,6 +41,7 @@ from shared.catalogue import Catalogue, load_catalogue
 from shared.envelope import Envelope
 from shared.kafka import HandlerTable, Route
 from shared.outbox import Txn
+from shared.replies import Refusal
 from shared.settings import HallSettings
 
 C = TypeVar("C", bound=msgspec.Struct)
@@ -147,7 +148,7 @@ class Routing:
             try:
                 published = act(case, env, cmd)
             except Refusal as refusal:
-                txn.answer(refusal.status, refusal.reason)
+                txn.refuse(refusal)
                 return
             self._save(txn, case, published)
             txn.answer(200, body=Answer(case_no=case.case_no, published=[type(e).__name__ for e in published]))
@@ -261,7 +262,7 @@ class Routing:
         try:
             published = steps.supplement_returned(case, cmd.materials, channel=cmd.channel, at=env.occurred_at)
         except Refusal as refusal:
-            txn.answer(refusal.status, refusal.reason)
+            txn.refuse(refusal)
             return
         self._save(txn, case, published)
         resumed = [e for e in published if isinstance(e, StepResumed)]

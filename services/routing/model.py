@@ -15,20 +15,12 @@ from typing import Literal
 import msgspec
 
 from services.routing.messages import Action, ChildResult, DeliveryMethod, Limit, Material, Result, SpecialKind
+from shared.replies import Refusal
 
 StepStatus = Literal["待办", "已办"]  # GB/T 39046 表7
 Waiting = Literal["", "补正", "特别程序"]
 TrackStatus = Literal["未开始", "办理中", "已移交", "已办结"]
 CaseStatus = Literal["办理中", "已办结", "已出件", "已退件"]
-
-
-class Refusal(Exception):
-    """A command that may not change the case; ``status`` is the HTTP status to answer with."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
 
 
 class Special(msgspec.Struct, kw_only=True):

@@ -33,10 +33,11 @@ from services.routing.messages import (
     StepReassigned,
     StepResumed,
 )
-from services.routing.model import PendingExtension, Refusal, RoutedCase, Special, Step, Track
+from services.routing.model import PendingExtension, RoutedCase, Special, Step, Track
 from services.routing.progress import finish_track, step_passed
 from shared.catalogue import limit_text
 from shared.localtime import local
+from shared.replies import Refusal
 
 WARNING = "预警"  # timing's first alert level; only levels past it (逾期 and after) escalate
 

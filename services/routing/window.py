@@ -7,10 +7,11 @@ from datetime import datetime
 import msgspec
 
 from services.routing.messages import CaseDelivered, DeliveryMethod, Material
-from services.routing.model import Delivery, Refusal, RoutedCase
+from services.routing.model import Delivery, RoutedCase
 from services.routing.progress import results
 from services.routing.steps import resume_returned
 from shared.localtime import local
+from shared.replies import Refusal
 
 
 def supplemented(

@@ -25,11 +25,12 @@ from services.routing.messages import (
     StepOpened,
     StepsClosed,
 )
-from services.routing.model import Refusal, RoutedCase
+from services.routing.model import RoutedCase
 from services.routing.plan import open_case
 from services.routing.progress import finish_track
 from services.routing.steps import Licence, Rules, Who, decide
 from shared.catalogue import DEFAULT_PATH, CatalogueError, _File, check
+from shared.replies import Refusal
 
 T0 = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
 RULES = Rules(licence="许可证")  # every child issues a licence: its 决定 准予 gives the number

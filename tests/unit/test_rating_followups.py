@@ -19,8 +19,8 @@ from services.evaluation.messages import (
     ReviewAppeal,
     VerifyBadReview,
 )
-from services.evaluation.ratings import Refusal
 from shared.envelope import Actor
+from shared.replies import Refusal
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 STAFF = Actor(kind="staff", id="zrzy-li", name="李强")

@@ -13,7 +13,6 @@ from services.evaluation.ratings import (
     Attempt,
     CaseFile,
     NotOpen,
-    Refusal,
     StageRecord,
     admit,
     indicators_of,
@@ -21,6 +20,7 @@ from services.evaluation.ratings import (
 )
 from services.evaluation.tokens import Claims
 from shared.envelope import Actor
+from shared.replies import Refusal
 
 POLICY = load_policy()
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 09:00 in 奈曼旗, a Monday

@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 
 from services.routing import window
 from services.routing.messages import Action, CaseCompleted, ChildCompleted, StepEscalated, StepOpened
-from services.routing.model import Refusal, RoutedCase
+from services.routing.model import RoutedCase
 from services.routing.plan import open_case
 from services.routing.steps import Who, decide, escalate
+from shared.replies import Refusal
 from tests.unit.test_routing_steps import CASE_ID, bundle
 
 AT = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)

@@ -11,10 +11,11 @@ import pytest
 from services.routing import window
 from services.routing.handlers import rules_of
 from services.routing.messages import CaseAccepted, CaseCompleted, CaseDelivered, Child, Limit, StepDecided
-from services.routing.model import Refusal, RoutedCase
+from services.routing.model import RoutedCase
 from services.routing.plan import open_case
 from services.routing.steps import Licence, Rules, Who, decide
 from shared.catalogue import load_catalogue
+from shared.replies import Refusal
 
 AT = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)
 LATER = AT + timedelta(hours=1)

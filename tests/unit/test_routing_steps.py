@@ -40,7 +40,7 @@ from services.routing.messages import (
     StepReassigned,
     StepResumed,
 )
-from services.routing.model import Refusal, RoutedCase
+from services.routing.model import RoutedCase
 from services.routing.plan import open_case, step_limits
 from services.routing.steps import (
     ExtensionCap,
@@ -61,6 +61,7 @@ from services.routing.steps import (
 from shared.catalogue import DEFAULT_CAP, DEFAULT_PATH, CatalogueError, _File, check, load_catalogue
 from shared.catalogue import ExtensionCap as CatalogueCap
 from shared.catalogue import Limit as CatalogueLimit
+from shared.replies import Refusal
 
 GAS, QUALIFICATION, SEAL = "11150525000120002", "11150525000120006", "11150525000118001"
 AT = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)  # 09:30 in the hall
