@@ -12,7 +12,6 @@ from typing import Any
 from redis.asyncio import Redis
 
 from services.evaluation.app import build as build_evaluation
-from services.evaluation.policy import load_policy
 from services.evaluation.rebuild import rebuild as evaluation
 from services.gateway.app import build as build_gateway
 from services.gateway.rebuild import rebuild as gateway
@@ -26,6 +25,7 @@ from services.timing.store import Keys
 from shared.catalogue import load_catalogue
 from shared.kafka import ServiceRuntime
 from shared.pii import for_settings
+from shared.rating_policy import load_policy
 from shared.rebuild import built_key, wipe
 from shared.settings import HallSettings
 

@@ -14,7 +14,6 @@ from services.evaluation.messages import (
     RatingOpened,
     RatingRecorded,
 )
-from services.evaluation.policy import RatingPolicy, load_policy
 from services.evaluation.rating_handlers import Ratings
 from services.evaluation.rebuild import rebuild
 from services.evaluation.store import Store
@@ -22,6 +21,7 @@ from services.evaluation.tokens import LinkSigner
 from shared import topics
 from shared.clock import SYSTEM_CLOCK, Clock
 from shared.kafka import ServiceRuntime
+from shared.rating_policy import RatingPolicy, load_policy
 from shared.rebuild import RebuildingRuntime
 from shared.settings import HallSettings
 from shared.telemetry import tracer_provider

@@ -15,11 +15,11 @@ from services.evaluation.messages import (
     ReviewAppeal,
     VerifyBadReview,
 )
-from services.evaluation.policy import RatingPolicy
 from services.evaluation.store import Store
 from shared.envelope import Envelope
 from shared.kafka import HandlerTable, Route
 from shared.outbox import Txn
+from shared.rating_policy import RatingPolicy
 from shared.replies import Refusal
 
 Step = Callable[[FollowUp, Any, Envelope, Txn], Awaitable[str]]

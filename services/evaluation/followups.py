@@ -19,7 +19,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Final
 
-from services.evaluation.levels import Level
 from services.evaluation.messages import (
     CloseCorrection,
     ExtendCorrection,
@@ -30,6 +29,7 @@ from services.evaluation.messages import (
     Visit,
 )
 from shared.envelope import Actor
+from shared.levels import Level
 from shared.replies import Refusal
 
 CLOSED = ("无效差评", "整改完成", "无法整改")

@@ -8,7 +8,6 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from services.evaluation.levels import Level, to_code
 from services.evaluation.messages import (
     CaseAccepted,
     CaseDelivered,
@@ -23,14 +22,15 @@ from services.evaluation.messages import (
     RatingRecorded,
     StepDecided,
 )
-from services.evaluation.policy import RatingPolicy
 from services.evaluation.ratings import CaseFile, StageRecord
 from services.evaluation.store import Store
 from shared.envelope import SYSTEM, Envelope
 from shared.kafka import HandlerTable, NotYet, Route
+from shared.levels import Level, to_code
 from shared.localtime import local
 from shared.outbox import Txn
 from shared.pii import for_settings
+from shared.rating_policy import RatingPolicy
 
 OVERDUE = "逾期"
 OWN_PURPOSES = ("评价期", "整改", "回访")

@@ -8,8 +8,8 @@ from typing import ClassVar, Literal
 
 import msgspec
 
-from services.evaluation.policy import Limit
 from services.evaluation.tokens import Purpose
+from shared.rating_policy import Limit
 
 LevelName = Literal["非常满意", "满意", "基本满意", "不满意", "非常不满意"]
 Kind = Literal["首评", "追评"]

@@ -18,7 +18,6 @@ from services.evaluation.messages import (
     RatingRecorded,
     SubmitRating,
 )
-from services.evaluation.policy import LINK_CHANNELS, RatingPolicy
 from services.evaluation.ratings import (
     Attempt,
     CaseFile,
@@ -36,6 +35,7 @@ from shared.envelope import Envelope
 from shared.kafka import HandlerTable, NotYet, Route
 from shared.outbox import Txn
 from shared.pii import for_settings
+from shared.rating_policy import LINK_CHANNELS, RatingPolicy
 from shared.replies import Refusal
 
 # A rating may come a moment before the event that opens its service reaches evaluation: it waits this long.

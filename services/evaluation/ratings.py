@@ -11,12 +11,12 @@ from datetime import datetime
 
 import msgspec
 
-from services.evaluation.levels import CODE_TABLES, Level, UnknownLevel, from_code, parse
 from services.evaluation.messages import Kind
-from services.evaluation.policy import LINK_CHANNELS, RatingPolicy
 from services.evaluation.tokens import Claims
 from shared.envelope import Actor
+from shared.levels import CODE_TABLES, Level, UnknownLevel, from_code, parse
 from shared.localtime import local
+from shared.rating_policy import LINK_CHANNELS, RatingPolicy
 from shared.replies import Refusal
 
 STAGES = ("受理", "出件", "办结", "整体")

@@ -22,7 +22,6 @@ import msgspec
 from services.evaluation import handlers as case_handlers
 from services.evaluation.followup_handlers import FollowUps
 from services.evaluation.handlers import CaseClocks
-from services.evaluation.policy import RatingPolicy
 from services.evaluation.rating_handlers import Ratings
 from services.evaluation.store import Store
 from services.evaluation.tokens import LinkSigner
@@ -31,6 +30,7 @@ from shared.clock import ManualClock
 from shared.contracts import Publications
 from shared.envelope import Envelope, decode
 from shared.outbox import Outgoing
+from shared.rating_policy import RatingPolicy
 from shared.rebuild import rebuild_if_empty, rebuild_service, replay
 from shared.settings import HallSettings
 

@@ -7,11 +7,11 @@ from datetime import datetime
 import msgspec
 
 from services.evaluation.messages import ClockPurpose, ClockRequested, ClockWithdrawn, FollowUp, FollowUpChanged
-from services.evaluation.policy import Limit
 from services.evaluation.ratings import CaseFile
 from shared import topics
 from shared.envelope import Actor
 from shared.outbox import Txn
+from shared.rating_policy import Limit
 from shared.settings import HallSettings
 
 _case = msgspec.json.Decoder(CaseFile)

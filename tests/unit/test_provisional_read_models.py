@@ -25,7 +25,6 @@ from services.evaluation.messages import (
     RatingOpened,
     RatingRecorded,
 )
-from services.evaluation.policy import load_policy
 from services.evaluation.ratings import CaseFile, StageRecord
 from services.evaluation.store import Store
 from services.gateway.cases.timeline import Timeline, TimelineEntry
@@ -40,6 +39,7 @@ from shared.clock import ManualClock
 from shared.envelope import wrap
 from shared.localtime import LOCAL
 from shared.outbox import Txn
+from shared.rating_policy import load_policy
 from shared.settings import load_settings
 from tests.provisional_events import (
     ACCEPTED,

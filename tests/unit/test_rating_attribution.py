@@ -10,8 +10,8 @@ import pytest
 
 from services.evaluation.handlers import charges_of
 from services.evaluation.messages import Charge
-from services.evaluation.policy import DEFAULT_PATH, load_policy
 from services.evaluation.ratings import CaseFile, StageRecord
+from shared.rating_policy import DEFAULT_PATH, load_policy
 
 POLICY = load_policy()
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.evaluation import followups
-from services.evaluation.levels import Level
 from services.evaluation.messages import (
     CloseCorrection,
     ExtendCorrection,
@@ -20,6 +19,7 @@ from services.evaluation.messages import (
     VerifyBadReview,
 )
 from shared.envelope import Actor
+from shared.levels import Level
 from shared.replies import Refusal
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.evaluation.levels import CODE_TABLES, Level, UnknownLevel, from_code, parse, to_code
+from shared.levels import CODE_TABLES, Level, UnknownLevel, from_code, parse, to_code
 
 
 def test_the_two_code_tables_read_the_same_number_the_other_way_round() -> None:

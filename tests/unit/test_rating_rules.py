@@ -8,7 +8,6 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from services.evaluation.policy import load_policy
 from services.evaluation.ratings import (
     Attempt,
     CaseFile,
@@ -20,6 +19,7 @@ from services.evaluation.ratings import (
 )
 from services.evaluation.tokens import Claims
 from shared.envelope import Actor
+from shared.rating_policy import load_policy
 from shared.replies import Refusal
 
 POLICY = load_policy()

@@ -1,29 +1,16 @@
-"""The parts of the county's rating rules (``data/evaluation.toml``) the pages need: which clerk's window each
-pad stands at, and which indicators each channel rates. Evaluation enforces the rules; the pages only show them."""
+"""The county's rating rules (``data/evaluation.toml``) as the pages read them: the one model in
+``shared/rating_policy.py`` that evaluation enforces. The pages use which clerk's window each pad stands at, and
+which indicators each channel rates."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import msgspec
+from shared.rating_policy import DEFAULT_PATH, RatingPolicy, load_policy
 
-DEFAULT_PATH = Path(__file__).resolve().parents[3] / "data" / "evaluation.toml"
-
-
-class Indicators(msgspec.Struct, frozen=True, kw_only=True):
-    window: list[str] = []
-    online: list[str] = []
+RatingConfig = RatingPolicy
 
 
-class RatingConfig(msgspec.Struct, frozen=True, kw_only=True):
-    pads: dict[str, str] = {}
-    indicators: Indicators = Indicators()
-    channel_types: dict[str, str] = {}
-
-    def indicators_for(self, channel: str) -> list[str]:
-        kind = self.channel_types.get(channel, "")
-        return list(getattr(self.indicators, kind, []))
-
-
-def load_config(path: Path = DEFAULT_PATH) -> RatingConfig:
-    return msgspec.toml.decode(path.read_bytes(), type=RatingConfig)
+def load_config(path: Path = DEFAULT_PATH) -> RatingPolicy:
+    """The rules, checked as evaluation checks them: a file evaluation would refuse stops the gateway too."""
+    return load_policy(path)

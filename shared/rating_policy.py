@@ -2,6 +2,9 @@
 
 They are local rules (DOMAIN §5 [local]): the operator changes the file, not the code. A file that breaks a
 rule of the standard (a bad default level, an indicator set missing for a channel) is refused at start.
+
+One model for every reader: evaluation enforces the rules, the gateway's pages show parts of them (which clerk
+each pad stands for, which indicators each channel rates).
 """
 
 from __future__ import annotations
@@ -11,9 +14,9 @@ from typing import Literal
 
 import msgspec
 
-from services.evaluation.levels import Level, UnknownLevel, parse
+from shared.levels import Level, UnknownLevel, parse
 
-DEFAULT_PATH = Path(__file__).resolve().parents[2] / "data" / "evaluation.toml"
+DEFAULT_PATH = Path(__file__).resolve().parents[1] / "data" / "evaluation.toml"
 
 Unit = Literal["WD", "WH", "ND", "NH"]
 Stage = Literal["受理", "出件", "办结", "整体"]
