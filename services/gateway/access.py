@@ -27,8 +27,8 @@ from shared.points import load_points
 if TYPE_CHECKING:
     from services.gateway.context import Gateway, Req
     from services.gateway.desk.dossier import Dossier, Dossiers
-    from services.gateway.ratings.events import FollowUp
     from services.gateway.steps.workbench import Workbench, WorkStep
+    from services.gateway.views.evaluation import FollowUp
 
 POINTS = load_points()
 BANNER_HALL = "hall"

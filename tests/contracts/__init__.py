@@ -1,6 +1,6 @@
 """The hall's wire contracts: every struct published to Kafka or stored in Redis, as a JSON snapshot.
 
-Events (``services/*/messages.py``, the gateway's views in ``services/gateway/*/events.py``, ``shared/envelope.py``
+Events (``services/*/messages.py``, the gateway's views in ``services/gateway/views/``, ``shared/envelope.py``
 and everything a service declares it publishes or routes from Kafka) and stored records (every struct the code
 decodes with ``msgspec.json``/``msgspec.msgpack``: Redis records, outbox markers, signed tokens) evolve
 additively: a new field has a default; a breaking change is a new tag version with an upcaster in
@@ -34,7 +34,9 @@ ROOT = Path(__file__).resolve().parents[2]
 SNAPSHOT = Path(__file__).with_name("snapshot.json")
 PACKAGES = ("shared", "services")
 # Modules whose structs are all wire contracts: events published or views of consumed events.
-EVENT_MODULES = re.compile(r"^services\.[a-z_]+(\.[a-z_]+)?\.(messages|events)$|^shared\.envelope$")
+EVENT_MODULES = re.compile(
+    r"^services\.[a-z_]+(\.[a-z_]+)?\.(messages|events)$|^services\.gateway\.views\.[a-z_]+$|^shared\.envelope$"
+)
 # Decoding calls whose target type is a stored or published record (TOML files are configuration, not records).
 WIRE_FORMATS = ("json", "msgpack")
 HINT = "add a default, or a new tag version with an upcaster (shared/upcast.py)"

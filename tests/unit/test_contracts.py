@@ -148,7 +148,7 @@ def test_the_structs_are_found_by_walking_the_modules() -> None:
         assert "stored" in roles[stored], stored
     # Events: every published payload and every consumer's view, with their tags; parts of both.
     assert CONTRACTS["services.routing.messages:StepOpened"]["tag"] == "StepOpened.v1"
-    assert CONTRACTS["services.gateway.steps.events:StepOpened"]["tag"] == "StepOpened.v1"
+    assert CONTRACTS["services.gateway.views.routing:StepOpened"]["tag"] == "StepOpened.v1"
     assert CONTRACTS["services.routing.model:Step"]["roles"] == ["part"]
     assert CONTRACTS["services.timing.clocks:ClockState"]["array_like"] is True
     assert CONTRACTS["shared.envelope:Envelope"]["fields"]["causation_id"] == {"type": "str", "required": False}
@@ -224,10 +224,10 @@ def test_a_new_tag_version_needs_its_upcasters() -> None:
 
 def test_a_field_holding_a_renamed_struct_of_the_same_shape_still_reads() -> None:
     now = copy.deepcopy(CONTRACTS)
-    limit = now.pop("services.gateway.steps.events:Limit")
-    now["services.gateway.steps.events:StepLimit"] = limit
-    opened = now["services.gateway.steps.events:StepOpened"]["fields"]["limit"]
-    opened["type"] = {"union": ["none", {"struct": "services.gateway.steps.events:StepLimit"}]}
+    limit = now.pop("services.gateway.views.intake:Limit")
+    now["services.gateway.views.intake:StepLimit"] = limit
+    opened = now["services.gateway.views.routing:StepOpened"]["fields"]["limit"]
+    opened["type"] = {"union": ["none", {"struct": "services.gateway.views.intake:StepLimit"}]}
     assert contracts.breaks(CONTRACTS, now, set()) == []
     limit["fields"]["value"]["type"] = "str"
     assert "StepOpened.limit changed type" in contracts.breaks(CONTRACTS, now, set())[0]

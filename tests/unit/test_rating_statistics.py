@@ -8,9 +8,9 @@ from fractions import Fraction
 import msgspec
 import pytest
 
-from services.gateway.ratings.events import Charge, FollowUp, Rater, RatingRecorded, Visit
 from services.gateway.ratings.masking import mask_id, mask_name
 from services.gateway.ratings.statistics import Figures, Filter, statistics
+from services.gateway.views.evaluation import Charge, FollowUp, Rater, RatingRecorded, Visit
 
 A, B = "自然资源局", "住建局"
 X, Y = ("11150525000118001", "查封登记"), ("11150525000120002", "用气报装")

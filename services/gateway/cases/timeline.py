@@ -9,8 +9,8 @@ from typing import Any, cast
 import msgspec
 from redis.asyncio import Redis
 
-from services.gateway.cases import events
 from services.gateway.provisional import PENDING, deadline_text, revision_text, short_text
+from services.gateway.views import evaluation, external, intake, routing, timing
 from shared.catalogue import unit_name
 from shared.envelope import Actor, Envelope
 from shared.kafka import HandlerTable, Route
@@ -59,35 +59,35 @@ class Timeline:
 
     def table(self) -> HandlerTable:
         return {
-            "CaseAccepted.v1": Route(events.CaseAccepted, self.case_accepted),
-            "StepOpened.v1": Route(events.StepOpened, self._note("办理中", _opened)),
-            "StepDecided.v1": Route(events.StepDecided, self._note("办理中", _decided)),
+            "CaseAccepted.v1": Route(intake.CaseAccepted, self.case_accepted),
+            "StepOpened.v1": Route(routing.StepOpened, self._note("办理中", _opened)),
+            "StepDecided.v1": Route(routing.StepDecided, self._note("办理中", _decided)),
             "CaseCompleted.v1": Route(
-                events.CaseCompleted,
+                routing.CaseCompleted,
                 self._note("已办结", lambda e: f"办结，结果：{e.result}" + "".join(f"；{r}" for r in e.reasons)),
             ),
             "CaseDelivered.v1": Route(
-                events.CaseDelivered,
+                routing.CaseDelivered,
                 self._note("已出件", self._delivered),
             ),
             **self._step_work(),
-            "ClockStarted.v1": Route(events.ClockStarted, self._note("", _clock_started)),
-            "ClockStopped.v1": Route(events.ClockStopped, self._note("", _stopped)),
+            "ClockStarted.v1": Route(timing.ClockStarted, self._note("", _clock_started)),
+            "ClockStopped.v1": Route(timing.ClockStopped, self._note("", _stopped)),
             "CaseReturned.v1": Route(
-                events.CaseReturned,
+                routing.CaseReturned,
                 self._note(RETURNED, lambda e: f"退件：{e.reason}（退件通知书 {e.notice_no}）"),
             ),
             # Old records only (timing now computes every clock): their reason is for operators, not applicants.
-            "ClockRefused.v1": Route(events.ClockRefused, self._note("", lambda e: f"{_clock(e.purpose)}{PENDING}")),
-            "DeadlineRevised.v1": Route(events.DeadlineRevised, self._note("", _revised)),
+            "ClockRefused.v1": Route(timing.ClockRefused, self._note("", lambda e: f"{_clock(e.purpose)}{PENDING}")),
+            "DeadlineRevised.v1": Route(timing.DeadlineRevised, self._note("", _revised)),
             **self._clock_moves(),
-            "RatingRecorded.v1": Route(events.RatingRecorded, self.rating_recorded),
-            "FollowUpChanged.v1": Route(events.FollowUpChanged, self._note("", lambda e: f"差评整改：{e.change}")),
+            "RatingRecorded.v1": Route(evaluation.RatingRecorded, self.rating_recorded),
+            "FollowUpChanged.v1": Route(evaluation.FollowUpChanged, self._note("", lambda e: f"差评整改：{e.change}")),
             # intake: 不予受理, 容缺 materials brought, a case suspended for a missed 补齐 deadline
-            "CaseRefused.v1": Route(events.CaseRefused, self.case_refused),
-            "MaterialsSupplemented.v1": Route(events.MaterialsSupplemented, self._note("", _supplemented)),
+            "CaseRefused.v1": Route(intake.CaseRefused, self.case_refused),
+            "MaterialsSupplemented.v1": Route(intake.MaterialsSupplemented, self._note("", _supplemented)),
             "CaseSuspended.v1": Route(
-                events.CaseSuspended, self._note("", lambda e: f"中止办理：{e.reason}。已告知申请人：{e.notice}")
+                intake.CaseSuspended, self._note("", lambda e: f"中止办理：{e.reason}。已告知申请人：{e.notice}")
             ),
         }
 
@@ -95,14 +95,14 @@ class Timeline:
         """Timing's pauses, extensions and alerts on the case's clocks (its own, a child's, a step's …)."""
         return {
             "ClockPaused.v1": Route(
-                events.ClockPaused, self._note("", lambda e: f"{_clock(e.purpose)}暂停计时：{e.reason}")
+                timing.ClockPaused, self._note("", lambda e: f"{_clock(e.purpose)}暂停计时：{e.reason}")
             ),
             "ClockResumed.v1": Route(
-                events.ClockResumed,
+                timing.ClockResumed,
                 self._note("", lambda e: f"{_clock(e.purpose)}恢复计时，期限顺延至 {_short(e)}"),
             ),
             "ClockExtended.v1": Route(
-                events.ClockExtended,
+                timing.ClockExtended,
                 self._note(
                     "",
                     lambda e: (
@@ -111,7 +111,7 @@ class Timeline:
                 ),
             ),
             "ClockAlerted.v1": Route(
-                events.ClockAlerted,
+                timing.ClockAlerted,
                 self._note("", lambda e: f"{_clock(e.purpose)}{e.level}（期限 {local(e.deadline)}）"),
             ),
         }
@@ -121,44 +121,44 @@ class Timeline:
         work = "办理中"
         return {
             "StepClaimed.v1": Route(
-                events.StepClaimed, self._note(work, lambda e: f"{e.assignee_name}认领{e.department}{e.step_name}环节")
+                routing.StepClaimed, self._note(work, lambda e: f"{e.assignee_name}认领{e.department}{e.step_name}环节")
             ),
             "StepReassigned.v1": Route(
-                events.StepReassigned,
+                routing.StepReassigned,
                 self._note(
                     work, lambda e: f"{e.department}{e.step_name}环节由{e.from_name or '待认领'}改派给{e.to_name}"
                 ),
             ),
             "StepResumed.v1": Route(
-                events.StepResumed, self._note(work, lambda e: f"{e.department}{e.step_name}环节恢复办理：{e.reason}")
+                routing.StepResumed, self._note(work, lambda e: f"{e.department}{e.step_name}环节恢复办理：{e.reason}")
             ),
             "SpecialProcedureStarted.v1": Route(
-                events.SpecialProcedureStarted,
+                routing.SpecialProcedureStarted,
                 self._note(work, lambda e: f"{e.department}启动特别程序（{e.kind}），暂停计时：{e.reason}"),
             ),
             "SpecialProcedureEnded.v1": Route(
-                events.SpecialProcedureEnded,
+                routing.SpecialProcedureEnded,
                 self._note(work, lambda e: f"{e.department}特别程序（{e.kind}）结束：{e.result}"),
             ),
             "ExtensionRequested.v1": Route(
-                events.ExtensionRequested,
+                routing.ExtensionRequested,
                 self._note(
                     work, lambda e: f"{e.department}申请延长 {e.extension.value:g} {e.extension.unit}：{e.reason}"
                 ),
             ),
             "ExtensionApproved.v1": Route(
-                events.ExtensionApproved,
+                routing.ExtensionApproved,
                 self._note(work, lambda e: f"{e.department}负责人批准延长 {e.extension.value:g} {e.extension.unit}"),
             ),
             "ExtensionRejected.v1": Route(
-                events.ExtensionRejected, self._note(work, lambda e: f"{e.department}负责人不批准延长：{e.opinion}")
+                routing.ExtensionRejected, self._note(work, lambda e: f"{e.department}负责人不批准延长：{e.opinion}")
             ),
             "StepEscalated.v1": Route(
-                events.StepEscalated,
+                routing.StepEscalated,
                 self._note("", lambda e: f"{e.department}{e.step_name}环节{e.level}，已报科室负责人督办"),
             ),
             "ChildCompleted.v1": Route(
-                events.ChildCompleted,
+                routing.ChildCompleted,
                 self._note(
                     work,
                     lambda e: (
@@ -170,24 +170,24 @@ class Timeline:
                 ),
             ),
             "StepsClosed.v1": Route(
-                events.StepsClosed, self._note(work, lambda e: f"{len(e.step_ids)} 个未办结环节终止：{e.reason}")
+                routing.StepsClosed, self._note(work, lambda e: f"{len(e.step_ids)} 个未办结环节终止：{e.reason}")
             ),
             "HandedOver.v1": Route(
-                events.HandedOver, self._note(work, lambda e: f"跨省通办：移交{e.jurisdiction}办理")
+                routing.HandedOver, self._note(work, lambda e: f"跨省通办：移交{e.jurisdiction}办理")
             ),
             "HandoverReceived.v1": Route(
-                events.HandoverReceived,
+                external.HandoverReceived,
                 self._note(work, lambda e: f"{e.jurisdiction}已接收（对方编号 {e.external_case_no}）"),
             ),
             "ExternalResult.v1": Route(
-                events.ExternalResult,
+                external.ExternalResult,
                 self._note(
                     work, lambda e: f"{e.jurisdiction}办理结果：{e.result}" + (f"（{e.opinion}）" if e.opinion else "")
                 ),
             ),
         }
 
-    def _delivered(self, e: events.CaseDelivered) -> str:
+    def _delivered(self, e: routing.CaseDelivered) -> str:
         """The postal address only masked: the timeline is shown to the applicant's devices too."""
         try:
             address = mask_address(self.pii.unseal(e.address))
@@ -208,18 +208,18 @@ class Timeline:
 
         return handle
 
-    async def rating_recorded(self, env: Envelope, event: events.RatingRecorded, txn: Txn) -> None:
+    async def rating_recorded(self, env: Envelope, event: evaluation.RatingRecorded, txn: Txn) -> None:
         """The first rating of the delivered service (or of the whole case) makes the case 已评价; one of 受理 not."""
         state = "已评价" if event.stage in ("", "办结", "整体") and event.kind == "首评" else ""
         kind = "系统默认评价" if event.default else ("追评" if event.kind == "追评" else "评价")
         stage = f"（{event.stage}）" if event.stage else ""
         self._record(txn, env, state, f"{kind}{stage}：{event.level}（{event.channel}）")
 
-    async def case_accepted(self, env: Envelope, event: events.CaseAccepted, txn: Txn) -> None:
+    async def case_accepted(self, env: Envelope, event: intake.CaseAccepted, txn: Txn) -> None:
         self._record(txn, env, "已受理", f"受理“{event.item_name}”，办件编号 {event.case_no}")
         txn.set(self.key("caseno", event.case_no), env.case_id)
 
-    async def case_refused(self, env: Envelope, event: events.CaseRefused, txn: Txn) -> None:
+    async def case_refused(self, env: Envelope, event: intake.CaseRefused, txn: Txn) -> None:
         self._record(txn, env, REFUSED, f"不予受理“{event.item_name}”，办件编号 {event.case_no}：{event.reason}")
         txn.set(self.key("caseno", event.case_no), env.case_id)
 
@@ -239,7 +239,7 @@ def _neutral(entry: TimelineEntry) -> TimelineEntry:
     return entry
 
 
-def _supplemented(e: events.MaterialsSupplemented) -> str:
+def _supplemented(e: intake.MaterialsSupplemented) -> str:
     brought = "、".join(m.name for m in e.materials)
     if e.complete:
         return f"补齐材料：{brought}；容缺材料已全部补齐"
@@ -267,7 +267,7 @@ _LIMITS = {
 }
 
 
-def _clock_started(e: events.ClockStarted) -> str:
+def _clock_started(e: timing.ClockStarted) -> str:
     # Evaluation's clocks (the rating window, a bad review's correction) are not the case's promised deadline.
     deadline = deadline_text(e.promised_deadline, e.provisional)
     if e.purpose == "评价期":
@@ -283,7 +283,7 @@ def _clock_started(e: events.ClockStarted) -> str:
     return f"开始计时，承诺办结时间 {deadline}"
 
 
-def _stopped(e: events.ClockStopped) -> str:
+def _stopped(e: timing.ClockStopped) -> str:
     if e.outcome == RETURNED:
         return f"{_clock(e.purpose)}停止计时：退件（不计入超期）"
     if e.purpose in ("退回补正", "容缺中止"):
@@ -291,14 +291,14 @@ def _stopped(e: events.ClockStopped) -> str:
     return "停止计时，" + ("按时办结" if e.on_time else "超期办结")
 
 
-def _short(e: events.ClockResumed | events.ClockExtended) -> str:
+def _short(e: timing.ClockResumed | timing.ClockExtended) -> str:
     return short_text(e.promised_deadline, e.provisional)
 
 
 _REVISED = {"办件": "", "环节": "环节", "补齐": "容缺补齐", "评价期": "评价期", "整改": "差评整改", "回访": "差评回访"}
 
 
-def _revised(e: events.DeadlineRevised) -> str:
+def _revised(e: timing.DeadlineRevised) -> str:
     """``期限更正：2027-01-04 17:30 → 2027-01-06 17:30（2027 年放假安排已公布，按正式安排重新计算）``."""
     which = f"子件 {e.case_no} " if e.purpose == "子件" else _REVISED.get(e.purpose, e.purpose)
     text = revision_text(
@@ -307,7 +307,7 @@ def _revised(e: events.DeadlineRevised) -> str:
     return which + text
 
 
-def _decided(event: events.StepDecided) -> str:
+def _decided(event: routing.StepDecided) -> str:
     if event.action == "退回":
         return f"{event.department}{event.step_name}：退回补正（{'、'.join(event.materials)}；{event.opinion}）"
     issued = ""
@@ -317,7 +317,7 @@ def _decided(event: events.StepDecided) -> str:
     return f"{event.department}{event.step_name}：{event.action}（{event.opinion}）{issued}"
 
 
-def _opened(event: events.StepOpened) -> str:
+def _opened(event: routing.StepOpened) -> str:
     child = event.item_case_no and event.item_case_no != event.case_no
     text = f"{event.department}{event.step_name}环节开始" + (
         f"（子件 {event.item_case_no} {event.item_name}）" if child else ""

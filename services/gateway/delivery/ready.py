@@ -14,7 +14,7 @@ from typing import cast
 import msgspec
 from redis.asyncio import Redis
 
-from services.gateway.delivery import events
+from services.gateway.views import intake, routing
 from shared.envelope import Actor, Envelope
 from shared.kafka import HandlerTable, Route
 from shared.outbox import Txn, Write
@@ -43,7 +43,7 @@ class Delivered(msgspec.Struct, frozen=True, kw_only=True):
     by: Actor
 
 
-ItemResult = events.ItemResult
+ItemResult = routing.ItemResult
 _items = msgspec.json.Decoder(list[ItemResult])
 
 
@@ -112,13 +112,13 @@ class Deliveries:
 
     def table(self) -> HandlerTable:
         return {
-            "CaseAccepted.v1": Route(events.CaseAccepted, self.case_accepted),
-            "MaterialsSupplemented.v1": Route(events.MaterialsSupplemented, self.supplemented),
-            "CaseCompleted.v1": Route(events.CaseCompleted, self.case_completed),
-            "CaseDelivered.v1": Route(events.CaseDelivered, self.case_delivered),
+            "CaseAccepted.v1": Route(intake.CaseAccepted, self.case_accepted),
+            "MaterialsSupplemented.v1": Route(intake.MaterialsSupplemented, self.supplemented),
+            "CaseCompleted.v1": Route(routing.CaseCompleted, self.case_completed),
+            "CaseDelivered.v1": Route(routing.CaseDelivered, self.case_delivered),
         }
 
-    async def case_accepted(self, env: Envelope, event: events.CaseAccepted, txn: Txn) -> None:
+    async def case_accepted(self, env: Envelope, event: intake.CaseAccepted, txn: Txn) -> None:
         key = self.key("delivery", env.case_id)
         case = msgspec.json.encode(
             Accepted(case_no=event.case_no, item_name=event.item_name, applicant_name=event.applicant_name)
@@ -128,21 +128,21 @@ class Deliveries:
             txn.write(self._owe(key, material))
 
     @staticmethod
-    def _owe(key: str, material: events.Material) -> Write:
+    def _owe(key: str, material: intake.Material) -> Write:
         field, name = f"{OWED}{material.code}", material.name
         return lambda pipe: pipe.hset(key, field, name)
 
-    async def supplemented(self, env: Envelope, event: events.MaterialsSupplemented, txn: Txn) -> None:
+    async def supplemented(self, env: Envelope, event: intake.MaterialsSupplemented, txn: Txn) -> None:
         key = self.key("delivery", env.case_id)
         fields = await txn.hgetall(key)
-        brought = {m if isinstance(m, str) else m.code for m in event.materials}
+        brought = {m.code for m in event.materials}
         gone = [
             k for k in fields if k.startswith(OWED.encode()) and (event.complete or k.decode()[len(OWED) :] in brought)
         ]
         if gone:
             txn.write(lambda pipe: pipe.hdel(key, *gone))
 
-    async def case_completed(self, env: Envelope, event: events.CaseCompleted, txn: Txn) -> None:
+    async def case_completed(self, env: Envelope, event: routing.CaseCompleted, txn: Txn) -> None:
         key, ready, case_id = self.key("delivery", env.case_id), self.key("deliveries", "ready"), env.case_id
         done = msgspec.json.encode(Completed(result=event.result, reasons=event.reasons, at=event.completed_at))
         txn.write(lambda pipe: pipe.hset(key, "completed", done))
@@ -150,7 +150,7 @@ class Deliveries:
         if event.items:
             txn.write(self._items(key, event.items))
 
-    async def case_delivered(self, env: Envelope, event: events.CaseDelivered, txn: Txn) -> None:
+    async def case_delivered(self, env: Envelope, event: routing.CaseDelivered, txn: Txn) -> None:
         key, ready, case_id = self.key("delivery", env.case_id), self.key("deliveries", "ready"), env.case_id
         delivered = msgspec.json.encode(
             Delivered(method=event.method, address=event.address, at=event.delivered_at, by=env.actor)

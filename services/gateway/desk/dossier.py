@@ -27,7 +27,7 @@ from typing import cast
 import msgspec
 from redis.asyncio import Redis
 
-from services.gateway.desk import events
+from services.gateway.views import intake, timing
 from shared.envelope import Envelope
 from shared.kafka import HandlerTable, Route
 from shared.localtime import LOCAL
@@ -54,7 +54,7 @@ class Child(msgspec.Struct, kw_only=True):
     department: str
     stage: int
     stage_name: str
-    promised_limit: events.Limit
+    promised_limit: intake.Limit
     promised_deadline: datetime | None = None
     provisional: bool = False  # 暂定
     provisional_years: list[int] = []
@@ -81,18 +81,18 @@ class Dossier(msgspec.Struct, kw_only=True):
     channel: str = "window"
     at: datetime  # 受理 or 不予受理 time
     reason: str = ""  # 不予受理 reason
-    promised_limit: events.Limit | None = None
-    statutory_limit: events.Limit | None = None
-    materials: list[events.Material] = []
-    reused: list[events.ReusedMaterial] = []
+    promised_limit: intake.Limit | None = None
+    statutory_limit: intake.Limit | None = None
+    materials: list[intake.Material] = []
+    reused: list[intake.ReusedMaterial] = []
     deferred: bool = False
     commitment: bool = False
-    supplement_limit: events.Limit | None = None
+    supplement_limit: intake.Limit | None = None
     cross_province: bool = False
     jurisdiction: str = ""
     children: list[Child] = []
     # Filled in from later events:
-    owed: list[events.Material] = []
+    owed: list[intake.Material] = []
     promised_deadline: datetime | None = None
     # 暂定: the promised deadline rests on a year without an official holiday schedule (provisional_years).
     provisional: bool = False
@@ -123,8 +123,8 @@ class OneTimeNotice(msgspec.Struct, kw_only=True):
     applicant_name: str
     id_type: str
     id_masked: str
-    missing: list[events.MissingMaterial]
-    reused: list[events.ReusedMaterial] = []
+    missing: list[intake.MissingMaterial]
+    reused: list[intake.ReusedMaterial] = []
     owner: str
     owner_name: str
     point: str = ""
@@ -151,7 +151,7 @@ class IntakeCount(msgspec.Struct, kw_only=True):
 
 
 _dossier = msgspec.json.Decoder(Dossier)
-_owed = msgspec.json.Decoder(list[events.Material])
+_owed = msgspec.json.Decoder(list[intake.Material])
 _deadline = msgspec.json.Decoder(Deadline | datetime)
 _text = msgspec.json.Decoder(str)
 _notice = msgspec.json.Decoder(OneTimeNotice)
@@ -180,15 +180,15 @@ class Dossiers:
 
     def table(self) -> HandlerTable:
         return {
-            "CaseAccepted.v1": Route(events.CaseAccepted, self.accepted),
-            "CaseRefused.v1": Route(events.CaseRefused, self.refused),
-            "MaterialsSupplemented.v1": Route(events.MaterialsSupplemented, self.supplemented),
-            "CaseSuspended.v1": Route(events.CaseSuspended, self.suspended),
-            "ClockStarted.v1": Route(events.ClockStarted, self.clock),
-            "ClockResumed.v1": Route(events.ClockResumed, self.clock),
-            "ClockExtended.v1": Route(events.ClockExtended, self.clock),
-            "DeadlineRevised.v1": Route(events.DeadlineRevised, self.revised),
-            "OneTimeNoticeIssued.v1": Route(events.OneTimeNoticeIssued, self.notice_issued),
+            "CaseAccepted.v1": Route(intake.CaseAccepted, self.accepted),
+            "CaseRefused.v1": Route(intake.CaseRefused, self.refused),
+            "MaterialsSupplemented.v1": Route(intake.MaterialsSupplemented, self.supplemented),
+            "CaseSuspended.v1": Route(intake.CaseSuspended, self.suspended),
+            "ClockStarted.v1": Route(timing.ClockStarted, self.clock),
+            "ClockResumed.v1": Route(timing.ClockResumed, self.clock),
+            "ClockExtended.v1": Route(timing.ClockExtended, self.clock),
+            "DeadlineRevised.v1": Route(timing.DeadlineRevised, self.revised),
+            "OneTimeNoticeIssued.v1": Route(intake.OneTimeNoticeIssued, self.notice_issued),
         }
 
     def _put(self, txn: Txn, case_id: str, field: str, value: bytes) -> None:
@@ -216,14 +216,14 @@ class Dossiers:
     def _agent(
         self,
         into: Dossier | OneTimeNotice,
-        e: events.CaseAccepted | events.CaseRefused | events.OneTimeNoticeIssued,
+        e: intake.CaseAccepted | intake.CaseRefused | intake.OneTimeNoticeIssued,
     ) -> None:
         """The agent as the window shows it: name, ID type, the number masked, the relation."""
         if e.agent_name:
             into.agent_name, into.agent_id_type, into.agent_relation = e.agent_name, e.agent_id_type, e.agent_relation
             into.agent_id_masked = self._masked(e.agent_id_number)
 
-    async def notice_issued(self, env: Envelope, e: events.OneTimeNoticeIssued, txn: Txn) -> None:
+    async def notice_issued(self, env: Envelope, e: intake.OneTimeNoticeIssued, txn: Txn) -> None:
         """一次告知: the numbered notice kept for reprinting (ID numbers masked), the clerk's list, the count."""
         notice = OneTimeNotice(
             notice_no=e.notice_no,
@@ -250,7 +250,7 @@ class Dossiers:
         txn.write(lambda pipe: pipe.zadd(owned, {member: score}))
         self._count(txn, e.issued_at, e.point_name, "一次告知")
 
-    async def accepted(self, env: Envelope, e: events.CaseAccepted, txn: Txn) -> None:
+    async def accepted(self, env: Envelope, e: intake.CaseAccepted, txn: Txn) -> None:
         children = [
             Child(
                 case_no=c.case_no,
@@ -296,7 +296,7 @@ class Dossiers:
         self._file(txn, dossier, e.applicant_id_number, e.agent_id_number)
         self._put(txn, env.case_id, "owed", msgspec.json.encode(e.owed_materials))
 
-    async def refused(self, env: Envelope, e: events.CaseRefused, txn: Txn) -> None:
+    async def refused(self, env: Envelope, e: intake.CaseRefused, txn: Txn) -> None:
         dossier = Dossier(
             case_id=env.case_id,
             case_no=e.case_no,
@@ -316,16 +316,16 @@ class Dossiers:
         self._agent(dossier, e)
         self._file(txn, dossier, e.applicant_id_number, e.agent_id_number)
 
-    async def supplemented(self, env: Envelope, e: events.MaterialsSupplemented, txn: Txn) -> None:
+    async def supplemented(self, env: Envelope, e: intake.MaterialsSupplemented, txn: Txn) -> None:
         self._put(txn, env.case_id, "owed", msgspec.json.encode(e.remaining))
         if e.complete:
             self._put(txn, env.case_id, "suspended", b'""')
 
-    async def suspended(self, env: Envelope, e: events.CaseSuspended, txn: Txn) -> None:
+    async def suspended(self, env: Envelope, e: intake.CaseSuspended, txn: Txn) -> None:
         self._put(txn, env.case_id, "suspended", msgspec.json.encode(e.notice or e.reason))
 
     async def clock(
-        self, env: Envelope, e: events.ClockStarted | events.ClockResumed | events.ClockExtended, txn: Txn
+        self, env: Envelope, e: timing.ClockStarted | timing.ClockResumed | timing.ClockExtended, txn: Txn
     ) -> None:
         """The case's promised deadline, a child's, or the 补齐 deadline, as timing computed it."""
         field = _field(e.purpose, e.clock_id, e.step_id)
@@ -333,7 +333,7 @@ class Dossiers:
             deadline = Deadline(at=e.promised_deadline, provisional=e.provisional, years=e.provisional_years)
             self._put(txn, env.case_id, field, msgspec.json.encode(deadline))
 
-    async def revised(self, env: Envelope, e: events.DeadlineRevised, txn: Txn) -> None:
+    async def revised(self, env: Envelope, e: timing.DeadlineRevised, txn: Txn) -> None:
         """The official schedule replaced the provisional one: a reprinted receipt shows the corrected time."""
         field = _field(e.purpose, e.clock_id, e.step_id)
         if field:

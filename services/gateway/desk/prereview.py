@@ -27,6 +27,7 @@ from services.gateway.desk.api import HELPERS
 from services.gateway.desk.dossier import Dossiers, mask, normalize_id
 from services.gateway.openapi import COMMAND, Submitted, documented, success
 from services.gateway.users import User
+from services.gateway.views.intake import ApplicationPreSubmitted, MissingMaterial, PreReviewed
 from shared import topics
 from shared.envelope import Envelope
 from shared.kafka import HandlerTable, Route
@@ -38,53 +39,13 @@ PAGE_SIZE = 20
 Decision = Literal["受理", "一次告知", "不予受理"]
 
 
-# ---------------------------------------------------------------- intake's events, as the desk reads them
+# ---------------------------------------------------------------- what a read model keeps of the checklist
 
 
 class Missing(msgspec.Struct, frozen=True):
     code: str
     name: str
     reason: str
-
-
-class _Applicant(msgspec.Struct, frozen=True):
-    name: str
-    id_type: str
-    id_number: str  # sealed
-
-
-class _Application(msgspec.Struct, frozen=True):
-    applicant: _Applicant
-    materials: list[str] = []
-    deferral_signed: bool = False
-    commitment_signed: bool = False
-
-
-class ApplicationPreSubmitted(msgspec.Struct, frozen=True, kw_only=True):
-    version: ClassVar[int] = 1
-    prereview_no: str
-    item_code: str
-    item_name: str
-    application: _Application
-    point: str
-    point_name: str
-    channel: str
-    checks: list[str] = []
-    missing: list[Missing] = []
-    submitted_at: datetime
-
-
-class PreReviewed(msgspec.Struct, frozen=True, kw_only=True):
-    version: ClassVar[int] = 1
-    prereview_no: str
-    outcome: str
-    reviewer: str = ""
-    reviewer_name: str = ""
-    reviewed_at: datetime
-    case_no: str = ""
-    notice_no: str = ""
-    reason: str = ""
-    missing: list[Missing] = []
 
 
 # ---------------------------------------------------------------- the command the clerk's act sends
@@ -170,6 +131,10 @@ class Queue(msgspec.Struct, frozen=True, kw_only=True):
 _view = msgspec.json.Decoder(PreReview)
 
 
+def _missing(materials: list[MissingMaterial]) -> list[Missing]:
+    return [Missing(m.code, m.name, m.reason) for m in materials]
+
+
 class PreReviews:
     def __init__(self, settings: HallSettings, dossiers: Dossiers) -> None:
         self.settings = settings
@@ -203,7 +168,7 @@ class PreReviews:
             deferral_signed=e.application.deferral_signed,
             commitment_signed=e.application.commitment_signed,
             checks=e.checks,
-            missing=e.missing,
+            missing=_missing(e.missing),
         )
         key, score = self.key("prereview", e.prereview_no), e.submitted_at.timestamp()
         raw, idhash = msgspec.json.encode(view), self.dossiers.id_hash(applicant.id_number).encode()
@@ -219,7 +184,7 @@ class PreReviews:
             return
         view = _view.decode(fields[b"view"])
         view.status, view.case_no, view.notice_no, view.reason = e.outcome, e.case_no, e.notice_no, e.reason
-        view.reviewer_name, view.reviewed_at, view.notified = e.reviewer_name, e.reviewed_at, e.missing
+        view.reviewer_name, view.reviewed_at, view.notified = e.reviewer_name, e.reviewed_at, _missing(e.missing)
         raw, member = msgspec.json.encode(view), view.prereview_no
         point, county = self.key("prq", view.point), self.key("prq")
         txn.write(lambda pipe: pipe.hset(key, "view", raw))

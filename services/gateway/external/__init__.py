@@ -4,10 +4,11 @@ the other jurisdictions' platforms call (services/gateway/external/api.py)."""
 from __future__ import annotations
 
 from services.gateway.external.api import ExternalController
-from services.gateway.external.events import ExternalResult, HandoverReceived, SendHandover
+from services.gateway.external.events import SendHandover
 from services.gateway.external.keys import ExternalKeys
 from services.gateway.external.store import CrossCases
 from services.gateway.feature import Feature, provide
+from services.gateway.views.external import ExternalResult, HandoverReceived
 from shared import topics
 from shared.settings import HallSettings
 

@@ -33,11 +33,13 @@ from services.gateway.access import Action
 from services.gateway.bus import KafkaUnavailable
 from services.gateway.context import Gateway, HallDep, In, Req
 from services.gateway.desk.dossier import Dossiers
-from services.gateway.external.events import ExternalResult, HandoverReceived, Material, SendHandover
+from services.gateway.external.events import SendHandover
 from services.gateway.external.keys import HEADER, ExternalKeys
 from services.gateway.external.store import CrossCase, CrossCases, Recorded, fingerprint
 from services.gateway.openapi import COMMAND, EXTERNAL_KEY, Carried, documented, success
 from services.gateway.users import User
+from services.gateway.views.external import ExternalResult, HandoverReceived
+from services.gateway.views.intake import Material
 from shared import topics
 from shared.clock import SYSTEM_CLOCK
 from shared.envelope import Actor, encode, wrap

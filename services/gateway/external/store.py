@@ -15,7 +15,7 @@ from typing import Literal, cast
 import msgspec
 from redis.asyncio import Redis
 
-from services.gateway.external import events
+from services.gateway.views import external, intake, routing, timing
 from shared.envelope import Envelope
 from shared.kafka import HandlerTable, Route
 from shared.outbox import Txn
@@ -42,7 +42,7 @@ class CrossCase(msgspec.Struct, kw_only=True):
     point_name: str = ""
     jurisdiction: str = ""
     accepted_at: datetime | None = None
-    materials: list[events.Material] = []
+    materials: list[intake.Material] = []
     status: Status = "待移交"
     method: str = ""
     tracking_no: str = ""
@@ -78,9 +78,9 @@ _case = msgspec.json.Decoder(CrossCase)
 _recorded = msgspec.json.Decoder(Recorded)
 
 
-def fingerprint(event: events.HandoverReceived | events.ExternalResult) -> str:
+def fingerprint(event: external.HandoverReceived | external.ExternalResult) -> str:
     """What the message says, so a replay with other content under the same reference is told apart (409)."""
-    if isinstance(event, events.HandoverReceived):
+    if isinstance(event, external.HandoverReceived):
         what = ["接收", event.case_no, event.external_case_no]
     else:
         what = ["结果", event.case_no, event.result, event.opinion, event.licence_name, event.licence_no]
@@ -99,13 +99,13 @@ class CrossCases:
 
     def table(self) -> HandlerTable:
         return {
-            "CaseAccepted.v1": Route(events.CaseAccepted, self.accepted),
-            "HandedOver.v1": Route(events.HandedOver, self.handed_over),
-            "HandoverReceived.v1": Route(events.HandoverReceived, self.received),
-            "ExternalResult.v1": Route(events.ExternalResult, self.decided),
-            "ClockStarted.v1": Route(events.ClockStarted, self.clock_started),
-            "ClockAlerted.v1": Route(events.ClockAlerted, self.alerted),
-            "CaseCompleted.v1": Route(events.CaseCompleted, self.completed),
+            "CaseAccepted.v1": Route(intake.CaseAccepted, self.accepted),
+            "HandedOver.v1": Route(routing.HandedOver, self.handed_over),
+            "HandoverReceived.v1": Route(external.HandoverReceived, self.received),
+            "ExternalResult.v1": Route(external.ExternalResult, self.decided),
+            "ClockStarted.v1": Route(timing.ClockStarted, self.clock_started),
+            "ClockAlerted.v1": Route(timing.ClockAlerted, self.alerted),
+            "CaseCompleted.v1": Route(routing.CaseCompleted, self.completed),
         }
 
     # ------------------------------------------------------------ reading
@@ -140,7 +140,7 @@ class CrossCases:
     def _save(self, txn: Txn, case: CrossCase) -> None:
         txn.set(self.key("case", case.case_id), case)
 
-    async def accepted(self, env: Envelope, event: events.CaseAccepted, txn: Txn) -> None:
+    async def accepted(self, env: Envelope, event: intake.CaseAccepted, txn: Txn) -> None:
         if not event.cross_province:
             return
         case = await self._load(txn, env.case_id) or CrossCase(case_id=env.case_id, case_no=event.case_no)
@@ -152,7 +152,7 @@ class CrossCases:
         index, member, score = self.key("cases"), env.case_id, event.accepted_at.timestamp()
         txn.write(lambda pipe: pipe.zadd(index, {member: score}))
 
-    async def handed_over(self, env: Envelope, event: events.HandedOver, txn: Txn) -> None:
+    async def handed_over(self, env: Envelope, event: routing.HandedOver, txn: Txn) -> None:
         case = await self._load(txn, env.case_id) or CrossCase(case_id=env.case_id, case_no=event.case_no)
         if case.handed_over_at is not None:
             return
@@ -163,7 +163,7 @@ class CrossCases:
         self._save(txn, case)
 
     def _reference(
-        self, txn: Txn, env: Envelope, event: events.HandoverReceived | events.ExternalResult, kind: str
+        self, txn: Txn, env: Envelope, event: external.HandoverReceived | external.ExternalResult, kind: str
     ) -> None:
         if not event.reference:
             return
@@ -177,7 +177,7 @@ class CrossCases:
         key, value = self.ref_key(event.jurisdiction, event.reference), msgspec.json.encode(answer)
         txn.write(lambda pipe: pipe.set(key, value, nx=True))
 
-    async def received(self, env: Envelope, event: events.HandoverReceived, txn: Txn) -> None:
+    async def received(self, env: Envelope, event: external.HandoverReceived, txn: Txn) -> None:
         self._reference(txn, env, event, "接收")
         case = await self._load(txn, env.case_id)
         if case is None or case.received_at is not None:
@@ -191,7 +191,7 @@ class CrossCases:
             case.status = "已接收"
         self._save(txn, case)
 
-    async def decided(self, env: Envelope, event: events.ExternalResult, txn: Txn) -> None:
+    async def decided(self, env: Envelope, event: external.ExternalResult, txn: Txn) -> None:
         self._reference(txn, env, event, "结果")
         case = await self._load(txn, env.case_id)
         if case is None or case.decided_at is not None:
@@ -202,7 +202,7 @@ class CrossCases:
             case.received_at = event.decided_at
         self._save(txn, case)
 
-    async def clock_started(self, env: Envelope, event: events.ClockStarted, txn: Txn) -> None:
+    async def clock_started(self, env: Envelope, event: timing.ClockStarted, txn: Txn) -> None:
         if event.purpose != RECEIPT:
             return
         case = await self._load(txn, env.case_id)
@@ -210,7 +210,7 @@ class CrossCases:
             case.receipt_deadline = event.promised_deadline
             self._save(txn, case)
 
-    async def alerted(self, env: Envelope, event: events.ClockAlerted, txn: Txn) -> None:
+    async def alerted(self, env: Envelope, event: timing.ClockAlerted, txn: Txn) -> None:
         if event.purpose != RECEIPT:
             return
         case = await self._load(txn, env.case_id)
@@ -219,7 +219,7 @@ class CrossCases:
         case.alerts = [*case.alerts, Alert(level=event.level, deadline=event.deadline, at=event.fired_at)]
         self._save(txn, case)
 
-    async def completed(self, env: Envelope, event: events.CaseCompleted, txn: Txn) -> None:
+    async def completed(self, env: Envelope, event: routing.CaseCompleted, txn: Txn) -> None:
         case = await self._load(txn, env.case_id)
         if case is None or case.completed_at is not None:
             return

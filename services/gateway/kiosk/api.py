@@ -23,13 +23,13 @@ from services.gateway.access import NOT_FOUND, Action
 from services.gateway.cases.schemas import MaterialsIn, SupplementMaterials
 from services.gateway.cases.timeline import TimelineEntry, current_state
 from services.gateway.context import Gateway, HallDep, Req
-from services.gateway.desk import events
 from services.gateway.desk.dossier import Dossiers
 from services.gateway.desk.prereview import PreReviews, is_prereview_number
 from services.gateway.openapi import COMMAND, Supplemented, documented, success
 from services.gateway.steps.returns import owed_after_return
 from services.gateway.steps.returns import supplement as supplement_returned
 from services.gateway.users import User
+from services.gateway.views import intake
 from shared import topics
 
 DossiersDep = NamedDependency[Dossiers]
@@ -69,7 +69,7 @@ class Progress(msgspec.Struct, frozen=True, kw_only=True):
     revised_from: datetime | None
     reason: str
     deferred: bool
-    owed: list[events.Material]
+    owed: list[intake.Material]
     supplement_deadline: datetime | None
     supplement_provisional: bool
     suspended: str
@@ -79,7 +79,7 @@ class Progress(msgspec.Struct, frozen=True, kw_only=True):
     checks: list[str] = []  # 待预审: what the clerk will check
     notice_no: str = ""  # 预审 ended in 一次告知: the notice's number
     agent_name: str = ""  # 代理人 (the lookup takes the applicant's or the agent's ID number)
-    returned: list[events.Material] = []  # 退回补正: what the returned steps ask for, all at once
+    returned: list[intake.Material] = []  # 退回补正: what the returned steps ask for, all at once
     return_deadline: datetime | None = None  # the return's limit; after it, 退件
     agent_id_masked: str = ""
 

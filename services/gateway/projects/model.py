@@ -23,7 +23,7 @@ from typing import cast
 import msgspec
 from redis.asyncio import Redis
 
-from services.gateway.projects import events
+from services.gateway.views import intake, timing
 from shared.catalogue import Catalogue, load_catalogue
 from shared.envelope import Envelope
 from shared.kafka import HandlerTable, Route
@@ -56,7 +56,7 @@ class StageView(msgspec.Struct, kw_only=True):
     stage: int
     name: str
     bundle_code: str
-    promised_limit: events.LimitOut
+    promised_limit: intake.Limit
     state: str
     case_no: str = ""
     applied_at: datetime | None = None
@@ -66,7 +66,7 @@ class StageView(msgspec.Struct, kw_only=True):
     on_time: bool | None = None
     result: str = ""
     reasons: list[str] = []
-    licences: list[events.StageLicence] = []
+    licences: list[intake.StageLicence] = []
     reuses: list[str] = []
 
 
@@ -83,7 +83,7 @@ class ProjectView(msgspec.Struct, kw_only=True):
     type_name: str
     registered_at: datetime
     registered_by_name: str
-    budget: events.LimitOut
+    budget: intake.Limit
     used: float
     running: float
     remaining: float
@@ -98,14 +98,14 @@ class ProjectList(msgspec.Struct, kw_only=True):
     size: int
 
 
-_registered = msgspec.json.Decoder(events.ProjectRegistered)
+_registered = msgspec.json.Decoder(intake.ProjectRegistered)
 _applied = msgspec.json.Decoder(Applied)
-_done = msgspec.json.Decoder(events.ProjectStageCompleted)
+_done = msgspec.json.Decoder(intake.ProjectStageCompleted)
 _clock = msgspec.json.Decoder(Clock)
 _stopped = msgspec.json.Decoder(Stopped)
 
 
-def _state(applied: Applied | None, done: events.ProjectStageCompleted | None) -> str:
+def _state(applied: Applied | None, done: intake.ProjectStageCompleted | None) -> str:
     if applied is None:
         return "未申报"
     if done is None:
@@ -141,25 +141,25 @@ class Projects:
 
     def table(self) -> HandlerTable:
         return {
-            "ProjectRegistered.v1": Route(events.ProjectRegistered, self.registered),
-            "ProjectStageCompleted.v1": Route(events.ProjectStageCompleted, self.stage_completed),
-            "CaseAccepted.v1": Route(events.CaseAccepted, self.case_accepted),
-            "ClockStarted.v1": Route(events.ClockStarted, self.clock_started),
-            "ClockStopped.v1": Route(events.ClockStopped, self.clock_stopped),
-            "ClockResumed.v1": Route(events.ClockResumed, self.clock_moved),
-            "ClockExtended.v1": Route(events.ClockExtended, self.clock_moved),
-            "DeadlineRevised.v1": Route(events.DeadlineRevised, self.clock_moved),
+            "ProjectRegistered.v1": Route(intake.ProjectRegistered, self.registered),
+            "ProjectStageCompleted.v1": Route(intake.ProjectStageCompleted, self.stage_completed),
+            "CaseAccepted.v1": Route(intake.CaseAccepted, self.case_accepted),
+            "ClockStarted.v1": Route(timing.ClockStarted, self.clock_started),
+            "ClockStopped.v1": Route(timing.ClockStopped, self.clock_stopped),
+            "ClockResumed.v1": Route(timing.ClockResumed, self.clock_moved),
+            "ClockExtended.v1": Route(timing.ClockExtended, self.clock_moved),
+            "DeadlineRevised.v1": Route(timing.DeadlineRevised, self.clock_moved),
         }
 
     # ---------------------------------------------------------------- events
 
-    async def registered(self, _: Envelope, event: events.ProjectRegistered, txn: Txn) -> None:
+    async def registered(self, _: Envelope, event: intake.ProjectRegistered, txn: Txn) -> None:
         key, index, code = self.key("project", event.project_code), self.key("projects"), event.project_code
         raw, score = msgspec.json.encode(event), event.registered_at.timestamp()
         txn.write(lambda pipe: pipe.hset(key, "project", raw))
         txn.write(lambda pipe: pipe.zadd(index, {code: score}))
 
-    async def case_accepted(self, env: Envelope, event: events.CaseAccepted, txn: Txn) -> None:
+    async def case_accepted(self, env: Envelope, event: intake.CaseAccepted, txn: Txn) -> None:
         if not event.project_code or event.project_stage < 1:
             return
         key, field = self.key("project", event.project_code), f"applied:{event.project_stage}"
@@ -168,7 +168,7 @@ class Projects:
         active, code, score = self.key("projects", "active"), event.project_code, event.accepted_at.timestamp()
         txn.write(lambda pipe: pipe.zadd(active, {code: score}))
 
-    async def stage_completed(self, _: Envelope, event: events.ProjectStageCompleted, txn: Txn) -> None:
+    async def stage_completed(self, _: Envelope, event: intake.ProjectStageCompleted, txn: Txn) -> None:
         key, field, raw = self.key("project", event.project_code), f"done:{event.stage}", msgspec.json.encode(event)
         txn.write(lambda pipe: pipe.hset(key, field, raw))
         later = [f for f in await txn.hgetall(key) if f.startswith(b"applied:") and int(f[8:]) > event.stage]
@@ -176,14 +176,14 @@ class Projects:
             active, code = self.key("projects", "active"), event.project_code
             txn.write(lambda pipe: pipe.zrem(active, code))
 
-    async def clock_started(self, _: Envelope, event: events.ClockStarted, txn: Txn) -> None:
+    async def clock_started(self, _: Envelope, event: timing.ClockStarted, txn: Txn) -> None:
         if event.purpose != CASE_PURPOSE or event.item_code not in self.stage_bundles:
             return
         key = self.key("project-clock", event.case_no)
         raw = msgspec.json.encode(Clock(started_at=event.started_at, deadline=event.promised_deadline))
         txn.write(lambda pipe: pipe.hset(key, "clock", raw))
 
-    async def clock_moved(self, _: Envelope, event: events.ClockMoved, txn: Txn) -> None:
+    async def clock_moved(self, _: Envelope, event: timing.ClockMoved, txn: Txn) -> None:
         if event.purpose != CASE_PURPOSE:
             return
         key = self.key("project-clock", event.case_no)
@@ -194,7 +194,7 @@ class Projects:
         moved = msgspec.json.encode(msgspec.structs.replace(clock, deadline=event.promised_deadline))
         txn.write(lambda pipe: pipe.hset(key, "clock", moved))
 
-    async def clock_stopped(self, _: Envelope, event: events.ClockStopped, txn: Txn) -> None:
+    async def clock_stopped(self, _: Envelope, event: timing.ClockStopped, txn: Txn) -> None:
         if event.purpose != CASE_PURPOSE:
             return
         key = self.key("project-clock", event.case_no)

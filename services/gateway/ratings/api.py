@@ -21,7 +21,6 @@ from services.gateway.limits import WRONG_TAIL, check_id_attempts, id_check_fail
 from services.gateway.openapi import COMMAND, Recorded, documented, success
 from services.gateway.ratings.book import RatingBook, Served
 from services.gateway.ratings.config import RatingConfig
-from services.gateway.ratings.events import FollowUp
 from services.gateway.ratings.links import peek, rating_url
 from services.gateway.ratings.schemas import (
     CaseRatings,
@@ -37,6 +36,7 @@ from services.gateway.ratings.schemas import (
 )
 from services.gateway.steps.workbench import Workbench
 from services.gateway.users import User
+from services.gateway.views.evaluation import FollowUp
 from shared import topics
 from shared.envelope import Actor
 

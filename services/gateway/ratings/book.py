@@ -14,8 +14,8 @@ from typing import cast
 import msgspec
 from redis.asyncio import Redis
 
-from services.gateway.ratings.events import FollowUp, FollowUpChanged, RatingOpened, RatingRecorded
 from services.gateway.ratings.masking import mask_id
+from services.gateway.views.evaluation import FollowUp, FollowUpChanged, RatingOpened, RatingRecorded
 from shared.envelope import Envelope
 from shared.kafka import HandlerTable, Route
 from shared.outbox import Txn

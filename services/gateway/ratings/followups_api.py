@@ -20,7 +20,6 @@ from services.gateway.context import Gateway, HallDep, Req
 from services.gateway.openapi import COMMAND, documented, success
 from services.gateway.ratings.api import LINKED, RatingBookDep, issue_link
 from services.gateway.ratings.book import RatingBook
-from services.gateway.ratings.events import FollowUp
 from services.gateway.ratings.schemas import (
     AppealReviewIn,
     CloseCorrection,
@@ -40,6 +39,7 @@ from services.gateway.ratings.schemas import (
 )
 from services.gateway.ratings.statistics import Filter, GroupBy, figures, statistics
 from services.gateway.users import Role, User
+from services.gateway.views.evaluation import FollowUp
 from shared import topics
 
 DESK: tuple[Role, ...] = access.roles(Action.FOLLOWUP)

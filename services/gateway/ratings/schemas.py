@@ -9,8 +9,8 @@ from litestar.exceptions import HTTPException
 
 from services.gateway.context import In
 from services.gateway.ratings.book import Change, Served
-from services.gateway.ratings.events import FollowUp, RatingRecorded
 from services.gateway.ratings.statistics import Figures
+from services.gateway.views.evaluation import FollowUp, RatingRecorded
 
 LevelName = Literal["非常满意", "满意", "基本满意", "不满意", "非常不满意"]
 Channel = Literal["评价器", "自助终端", "PC", "移动端", "二维码", "短信", "电话"]

@@ -25,7 +25,7 @@ from typing import Literal
 
 import msgspec
 
-from services.gateway.ratings.events import FollowUp, RatingRecorded
+from services.gateway.views.evaluation import FollowUp, RatingRecorded
 from shared.localtime import LOCAL
 
 GOOD = frozenset({"非常满意", "满意", "基本满意"})

@@ -21,7 +21,7 @@ from redis.asyncio import Redis
 
 from services.gateway.provisional import banner as provisional_banner
 from services.gateway.provisional import status_correction
-from services.gateway.sla import events
+from services.gateway.views import timing
 from shared.clock import SYSTEM_CLOCK, Clock
 from shared.envelope import Envelope
 from shared.kafka import HandlerTable, Route
@@ -297,14 +297,14 @@ class SlaBoard:
 
     def table(self) -> HandlerTable:
         return {
-            "ClockStarted.v1": Route(events.ClockStarted, self.started),
-            "ClockPaused.v1": Route(events.ClockPaused, self.paused),
-            "ClockResumed.v1": Route(events.ClockResumed, self.moved),
-            "ClockExtended.v1": Route(events.ClockExtended, self.moved),
-            "ClockAlerted.v1": Route(events.ClockAlerted, self.alerted),
-            "ClockStopped.v1": Route(events.ClockStopped, self.stopped),
-            "DeadlineRevised.v1": Route(events.DeadlineRevised, self.revised),
-            "CalendarLoaded.v1": Route(events.CalendarLoaded, self.calendar_loaded),
+            "ClockStarted.v1": Route(timing.ClockStarted, self.started),
+            "ClockPaused.v1": Route(timing.ClockPaused, self.paused),
+            "ClockResumed.v1": Route(timing.ClockResumed, self.moved),
+            "ClockExtended.v1": Route(timing.ClockExtended, self.moved),
+            "ClockAlerted.v1": Route(timing.ClockAlerted, self.alerted),
+            "ClockStopped.v1": Route(timing.ClockStopped, self.stopped),
+            "DeadlineRevised.v1": Route(timing.DeadlineRevised, self.revised),
+            "CalendarLoaded.v1": Route(timing.CalendarLoaded, self.calendar_loaded),
         }
 
     async def _load(self, txn: Txn, clock_id: str) -> Entry | None:
@@ -319,7 +319,7 @@ class SlaBoard:
         else:
             txn.write(lambda pipe: pipe.zrem(running, member))
 
-    async def started(self, env: Envelope, event: events.ClockStarted, txn: Txn) -> None:
+    async def started(self, env: Envelope, event: timing.ClockStarted, txn: Txn) -> None:
         clock_id = event.clock_id or env.case_id
         if await self._load(txn, clock_id) is not None:
             return
@@ -346,24 +346,24 @@ class SlaBoard:
         index, member = self.key("case", env.case_id), clock_id
         txn.write(lambda pipe: pipe.hset(index, member, event.purpose))
 
-    async def paused(self, _: Envelope, event: events.ClockPaused, txn: Txn) -> None:
+    async def paused(self, _: Envelope, event: timing.ClockPaused, txn: Txn) -> None:
         entry = await self._load(txn, event.clock_id)
         if entry is not None and entry.paused_at is None:
             entry.paused_at, entry.pause_reason = event.paused_at, event.reason
             self._save(txn, entry)
 
-    async def moved(self, _: Envelope, event: events.ClockResumed | events.ClockExtended, txn: Txn) -> None:
+    async def moved(self, _: Envelope, event: timing.ClockResumed | timing.ClockExtended, txn: Txn) -> None:
         entry = await self._load(txn, event.clock_id)
         if entry is None:
             return
-        if isinstance(event, events.ClockResumed):
+        if isinstance(event, timing.ClockResumed):
             entry.paused_at, entry.pause_reason = None, ""
         entry.deadline, entry.warning_at = event.promised_deadline, event.warning_at
         entry.statutory_deadline = event.statutory_deadline
         entry.provisional, entry.provisional_years = event.provisional, event.provisional_years
         self._save(txn, entry)
 
-    async def revised(self, _: Envelope, event: events.DeadlineRevised, txn: Txn) -> None:
+    async def revised(self, _: Envelope, event: timing.DeadlineRevised, txn: Txn) -> None:
         """The official schedule of a year moved the clock's times: apply them and keep the correction visible."""
         loaded, year = self.key("loaded"), event.year
         txn.write(lambda pipe: pipe.sadd(loaded, year))
@@ -390,18 +390,18 @@ class SlaBoard:
         )
         self._save(txn, entry)
 
-    async def calendar_loaded(self, _: Envelope, event: events.CalendarLoaded, txn: Txn) -> None:
+    async def calendar_loaded(self, _: Envelope, event: timing.CalendarLoaded, txn: Txn) -> None:
         """The year's official schedule is known: the banner no longer names it (revisions follow from timing)."""
         loaded, year = self.key("loaded"), event.year
         txn.write(lambda pipe: pipe.sadd(loaded, year))
 
-    async def alerted(self, _: Envelope, event: events.ClockAlerted, txn: Txn) -> None:
+    async def alerted(self, _: Envelope, event: timing.ClockAlerted, txn: Txn) -> None:
         entry = await self._load(txn, event.clock_id)
         if entry is not None:
             entry.alerts.append(Alert(event.level, event.deadline))
             self._save(txn, entry)
 
-    async def stopped(self, env: Envelope, event: events.ClockStopped, txn: Txn) -> None:
+    async def stopped(self, env: Envelope, event: timing.ClockStopped, txn: Txn) -> None:
         entry = await self._load(txn, event.clock_id or env.case_id)
         if entry is None or entry.stopped_at is not None:
             return

@@ -20,7 +20,7 @@ from typing import Protocol, cast
 import msgspec
 from redis.asyncio import Redis
 
-from services.gateway.steps import events
+from services.gateway.views import routing
 from shared.envelope import Envelope
 from shared.kafka import HandlerTable, Route
 from shared.outbox import Txn
@@ -75,9 +75,9 @@ class Notifier:
         return self.settings.key("gateway", *parts)
 
     def table(self) -> HandlerTable:
-        return {"ApplicantNotified.v1": Route(events.ApplicantNotified, self.notified)}
+        return {"ApplicantNotified.v1": Route(routing.ApplicantNotified, self.notified)}
 
-    async def notified(self, env: Envelope, event: events.ApplicantNotified, txn: Txn) -> None:  # noqa: ARG002
+    async def notified(self, env: Envelope, event: routing.ApplicantNotified, txn: Txn) -> None:  # noqa: ARG002
         phone = self._phone(event)
         notice = Notice(
             notice_no=event.notice_no,
@@ -110,7 +110,7 @@ class Notifier:
             log.info("短信 %s %s（%s）：%s", notice.case_no, notice.title, notice.notice_no, outcome)
         txn.set(sent, b"1")
 
-    def _phone(self, event: events.ApplicantNotified) -> str:
+    def _phone(self, event: routing.ApplicantNotified) -> str:
         try:
             return self.pii.unseal(event.applicant_phone).strip()
         except UnsealError:

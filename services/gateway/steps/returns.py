@@ -17,9 +17,9 @@ from litestar import Response
 from services.gateway.cases.timeline import RETURNED, current_state
 from services.gateway.context import Gateway
 from services.gateway.desk.dossier import Dossiers
-from services.gateway.desk.events import Material
 from services.gateway.steps.schemas import SupplementReturned
 from services.gateway.steps.workbench import Workbench
+from services.gateway.views.intake import Material
 from shared import topics
 from shared.catalogue import load_catalogue
 from shared.envelope import Actor

@@ -19,8 +19,8 @@ from redis.asyncio import Redis
 from redis.typing import EncodableT, FieldT
 
 from services.gateway.provisional import revision_text
-from services.gateway.steps import events
 from services.gateway.steps.sla import colour
+from services.gateway.views import intake, routing, timing
 from shared.catalogue import UNITS
 from shared.clock import SYSTEM_CLOCK, Clock
 from shared.envelope import Actor, Envelope
@@ -52,7 +52,7 @@ class WorkStep(msgspec.Struct, kw_only=True):
     stage: int
     department: str
     point: str = ""
-    limit: events.Limit | None = None
+    limit: intake.Limit | None = None
     opened_at: datetime
     status: str = "待办"  # 待办 / 已办
     waiting: str = ""  # "" / 补正 / 特别程序
@@ -70,7 +70,7 @@ class WorkStep(msgspec.Struct, kw_only=True):
     extension: PendingExtension | None = None
     escalations: list[str] = []
     countersign: bool = False  # 会签: a co-department's step, joined with the lead's 审核 before 决定
-    prerequisites: list[events.Prerequisite] = []  # 前后置: the granted results this child needed
+    prerequisites: list[routing.Prerequisite] = []  # 前后置: the granted results this child needed
 
     def __post_init__(self) -> None:
         if not self.item_case_no:
@@ -118,7 +118,7 @@ _record = msgspec.json.Decoder(Record)
 _escalation = msgspec.json.Decoder(Escalation)
 
 
-def _limit(limit: events.Limit) -> str:
+def _limit(limit: intake.Limit) -> str:
     return f"{limit.value:g} {UNITS.get(limit.unit, limit.unit)}"
 
 
@@ -132,30 +132,30 @@ class Workbench:
 
     def table(self) -> HandlerTable:
         return {
-            "StepOpened.v1": Route(events.StepOpened, self.step_opened),
-            "StepClaimed.v1": Route(events.StepClaimed, self._change("认领", _claimed)),
-            "StepReassigned.v1": Route(events.StepReassigned, self._change("改派", _reassigned)),
-            "StepDecided.v1": Route(events.StepDecided, self._change("", _decided)),
-            "StepResumed.v1": Route(events.StepResumed, self._change("恢复办理", _resumed)),
-            "SpecialProcedureStarted.v1": Route(events.SpecialProcedureStarted, self._change("特别程序", _special)),
-            "SpecialProcedureEnded.v1": Route(events.SpecialProcedureEnded, self._change("特别程序结束", _ended)),
-            "ExtensionRequested.v1": Route(events.ExtensionRequested, self._change("申请延长", _requested)),
-            "ExtensionApproved.v1": Route(events.ExtensionApproved, self._change("批准延长", _approved)),
-            "ExtensionRejected.v1": Route(events.ExtensionRejected, self._change("不批准延长", _rejected)),
-            "StepEscalated.v1": Route(events.StepEscalated, self.step_escalated),
-            "CaseReturned.v1": Route(events.CaseReturned, self.case_returned),
-            "StepsClosed.v1": Route(events.StepsClosed, self.steps_closed),
-            "ClockStarted.v1": Route(events.ClockStarted, self.clock_started),
-            "ClockAlerted.v1": Route(events.ClockAlerted, self.clock_alerted),
-            "ClockPaused.v1": Route(events.ClockPaused, self.clock_paused),
-            "ClockResumed.v1": Route(events.ClockResumed, self.clock_moved),
-            "ClockExtended.v1": Route(events.ClockExtended, self.clock_moved),
-            "DeadlineRevised.v1": Route(events.DeadlineRevised, self.deadline_revised),
+            "StepOpened.v1": Route(routing.StepOpened, self.step_opened),
+            "StepClaimed.v1": Route(routing.StepClaimed, self._change("认领", _claimed)),
+            "StepReassigned.v1": Route(routing.StepReassigned, self._change("改派", _reassigned)),
+            "StepDecided.v1": Route(routing.StepDecided, self._change("", _decided)),
+            "StepResumed.v1": Route(routing.StepResumed, self._change("恢复办理", _resumed)),
+            "SpecialProcedureStarted.v1": Route(routing.SpecialProcedureStarted, self._change("特别程序", _special)),
+            "SpecialProcedureEnded.v1": Route(routing.SpecialProcedureEnded, self._change("特别程序结束", _ended)),
+            "ExtensionRequested.v1": Route(routing.ExtensionRequested, self._change("申请延长", _requested)),
+            "ExtensionApproved.v1": Route(routing.ExtensionApproved, self._change("批准延长", _approved)),
+            "ExtensionRejected.v1": Route(routing.ExtensionRejected, self._change("不批准延长", _rejected)),
+            "StepEscalated.v1": Route(routing.StepEscalated, self.step_escalated),
+            "CaseReturned.v1": Route(routing.CaseReturned, self.case_returned),
+            "StepsClosed.v1": Route(routing.StepsClosed, self.steps_closed),
+            "ClockStarted.v1": Route(timing.ClockStarted, self.clock_started),
+            "ClockAlerted.v1": Route(timing.ClockAlerted, self.clock_alerted),
+            "ClockPaused.v1": Route(timing.ClockPaused, self.clock_paused),
+            "ClockResumed.v1": Route(timing.ClockResumed, self.clock_moved),
+            "ClockExtended.v1": Route(timing.ClockExtended, self.clock_moved),
+            "DeadlineRevised.v1": Route(timing.DeadlineRevised, self.deadline_revised),
         }
 
     # ------------------------------------------------------------ routing's step events
 
-    async def step_opened(self, env: Envelope, event: events.StepOpened, txn: Txn) -> None:
+    async def step_opened(self, env: Envelope, event: routing.StepOpened, txn: Txn) -> None:
         step = WorkStep(
             step_id=event.step_id,
             case_id=env.case_id,
@@ -194,7 +194,7 @@ class Workbench:
 
         return handle
 
-    async def step_escalated(self, env: Envelope, event: events.StepEscalated, txn: Txn) -> None:
+    async def step_escalated(self, env: Envelope, event: routing.StepEscalated, txn: Txn) -> None:
         await self._change("督办", _escalated)(env, event, txn)
         found = Escalation(
             case_no=event.case_no,
@@ -207,7 +207,7 @@ class Workbench:
         key, field, value = self.key("escalations", event.department), f"{event.step_id}|{event.level}", found
         txn.write(lambda pipe: pipe.hset(key, field, msgspec.json.encode(value)))
 
-    async def case_returned(self, env: Envelope, event: events.CaseReturned, txn: Txn) -> None:
+    async def case_returned(self, env: Envelope, event: routing.CaseReturned, txn: Txn) -> None:
         """退件: the case's open steps leave their inboxes, each with a line in its audit trail."""
         for step_id in event.step_ids:
             raw = await txn.get(self.key("step", step_id))
@@ -218,7 +218,7 @@ class Workbench:
             self._save(txn, step)
             self._log(txn, env, step_id, "退件", f"退件：{event.reason}（退件通知书 {event.notice_no}）")
 
-    async def steps_closed(self, env: Envelope, event: events.StepsClosed, txn: Txn) -> None:
+    async def steps_closed(self, env: Envelope, event: routing.StepsClosed, txn: Txn) -> None:
         """会签: the item was refused on the other side; these steps leave their inboxes unhandled."""
         for step_id in event.step_ids:
             raw = await txn.get(self.key("step", step_id))
@@ -243,7 +243,7 @@ class Workbench:
 
     # Only step clocks (timing names their step) are the workbench's; a case's or a rating's clock is not.
 
-    async def clock_started(self, env: Envelope, event: events.ClockStarted, txn: Txn) -> None:  # noqa: ARG002
+    async def clock_started(self, env: Envelope, event: timing.ClockStarted, txn: Txn) -> None:  # noqa: ARG002
         if event.step_id:
             self._clock(txn, event.step_id, paused=False, deadline=_Due.of(event))
         elif event.purpose == RETURN and ":" in event.clock_id:
@@ -251,16 +251,16 @@ class Workbench:
             key, due = self.key("wbclock", event.clock_id.split(":", 1)[0]), event.promised_deadline.isoformat()
             txn.write(lambda pipe: pipe.hset(key, "return_deadline", due))
 
-    async def clock_alerted(self, env: Envelope, event: events.ClockAlerted, txn: Txn) -> None:  # noqa: ARG002
+    async def clock_alerted(self, env: Envelope, event: timing.ClockAlerted, txn: Txn) -> None:  # noqa: ARG002
         if event.step_id:
             key, level = self.key("wbalerts", event.step_id), event.level
             txn.write(lambda pipe: pipe.sadd(key, level))
 
-    async def clock_paused(self, env: Envelope, event: events.ClockPaused, txn: Txn) -> None:  # noqa: ARG002
+    async def clock_paused(self, env: Envelope, event: timing.ClockPaused, txn: Txn) -> None:  # noqa: ARG002
         if event.step_id:
             self._clock(txn, event.step_id, paused=True)
 
-    async def clock_moved(self, env: Envelope, event: events.ClockResumed | events.ClockExtended, txn: Txn) -> None:
+    async def clock_moved(self, env: Envelope, event: timing.ClockResumed | timing.ClockExtended, txn: Txn) -> None:
         if not event.step_id:
             return
         self._clock(txn, event.step_id, paused=False, deadline=_Due.of(event))
@@ -268,7 +268,7 @@ class Workbench:
             alerts = self.key("wbalerts", event.step_id)
             txn.write(lambda pipe: pipe.delete(alerts))  # the old alerts were for the old deadline
 
-    async def deadline_revised(self, env: Envelope, event: events.DeadlineRevised, txn: Txn) -> None:
+    async def deadline_revised(self, env: Envelope, event: timing.DeadlineRevised, txn: Txn) -> None:
         """The official holiday schedule moved the step's due time: new times, retracted alerts, a line in the trail."""
         if not event.step_id:
             return
@@ -368,10 +368,10 @@ class _Due(msgspec.Struct, frozen=True, kw_only=True):
 
     @classmethod
     def of(
-        cls, event: events.ClockStarted | events.ClockResumed | events.ClockExtended | events.DeadlineRevised
+        cls, event: timing.ClockStarted | timing.ClockResumed | timing.ClockExtended | timing.DeadlineRevised
     ) -> _Due | None:
         deadline: datetime | None = event.promised_deadline
-        if isinstance(event, events.ClockResumed | events.ClockExtended):
+        if isinstance(event, timing.ClockResumed | timing.ClockExtended):
             deadline = event.promised_deadline or event.deadline
         if deadline is None:
             return None
@@ -395,18 +395,18 @@ def _moment(raw: bytes | None) -> datetime | None:
 # ---------------------------------------------------------------- how each routing event changes a step
 
 
-def _claimed(step: WorkStep, event: events.StepClaimed, _actor: Actor) -> str:
+def _claimed(step: WorkStep, event: routing.StepClaimed, _actor: Actor) -> str:
     step.assignee_id, step.assignee_name = event.assignee_id, event.assignee_name
     return f"{event.assignee_name}认领{step.step_name}环节"
 
 
-def _reassigned(step: WorkStep, event: events.StepReassigned, _actor: Actor) -> str:
+def _reassigned(step: WorkStep, event: routing.StepReassigned, _actor: Actor) -> str:
     step.assignee_id, step.assignee_name = event.to_id, event.to_name
     reason = f"（{event.reason}）" if event.reason else ""
     return f"由{event.from_name or '待认领'}改派给{event.to_name}{reason}"
 
 
-def _decided(step: WorkStep, event: events.StepDecided, actor: Actor) -> str:
+def _decided(step: WorkStep, event: routing.StepDecided, actor: Actor) -> str:
     step.action, step.opinion = event.action, event.opinion
     if event.action == "退回":
         step.waiting, step.materials, step.return_opinion = "补正", list(event.materials), event.opinion
@@ -415,12 +415,12 @@ def _decided(step: WorkStep, event: events.StepDecided, actor: Actor) -> str:
     return f"{step.step_name}：{event.action}（{event.opinion}）"
 
 
-def _resumed(step: WorkStep, event: events.StepResumed, _actor: Actor) -> str:
+def _resumed(step: WorkStep, event: routing.StepResumed, _actor: Actor) -> str:
     step.waiting = ""
     return f"恢复办理：{event.reason}"
 
 
-def _special(step: WorkStep, event: events.SpecialProcedureStarted, _actor: Actor) -> str:
+def _special(step: WorkStep, event: routing.SpecialProcedureStarted, _actor: Actor) -> str:
     step.waiting, step.special, step.special_reason, step.special_since = (
         "特别程序",
         event.kind,
@@ -430,12 +430,12 @@ def _special(step: WorkStep, event: events.SpecialProcedureStarted, _actor: Acto
     return f"启动特别程序（{event.kind}）：{event.reason}"
 
 
-def _ended(step: WorkStep, event: events.SpecialProcedureEnded, _actor: Actor) -> str:
+def _ended(step: WorkStep, event: routing.SpecialProcedureEnded, _actor: Actor) -> str:
     step.waiting, step.special, step.special_reason, step.special_since = "", "", "", None
     return f"特别程序（{event.kind}）结束：{event.result}"
 
 
-def _requested(step: WorkStep, event: events.ExtensionRequested, actor: Actor) -> str:
+def _requested(step: WorkStep, event: routing.ExtensionRequested, actor: Actor) -> str:
     step.extension = PendingExtension(
         value=event.extension.value,
         unit=event.extension.unit,
@@ -446,17 +446,17 @@ def _requested(step: WorkStep, event: events.ExtensionRequested, actor: Actor) -
     return f"申请延长 {_limit(event.extension)}：{event.reason}"
 
 
-def _approved(step: WorkStep, event: events.ExtensionApproved, _actor: Actor) -> str:
+def _approved(step: WorkStep, event: routing.ExtensionApproved, _actor: Actor) -> str:
     step.extension = None
     return f"批准延长 {_limit(event.extension)}" + (f"（{event.opinion}）" if event.opinion else "")
 
 
-def _rejected(step: WorkStep, event: events.ExtensionRejected, _actor: Actor) -> str:
+def _rejected(step: WorkStep, event: routing.ExtensionRejected, _actor: Actor) -> str:
     step.extension = None
     return "不批准延长" + (f"（{event.opinion}）" if event.opinion else "")
 
 
-def _escalated(step: WorkStep, event: events.StepEscalated, _actor: Actor) -> str:
+def _escalated(step: WorkStep, event: routing.StepEscalated, _actor: Actor) -> str:
     if event.level not in step.escalations:
         step.escalations = [*step.escalations, event.level]
     return f"{step.step_name}环节{event.level}，已报科室负责人督办"

@@ -1,4 +1,4 @@
-"""The desk's own views of intake's and timing's events (only the fields the dossier reads)."""
+"""The gateway's views of intake's events (``intake.events``): acceptances, refusals, 一次告知, 容缺, 预审, projects."""
 
 from __future__ import annotations
 
@@ -9,13 +9,15 @@ import msgspec
 
 
 class Limit(msgspec.Struct, frozen=True):
+    """A time limit (promised, statutory, 容缺, a project's budget; routing's and timing's limits too)."""
+
     value: float
     unit: str
 
 
 class Material(msgspec.Struct, frozen=True):
     code: str
-    name: str
+    name: str = ""
 
 
 class ReusedMaterial(msgspec.Struct, frozen=True):
@@ -24,7 +26,15 @@ class ReusedMaterial(msgspec.Struct, frozen=True):
     case_no: str
 
 
+class MissingMaterial(msgspec.Struct, frozen=True):
+    code: str
+    name: str
+    reason: str
+
+
 class ChildCase(msgspec.Struct, frozen=True, kw_only=True):
+    """One item of a 一件事 bundle, with its own case no."""
+
     case_no: str
     item_code: str
     item_name: str
@@ -41,6 +51,7 @@ class CaseAccepted(msgspec.Struct, frozen=True, kw_only=True):
     item_name: str
     item_version: str = ""
     case_type: int = 2
+    departments: list[str]
     promised_limit: Limit
     statutory_limit: Limit
     applicant_name: str
@@ -69,6 +80,8 @@ class CaseAccepted(msgspec.Struct, frozen=True, kw_only=True):
     agent_id_number: str = ""  # sealed
     agent_relation: str = ""
     helper_name: str = ""
+    project_code: str = ""
+    project_stage: int = 0
 
 
 class CaseRefused(msgspec.Struct, frozen=True, kw_only=True):
@@ -90,12 +103,6 @@ class CaseRefused(msgspec.Struct, frozen=True, kw_only=True):
     agent_id_type: str = ""
     agent_id_number: str = ""  # sealed
     agent_relation: str = ""
-
-
-class MissingMaterial(msgspec.Struct, frozen=True):
-    code: str
-    name: str
-    reason: str
 
 
 class OneTimeNoticeIssued(msgspec.Struct, frozen=True, kw_only=True):
@@ -126,7 +133,7 @@ class OneTimeNoticeIssued(msgspec.Struct, frozen=True, kw_only=True):
 class MaterialsSupplemented(msgspec.Struct, frozen=True, kw_only=True):
     version: ClassVar[int] = 1
     case_no: str
-    materials: list[Material] = []
+    materials: list[Material]
     remaining: list[Material] = []
     complete: bool
 
@@ -139,53 +146,90 @@ class CaseSuspended(msgspec.Struct, frozen=True, kw_only=True):
     suspended_at: datetime
 
 
-class ClockStarted(msgspec.Struct, frozen=True, kw_only=True):
+# ---------------------------------------------------------------- 工程建设 projects (services/intake/projects.py)
+
+
+class ProjectStageOut(msgspec.Struct, frozen=True, kw_only=True):
+    stage: int
+    bundle_code: str
+    name: str
+    promised_limit: Limit
+    reuses: list[str] = []
+
+
+class ProjectRegistered(msgspec.Struct, frozen=True, kw_only=True):
     version: ClassVar[int] = 1
-    clock_id: str = ""
-    purpose: str = "办件"
-    step_id: str = ""
-    promised_deadline: datetime
-    provisional: bool = False  # 暂定: it rests on a year without an official holiday schedule yet
-    provisional_years: list[int] = []
+    project_code: str
+    name: str
+    builder: str
+    builder_uscc: str
+    location: str
+    project_type: str
+    type_name: str
+    stages: list[ProjectStageOut]
+    budget: Limit
+    registered_at: datetime
+    registered_by: str
+    registered_by_name: str
+    point: str = ""
 
 
-class ClockResumed(msgspec.Struct, frozen=True, kw_only=True):
+class StageLicence(msgspec.Struct, frozen=True, kw_only=True):
+    item_name: str
+    licence_name: str
+    licence_no: str
+    case_no: str
+
+
+class ProjectStageCompleted(msgspec.Struct, frozen=True, kw_only=True):
     version: ClassVar[int] = 1
-    clock_id: str
-    purpose: str
-    step_id: str = ""
-    promised_deadline: datetime
-    provisional: bool = False
-    provisional_years: list[int] = []
+    project_code: str
+    stage: int
+    case_no: str
+    result: str
+    reasons: list[str] = []
+    completed_at: datetime
+    licences: list[StageLicence] = []
 
 
-class ClockExtended(msgspec.Struct, frozen=True, kw_only=True):
+# ---------------------------------------------------------------- 预审 of kiosk, web and mobile submissions
+
+
+class Applicant(msgspec.Struct, frozen=True):
+    name: str
+    id_type: str
+    id_number: str  # sealed
+
+
+class Application(msgspec.Struct, frozen=True):
+    applicant: Applicant
+    materials: list[str] = []
+    deferral_signed: bool = False
+    commitment_signed: bool = False
+
+
+class ApplicationPreSubmitted(msgspec.Struct, frozen=True, kw_only=True):
     version: ClassVar[int] = 1
-    clock_id: str
-    purpose: str
-    step_id: str = ""
-    promised_deadline: datetime
-    provisional: bool = False
-    provisional_years: list[int] = []
+    prereview_no: str
+    item_code: str
+    item_name: str
+    application: Application
+    point: str
+    point_name: str
+    channel: str
+    checks: list[str] = []
+    missing: list[MissingMaterial] = []
+    submitted_at: datetime
 
 
-class DeadlineRevised(msgspec.Struct, frozen=True, kw_only=True):
-    """The official schedule of ``year`` was loaded: the clock's provisional deadline was recomputed."""
-
+class PreReviewed(msgspec.Struct, frozen=True, kw_only=True):
     version: ClassVar[int] = 1
-    clock_id: str
-    purpose: str
-    step_id: str = ""
-    year: int
-    old_promised_deadline: datetime
-    promised_deadline: datetime
-    provisional: bool = False  # still provisional for another year
-    provisional_years: list[int] = []
-
-
-class ClockRefused(msgspec.Struct, frozen=True, kw_only=True):
-    """No longer published (timing computes a provisional deadline instead); old records are read but not shown."""
-
-    version: ClassVar[int] = 1
-    clock_id: str = ""
-    purpose: str = "办件"
+    prereview_no: str
+    outcome: str
+    reviewer: str = ""
+    reviewer_name: str = ""
+    reviewed_at: datetime
+    case_no: str = ""
+    notice_no: str = ""
+    reason: str = ""
+    missing: list[MissingMaterial] = []

@@ -1,4 +1,4 @@
-"""The ratings feature's own views of evaluation's events (only the fields it shows or counts)."""
+"""The gateway's views of evaluation's events (``evaluation.events``): ratings and bad reviews' follow-ups."""
 
 from __future__ import annotations
 

@@ -1,7 +1,4 @@
-"""The workbench's own views of routing's step events and of timing's events on step clocks.
-
-Only the fields the workbench reads; defaults where an older event may lack one.
-"""
+"""The gateway's views of routing's events (``routing.events``): steps and their work, children, results, 跨省通办."""
 
 from __future__ import annotations
 
@@ -10,10 +7,7 @@ from typing import ClassVar
 
 import msgspec
 
-
-class Limit(msgspec.Struct, frozen=True):
-    value: float
-    unit: str
+from services.gateway.views.intake import Limit
 
 
 class Prerequisite(msgspec.Struct, frozen=True, kw_only=True):
@@ -36,13 +30,13 @@ class StepOpened(msgspec.Struct, frozen=True, kw_only=True):
     department: str
     item_code: str = ""
     item_name: str
-    item_case_no: str = ""
+    item_case_no: str = ""  # a bundle child's own case no
     stage: int = 1
     limit: Limit | None = None
     point: str = ""
     opened_at: datetime
     countersign: bool = False  # a co-department's 会签 step
-    prerequisites: list[Prerequisite] = []
+    prerequisites: list[Prerequisite] = []  # 前后置: the granted results a dependent child opens with
 
 
 class StepsClosed(msgspec.Struct, frozen=True, kw_only=True):
@@ -57,6 +51,8 @@ class StepsClosed(msgspec.Struct, frozen=True, kw_only=True):
 class StepClaimed(msgspec.Struct, frozen=True, kw_only=True):
     version: ClassVar[int] = 1
     step_id: str
+    step_name: str
+    department: str
     assignee_id: str
     assignee_name: str
 
@@ -64,6 +60,8 @@ class StepClaimed(msgspec.Struct, frozen=True, kw_only=True):
 class StepReassigned(msgspec.Struct, frozen=True, kw_only=True):
     version: ClassVar[int] = 1
     step_id: str
+    step_name: str
+    department: str
     from_name: str
     to_id: str
     to_name: str
@@ -73,21 +71,29 @@ class StepReassigned(msgspec.Struct, frozen=True, kw_only=True):
 class StepDecided(msgspec.Struct, frozen=True, kw_only=True):
     version: ClassVar[int] = 1
     step_id: str
+    step_name: str
+    department: str
     action: str
     opinion: str
     materials: list[str] = []
+    licence_name: str = ""  # 决定 准予: the licence issued
+    licence_no: str = ""
+    validity: str = ""
     decided_at: datetime
 
 
 class StepResumed(msgspec.Struct, frozen=True, kw_only=True):
     version: ClassVar[int] = 1
     step_id: str
-    reason: str = ""
+    step_name: str
+    department: str
+    reason: str
 
 
 class SpecialProcedureStarted(msgspec.Struct, frozen=True, kw_only=True):
     version: ClassVar[int] = 1
     step_id: str
+    department: str
     kind: str
     reason: str
     started_at: datetime
@@ -96,6 +102,7 @@ class SpecialProcedureStarted(msgspec.Struct, frozen=True, kw_only=True):
 class SpecialProcedureEnded(msgspec.Struct, frozen=True, kw_only=True):
     version: ClassVar[int] = 1
     step_id: str
+    department: str
     kind: str
     result: str
 
@@ -103,6 +110,7 @@ class SpecialProcedureEnded(msgspec.Struct, frozen=True, kw_only=True):
 class ExtensionRequested(msgspec.Struct, frozen=True, kw_only=True):
     version: ClassVar[int] = 1
     step_id: str
+    department: str
     extension: Limit
     reason: str
     requested_at: datetime
@@ -111,6 +119,7 @@ class ExtensionRequested(msgspec.Struct, frozen=True, kw_only=True):
 class ExtensionApproved(msgspec.Struct, frozen=True, kw_only=True):
     version: ClassVar[int] = 1
     step_id: str
+    department: str
     extension: Limit
     opinion: str = ""
 
@@ -118,7 +127,8 @@ class ExtensionApproved(msgspec.Struct, frozen=True, kw_only=True):
 class ExtensionRejected(msgspec.Struct, frozen=True, kw_only=True):
     version: ClassVar[int] = 1
     step_id: str
-    opinion: str = ""
+    department: str
+    opinion: str
 
 
 class StepEscalated(msgspec.Struct, frozen=True, kw_only=True):
@@ -130,75 +140,6 @@ class StepEscalated(msgspec.Struct, frozen=True, kw_only=True):
     level: str
     deadline: datetime | None = None
     escalated_at: datetime
-
-
-# ------------------------------------------------ timing's clock events (a step clock's id is the step id)
-
-
-class ClockStarted(msgspec.Struct, frozen=True, kw_only=True):
-    version: ClassVar[int] = 1
-    clock_id: str = ""
-    purpose: str = ""  # 环节 for a step clock; 退回补正 for a return's limit (its id starts with the step id)
-    step_id: str = ""
-    promised_deadline: datetime
-    warning_at: datetime | None = None
-    provisional: bool = False  # 暂定: the deadline rests on a year without an official holiday schedule
-    provisional_years: list[int] = []
-
-
-class ClockAlerted(msgspec.Struct, frozen=True, kw_only=True):
-    version: ClassVar[int] = 1
-    clock_id: str
-    step_id: str = ""
-    level: str
-    deadline: datetime | None = None
-
-
-class ClockPaused(msgspec.Struct, frozen=True, kw_only=True):
-    version: ClassVar[int] = 1
-    clock_id: str
-    step_id: str = ""
-
-
-class ClockResumed(msgspec.Struct, frozen=True, kw_only=True):
-    """The clock runs again; its deadline moved by the paused working time."""
-
-    version: ClassVar[int] = 1
-    clock_id: str
-    step_id: str = ""
-    promised_deadline: datetime | None = None
-    deadline: datetime | None = None
-    warning_at: datetime | None = None
-    provisional: bool = False
-    provisional_years: list[int] = []
-
-
-class ClockExtended(msgspec.Struct, frozen=True, kw_only=True):
-    version: ClassVar[int] = 1
-    clock_id: str
-    step_id: str = ""
-    promised_deadline: datetime | None = None
-    deadline: datetime | None = None
-    warning_at: datetime | None = None
-    provisional: bool = False
-    provisional_years: list[int] = []
-
-
-class DeadlineRevised(msgspec.Struct, frozen=True, kw_only=True):
-    """The official schedule of ``year`` replaced the provisional one: the step clock's times were recomputed."""
-
-    version: ClassVar[int] = 1
-    clock_id: str
-    step_id: str = ""
-    year: int
-    old_promised_deadline: datetime
-    promised_deadline: datetime
-    warning_at: datetime | None = None
-    retracted: list[str] = []  # alert levels no longer due
-    status_before: str = "正常"
-    status_after: str = "正常"
-    provisional: bool = False
-    provisional_years: list[int] = []
 
 
 class ApplicantNotified(msgspec.Struct, frozen=True, kw_only=True):
@@ -231,3 +172,56 @@ class CaseReturned(msgspec.Struct, frozen=True, kw_only=True):
     step_ids: list[str] = []
     notice_no: str = ""
     returned_at: datetime
+
+
+class ChildCompleted(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    child_case_no: str
+    item_name: str
+    department: str
+    result: str
+    reason: str = ""
+    licence_name: str = ""
+    licence_no: str = ""
+    closed_by: str = ""  # 不予办理: the prerequisite child whose refusal closed it unhandled
+
+
+class ItemResult(msgspec.Struct, frozen=True, kw_only=True):
+    """One item's own result (each child of a bundle), with the licence its 决定 issued."""
+
+    case_no: str
+    item_code: str = ""
+    item_name: str
+    department: str = ""
+    result: str
+    reason: str = ""
+    licence_name: str = ""
+    licence_no: str = ""
+    validity: str = ""
+
+
+class CaseCompleted(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    result: str
+    reasons: list[str] = []
+    completed_at: datetime
+    items: list[ItemResult] = []  # cases completed before 2026-11-30 lack them
+
+
+class CaseDelivered(msgspec.Struct, frozen=True, kw_only=True):
+    version: ClassVar[int] = 1
+    method: str
+    address: str = ""
+    delivered_at: datetime
+    items: list[ItemResult] = []
+
+
+class HandedOver(msgspec.Struct, frozen=True, kw_only=True):
+    """跨省通办: the case went to the other jurisdiction."""
+
+    version: ClassVar[int] = 1
+    case_no: str
+    jurisdiction: str
+    handed_over_at: datetime
+    method: str = ""
+    tracking_no: str = ""

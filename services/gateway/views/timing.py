@@ -1,5 +1,5 @@
-"""The SLA board's own views of timing's clock events (only the fields it reads; defaults where older events
-may lack one)."""
+"""The gateway's views of timing's events (``timing.events``): every clock (a case's, a step's, a return's limit,
+a handover's) and the working calendar. A step clock's id is the step id."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from datetime import datetime
 from typing import ClassVar
 
 import msgspec
+
+from services.gateway.views.intake import Limit
 
 
 class ClockStarted(msgspec.Struct, frozen=True, kw_only=True):
@@ -16,7 +18,7 @@ class ClockStarted(msgspec.Struct, frozen=True, kw_only=True):
     promised_deadline: datetime
     statutory_deadline: datetime | None = None
     clock_id: str = ""
-    purpose: str = "办件"
+    purpose: str = "办件"  # 环节 for a step clock; 退回补正 for a return's limit (its id starts with the step id)
     step_id: str = ""
     step_name: str = ""
     department: str = ""
@@ -32,14 +34,22 @@ class ClockStarted(msgspec.Struct, frozen=True, kw_only=True):
 class ClockPaused(msgspec.Struct, frozen=True, kw_only=True):
     version: ClassVar[int] = 1
     clock_id: str
+    purpose: str = "办件"
+    step_id: str = ""
     reason: str = ""
     paused_at: datetime
 
 
 class ClockResumed(msgspec.Struct, frozen=True, kw_only=True):
+    """The clock runs again; its deadline moved by the paused working time."""
+
     version: ClassVar[int] = 1
     clock_id: str
+    purpose: str
+    case_no: str
+    step_id: str = ""
     promised_deadline: datetime
+    deadline: datetime | None = None
     statutory_deadline: datetime | None = None
     warning_at: datetime | None = None
     provisional: bool = False
@@ -47,9 +57,16 @@ class ClockResumed(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ClockExtended(msgspec.Struct, frozen=True, kw_only=True):
+    """延长 approved: the clock's deadline moved later."""
+
     version: ClassVar[int] = 1
     clock_id: str
+    purpose: str
+    case_no: str
+    step_id: str = ""
+    limit: Limit
     promised_deadline: datetime
+    deadline: datetime | None = None
     statutory_deadline: datetime | None = None
     warning_at: datetime | None = None
     provisional: bool = False
@@ -59,17 +76,32 @@ class ClockExtended(msgspec.Struct, frozen=True, kw_only=True):
 class ClockAlerted(msgspec.Struct, frozen=True, kw_only=True):
     version: ClassVar[int] = 1
     clock_id: str
+    purpose: str = "办件"
+    step_id: str = ""
     level: str
     deadline: datetime
+    fired_at: datetime
 
 
 class ClockStopped(msgspec.Struct, frozen=True, kw_only=True):
     version: ClassVar[int] = 1
+    case_no: str
+    clock_id: str = ""
+    purpose: str = "办件"
     stopped_at: datetime
     promised_deadline: datetime
     on_time: bool
+    reason: str = ""
+    outcome: str = ""  # 退件: stopped without a decision, neither on time nor overdue
+    used: float | None = None
+
+
+class ClockRefused(msgspec.Struct, frozen=True, kw_only=True):
+    """No longer published (timing computes a provisional deadline instead); old records are read but not shown."""
+
+    version: ClassVar[int] = 1
     clock_id: str = ""
-    outcome: str = ""  # 退件: not counted on time or overdue
+    purpose: str = "办件"
 
 
 class DeadlineRevised(msgspec.Struct, frozen=True, kw_only=True):
@@ -77,6 +109,9 @@ class DeadlineRevised(msgspec.Struct, frozen=True, kw_only=True):
 
     version: ClassVar[int] = 1
     clock_id: str
+    purpose: str
+    case_no: str
+    step_id: str = ""
     year: int
     old_promised_deadline: datetime
     promised_deadline: datetime
@@ -85,9 +120,13 @@ class DeadlineRevised(msgspec.Struct, frozen=True, kw_only=True):
     status_before: str = "正常"
     status_after: str = "正常"
     retracted: list[str] = []  # alert levels raised under the provisional dates that are no longer due
-    provisional: bool = False
+    provisional: bool = False  # still provisional for another year
     provisional_years: list[int] = []
     revised_at: datetime
+
+
+# ClockResumed, ClockExtended and DeadlineRevised: the clock's deadline moved.
+ClockMoved = ClockResumed | ClockExtended | DeadlineRevised
 
 
 class CalendarLoaded(msgspec.Struct, frozen=True, kw_only=True):
