@@ -75,6 +75,7 @@ class Action(StrEnum):
     STATS = "好差评统计"
     SLA = "时限监控"
     CATALOGUE = "事项目录"
+    ASSESS = "检查申请材料（一次告知、容缺）"
     OPS = "运行监控（持续重试的消息）"
     PROJECT_REGISTER = "登记工程建设项目"
     PROJECTS = "查看工程建设项目（各阶段、审批时间）"
@@ -128,6 +129,7 @@ TABLE: Mapping[Action, Mapping[Role, Rule]] = {
     A.CATALOGUE: {
         role: R.ANY for role in ("clerk", "staff", "supervisor", "hall-supervisor", "kiosk", "pad", "operator")
     },
+    A.ASSESS: {"clerk": R.ANY},
     A.OPS: {"operator": R.ANY},
     A.PROJECT_REGISTER: {"clerk": R.ANY},
     A.PROJECTS: {"clerk": R.ANY, "operator": R.ANY},
@@ -177,6 +179,7 @@ ROUTES: Mapping[Action, tuple[str, ...]] = {
     A.STATS: ("GET /api/ratings/stats",),
     A.SLA: ("GET /api/sla/board", "GET /api/sla/stream"),
     A.CATALOGUE: ("GET /api/catalogue", "GET /api/catalogue/{code}"),
+    A.ASSESS: ("POST /api/catalogue/{code}/assessment",),
     A.OPS: ("GET /api/ops/stuck",),
     A.PROJECT_REGISTER: ("POST /api/projects",),
     A.PROJECTS: ("GET /api/projects", "GET /api/projects/{project_code}"),

@@ -40,6 +40,7 @@ from services.intake.rules import (
     unknown_materials,
 )
 from shared import topics
+from shared.assessment import commitment_problem, unknown_problem, with_agent
 from shared.catalogue import Bundle, Catalogue, FormMaterial, Item, Limit, Offering, Version
 from shared.envelope import SYSTEM, Envelope
 from shared.kafka import HandlerTable, Route
@@ -52,19 +53,6 @@ from shared.settings import HallSettings
 
 SUPPLEMENT = "补齐"
 OVERDUE = "逾期"
-# 代理人: the 授权委托书 an agent brings, required once an agent is named (an item's own 委托书 line, made required,
-# or this line added to its form).
-AGENT_LETTER = FormMaterial(
-    code="WTS",
-    name="授权委托书",
-    required=True,
-    deferrable=False,
-    commitment=False,
-    reusable=False,
-    originals=1,
-    copies=0,
-    parts=[],
-)
 NOTICE_SERIES = "YC"  # 一次告知书's own series in the case-number scheme
 
 
@@ -188,14 +176,13 @@ class Intake:
         point = self.points.get(cmd.point)
         if point is None:
             raise Refusal(422, f"未知受理场所：{cmd.point}")
-        unknown = unknown_materials(self.form(offering, cmd), cmd.materials)
-        if unknown:
-            raise Refusal(422, f"“{offering.name}”没有这些材料编码：{'、'.join(unknown)}")
+        if problem := unknown_problem(offering, unknown_materials(self.form(offering, cmd), cmd.materials)):
+            raise Refusal(422, problem)
         version = offering.version_on(at.date())
         if version is None:
             raise Refusal(422, f"“{offering.name}”在 {at:%Y-%m-%d} 尚未生效")
-        if cmd.commitment_signed and not self._allows_commitment(offering):
-            raise Refusal(422, f"“{offering.name}”未实行告知承诺制，请提交全部证明材料")
+        if problem := commitment_problem(self.catalogue, offering, cmd.commitment_signed):
+            raise Refusal(422, problem)
         requested = Limit(cmd.supplement_limit.value, cmd.supplement_limit.unit) if cmd.supplement_limit else None
         if requested is not None and (reason := supplement_problem(requested, version.promised)):
             raise Refusal(422, reason)
@@ -206,13 +193,7 @@ class Intake:
         form = self.catalogue.form(offering)
         if cmd.project_code:  # 工程建设: the licences of earlier stages the stage needs (材料复用)
             form = [*form, *projects.reuse_lines(self.catalogue, offering)]
-        if cmd.agent is None:
-            return form
-        letters = [m for m in form if m.name == AGENT_LETTER.name]
-        if not letters:
-            return [*form, AGENT_LETTER]
-        strict = {"required": True, "deferrable": False, "commitment": False}
-        return [msgspec.structs.replace(m, **strict) if m.name == AGENT_LETTER.name else m for m in form]
+        return form if cmd.agent is None else with_agent(form)
 
     def _agent_id_number(self, cmd: SubmitApplication) -> str:
         """The agent's ID number, opened (as the gateway sealed it)."""
@@ -282,11 +263,6 @@ class Intake:
         if checked.owed and (reason := supplement_problem(requested, version.promised)):
             raise Refusal(422, reason)
         await self._accept(txn, application, checked, requested, stage)
-
-    def _allows_commitment(self, offering: Offering) -> bool:
-        if isinstance(offering, Item):
-            return offering.commitment
-        return any(self.catalogue.part_item(p).commitment for p in offering.parts)
 
     def _elsewhere(self, offering: Offering, cmd: SubmitApplication) -> str:
         """跨省通办: the province competent for an applicant from elsewhere, or "" when the hall decides itself."""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import re
+from typing import Any
 
 from playwright.async_api import Page, expect
 from stdnum.cn import ric
@@ -144,3 +146,26 @@ async def test_a_wrong_check_digit_is_shown_while_typing_and_refused_with_the_ch
     await tick(page, "M01", "M02")
     await page.click("#submit")
     await expect(page.locator("#error")).to_have_text("居民身份证号第18位校验码应为7，实际为4")
+
+
+async def test_the_checklist_asks_the_gateway_shows_checking_and_says_when_it_fails(page: Page, site: str) -> None:
+    """The live checklist is the gateway's assessment (intake's rules), not a copy in the page."""
+    await login(page, site, "clerk-zhang")
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if r.url.endswith("/assessment") else None)
+    await choose(page, "查封", "11150525000118001")
+    await expect(page.locator("#missing")).to_contain_text("尚缺 2 项")
+    assert any(url.endswith("/api/catalogue/11150525000118001/assessment") for url in asked)
+
+    # A slow answer: "检查中…" shows meanwhile; a failed one: the reason, and the page goes on working.
+    async def failing(route: Any) -> None:
+        await asyncio.sleep(0.8)
+        await route.fulfill(status=503, json={"status_code": 503, "detail": "暂不可用"})
+
+    await page.route("**/assessment", failing)
+    await page.check('#checklist input[data-code="M01"]')
+    await expect(page.locator("#missing")).to_have_text("检查中…")
+    await expect(page.locator("#missing")).to_contain_text("材料检查失败：暂不可用")
+    await page.unroute("**/assessment")
+    await page.check('#checklist input[data-code="M02"]')
+    await expect(page.locator("#missing")).to_contain_text("材料齐全")

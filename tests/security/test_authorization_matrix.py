@@ -232,6 +232,7 @@ PROBES = (
     Probe(Action.SLA, "GET", lambda _o: "/api/sla/board"),
     Probe(Action.CATALOGUE, "GET", lambda _o: "/api/catalogue?q=查封"),
     Probe(Action.CATALOGUE, "GET", lambda _o: f"/api/catalogue/{ITEM}"),
+    Probe(Action.ASSESS, "POST", lambda _o: f"/api/catalogue/{ITEM}/assessment", lambda _u, _o: {"materials": []}),
     Probe(Action.OPS, "GET", lambda _o: "/api/ops/stuck"),
     Probe(Action.EXTERNAL, "GET", lambda _o: "/api/external/cases"),
     # Not 跨省 cases: an allowed caller gets 409 (nothing to hand over, no other province's answer to record).

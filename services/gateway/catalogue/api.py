@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import date
 
 import msgspec
-from litestar import Controller, get
+from litestar import Controller, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, FromQuery
+from litestar.exceptions import HTTPException, NotFoundException
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Template
 
 from services.gateway import access
 from services.gateway.access import Action
+from services.gateway.catalogue.assessment import AssessmentIn, AssessmentOut, BadAssessment, assessment
 from services.gateway.catalogue.model import Catalogue, OfferingDetail, OfferingSummary
 from services.gateway.context import HallDep, Req
 from services.gateway.openapi import documented
@@ -66,6 +67,34 @@ class CatalogueController(Controller):
     async def show(self, request: Req, hall: HallDep, catalogue: CatalogueDep, code: FromPath[str]) -> OfferingDetail:
         access.caller(hall, request, Action.CATALOGUE)
         return known(catalogue, code)
+
+    @post(
+        "/api/catalogue/{code:str}/assessment",
+        summary="检查申请材料（一次告知、容缺）",
+        status_code=200,
+        description="窗口受理时的实时材料检查：按受理时的同一规则（shared/assessment.py），对照事项的材料清单检查已勾选的"
+        "材料，答复缺少哪些（一次告知）、哪些可容缺、能否受理。不查申请人以往办件中可复用的材料（提交时受理系统自动复用）。",
+        **documented(
+            404,
+            reasons={422: "材料编码不在该事项的材料清单中，或该事项未实行告知承诺制（指出原因）"},
+        ),
+    )
+    async def assess(
+        self,
+        request: Req,
+        hall: HallDep,
+        catalogue: CatalogueDep,
+        code: FromPath[str],
+        data: JSONBody[AssessmentIn],
+    ) -> AssessmentOut:
+        access.caller(hall, request, Action.ASSESS)
+        offering = catalogue.source.offering(code)
+        if offering is None:
+            raise NotFoundException(f"目录中没有编码为 {code} 的事项或一件事")
+        try:
+            return assessment(catalogue.source, offering, data)
+        except BadAssessment as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from None
 
     @get("/catalogue", include_in_schema=False)
     async def page(self, request: Req, hall: HallDep, catalogue: CatalogueDep, q: FromQuery[str] = "") -> Template:

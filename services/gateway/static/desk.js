@@ -118,12 +118,8 @@
           .map((p) => `<tr><td>${p.stage_name ? `${p.stage} ${esc(p.stage_name)}` : "并联办理"}</td><td>${esc(p.item_name)}</td><td>${esc(p.department)}</td><td>${esc(p.promised_text)}</td></tr>`)
           .join("")}</tbody></table>`
       : "";
-    $("#checklist").innerHTML = formMaterials()
-      .map(
-        (m) => `<li><input type="checkbox" id="m-${esc(m.code)}" data-code="${esc(m.code)}">
-          <label for="m-${esc(m.code)}">${esc(m.name)} <span class="muted">${esc(m.code)}</span></label>${tags(m)}</li>`,
-      )
-      .join("");
+    $("#checklist").innerHTML = "";
+    renderChecklist(e.materials);
     const deferrable = e.materials.some((m) => m.deferrable);
     $("#deferral-box").hidden = !deferrable;
     $("#commitment-box").hidden = !e.materials.some((m) => m.commitment);
@@ -139,31 +135,26 @@
     $("#applicant-name").focus();
   }
 
-  // 代理人: an agent named makes the 授权委托书 required (the item's own, or WTS added to the list), as intake does.
-  const AGENT_LETTER = { code: "WTS", name: "授权委托书", required: true, originals: 1 };
+  // The checklist shown: the catalogue's form until the assessment answers with the one it checked (an agent named
+  // makes the 授权委托书 required, added when the item does not list it: the gateway says so, as intake does).
+  let shownForm = [];
   function hasAgent() {
     return $("#has-agent").checked;
   }
-  function formMaterials() {
-    if (!selected) return [];
-    if (!hasAgent()) return selected.materials;
-    const own = selected.materials.some((m) => m.name === AGENT_LETTER.name);
-    if (!own) return [...selected.materials, AGENT_LETTER];
-    return selected.materials.map((m) => (m.name === AGENT_LETTER.name ? { ...m, required: true, deferrable: false, commitment: false } : m));
-  }
-  function renderChecklist() {
+  function renderChecklist(lines) {
     const have = new Set(checked());
-    $("#checklist").innerHTML = formMaterials()
+    shownForm = lines;
+    $("#checklist").innerHTML = lines
       .map(
         (m) => `<li><input type="checkbox" id="m-${esc(m.code)}" data-code="${esc(m.code)}"${have.has(m.code) ? " checked" : ""}>
           <label for="m-${esc(m.code)}">${esc(m.name)} <span class="muted">${esc(m.code)}</span></label>${tags(m)}</li>`,
       )
       .join("");
   }
+  const lineKey = (lines) => JSON.stringify(lines.map((m) => [m.code, m.required, m.deferrable, m.commitment]));
   $("#has-agent").addEventListener("change", () => {
     $("#agent-fields").hidden = !hasAgent();
     $("#agent-note").hidden = !hasAgent();
-    renderChecklist();
     refresh();
     if (hasAgent()) $("#agent-name").focus();
   });
@@ -176,30 +167,45 @@
     return [...form.querySelectorAll("#checklist input:checked")].map((box) => box.dataset.code);
   }
 
-  // What is still missing, live: the same rules intake applies (intake also counts materials on file).
+  // What is still missing, live: the gateway assesses the ticks with intake's own rules
+  // (POST /api/catalogue/{code}/assessment); intake also counts the applicant's materials on file.
+  let assessTimer = 0;
+  let asked = 0; // the latest question: an older answer arriving late is dropped
   function refresh() {
     if (!selected) return;
-    const have = new Set(checked());
-    const deferral = $("#deferral").checked;
-    const commitment = $("#commitment").checked;
-    const missing = [];
-    const owed = [];
-    for (const m of formMaterials()) {
-      if (!m.required || have.has(m.code)) continue;
-      if (m.commitment && commitment) continue;
-      if (m.deferrable) owed.push(m);
-      else missing.push(m);
-    }
     const box = $("#missing");
-    box.classList.toggle("ok", !missing.length && (!owed.length || deferral));
-    if (missing.length || (owed.length && !deferral)) {
-      const all = [...missing, ...owed];
-      box.innerHTML = `<strong>尚缺 ${all.length} 项：</strong>${all.map((m) => esc(m.name) + (m.deferrable ? "（可容缺）" : "")).join("、")}`;
-      if (!missing.length) box.innerHTML += "<br>仅缺可容缺材料：申请人签署容缺承诺书后可先行受理。";
-    } else if (owed.length) {
-      box.innerHTML = `<strong>容缺受理：</strong>待补齐 ${owed.map((m) => esc(m.name)).join("、")}`;
-    } else {
-      box.innerHTML = "<strong>材料齐全</strong>，可以受理。";
+    box.classList.remove("ok");
+    box.setAttribute("aria-busy", "true");
+    box.innerHTML = `<span class="muted">检查中…</span>`;
+    clearTimeout(assessTimer);
+    assessTimer = setTimeout(assessNow, 150);
+  }
+  async function assessNow() {
+    const code = selected.code;
+    const question = ++asked;
+    const box = $("#missing");
+    const body = {
+      materials: checked(),
+      deferral_signed: $("#deferral").checked,
+      commitment_signed: $("#commitment").checked,
+      with_agent: hasAgent(),
+    };
+    try {
+      const { body: answer } = await window.hall.json(`/api/catalogue/${encodeURIComponent(code)}/assessment`, {
+        method: "POST",
+        body: JSON.stringify(body),
+      });
+      if (question !== asked || !selected || selected.code !== code) return;
+      if (lineKey(answer.form) !== lineKey(shownForm)) renderChecklist(answer.form);
+      box.classList.toggle("ok", answer.acceptable);
+      const [head, ...rest] = answer.summary.split("：");
+      const tail = rest.join("：");
+      box.innerHTML = tail ? `<strong>${esc(head)}：</strong>${esc(tail)}` : `<strong>${esc(head)}</strong>`;
+    } catch (error) {
+      if (question !== asked) return;
+      box.innerHTML = `<strong>材料检查失败：</strong>${esc(error.message)}（提交时仍会检查）`;
+    } finally {
+      if (question === asked) box.removeAttribute("aria-busy");
     }
   }
   form.addEventListener("change", refresh);
