@@ -23,6 +23,7 @@ from typing import Any
 import msgspec
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+MAX_REMEMBERED = 4096  # the hall has about 150 tags; a bound all the same, whatever a topic holds
 
 
 def split_tag(tag: str) -> tuple[str, int] | None:
@@ -36,6 +37,7 @@ class Upcasters(Mapping[tuple[str, int], Upcaster]):
 
     def __init__(self) -> None:
         self._steps: dict[tuple[str, int], Upcaster] = {}
+        self._current: set[str] = set()  # tags seen that nothing upcasts: every record decoded asks, most of these
 
     def __getitem__(self, key: tuple[str, int]) -> Upcaster:
         return self._steps[key]
@@ -53,12 +55,14 @@ class Upcasters(Mapping[tuple[str, int], Upcaster]):
             if (name, from_version) in self._steps:
                 raise ValueError(f"{name}.v{from_version} already has an upcaster")
             self._steps[(name, from_version)] = step
+            self._current.clear()
             return step
 
         return add
 
     def unregister(self, name: str, from_version: int) -> None:
         self._steps.pop((name, from_version), None)
+        self._current.clear()
 
     def latest(self, tag: str) -> str:
         """The tag ``tag`` reads as once upcast (itself when nothing is registered for it)."""
@@ -72,8 +76,12 @@ class Upcasters(Mapping[tuple[str, int], Upcaster]):
 
     def apply(self, tag: str, payload: bytes) -> tuple[str, bytes]:
         """The newest tag and its payload for a record written as ``tag``; the same bytes when none applies."""
+        if tag in self._current:
+            return tag, payload
         parsed = split_tag(tag)
         if parsed is None or parsed not in self._steps:
+            if len(self._current) < MAX_REMEMBERED:
+                self._current.add(tag)
             return tag, payload
         name, version = parsed
         data: dict[str, Any] = msgspec.json.decode(payload, type=dict[str, Any])
