@@ -31,24 +31,25 @@ from shared.settings import HallSettings
 from shared.telemetry import tracer_provider
 
 SERVICE = "intake"
+# What intake publishes on intake.events (the unit tests' fake Txn checks the same declarations).
+PUBLISHES = (
+    CaseAccepted,
+    CaseRefused,
+    ClockRequested,
+    ClockWithdrawn,
+    MaterialsSupplemented,
+    CaseSuspended,
+    OneTimeNoticeIssued,
+    ApplicationPreSubmitted,
+    PreReviewed,
+    ProjectRegistered,
+    ProjectStageCompleted,
+)
 
 
 def build(settings: HallSettings, spans: SpanProcessor | None = None) -> ServiceRuntime:
     runtime = RebuildingRuntime(settings, SERVICE, tracer_provider(settings, SERVICE, spans))
-    runtime.publications.declare(
-        topics.INTAKE_EVENTS,
-        CaseAccepted,
-        CaseRefused,
-        ClockRequested,
-        ClockWithdrawn,
-        MaterialsSupplemented,
-        CaseSuspended,
-        OneTimeNoticeIssued,
-        ApplicationPreSubmitted,
-        PreReviewed,
-        ProjectRegistered,
-        ProjectStageCompleted,
-    )
+    runtime.publications.declare(topics.INTAKE_EVENTS, *PUBLISHES)
     intake = Intake(settings, load_catalogue(), load_points(), CreditList(key=for_settings(settings).id_hash))
     # An empty Redis (no ``built`` key) is rebuilt from intake.events before anything is consumed.
     runtime.before_consuming.append(lambda: rebuild(settings, runtime.redis, intake.catalogue, intake.pii, force=False))

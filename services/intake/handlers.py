@@ -7,7 +7,7 @@ from datetime import datetime
 
 import msgspec
 
-from services.intake import prereview, projects
+from services.intake import decisions, prereview, projects
 from services.intake.credit import CreditList
 from services.intake.identity import home_province, identity_problem, normalize
 from services.intake.messages import (
@@ -16,11 +16,9 @@ from services.intake.messages import (
     CaseCompleted,
     CaseRefused,
     CaseSuspended,
-    ChildCase,
     ClockAlerted,
     ClockRequested,
     ClockWithdrawn,
-    LimitOut,
     Material,
     MaterialsSupplemented,
     MissingMaterial,
@@ -33,15 +31,13 @@ from services.intake.messages import (
 )
 from services.intake.rules import (
     Assessment,
-    assess,
     case_number,
-    child_number,
     supplement_problem,
     unknown_materials,
 )
 from shared import topics
 from shared.assessment import commitment_problem, unknown_problem, with_agent
-from shared.catalogue import Bundle, Catalogue, FormMaterial, Item, Limit, Offering, Version
+from shared.catalogue import Catalogue, FormMaterial, Limit, Offering, Version
 from shared.envelope import SYSTEM, Envelope
 from shared.kafka import HandlerTable, Route
 from shared.localtime import LOCAL
@@ -51,7 +47,7 @@ from shared.points import Point
 from shared.replies import Refusal
 from shared.settings import HallSettings
 
-SUPPLEMENT = "补齐"
+SUPPLEMENT = decisions.SUPPLEMENT  # the 补齐 clock's purpose
 OVERDUE = "逾期"
 NOTICE_SERIES = "YC"  # 一次告知书's own series in the case-number scheme
 
@@ -99,10 +95,6 @@ class Application(msgspec.Struct, frozen=True, kw_only=True):
 
 _record = msgspec.json.Decoder(CaseRecord)
 _on_file = msgspec.json.Decoder(OnFile)
-
-
-def _limit(limit: Limit) -> LimitOut:
-    return LimitOut(limit.value, limit.unit)
 
 
 class Intake:
@@ -238,31 +230,32 @@ class Intake:
             id_key=self.pii.lookup_hash(id_number),
         )
         stage = await projects.check_stage(self, txn, cmd, offering, id_number)
-        refusal = self._refusal(cmd, application.id_number, at)
-        if refusal:
-            await self._refuse(txn, application, refusal)
-            return
+        listing = self.credit.exclusion(application.id_number, at.date()) if cmd.commitment_signed else None
+        refusal = decisions.refusal_reason(cmd.refusal_reason, commitment_signed=cmd.commitment_signed, listing=listing)
         form, given = self.form(offering, cmd), set(cmd.materials)
         # 材料复用: the applicant's file is read only when a reusable material was not handed in.
-        wanted = any(m.reusable and m.required and m.code not in given for m in form)
+        wanted = not refusal and any(m.reusable and m.required and m.code not in given for m in form)
         on_file: dict[bytes, bytes] = {}
         if wanted:  # under the current secret's hash, and the previous one's during a rotation (current wins)
             for id_key in reversed(self.pii.lookup_hashes(application.id_number)):
                 on_file.update(await txn.hgetall(self.key("docs", id_key)))
         reusable = {name.decode(): _on_file.decode(raw).case_no for name, raw in on_file.items()}
-        checked = assess(
-            form,
-            cmd.materials,
-            {**reusable, **(stage.reused if stage else {})},
+        decision = decisions.decide(
+            refusal=refusal,
+            form=form,
+            provided=cmd.materials,
+            on_file={**reusable, **(stage.reused if stage else {})},
             deferral_signed=cmd.deferral_signed,
             commitment_signed=cmd.commitment_signed,
+            requested=requested,
+            promised=version.promised,
         )
-        if checked.missing:
-            await self._notify_missing(txn, application, checked)
-            return
-        if checked.owed and (reason := supplement_problem(requested, version.promised)):
-            raise Refusal(422, reason)
-        await self._accept(txn, application, checked, requested, stage)
+        if isinstance(decision, decisions.Refused):
+            await self._refuse(txn, application, decision.reason)
+        elif isinstance(decision, decisions.Incomplete):
+            await self._notify_missing(txn, application, decision.checked)
+        else:
+            await self._accept(txn, application, decision.checked, requested, stage)
 
     def _elsewhere(self, offering: Offering, cmd: SubmitApplication) -> str:
         """跨省通办: the province competent for an applicant from elsewhere, or "" when the hall decides itself."""
@@ -272,19 +265,6 @@ class Intake:
         if home is None or home[0] == self.settings.region_code[:2]:
             return ""
         return home[1]
-
-    def _refusal(self, cmd: SubmitApplication, id_number: str, at: datetime) -> str:
-        """The reason for 不予受理, or "": the clerk's finding, or an applicant excluded from 告知承诺."""
-        if cmd.refusal_reason.strip():
-            return f"不符合受理条件：{cmd.refusal_reason.strip()}"
-        if cmd.commitment_signed:
-            listing = self.credit.exclusion(id_number, at.date())
-            if listing is not None:
-                return (
-                    f"申请人已列入告知承诺失信名单（{listing.reason}，{listing.listed_on:%Y-%m-%d}列入），"
-                    "信用修复前不适用告知承诺制；可提交全部证明材料后重新申请"
-                )
-        return ""
 
     async def _number(self, txn: Txn, at: datetime) -> str:
         sequence = await txn.next_number(self.key("seq", f"{at:%Y%m%d}"))
@@ -373,29 +353,6 @@ class Intake:
         )
         txn.answer(422, reason=reason, body=outcome)
 
-    def _children(self, bundle: Bundle, case_no: str, day: datetime) -> list[ChildCase]:
-        children = []
-        for index, part in enumerate(bundle.parts, start=1):
-            item = self.catalogue.part_item(part)
-            version = item.version_on(day.date()) or item.versions[0]
-            children.append(
-                ChildCase(
-                    case_no=child_number(case_no, index),
-                    item_code=item.code,
-                    item_name=item.name,
-                    department=item.department,
-                    stage=part.stage,
-                    stage_name=bundle.stage_name(part.stage),
-                    promised_limit=_limit(part.promised or version.promised),
-                    statutory_limit=_limit(version.statutory),
-                    co_departments=item.co_departments,
-                    scope=item.scope,
-                    key=part.key,
-                    needs=list(part.needs),
-                )
-            )
-        return children
-
     async def _accept(
         self,
         txn: Txn,
@@ -409,30 +366,20 @@ class Intake:
         accepted_at = env.occurred_at.astimezone(LOCAL)
         case_no = await self._number(txn, accepted_at)
         form = self.form(offering, cmd)
-        owed = [Material(m.code, m.name) for m in checked.owed]
-        supplement = _limit(requested or version.promised) if owed else None
-        clock_id = f"{case_no}:{SUPPLEMENT}" if owed else ""
-        if isinstance(offering, Item):
-            children: list[ChildCase] = []
-            departments, approving, level = [offering.department], offering.department, offering.level
-            co, case_type, specials = offering.co_departments, offering.case_type, [*offering.special_procedures]
-        else:
-            children = self._children(offering, case_no, accepted_at)
-            departments = list(dict.fromkeys(c.department for c in children))
-            approving, level, co, case_type, specials = offering.lead_department, 4, [], 2, []
+        terms = decisions.supplement_terms(case_no, checked, requested, version.promised)
+        owed, supplement, clock_id = terms.owed, terms.supplement, terms.clock_id
+        case = decisions.shape(self.catalogue, offering, case_no, accepted_at)
+        children, approving = case.children, case.approving
         jurisdiction = self._elsewhere(offering, cmd)
-        given = set(cmd.materials)
-        received = [Material(m.code, m.name) for m in form if m.code in given]
-        received += [Material(r.code, r.name) for r in checked.reused]
         accepted = CaseAccepted(
             case_no=case_no,
             item_code=offering.code,
             item_name=offering.name,
             item_version=version.effective.isoformat(),
-            departments=departments,
-            case_type=case_type,
-            statutory_limit=_limit(version.statutory),
-            promised_limit=_limit(version.promised),
+            departments=case.departments,
+            case_type=case.case_type,
+            statutory_limit=decisions.limit_out(version.statutory),
+            promised_limit=decisions.limit_out(version.promised),
             applicant_name=cmd.applicant.name,
             applicant_id_type=cmd.applicant.id_type,
             applicant_id_number=self.pii.seal(id_number),
@@ -446,15 +393,15 @@ class Intake:
             point_level=point.level,
             approving_department=approving,
             approving_department_uscc=self.catalogue.uscc(approving),
-            approving_level=level,
-            co_departments=co,
-            countersign=isinstance(offering, Item) and offering.countersign,
+            approving_level=case.level,
+            co_departments=case.co_departments,
+            countersign=case.countersign,
             scope=offering.scope,
             cross_province=bool(jurisdiction),
             jurisdiction=jurisdiction,
-            handover_limit=_limit(self.catalogue.handover_limit(offering.code)) if jurisdiction else None,
-            special_procedures=[str(p) for p in specials],
-            materials=received,
+            handover_limit=decisions.limit_out(self.catalogue.handover_limit(offering.code)) if jurisdiction else None,
+            special_procedures=case.special_procedures,
+            materials=decisions.received(form, cmd.materials, checked.reused),
             reused_materials=checked.reused,
             deferred=bool(owed),
             owed_materials=owed,
@@ -468,7 +415,7 @@ class Intake:
         )
         record = CaseRecord(case_no=case_no, item_code=offering.code, applicant_id=id_key, owed=owed, clock_id=clock_id)
         txn.set(self.key("case", env.case_id), record)
-        self._keep_on_file(txn, id_key, case_no, [m for m in form if m.reusable and m.code in given])
+        self._keep_on_file(txn, id_key, case_no, decisions.kept_on_file(form, cmd.materials))
         txn.emit(self.events, accepted)
         if stage is not None:
             await projects.stage_accepted(self, txn, stage, case_no, env.case_id)
@@ -497,7 +444,7 @@ class Intake:
             owed=owed,
             supplement_limit=supplement,
             commitment=cmd.commitment_signed,
-            promised_limit=_limit(version.promised),
+            promised_limit=decisions.limit_out(version.promised),
             point_name=point.name,
             children=children,
             project_code=stage.project_code if stage else "",
