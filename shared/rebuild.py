@@ -6,9 +6,9 @@ SERVICE`` wipes the service's keys and rebuilds them on demand.
 
 A rebuild reads whole topics (:func:`read_topics`, to their end as they are now), folds them in memory into a
 :class:`Memory` (the real handlers may run against it through :class:`MemoryPipe`, the same :class:`Txn` they
-get from :mod:`shared.outbox`), and writes the result in large pipelines. Outbox markers come back for every input that
-published something within the markers' lifetime: each holds the records its handling published, exactly as they
-are in the log, so a redelivery (or a retried command) re-publishes the same event ids.
+get from :mod:`shared.outbox`), and writes the result as a mass insertion of packed commands. Outbox markers come
+back for every input that published something within the markers' lifetime: each holds the records its handling
+published, exactly as they are in the log, so a redelivery (or a retried command) re-publishes the same event ids.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from itertools import chain
 from typing import Any, NamedTuple, cast
 
 import msgspec
@@ -40,6 +41,7 @@ from shared.startup import retry_kafka
 
 log = logging.getLogger("hall.rebuild")
 CHUNK = 5000
+CHUNK_BYTES = 16 * 1024 * 1024
 MSET_KEYS = 1000
 LOCK_S = 900  # one instance rebuilds at a time; a crashed one's turn ends after this
 REAL_TIME = SystemClock(timedelta(0))  # Kafka's time stamps are the real time, whatever the hall's offset
@@ -146,7 +148,7 @@ def _b(value: Any) -> bytes:
 
 
 class Memory:
-    """A service's keys as a rebuild computes them, written to Redis at the end in large pipelines."""
+    """A service's keys as a rebuild computes them, written to Redis at the end as a mass insertion."""
 
     def __init__(self) -> None:
         self.strings: dict[str, bytes] = {}
@@ -166,44 +168,56 @@ class Memory:
         self.ttl.pop(key, None)
 
     async def flush(self, redis: Redis) -> None:
-        pipe: Any = redis.pipeline(transaction=False)
-        n = 0
+        """Write every key, as a mass insertion: the commands packed here, sent CHUNK at a time on one connection
+        (redis-py's pipeline packs each command's arguments one by one, about half the flush's time)."""
+        conn = await redis.connection_pool.get_connection()
+        try:
+            batch: list[bytes] = []
+            size = 0
+            for command in self._commands():
+                batch.append(command)
+                size += len(command)
+                if len(batch) >= CHUNK or size >= CHUNK_BYTES:
+                    await _send(conn, batch)
+                    batch, size = [], 0
+            await _send(conn, batch)
+        except BaseException:
+            await conn.disconnect()  # replies may be left unread on it
+            raise
+        finally:
+            await redis.connection_pool.release(conn)
 
-        async def step(keys: int = 1) -> None:
-            """Send what is queued once it covers CHUNK keys."""
-            nonlocal n, pipe
-            n += keys
-            if n >= CHUNK:
-                n = 0
-                await pipe.execute()
-
-        # Strings in MSETs of a thousand (one command, not a thousand: the flush is bound by commands, not bytes).
-        batch: dict[str, bytes] = {}
-        for key, value in self.strings.items():
-            batch[key] = value
-            if len(batch) == MSET_KEYS:
-                pipe.mset(batch)
-                await step(len(batch))
-                batch = {}
-        if batch:
-            pipe.mset(batch)
-            await step(len(batch))
+    def _commands(self) -> Iterator[bytes]:
+        strings = list(self.strings.items())
+        for start in range(0, len(strings), MSET_KEYS):  # one MSET per thousand, not a thousand SETs
+            pairs = ((key.encode(), value) for key, value in strings[start : start + MSET_KEYS])
+            yield _command(b"MSET", *chain.from_iterable(pairs))
         for key, fields in self.hashes.items():
             if fields:
-                pipe.hset(key, mapping=fields)
-                await step()
+                yield _command(b"HSET", key.encode(), *chain.from_iterable(fields.items()))
         for key, members in self.sets.items():
             if members:
-                pipe.sadd(key, *members)
-                await step()
+                yield _command(b"SADD", key.encode(), *members)
         for key, scores in self.zsets.items():
             if scores:
-                pipe.zadd(key, scores)
-                await step()
+                pairs = ((repr(score).encode(), member) for member, score in scores.items())
+                yield _command(b"ZADD", key.encode(), *chain.from_iterable(pairs))
         for key, seconds in self.ttl.items():
-            pipe.expire(key, seconds)
-            await step()
-        await pipe.execute()
+            yield _command(b"EXPIRE", key.encode(), b"%d" % seconds)
+
+
+def _command(*args: bytes) -> bytes:
+    """One command in Redis's protocol (RESP): ``*<count>`` then each argument as ``$<length>`` and its bytes."""
+    return b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(arg), arg) for arg in args)
+
+
+async def _send(conn: Any, commands: list[bytes]) -> None:
+    """Send packed commands and read a reply for each (an error reply raises ``ResponseError``)."""
+    if not commands:
+        return
+    await conn.send_packed_command(b"".join(commands), check_health=False)
+    for _ in commands:
+        await conn.read_response()
 
 
 class MemoryPipe:
