@@ -5,11 +5,15 @@ it: started again, it rebuilds from Kafka before consuming. Only that code resta
 a kill -9 or a stop, ends the supervisor too with the child's status, so a crash stays visible (``./hall status``
 shows it stopped). SIGTERM or SIGINT to the supervisor is passed to the child once, and nothing is restarted
 after it. :class:`deploy.processes.Launcher` keeps the supervisor's PID in the PID file (it leads the process
-group: kill -9 goes to the whole group, the child included).
+group: kill -9 goes to the whole group, the child included). A kill -9 of the supervisor alone ends the child too:
+the kernel sends it SIGTERM when its parent dies (``PR_SET_PDEATHSIG``), so it drains and exits instead of running
+on unseen, with no PID file, beside the one the next ``./hall up`` starts.
 """
 
 from __future__ import annotations
 
+import ctypes
+import os
 import signal
 import subprocess
 import sys
@@ -27,6 +31,18 @@ def _log(message: str) -> None:
     sys.stderr.flush()
 
 
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _ends_with(parent: int) -> None:
+    """In the child, before it runs the module: SIGTERM when ``parent`` (the supervisor) dies, however it dies."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+        os.write(2, b"supervise: prctl(PR_SET_PDEATHSIG) failed: the process would outlive a killed supervisor\n")
+    if os.getppid() != parent:  # it died before the request took effect
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def main(module: str) -> int:
     stopping = False
     child: subprocess.Popen[bytes] | None = None
@@ -39,10 +55,15 @@ def main(module: str) -> int:
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
+    supervisor = os.getpid()
+
+    def ends_with_me() -> None:
+        _ends_with(supervisor)
+
     quick = 0
     while True:
         started = time.monotonic()
-        child = subprocess.Popen([sys.executable, "-m", module])
+        child = subprocess.Popen([sys.executable, "-m", module], preexec_fn=ends_with_me)  # noqa: PLW1509
         while True:
             try:
                 code = child.wait()
