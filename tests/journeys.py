@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any, Protocol
+from urllib.parse import urlencode
 
 from services.gateway.users import Directory
 from shared.settings import load_settings
@@ -58,6 +59,20 @@ async def submit(client: Client, application: dict[str, Any] | None = None) -> s
     return case_no
 
 
+async def inbox_steps(client: Client, url: str, headers: dict[str, str]) -> list[dict[str, Any]]:
+    """Every step of a department's inbox (``url``), page after page (the API answers 50 a page by default)."""
+    found: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"limit": 200}
+    while True:
+        response = await client.get(f"{url}?{urlencode(params)}", headers=headers)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        found += body["items"]
+        if not body.get("next_cursor"):
+            return found
+        params["cursor"] = body["next_cursor"]
+
+
 async def open_step(client: Client, case_no: str, every_s: float = 0.1) -> str:
     """The case's step waiting in 自然资源局's inbox (the first of 承办 → 审核 → 决定 not yet decided)."""
     return await _next_step(client, case_no, every_s, decided=set())
@@ -65,11 +80,9 @@ async def open_step(client: Client, case_no: str, every_s: float = 0.1) -> str:
 
 async def _next_step(client: Client, case_no: str, every_s: float, decided: set[str]) -> str:
     async def probe() -> str | None:
-        response = await client.get("/api/departments/自然资源局/steps", headers=STAFF)
-        assert response.status_code == 200, response.text
         steps = [
             s
-            for s in response.json()["steps"]
+            for s in await inbox_steps(client, "/api/departments/自然资源局/steps", STAFF)
             if s["case_no"] == case_no and s["step_id"] not in decided and not s["waiting"]
         ]
         return steps[0]["step_id"] if steps else None

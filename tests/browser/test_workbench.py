@@ -11,7 +11,7 @@ import httpx
 from playwright.async_api import Page, expect
 
 from tests.browser.pages import login, snap
-from tests.journeys import STAFF, submit
+from tests.journeys import STAFF, inbox_steps, submit
 from tests.support import eventually
 
 DUE = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}")
@@ -21,8 +21,11 @@ async def clocked_step(api: httpx.AsyncClient, case_no: str, seq: int = 1) -> di
     """The case's step ``seq`` in 自然资源局's inbox, once timing has started its clock."""
 
     async def probe() -> dict[str, Any] | None:
-        response = await api.get("/api/departments/自然资源局/steps", headers=STAFF)
-        steps = [s for s in response.json()["steps"] if s["case_no"] == case_no and s["seq"] == seq]
+        steps = [
+            s
+            for s in await inbox_steps(api, "/api/departments/自然资源局/steps", STAFF)
+            if s["case_no"] == case_no and s["seq"] == seq
+        ]
         return steps[0] if steps and steps[0]["due"] else None
 
     return await eventually(probe, timeout_s=30)

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from deploy.processes import Launcher
-from tests.journeys import CLERK, STAFF, finish_journey, submit
+from tests.journeys import CLERK, STAFF, finish_journey, inbox_steps, submit
 from tests.support import eventually
 
 pytestmark = pytest.mark.e2e
@@ -63,5 +63,8 @@ async def test_cases_survive_a_killed_service(processes: Launcher, gateway: http
         assert {kind: counts[kind] for kind in ONCE} == ONCE, (case_no, counts)
         # A case clock and one per step; rating windows add theirs.
         assert counts["ClockStarted.v1"] >= 4, (case_no, counts)
-    inbox = await gateway.get("/api/departments/自然资源局/steps", headers=STAFF)
-    assert not [s for s in inbox.json()["steps"] if s["case_no"] in case_numbers]
+    assert not [
+        s
+        for s in await inbox_steps(gateway, "/api/departments/自然资源局/steps", STAFF)
+        if s["case_no"] in case_numbers
+    ]

@@ -126,10 +126,10 @@ async def _step(client: httpx.AsyncClient, case_no: str, within_s: float, other_
     deadline = time.monotonic() + within_s
     while True:
         try:
-            response = await client.get("/api/departments/自然资源局/steps", headers=STAFF)
+            response = await client.get("/api/departments/自然资源局/steps", params={"limit": 200}, headers=STAFF)
             if response.status_code == 401:  # sessions from before the wipe are refused: sign in again
                 sign_in_again()
-            steps = response.json()["steps"] if response.status_code == 200 else []
+            steps = response.json()["items"] if response.status_code == 200 else []
         except httpx.HTTPError:
             steps = []
         found = [

@@ -14,7 +14,7 @@ from shared import topics
 from shared.rebuild import decoded, read_topics
 from shared.settings import HallSettings
 from tests.integration.conftest import InProcessHall
-from tests.journeys import APPLICATION, auth, state, submit
+from tests.journeys import APPLICATION, auth, inbox_steps, state, submit
 from tests.support import eventually
 
 pytestmark = pytest.mark.integration
@@ -29,9 +29,11 @@ FIRST = {"公安局": "ga-ma", "税务局": "sw-liu", "人社局": "rs-hu", "市
 
 
 async def inbox(client: httpx.AsyncClient, department: str, user: str, case_no: str) -> list[dict[str, Any]]:
-    response = await client.get(f"/api/departments/{department}/steps", headers=auth(user))
-    assert response.status_code == 200, response.text
-    return [s for s in response.json()["steps"] if s["case_no"] == case_no]
+    return [
+        s
+        for s in await inbox_steps(client, f"/api/departments/{department}/steps", auth(user))
+        if s["case_no"] == case_no
+    ]
 
 
 async def step_named(client: httpx.AsyncClient, department: str, user: str, case_no: str, name: str) -> dict[str, Any]:

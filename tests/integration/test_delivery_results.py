@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.integration.conftest import InProcessHall
-from tests.journeys import APPLICATION, CLERK, auth, state, submit
+from tests.journeys import APPLICATION, CLERK, auth, inbox_steps, state, submit
 from tests.support import eventually
 
 pytestmark = pytest.mark.integration
@@ -31,9 +31,11 @@ GRANT = {"action": "通过", "opinion": "同意"}
 
 async def open_step(client: httpx.AsyncClient, department: str, case_no: str, seq: int) -> str:
     async def probe() -> str | None:
-        response = await client.get(f"/api/departments/{department}/steps", headers=auth(PEOPLE[department][0]))
-        assert response.status_code == 200, response.text
-        found = [s for s in response.json()["steps"] if s["case_no"] == case_no and s["seq"] == seq]
+        found = [
+            s
+            for s in await inbox_steps(client, f"/api/departments/{department}/steps", auth(PEOPLE[department][0]))
+            if s["case_no"] == case_no and s["seq"] == seq
+        ]
         return found[0]["step_id"] if found else None
 
     step_id: str = await eventually(probe)
@@ -190,8 +192,11 @@ async def test_the_pick_up_list_is_the_clerks_own_points_and_paginated(hall: InP
 
 async def open_step_of(client: httpx.AsyncClient, case_no: str, seq: int) -> str:
     async def probe() -> str | None:
-        response = await client.get("/api/departments/自然资源局/steps", headers=auth("zrzy-li"))
-        found = [s for s in response.json()["steps"] if s["case_no"] == case_no and s["seq"] == seq]
+        found = [
+            s
+            for s in await inbox_steps(client, "/api/departments/自然资源局/steps", auth("zrzy-li"))
+            if s["case_no"] == case_no and s["seq"] == seq
+        ]
         return found[0]["step_id"] if found else None
 
     step_id: str = await eventually(probe)

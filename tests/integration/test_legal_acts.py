@@ -17,7 +17,7 @@ from shared import topics
 from shared.rebuild import decoded, read_topics
 from shared.settings import HallSettings
 from tests.integration.conftest import InProcessHall
-from tests.journeys import APPLICATION, CLERK, auth, state, submit
+from tests.journeys import APPLICATION, CLERK, auth, inbox_steps, state, submit
 from tests.support import eventually
 
 pytestmark = pytest.mark.integration
@@ -38,9 +38,11 @@ async def open_step(client: httpx.AsyncClient, department: str, user: str, case_
     """The case's step ``seq`` (1 承办, 2 审核, 3 决定) once it is in the department's inbox."""
 
     async def probe() -> str | None:
-        response = await client.get(f"/api/departments/{department}/steps", headers=auth(user))
-        assert response.status_code == 200, response.text
-        found = [s for s in response.json()["steps"] if s["case_no"] == case_no and s["seq"] == seq]
+        found = [
+            s
+            for s in await inbox_steps(client, f"/api/departments/{department}/steps", auth(user))
+            if s["case_no"] == case_no and s["seq"] == seq
+        ]
         return found[0]["step_id"] if found else None
 
     step_id: str = await eventually(probe)

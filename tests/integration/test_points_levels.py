@@ -17,7 +17,7 @@ from stdnum.cn import ric
 
 from shared.catalogue import load_catalogue
 from tests.integration.conftest import InProcessHall
-from tests.journeys import auth, state
+from tests.journeys import auth, inbox_steps, state
 from tests.support import eventually
 
 pytestmark = pytest.mark.integration
@@ -54,9 +54,11 @@ async def accept_at_village(client: httpx.AsyncClient, item: str, materials: lis
 
 
 async def inbox(client: httpx.AsyncClient, department: str, user: str, case_no: str) -> list[dict[str, Any]]:
-    response = await client.get(f"/api/departments/{department}/steps", headers=auth(user))
-    assert response.status_code == 200, response.text
-    return [s for s in response.json()["steps"] if s["case_no"] == case_no and not s["waiting"]]
+    return [
+        s
+        for s in await inbox_steps(client, f"/api/departments/{department}/steps", auth(user))
+        if s["case_no"] == case_no and not s["waiting"]
+    ]
 
 
 async def open_step(client: httpx.AsyncClient, department: str, user: str, case_no: str, name: str) -> dict[str, Any]:

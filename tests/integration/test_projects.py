@@ -29,7 +29,7 @@ from shared.localtime import LOCAL
 from shared.pii import for_settings
 from shared.rebuild import Memory, decoded, read_topics
 from tests.integration.conftest import InProcessHall
-from tests.journeys import auth
+from tests.journeys import auth, inbox_steps
 from tests.support import eventually
 
 pytestmark = pytest.mark.integration
@@ -105,9 +105,11 @@ async def project(client: httpx.AsyncClient, code: str) -> dict[str, Any]:
 async def open_steps(client: httpx.AsyncClient, case_no: str, departments: set[str]) -> list[dict[str, Any]]:
     found = []
     for department in sorted(departments):
-        answer = await client.get(f"/api/departments/{department}/steps", headers=auth(HANDLERS[department][0]))
-        assert answer.status_code == 200, answer.text
-        found += [s for s in answer.json()["steps"] if s["case_no"] == case_no and not s["waiting"]]
+        found += [
+            s
+            for s in await inbox_steps(client, f"/api/departments/{department}/steps", auth(HANDLERS[department][0]))
+            if s["case_no"] == case_no and not s["waiting"]
+        ]
     return found
 
 

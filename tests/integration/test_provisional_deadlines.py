@@ -87,7 +87,7 @@ async def test_every_deadline_api_marks_provisional_deadlines_and_follows_their_
 
     async def inbox() -> dict[str, Any] | None:
         body = await got(client, "/api/departments/自然资源局/steps", "zrzy-li")
-        steps = [] if body is None else [s for s in body["steps"] if s["step_id"] == STEP_ID and s["due"]]
+        steps = [] if body is None else [s for s in body["items"] if s["step_id"] == STEP_ID and s["due"]]
         return steps[0] if steps else None
 
     step = await eventually(inbox)

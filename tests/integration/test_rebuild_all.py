@@ -29,6 +29,7 @@ from tests.journeys import (
     STAFF,
     auth,
     finish_journey,
+    inbox_steps,
     open_step,
     sign_in_again,
     submit,
@@ -151,8 +152,11 @@ async def journeys(hall: InProcessHall) -> dict[str, str]:
     cases["会签"] = await submit(client, {**APPLICATION, "item_code": "11150525000120004", "materials": ["M01", "M02"]})
 
     async def countersign() -> str | None:
-        listed = await client.get("/api/departments/自来水公司/steps", headers=auth("zls-bai"))
-        found = [s["step_id"] for s in listed.json()["steps"] if s["case_no"] == cases["会签"]]
+        found = [
+            s["step_id"]
+            for s in await inbox_steps(client, "/api/departments/自来水公司/steps", auth("zls-bai"))
+            if s["case_no"] == cases["会签"]
+        ]
         return found[0] if found else None
 
     step = await eventually(countersign)
@@ -325,7 +329,7 @@ async def test_every_service_rebuilds_from_kafka_after_all_redis_is_wiped(settin
             extended = await eventually(moved)
             opened = [e for e in extended["timeline"] if e["type"] == "StepOpened.v1"]
             assert len(opened) == len({e["summary"] for e in opened}) == 2  # 承办 then 审核, each once
-            inbox = (await client.get("/api/departments/自然资源局/steps", headers=STAFF)).json()["steps"]
+            inbox = await inbox_steps(client, "/api/departments/自然资源局/steps", STAFF)
             ids = [s["step_id"] for s in inbox]
             assert len(ids) == len(set(ids))
     finally:

@@ -15,7 +15,7 @@ from shared.clock import SYSTEM_CLOCK, ManualClock
 from shared.rebuild import decoded, read_topics
 from shared.settings import HallSettings
 from tests.halls import InProcessHall, fresh_settings, in_process_hall
-from tests.journeys import APPLICATION, CLERK, auth, state, submit
+from tests.journeys import APPLICATION, CLERK, auth, inbox_steps, state, submit
 from tests.support import eventually
 
 pytestmark = pytest.mark.integration
@@ -47,7 +47,7 @@ async def test_a_step_past_its_own_limit_is_escalated_though_the_case_is_on_time
     case = await state(client, case_no, "办理中")
 
     async def clocked() -> dict[str, Any] | None:
-        steps = (await client.get("/api/departments/住建局/steps", headers=STAFF)).json()["steps"]
+        steps = await inbox_steps(client, "/api/departments/住建局/steps", STAFF)
         mine = [s for s in steps if s["case_no"] == case_no and s["due"]]
         return mine[0] if mine else None
 
@@ -69,7 +69,7 @@ async def test_a_step_past_its_own_limit_is_escalated_though_the_case_is_on_time
     assert "逾期" in [a["level"] for a in step_alerts]
     assert "逾期" not in [a["level"] for a in case_alerts]  # the case itself is not overdue
 
-    listed = (await client.get("/api/departments/住建局/steps", headers=STAFF)).json()["steps"]
+    listed = await inbox_steps(client, "/api/departments/住建局/steps", STAFF)
     mine = next(s for s in listed if s["step_id"] == step["step_id"])
     assert (mine["sla"], mine["escalations"]) == ("逾期", ["逾期"])
     page = await client.get("/workbench", headers=SUPERVISOR)

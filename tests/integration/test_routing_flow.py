@@ -24,7 +24,7 @@ from shared.envelope import SYSTEM, Actor, Envelope, encode, wrap
 from shared.localtime import LOCAL
 from shared.settings import HallSettings
 from tests.integration.conftest import InProcessHall
-from tests.journeys import CLERK, STAFF, auth, open_step, state, submit
+from tests.journeys import CLERK, STAFF, auth, inbox_steps, open_step, state, submit
 from tests.support import eventually
 
 pytestmark = pytest.mark.integration
@@ -118,9 +118,11 @@ def case_number() -> str:
 
 
 async def inbox(client: httpx.AsyncClient, department: str, case_no: str) -> list[dict[str, Any]]:
-    response = await client.get(f"/api/departments/{department}/steps", headers=auth(STAFF_OF[department]))
-    assert response.status_code == 200, response.text
-    return [s for s in response.json()["steps"] if s["case_no"] == case_no]
+    return [
+        s
+        for s in await inbox_steps(client, f"/api/departments/{department}/steps", auth(STAFF_OF[department]))
+        if s["case_no"] == case_no
+    ]
 
 
 async def timeline(client: httpx.AsyncClient, case_no: str) -> list[dict[str, Any]]:

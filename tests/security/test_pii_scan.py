@@ -27,7 +27,7 @@ from services.gateway.cases.schemas import ApplicationIn
 from shared.pii import for_secret
 from shared.settings import HallSettings
 from tests.halls import InProcessHall, fresh_settings, in_process_hall
-from tests.journeys import CLERK, KIOSK, STAFF, auth
+from tests.journeys import CLERK, KIOSK, STAFF, auth, inbox_steps
 from tests.support import eventually
 
 ID_NUMBER = "15052519850607241" + ric.calc_check_digit("15052519850607241" + "0")  # the 18th character: its own check
@@ -86,10 +86,9 @@ async def _journey(hall: InProcessHall) -> tuple[str, list[tuple[str, httpx.Resp
     for opinion in ("材料齐全", "审核同意", "准予"):
 
         async def probe() -> str | None:
-            inbox = await client.get("/api/departments/自然资源局/steps", headers=STAFF)
             steps = [
                 s
-                for s in inbox.json()["steps"]
+                for s in await inbox_steps(client, "/api/departments/自然资源局/steps", STAFF)
                 if s["case_no"] == case_no and s["step_id"] not in decided and not s["waiting"]
             ]
             return steps[0]["step_id"] if steps else None

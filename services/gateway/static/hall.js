@@ -27,3 +27,13 @@ document.addEventListener("click", (event) => {
 document.addEventListener("change", (event) => {
   if (event.target.matches("[data-autosubmit]")) event.target.form.submit();
 });
+// A list's 下一页 / 第一页 (templates/_pager.html): the link says it is loading until the next page arrives.
+document.addEventListener("click", (event) => {
+  const link = event.target.closest("a[data-pager]");
+  if (!link) return;
+  const nav = link.closest(".pager");
+  nav.setAttribute("aria-busy", "true");
+  nav.querySelectorAll("a[data-pager]").forEach((a) => a.classList.add("disabled"));
+  const status = nav.querySelector(".pager-status");
+  if (status) status.textContent = "加载中…";
+});

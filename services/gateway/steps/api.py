@@ -3,19 +3,20 @@ on a step. Routing decides every command (and refuses with the reason); the gate
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotFoundException
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from services.gateway import access
 from services.gateway.access import Action
 from services.gateway.context import Gateway, HallDep, Req
 from services.gateway.desk.dossier import Dossiers
 from services.gateway.openapi import COMMAND, Carried, documented, success
+from services.gateway.paging import DEFAULT_LIMIT, PAGING_TEXT, CursorParam, LimitParam, checked_limit, refuse_legacy
 from services.gateway.steps.schemas import (
     ClaimStep,
     DecideExtension,
@@ -81,12 +82,33 @@ class StepController(Controller):
     def _user(self, request: Req, hall: Gateway, action: Action = Action.STEP_ACT) -> User:
         return access.caller(hall, request, action)
 
-    @get("/departments/{department:str}/steps", summary="部门待办（含到期时间与时限状态）", **documented())
+    @get(
+        "/departments/{department:str}/steps",
+        summary="部门待办（含到期时间与时限状态）",
+        description="本部门在办环节，按开始时间先后。mine=true 只列分给本人的环节；extensions=true 只列待批准延长的。"
+        + PAGING_TEXT,
+        **documented(),
+    )
     async def department_steps(
-        self, request: Req, department: FromPath[str], hall: HallDep, workbench: WorkbenchDep
+        self,
+        request: Req,
+        department: FromPath[str],
+        hall: HallDep,
+        workbench: WorkbenchDep,
+        *,
+        limit: LimitParam = DEFAULT_LIMIT,
+        cursor: CursorParam = "",
+        mine: Annotated[bool, QueryParameter(description="只列分给本人的环节（我的待办）")] = False,
+        extensions: Annotated[bool, QueryParameter(description="只列待科室负责人批准的延长申请")] = False,
     ) -> InboxView:
-        may_see(access.caller(hall, request, Action.INBOX), department)
-        return InboxView(department=department, steps=await workbench.open_steps(hall.redis, department))
+        user = access.caller(hall, request, Action.INBOX)
+        may_see(user, department)
+        refuse_legacy(request.query_params)
+        whose = user.id if mine else ""
+        steps, found = await workbench.inbox_page(
+            hall.redis, department, checked_limit(limit), cursor, assignee=whose, extensions=extensions
+        )
+        return InboxView(department=department, items=steps, next_cursor=found.next_cursor, total=found.total)
 
     @get("/departments/{department:str}/escalations", summary="超时督办（科室负责人）", **documented())
     async def escalations(

@@ -13,6 +13,7 @@ from litestar.response import Template
 
 from services.gateway.context import HallDep, Req
 from services.gateway.legal import legal_text
+from services.gateway.paging import DEFAULT_LIMIT, MOST_LIMIT
 from services.gateway.provisional import years_text
 from services.gateway.steps.api import BACK_OFFICE, WorkbenchDep
 from services.gateway.steps.notify import Notifier
@@ -59,18 +60,33 @@ class WorkbenchPages(Controller):
 
     @get("/")
     async def inbox(
-        self, request: Req, hall: HallDep, workbench: WorkbenchDep, department: FromQuery[str] = ""
+        self,
+        request: Req,
+        hall: HallDep,
+        workbench: WorkbenchDep,
+        *,
+        department: FromQuery[str] = "",
+        cursor: FromQuery[str] = "",
+        mine: FromQuery[bool] = False,
     ) -> Template:
+        """A page of the inbox (50 steps, oldest first; 下一页 follows the cursor), all or only the user's own."""
         user = hall.users.page_user(request, *BACK_OFFICE, "operator")
         shown = department if user.role == "operator" and department else user.department
-        steps = await workbench.open_steps(hall.redis, shown)
+        mine = mine and user.role != "operator"
+        whose = user.id if mine else ""
+        steps, found = await workbench.inbox_page(hall.redis, shown, DEFAULT_LIMIT, cursor, assignee=whose)
         lead = user.role in ("supervisor", "operator")
+        extensions = (await workbench.inbox_page(hall.redis, shown, MOST_LIMIT, extensions=True))[0] if lead else []
         context = {
             **HELPERS,
             "user": user,
             "department": shown,
             "steps": steps,
-            "extensions": [s for s in steps if s.extension is not None],
+            "total": found.total,
+            "next_cursor": found.next_cursor,
+            "first_page": not cursor,
+            "mine": mine,
+            "extensions": extensions,
             "escalations": await workbench.escalations(hall.redis, shown) if lead else [],
             "lead": lead,
         }

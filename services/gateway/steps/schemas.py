@@ -70,8 +70,12 @@ class ExtensionDecisionIn(In, frozen=True, forbid_unknown_fields=True):
 
 
 class InboxView(msgspec.Struct, frozen=True, kw_only=True):
+    """A page of a department's open steps, oldest opened first (services/gateway/paging.py)."""
+
     department: str
-    steps: list[StepView]
+    items: list[StepView]
+    next_cursor: str | None = None  # absent on the last page
+    total: int = 0  # every step of the list (all pages)
 
 
 class StepDetail(msgspec.Struct, frozen=True, kw_only=True):

@@ -4,7 +4,10 @@ its audit trail, its step clock (from timing) and the escalations its supervisor
 Keys (the gateway's own): ``step:{id}`` the step, ``steplog:{id}`` its records by event id, ``inbox:{dept}``
 open step ids, ``wbclock:{clock}`` and ``wbalerts:{clock}`` a clock's deadline, warning time, pause and 暂定
 mark (the years without an official holiday schedule it rests on) and its alert levels (kept apart from the
-step, so timing's events may come before or after routing's), ``escalations:{dept}``. A ``DeadlineRevised``
+step, so timing's events may come before or after routing's), ``escalations:{dept}``. The pages of the inbox
+are read from sorted sets scored by the step's opening time (services/gateway/paging.py): ``inboxz:{dept}`` the
+open steps, ``mysteps:{dept}:{user}`` those assigned to one person, ``inboxext:{dept}`` those with an extension
+waiting for the supervisor. A ``DeadlineRevised``
 moves the deadline, withdraws the alert levels it retracts and adds a line to the step's audit trail.
 """
 
@@ -18,6 +21,7 @@ import msgspec
 from redis.asyncio import Redis
 from redis.typing import EncodableT, FieldT
 
+from services.gateway.paging import Slice, ensure_index, zpage
 from services.gateway.provisional import revision_text
 from services.gateway.steps.sla import colour
 from services.gateway.views import intake, routing, timing
@@ -25,7 +29,7 @@ from shared.catalogue import UNITS
 from shared.clock import SYSTEM_CLOCK, Clock
 from shared.envelope import Actor, Envelope
 from shared.kafka import HandlerTable, Route
-from shared.outbox import Txn
+from shared.outbox import Txn, Write
 from shared.settings import HallSettings
 
 E = TypeVar("E", bound=msgspec.Struct)
@@ -188,8 +192,9 @@ class Workbench:
             if raw is None:
                 return  # same topic and key as its StepOpened, so only for a step never opened
             step = _step.decode(raw)
+            was = step.assignee_id
             summary = apply(step, event, env.actor)
-            self._save(txn, step)
+            self._save(txn, step, was)
             self._log(txn, env, step.step_id, action or event.action, summary)
 
         return handle
@@ -229,10 +234,29 @@ class Workbench:
             self._save(txn, step)
             self._log(txn, env, step_id, "终止", f"本环节终止：{event.reason}")
 
-    def _save(self, txn: Txn, step: WorkStep) -> None:
+    def _save(self, txn: Txn, step: WorkStep, was: str = "") -> None:
+        """The step, and its place in its department's lists (open, someone's, with an extension waiting)."""
         txn.set(self.key("step", step.step_id), step)
         inbox, step_id, still_open = self.key("inbox", step.department), step.step_id, step.status == "待办"
         txn.write(lambda pipe: pipe.sadd(inbox, step_id) if still_open else pipe.srem(inbox, step_id))
+        for write in self.index_writes(step, was):
+            txn.write(write)
+
+    def index_writes(self, step: WorkStep, was: str = "") -> list[Write]:
+        """The sorted-set writes that keep the step's place in the inbox's pages (``was``: its former assignee)."""
+        step_id, score, still_open = step.step_id, step.opened_at.timestamp(), step.status == "待办"
+        writes: list[Write] = []
+
+        def place(key: str, present: bool) -> Write:
+            return lambda pipe: pipe.zadd(key, {step_id: score}) if present else pipe.zrem(key, step_id)
+
+        writes.append(place(self.key("inboxz", step.department), still_open))
+        writes.append(place(self.key("inboxext", step.department), still_open and step.extension is not None))
+        if was and was != step.assignee_id:
+            writes.append(place(self.key("mysteps", step.department, was), False))
+        if step.assignee_id:
+            writes.append(place(self.key("mysteps", step.department, step.assignee_id), still_open))
+        return writes
 
     def _log(self, txn: Txn, env: Envelope, step_id: str, action: str, summary: str) -> None:
         record = Record(event_id=env.event_id, action=action, summary=summary, actor=env.actor, at=env.occurred_at)
@@ -330,8 +354,44 @@ class Workbench:
         )
 
     async def open_steps(self, redis: Redis, department: str) -> list[StepView]:
+        """Every open step of the department (tests and small departments; pages use ``inbox_page``)."""
         ids = cast("set[bytes]", await redis.smembers(self.key("inbox", department)))
         return await self._views(redis, [i.decode() for i in ids])
+
+    async def inbox_page(
+        self,
+        redis: Redis,
+        department: str,
+        limit: int,
+        cursor: str = "",
+        *,
+        assignee: str = "",
+        extensions: bool = False,
+    ) -> tuple[list[StepView], Slice]:
+        """A page of the department's open steps, oldest opened first: all, one person's (``assignee``) or those
+        with an extension waiting; O(log n + limit) from the sorted sets the projection keeps."""
+        await self.ensure_indexes(redis, department)
+        if assignee:
+            key = self.key("mysteps", department, assignee)
+        else:
+            key = self.key("inboxext" if extensions else "inboxz", department)
+        found = await zpage(redis, key, limit, cursor)
+        return await self._views(redis, found.ids), found
+
+    async def ensure_indexes(self, redis: Redis, department: str) -> None:
+        """A namespace kept before the sorted sets existed: build the department's once from its open steps."""
+
+        async def build() -> None:
+            ids = [i.decode() for i in cast("set[bytes]", await redis.smembers(self.key("inbox", department)))]
+            raws = cast("list[bytes | None]", await redis.mget([self.key("step", i) for i in ids])) if ids else []
+            async with redis.pipeline(transaction=False) as pipe:
+                for raw in raws:
+                    if raw is not None:
+                        for write in self.index_writes(_step.decode(raw)):
+                            write(pipe)
+                await pipe.execute()
+
+        await ensure_index(redis, self.key("indexed", "inbox", department), build)
 
     async def case_steps(self, redis: Redis, case_id: str) -> list[StepView]:
         ids = cast("set[bytes]", await redis.smembers(self.key("casesteps", case_id)))

@@ -1,0 +1,163 @@
+"""The department inbox pages through its open steps from the workbench's sorted sets (services/gateway/paging.py):
+120 steps opened by routing's own events on the real Kafka, read back 50 at a time through the gateway's API, in
+the order they were opened, none twice and none missing; a step opened later lands in its place, a decided one
+leaves, one person's steps (我的待办) have their own list, and a bad limit, cursor or the old page/size is a 400."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from services.routing.messages import Limit, StepClaimed, StepDecided, StepOpened
+from shared import topics
+from shared.envelope import Actor
+from shared.localtime import LOCAL
+from shared.settings import HallSettings
+from tests.halls import InProcessHall, fresh_settings, in_process_hall
+from tests.journeys import auth
+from tests.provisional_events import Publisher
+from tests.support import eventually
+
+pytestmark = pytest.mark.integration
+
+DEPARTMENT, STAFF_ID = "自然资源局", "zrzy-li"
+STAFF = auth(STAFF_ID)
+INBOX = f"/api/departments/{DEPARTMENT}/steps"
+FIRST = datetime(2026, 11, 2, 9, 0, tzinfo=LOCAL)
+ROUTING = Actor(kind="system", id="routing", name="审批服务")
+COUNT = 120
+
+
+@pytest.fixture(scope="module")
+async def hall(settings: HallSettings) -> AsyncIterator[InProcessHall]:
+    async with in_process_hall(await fresh_settings(settings)) as running:
+        yield running
+
+
+def opened(n: int, at: datetime) -> StepOpened:
+    return StepOpened(
+        case_no=f"1505252026110{n:07d}",
+        step_id=f"page-step-{n:04d}",
+        step_name="承办",
+        seq=1,
+        department=DEPARTMENT,
+        item_code="11150525000118001",
+        item_name="查封登记",
+        item_case_no=f"1505252026110{n:07d}",
+        stage=1,
+        limit=Limit(3, "WD"),
+        opened_at=at,
+    )
+
+
+async def pages(hall: InProcessHall, limit: int, **params: Any) -> tuple[list[list[str]], list[int]]:
+    """Every page of the inbox at ``limit``: the step ids of each, and the totals they answered."""
+    shown, totals, cursor = list[list[str]](), list[int](), ""
+    while True:
+        query = {"limit": limit, **params, **({"cursor": cursor} if cursor else {})}
+        response = await hall.client.get(INBOX, params=query, headers=STAFF)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        shown.append([s["step_id"] for s in body["items"]])
+        totals.append(body["total"])
+        cursor = body.get("next_cursor") or ""
+        if not cursor:
+            return shown, totals
+
+
+async def test_an_inbox_of_120_steps_pages_50_at_a_time_in_opening_order(hall: InProcessHall) -> None:
+    # Opened at one minute intervals, published out of order (a page follows opening time, not arrival).
+    expected = [f"page-step-{n:04d}" for n in range(COUNT)]
+    async with Publisher(hall.settings) as publisher:
+        for n in [*range(1, COUNT, 2), *range(0, COUNT, 2)]:
+            step = opened(n, FIRST + timedelta(minutes=n))
+            await publisher.send(topics.ROUTING_EVENTS, step, f"page-case-{n}", actor=ROUTING)
+
+    async def all_in() -> int | None:
+        body = (await hall.client.get(INBOX, params={"limit": 1}, headers=STAFF)).json()
+        return body["total"] if body["total"] == COUNT else None
+
+    await eventually(all_in, timeout_s=60)
+    shown, totals = await pages(hall, 50)
+    assert [len(p) for p in shown] == [50, 50, 20]
+    assert totals == [COUNT] * 3
+    assert [i for page in shown for i in page] == expected  # every step once, oldest opened first
+
+    # A step opened later but dated between two others lands between them; a decided one leaves the inbox.
+    async with Publisher(hall.settings) as publisher:
+        late = opened(COUNT, FIRST + timedelta(minutes=59, seconds=30))  # between 0059 and 0060
+        await publisher.send(topics.ROUTING_EVENTS, late, f"page-case-{COUNT}", actor=ROUTING)
+        decided = StepDecided(
+            case_no=opened(3, FIRST).case_no,
+            step_id="page-step-0003",
+            step_name="承办",
+            department=DEPARTMENT,
+            item_case_no=opened(3, FIRST).case_no,
+            action="通过",
+            opinion="同意",
+            handler_id=STAFF_ID,
+            handler_name="李伟",
+            decided_at=FIRST + timedelta(days=1),
+        )
+        await publisher.send(topics.ROUTING_EVENTS, decided, "page-case-3", actor=ROUTING)
+
+    async def moved() -> list[list[str]] | None:
+        shown, _totals = await pages(hall, 50)
+        flat = [i for page in shown for i in page]
+        return shown if "page-step-0003" not in flat and f"page-step-{COUNT:04d}" in flat else None
+
+    shown = await eventually(moved, timeout_s=30)
+    flat = [i for page in shown for i in page]
+    assert len(flat) == COUNT
+    assert len(set(flat)) == COUNT
+    assert flat[flat.index("page-step-0059") + 1] == f"page-step-{COUNT:04d}"
+    assert flat[flat.index(f"page-step-{COUNT:04d}") + 1] == "page-step-0060"
+    assert "page-step-0002" in shown[0]
+    assert "page-step-0004" in shown[0]
+
+
+async def test_my_steps_are_a_list_of_their_own(hall: InProcessHall) -> None:
+    async with Publisher(hall.settings) as publisher:
+        for n in (500, 501):
+            await publisher.send(topics.ROUTING_EVENTS, opened(n, FIRST - timedelta(days=1, minutes=-n)), f"mine-{n}")
+        claimed = StepClaimed(
+            case_no=opened(501, FIRST).case_no,
+            step_id="page-step-0501",
+            step_name="承办",
+            department=DEPARTMENT,
+            assignee_id=STAFF_ID,
+            assignee_name="李伟",
+            claimed_at=FIRST,
+        )
+        await publisher.send(topics.ROUTING_EVENTS, claimed, "mine-501", actor=ROUTING)
+
+    async def mine() -> list[str] | None:
+        body = (await hall.client.get(INBOX, params={"mine": "true"}, headers=STAFF)).json()
+        ids = [s["step_id"] for s in body["items"]]
+        return ids if "page-step-0501" in ids else None
+
+    assert await eventually(mine) == ["page-step-0501"]
+    everyone = (await hall.client.get(INBOX, params={"limit": 2}, headers=STAFF)).json()
+    assert [s["step_id"] for s in everyone["items"]] == ["page-step-0500", "page-step-0501"]
+
+
+@pytest.mark.parametrize(
+    ("params", "reason"),
+    [
+        ({"limit": 0}, "limit 须在 1 到 200 之间"),
+        ({"limit": 201}, "limit 须在 1 到 200 之间"),
+        ({"cursor": "not-a-cursor!"}, "cursor 无效"),
+        ({"cursor": "WzEuMF0"}, "cursor 无效"),  # base64 of [1.0]: a sort key without its id
+        ({"page": 2}, "参数 page 已停用"),
+        ({"size": 10}, "参数 size 已停用"),
+    ],
+)
+async def test_a_bad_limit_cursor_or_old_parameter_is_a_400_naming_it(
+    hall: InProcessHall, params: dict[str, Any], reason: str
+) -> None:
+    response = await hall.client.get(INBOX, params=params, headers=STAFF)
+    assert response.status_code == 400, response.text
+    assert reason in response.text
