@@ -61,6 +61,11 @@ async def submit(client: Client, application: dict[str, Any] | None = None) -> s
 
 async def inbox_steps(client: Client, url: str, headers: dict[str, str]) -> list[dict[str, Any]]:
     """Every step of a department's inbox (``url``), page after page (the API answers 50 a page by default)."""
+    return await all_items(client, url, headers)
+
+
+async def all_items(client: Client, url: str, headers: dict[str, str]) -> list[dict[str, Any]]:
+    """Every item of a paged list (services/gateway/paging.py), following ``next_cursor`` 200 at a time."""
     found: list[dict[str, Any]] = []
     params: dict[str, Any] = {"limit": 200}
     while True:

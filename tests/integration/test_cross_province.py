@@ -25,7 +25,7 @@ from shared.clock import SYSTEM_CLOCK, ManualClock
 from shared.envelope import Actor, encode, wrap
 from shared.settings import HallSettings
 from tests.halls import InProcessHall, fresh_settings, in_process_hall
-from tests.journeys import CLERK, auth, state
+from tests.journeys import CLERK, all_items, auth, state
 from tests.support import eventually
 
 pytestmark = pytest.mark.integration
@@ -137,7 +137,7 @@ async def test_a_case_goes_to_the_demo_counterpart_and_comes_back_to_our_window(
 
     # 统一出件: the result waits at our window like any other case.
     async def at_window() -> dict[str, Any] | None:
-        ready = (await client.get("/api/deliveries", headers=CLERK)).json()["ready"]
+        ready = await all_items(client, "/api/deliveries", CLERK)
         return next((c for c in ready if c["case_no"] == case_no), None)
 
     pickup = await eventually(at_window)

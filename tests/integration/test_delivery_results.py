@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.integration.conftest import InProcessHall
-from tests.journeys import APPLICATION, CLERK, auth, inbox_steps, state, submit
+from tests.journeys import APPLICATION, CLERK, all_items, auth, inbox_steps, state, submit
 from tests.support import eventually
 
 pytestmark = pytest.mark.integration
@@ -64,9 +64,7 @@ async def run_track(
 
 
 async def ready(client: httpx.AsyncClient, case_no: str, user: str = "clerk-zhang") -> dict[str, Any] | None:
-    response = await client.get("/api/deliveries", params={"size": 200}, headers=auth(user))
-    assert response.status_code == 200, response.text
-    found = [c for c in response.json()["ready"] if c["case_no"] == case_no]
+    found = [c for c in await all_items(client, "/api/deliveries", auth(user)) if c["case_no"] == case_no]
     return found[0] if found else None
 
 
@@ -171,20 +169,29 @@ async def test_the_pick_up_list_is_the_clerks_own_points_and_paginated(hall: InP
     for case_no in cases:
         await listed_at_hall(client, case_no)
 
-    town = await client.get("/api/deliveries", params={"size": 200}, headers=auth("clerk-town"))
-    assert town.status_code == 200, town.text
-    assert not {c["case_no"] for c in town.json()["ready"]} & set(cases)
+    town = await all_items(client, "/api/deliveries", auth("clerk-town"))
+    assert not {c["case_no"] for c in town} & set(cases)
     town_page = await client.get("/desk/delivery", headers=auth("clerk-town"))
     assert all(case_no not in town_page.text for case_no in cases)
     note = await client.get(f"/desk/delivery/{cases[0]}", headers=auth("clerk-town"))
     assert note.status_code == 403
 
-    first = (await client.get("/api/deliveries", params={"size": 1}, headers=CLERK)).json()
-    second = (await client.get("/api/deliveries", params={"size": 1, "page": 2}, headers=CLERK)).json()
-    assert (len(first["ready"]), len(second["ready"]), first["size"], second["page"]) == (1, 1, 1, 2)
+    first = (await client.get("/api/deliveries", params={"limit": 1}, headers=CLERK)).json()
+    cursor = first["next_cursor"]
+    second = (await client.get("/api/deliveries", params={"limit": 1, "cursor": cursor}, headers=CLERK)).json()
+    assert (len(first["items"]), len(second["items"])) == (1, 1)
     assert first["total"] >= 2
-    assert first["ready"][0]["case_no"] != second["ready"][0]["case_no"]
-    for params, name in (({"page": 0}, "page"), ({"size": 0}, "size"), ({"size": 201}, "size")):
+    assert first["items"][0]["case_no"] != second["items"][0]["case_no"]
+    everyone = await all_items(client, "/api/deliveries", CLERK)
+    assert len(everyone) == first["total"]
+    assert [c["case_no"] for c in everyone[:2]] == [first["items"][0]["case_no"], second["items"][0]["case_no"]]
+    bad_ones = (
+        ({"limit": 0}, "limit"),
+        ({"limit": 201}, "limit"),
+        ({"cursor": "x"}, "cursor"),
+        ({"page": 2}, "参数 page"),
+    )
+    for params, name in bad_ones:
         bad = await client.get("/api/deliveries", params=params, headers=CLERK)
         assert bad.status_code == 400, bad.text
         assert bad.json()["detail"].startswith(name), bad.text

@@ -24,7 +24,7 @@ from shared.envelope import SYSTEM, Actor, Envelope, encode, wrap
 from shared.localtime import LOCAL
 from shared.settings import HallSettings
 from tests.integration.conftest import InProcessHall
-from tests.journeys import CLERK, STAFF, auth, inbox_steps, open_step, state, submit
+from tests.journeys import CLERK, STAFF, all_items, auth, inbox_steps, open_step, state, submit
 from tests.support import eventually
 
 pytestmark = pytest.mark.integration
@@ -400,9 +400,7 @@ async def drive(client: httpx.AsyncClient, case_no: str, action: str = "通过",
 
 
 async def ready(client: httpx.AsyncClient, case_no: str) -> dict[str, Any] | None:
-    listing = await client.get("/api/deliveries", headers=CLERK)
-    assert listing.status_code == 200, listing.text
-    return next((c for c in listing.json()["ready"] if c["case_no"] == case_no), None)
+    return next((c for c in await all_items(client, "/api/deliveries", CLERK) if c["case_no"] == case_no), None)
 
 
 async def test_a_grant_is_held_at_the_window_while_deferred_materials_are_owed(

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.halls import InProcessHall
-from tests.journeys import APPLICATION, CLERK, KIOSK, STAFF, _next_step, auth, open_step, state, submit
+from tests.journeys import APPLICATION, CLERK, KIOSK, STAFF, _next_step, all_items, auth, open_step, state, submit
 from tests.support import eventually
 
 pytestmark = pytest.mark.integration
@@ -77,9 +77,7 @@ async def test_the_ready_list_shows_a_village_clerk_only_its_own_cases(hall: InP
         await approve(hall, case_no)
 
     async def listed(headers: dict[str, str]) -> set[str]:
-        answer = await client.get("/api/deliveries", headers=headers)
-        assert answer.status_code == 200, answer.text
-        return {c["case_no"] for c in answer.json()["ready"]}
+        return {c["case_no"] for c in await all_items(client, "/api/deliveries", headers)}
 
     async def both_ready() -> bool | None:
         return {at_hall, at_village} <= await listed(CLERK) or None

@@ -3,12 +3,12 @@ post, and the printable delivery note (送达回执, with a refusal's reasons)."
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException, ValidationException
-from litestar.params import FromPath, FromQuery, JSONBody, Parameter
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Template
 
 from services.gateway import access
@@ -19,6 +19,15 @@ from services.gateway.delivery.schemas import DeliveriesView, DeliverIn, RecordD
 from services.gateway.desk.dossier import Dossiers
 from services.gateway.legal import LegalText, legal_text
 from services.gateway.openapi import COMMAND, Carried, documented, success
+from services.gateway.paging import (
+    DEFAULT_LIMIT,
+    PAGING_TEXT,
+    CursorParam,
+    LimitParam,
+    Slice,
+    checked_limit,
+    refuse_legacy,
+)
 from services.gateway.users import User
 from shared import topics
 from shared.localtime import when
@@ -28,29 +37,25 @@ DeliveriesDep = NamedDependency[Deliveries]
 DossiersDep = NamedDependency[Dossiers]
 
 
-async def at_point(hall: Gateway, dossiers: Dossiers, user: User, cases: list[CaseAtWindow]) -> list[CaseAtWindow]:
-    """The cases a clerk hands out: those of their own point (the banner hall: every case of the county)."""
+def point_of(user: User) -> str:
+    """Whose pick-up list a user sees: their own point's (its name), or "" for the county's (the banner hall's
+    clerks, and the roles that see every point)."""
     if access.rule(user, Action.DELIVERIES) is not access.Rule.OWN_POINT or user.point == access.BANNER_HALL:
-        return cases
-    shown = []
-    for case in cases:
-        dossier = await dossiers.get(hall.redis, case.case_id)
-        if dossier is not None and access.at_point(user, dossier):
-            shown.append(case)
-    return shown
+        return ""
+    return access.point_name(user.point) or user.point
 
 
-PAGE_SIZE, MOST_PER_PAGE = 50, 200
-PER_PAGE: dict[str, Any] = {"minimum": 1, "maximum": MOST_PER_PAGE}  # documented; paged() refuses others (400)
+async def ready_page(
+    hall: Gateway, deliveries: Deliveries, dossiers: Dossiers, user: User, *, limit: int, cursor: str
+) -> tuple[list[CaseAtWindow], Slice]:
+    """A page of the cases the user hands out, from the pick-up list's sorted sets (never a scan)."""
 
+    async def dossier_point(case_id: str) -> str:
+        dossier = await dossiers.get(hall.redis, case_id)
+        return dossier.point_name if dossier is not None else ""
 
-def paged(cases: list[CaseAtWindow], page: int, size: int) -> list[CaseAtWindow]:
-    """One page of the pick-up list, like the hall's other lists; a bad page or size is a 400 naming it."""
-    if page < 1:
-        raise ValidationException(f"page 须为不小于 1 的整数，收到 {page}")
-    if not 1 <= size <= MOST_PER_PAGE:
-        raise ValidationException(f"size 须在 1 到 {MOST_PER_PAGE} 之间，收到 {size}")
-    return cases[(page - 1) * size : page * size]
+    await deliveries.ensure_index(hall.redis, dossier_point)
+    return await deliveries.ready_page(hall.redis, point_of(user), checked_limit(limit), cursor)
 
 
 def refusals(case: CaseAtWindow, fallback: str) -> dict[str, LegalText]:
@@ -65,9 +70,8 @@ class DeliveryController(Controller):
         "/api/deliveries",
         summary="待出件办件（含容缺材料情况）",
         description=(
-            "窗口人员看到本场所受理的办件（旗政务服务中心：全旗办件），运维人员看到全部；按办结时间排列，分页"
-            f"（page 从 1 起，size 默认 {PAGE_SIZE}、至多 {MOST_PER_PAGE}）。每个办件列出各事项（一件事的各子件）"
-            "自己的办理结果和证照。"
+            "窗口人员看到本场所受理的办件（旗政务服务中心：全旗办件），运维人员看到全部；按办结时间先后排列。"
+            "每个办件列出各事项（一件事的各子件）自己的办理结果和证照。" + PAGING_TEXT
         ),
         **documented(),
     )
@@ -78,12 +82,13 @@ class DeliveryController(Controller):
         deliveries: DeliveriesDep,
         dossiers: DossiersDep,
         *,
-        page: Annotated[int, Parameter(description="页码，从 1 起", schema_extra={"minimum": 1})] = 1,
-        size: Annotated[int, Parameter(description="每页件数", schema_extra=PER_PAGE)] = PAGE_SIZE,
+        limit: LimitParam = DEFAULT_LIMIT,
+        cursor: CursorParam = "",
     ) -> DeliveriesView:
         user = access.caller(hall, request, Action.DELIVERIES)
-        cases = await at_point(hall, dossiers, user, await deliveries.ready(hall.redis))
-        return DeliveriesView(ready=paged(cases, page, size), total=len(cases), page=page, size=size)
+        refuse_legacy(request.query_params)
+        cases, found = await ready_page(hall, deliveries, dossiers, user, limit=limit, cursor=cursor)
+        return DeliveriesView(items=cases, next_cursor=found.next_cursor, total=found.total)
 
     @post(
         "/api/deliveries/{case_no:str}",
@@ -108,15 +113,18 @@ class DeliveryController(Controller):
 
     @get("/desk/delivery", include_in_schema=False)
     async def desk(
-        self, request: Req, hall: HallDep, deliveries: DeliveriesDep, dossiers: DossiersDep, *, page: FromQuery[int] = 1
+        self,
+        request: Req,
+        hall: HallDep,
+        deliveries: DeliveriesDep,
+        dossiers: DossiersDep,
+        *,
+        cursor: FromQuery[str] = "",
     ) -> Template:
         user = hall.users.page_user(request, *access.roles(Action.DELIVERIES))
-        cases = await at_point(hall, dossiers, user, await deliveries.ready(hall.redis))
-        pages = max(1, -(-len(cases) // PAGE_SIZE))
-        page = max(1, min(page, pages))  # a page past the end (or before the start) shows the nearest one
-        shown = paged(cases, page, PAGE_SIZE)
-        context = {"user": user, "cases": shown, "when": when, "page": page, "pages": pages}
-        context["total"] = len(cases)
+        cases, found = await ready_page(hall, deliveries, dossiers, user, limit=DEFAULT_LIMIT, cursor=cursor)
+        context = {"user": user, "cases": cases, "when": when, "total": found.total, "first_page": not cursor}
+        context["next_cursor"] = found.next_cursor
         return Template(template_name="delivery/desk.html", context=context)
 
     @get("/desk/delivery/{case_no:str}", include_in_schema=False)

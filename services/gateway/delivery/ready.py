@@ -3,17 +3,20 @@
 Keys (the gateway's own): ``delivery:{case_id}`` a hash with the case, its owed materials (``owed:{code}``),
 its completion, every item's (bundle child's) own result with its licence (``items``) and its delivery, each
 written by the event that brings it (in any order across topics); ``deliveries:ready`` the ids of completed
-cases not yet delivered.
+cases not yet delivered, and for its pages (services/gateway/paging.py) the same as sorted sets scored by the
+time of 办结: ``deliveries:readyz`` the county's and ``deliveries:readyz:{point name}`` each point's.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 import msgspec
 from redis.asyncio import Redis
 
+from services.gateway.paging import Slice, ensure_index, zpage
 from services.gateway.views import intake, routing
 from shared.envelope import Actor, Envelope
 from shared.kafka import HandlerTable, Route
@@ -28,6 +31,7 @@ class Accepted(msgspec.Struct, frozen=True, kw_only=True):
     case_no: str
     item_name: str
     applicant_name: str
+    point_name: str = ""  # the accepting point (records kept before 2026-11-30 lack it: the dossier has it)
 
 
 class Completed(msgspec.Struct, frozen=True, kw_only=True):
@@ -120,12 +124,20 @@ class Deliveries:
 
     async def case_accepted(self, env: Envelope, event: intake.CaseAccepted, txn: Txn) -> None:
         key = self.key("delivery", env.case_id)
-        case = msgspec.json.encode(
-            Accepted(case_no=event.case_no, item_name=event.item_name, applicant_name=event.applicant_name)
+        accepted = Accepted(
+            case_no=event.case_no,
+            item_name=event.item_name,
+            applicant_name=event.applicant_name,
+            point_name=event.point_name,
         )
+        case = msgspec.json.encode(accepted)
         txn.write(lambda pipe: pipe.hsetnx(key, "case", case))
         for material in event.owed_materials:
             txn.write(self._owe(key, material))
+        fields = await txn.hgetall(key)
+        if b"completed" in fields and b"delivered" not in fields:  # 办结 came first (another topic)
+            done = msgspec.json.decode(fields[b"completed"], type=Completed)
+            txn.write(self.place(env.case_id, event.point_name, done.at.timestamp(), ready=True))
 
     @staticmethod
     def _owe(key: str, material: intake.Material) -> Write:
@@ -147,6 +159,8 @@ class Deliveries:
         done = msgspec.json.encode(Completed(result=event.result, reasons=event.reasons, at=event.completed_at))
         txn.write(lambda pipe: pipe.hset(key, "completed", done))
         txn.write(lambda pipe: pipe.sadd(ready, case_id))
+        point = await self._point(txn, key)
+        txn.write(self.place(case_id, point, event.completed_at.timestamp(), ready=True))
         if event.items:
             txn.write(self._items(key, event.items))
 
@@ -157,8 +171,25 @@ class Deliveries:
         )
         txn.write(lambda pipe: pipe.hset(key, "delivered", delivered))
         txn.write(lambda pipe: pipe.srem(ready, case_id))
+        txn.write(self.place(case_id, await self._point(txn, key), 0.0, ready=False))
         if event.items:  # the results as handed out (the same as at 办结)
             txn.write(self._items(key, event.items))
+
+    @staticmethod
+    async def _point(txn: Txn, key: str) -> str:
+        fields = await txn.hgetall(key)
+        return msgspec.json.decode(fields[b"case"], type=Accepted).point_name if b"case" in fields else ""
+
+    def place(self, case_id: str, point: str, score: float, *, ready: bool) -> Write:
+        """The case's place in the county's pick-up list and its point's (``ready``), or out of both."""
+        county, own = self.key("deliveries", "readyz"), self.key("deliveries", "readyz", point) if point else ""
+
+        def write(pipe: Any) -> None:
+            for key in (county, own):
+                if key:
+                    pipe.zadd(key, {case_id: score}) if ready else pipe.zrem(key, case_id)
+
+        return write
 
     @staticmethod
     def _items(key: str, items: list[ItemResult]) -> Write:
@@ -173,6 +204,33 @@ class Deliveries:
             address = for_settings(self.settings).unseal(found.delivered.address)
             found = msgspec.structs.replace(found, delivered=msgspec.structs.replace(found.delivered, address=address))
         return found
+
+    async def ready_page(
+        self, redis: Redis, point: str, limit: int, cursor: str = ""
+    ) -> tuple[list[CaseAtWindow], Slice]:
+        """A page of the cases ready for pick-up, oldest 办结 first: the county's (``point`` ""), or one point's."""
+        key = self.key("deliveries", "readyz", point) if point else self.key("deliveries", "readyz")
+        found = await zpage(redis, key, limit, cursor)
+        cases = [await self.case(redis, case_id) for case_id in found.ids]
+        return [c for c in cases if c is not None], found
+
+    async def ensure_index(self, redis: Redis, point_of: Callable[[str], Awaitable[str]]) -> None:
+        """A namespace kept before the sorted sets existed: build them once from ``deliveries:ready`` (a case
+        accepted before its record named its point takes it from ``point_of``, the dossier)."""
+
+        async def build() -> None:
+            ids = [i.decode() for i in cast("set[bytes]", await redis.smembers(self.key("deliveries", "ready")))]
+            async with redis.pipeline(transaction=False) as pipe:
+                for case_id in ids:
+                    fields = cast("dict[bytes, bytes]", await redis.hgetall(self.key("delivery", case_id)))
+                    if b"case" not in fields or b"completed" not in fields or b"delivered" in fields:
+                        continue
+                    point = msgspec.json.decode(fields[b"case"], type=Accepted).point_name or await point_of(case_id)
+                    at = msgspec.json.decode(fields[b"completed"], type=Completed).at.timestamp()
+                    self.place(case_id, point, at, ready=True)(pipe)
+                await pipe.execute()
+
+        await ensure_index(redis, self.key("indexed", "deliveries"), build)
 
     async def ready(self, redis: Redis) -> list[CaseAtWindow]:
         ids = sorted(i.decode() for i in cast("set[bytes]", await redis.smembers(self.key("deliveries", "ready"))))

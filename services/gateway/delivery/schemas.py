@@ -16,10 +16,9 @@ class DeliverIn(In, frozen=True, forbid_unknown_fields=True):
 
 
 class DeliveriesView(msgspec.Struct, frozen=True, kw_only=True):
-    ready: list[CaseAtWindow]  # this page of the caller's point's cases, oldest 办结 first
+    items: list[CaseAtWindow]  # this page of the caller's point's cases, oldest 办结 first
+    next_cursor: str | None = None  # absent on the last page
     total: int = 0  # every ready case of the caller's point
-    page: int = 1
-    size: int = 0
 
 
 class RecordDelivery(msgspec.Struct, frozen=True, kw_only=True):

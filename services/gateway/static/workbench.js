@@ -46,8 +46,8 @@
           const { body } = await hall.json(`/api/steps/${step[1]}`);
           if (body.records.length > before) return;
         } else if (caseNo) {
-          const { body } = await hall.json("/api/deliveries");
-          if (!body.ready.some((c) => c.case_no === decodeURIComponent(caseNo[1]))) return;
+          const { body } = await hall.json("/api/deliveries?limit=200");
+          if (!body.items.some((c) => c.case_no === decodeURIComponent(caseNo[1]))) return;
         } else return;
       } catch (error) {
         return;
