@@ -17,6 +17,7 @@ import msgspec
 from services.timing.calendar import Limit, Unit, WorkingCalendar
 from services.timing.halls import OVERDUE, WARNING, HallPolicy
 from shared.localtime import LOCAL
+from shared.sla import sla_status
 
 CASE, CHILD, STEP = "办件", "子件", "环节"
 PAUSABLE = frozenset({CASE, CHILD, STEP})
@@ -315,11 +316,12 @@ def live_deadline(clock: ClockState, now: datetime, cal: WorkingCalendar) -> dat
 
 def status(clock: ClockState, now: datetime, cal: WorkingCalendar, policy: HallPolicy) -> Status:
     """正常 / 预警 / 逾期 at ``now`` (time stands still while the clock is paused or after it stopped)."""
-    at = min(now, clock.stopped_at) if clock.stopped_at is not None else now
     open_pauses = [p.start for p in clock.pauses if p.end is None]
-    if open_pauses:
-        at = min(at, *open_pauses)
-    if at >= clock.promised_deadline:
-        return "逾期"
-    warning = warning_at(clock, cal, policy)
-    return "预警" if warning is not None and at >= warning else "正常"
+    found, _ = sla_status(
+        clock.promised_deadline,
+        warning_at(clock, cal, policy),
+        now,
+        paused_at=min(open_pauses) if open_pauses else None,
+        stopped_at=clock.stopped_at,
+    )
+    return found

@@ -64,6 +64,22 @@ class MemoryRedis:
         members = list(reversed(await self.zrange(key, 0, -1)))
         return members[start : None if end == -1 else end + 1]
 
+    async def zrangebylex(
+        self, key: str, low: str, high: str, start: int | None = None, num: int | None = None
+    ) -> list[bytes]:
+        members = sorted(m for m in self.data.get(key, {}) if _in_lex(m, low, high))
+        first = start or 0
+        return members[first : None if num is None else first + num]
+
+    async def zlexcount(self, key: str, low: str, high: str) -> int:
+        return len(await self.zrangebylex(key, low, high))
+
+    async def zcard(self, key: str) -> int:
+        return len(self.data.get(key, {}))
+
+    async def zcount(self, key: str, low: float | str, high: float | str) -> int:
+        return sum(1 for s in self.data.get(key, {}).values() if float(low) <= s <= float(high))
+
     def keys_like(self, pattern: str) -> list[str]:
         return [k for k in self.data if fnmatch.fnmatch(k, pattern)]
 
@@ -106,16 +122,34 @@ class MemoryRedis:
             self.data.setdefault(key, {}).pop(_bytes(m), None)
 
 
+def _in_lex(member: bytes, low: str, high: str) -> bool:
+    """ZRANGEBYLEX's bounds: ``-``/``+``, ``[x`` inclusive, ``(x`` exclusive."""
+    if low != "-":
+        bound = low[1:].encode()
+        if member < bound or (low[0] == "(" and member == bound):
+            return False
+    if high != "+":
+        bound = high[1:].encode()
+        if member > bound or (high[0] == "(" and member == bound):
+            return False
+    return True
+
+
 class _ReadPipeline:
     def __init__(self, redis: MemoryRedis) -> None:
         self.redis = redis
-        self.reads: list[str] = []
+        self.reads: list[Any] = []
 
     def hgetall(self, key: str) -> None:
-        self.reads.append(key)
+        self.reads.append(self.redis.hgetall(key))
 
-    async def execute(self) -> list[dict[bytes, bytes]]:
-        return [await self.redis.hgetall(k) for k in self.reads]
+    def __getattr__(self, name: str) -> Any:
+        """Any other read the read models batch (zlexcount, zcard, zcount …), run at ``execute``."""
+        read = getattr(self.redis, name)
+        return lambda *args, **kwargs: self.reads.append(read(*args, **kwargs))
+
+    async def execute(self) -> list[Any]:
+        return [await read for read in self.reads]
 
 
 class Feed:

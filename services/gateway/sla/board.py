@@ -1,8 +1,17 @@
 """The operators' SLA board: every clock timing runs, kept from ``timing.events``, and the board derived from them.
 
-A clock's status (正常 / 预警 / 逾期) is derived on every read from its deadline, its warning moment, whether it
-is paused, and the alerts timing raised for its current deadline — never stored. Completed case clocks count
-towards the on-time completion rate of their day.
+A clock's status (正常 / 预警 / 逾期) is derived on every read by :func:`shared.sla.sla_status` (the hall's one
+rule, which timing and the workbench use too) from its deadline, its warning moment, its pause or stop, and the
+alerts timing raised for its current deadline; its remaining time is working time in the hall's calendar
+("剩余 1.5 个工作日", :mod:`services.gateway.sla.calendar`). Completed case clocks count towards the on-time
+completion rate of their day.
+
+The three lists (逾期, 预警, 临近办结期限) are paged (``limit``, an opaque ``cursor``; by deadline, then clock id)
+from sorted sets the handlers keep per purpose group and department (``ix:{kind}:{group}:{department}``, members
+``{deadline ms:013d}|{clock id}`` in one lexicographic order): ``live`` (running, not paused), ``alerted``
+(running, with an alert past 预警 for the current deadline) and ``frozen:逾期`` / ``frozen:预警`` (paused:
+the status stands still), plus ``due`` and ``warn`` scored by the moment a live clock becomes 逾期 or 预警 for
+the counts. A page reads O(page size) members (预警 filters the running clocks after now, by deadline).
 
 A deadline resting on a year without an official holiday schedule is 暂定 (provisional); the board names those
 years in a banner until the year's schedule is loaded (``CalendarLoaded``) or a clock's deadline is revised for
@@ -12,30 +21,35 @@ it (``DeadlineRevised``). A revision moves the clock's times, withdraws the aler
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from datetime import date, datetime, timedelta
-from typing import Literal, cast
+import base64
+import binascii
+import re
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, date, datetime, timedelta
+from typing import cast
 
 import msgspec
 from redis.asyncio import Redis
 
 from services.gateway.provisional import banner as provisional_banner
 from services.gateway.provisional import status_correction
+from services.gateway.sla.calendar import HallCalendars
 from services.gateway.views import timing
 from shared.clock import SYSTEM_CLOCK, Clock
 from shared.envelope import Envelope
 from shared.kafka import HandlerTable, Route
 from shared.localtime import LOCAL
-from shared.outbox import Txn
+from shared.outbox import Txn, Write
 from shared.settings import HallSettings
+from shared.sla import BADGES, NORMAL, OVERDUE, WARNING, Status, WorkingTime, remaining, remaining_text, sla_status
 
-Status = Literal["正常", "预警", "逾期"]
-NORMAL: Status = "正常"
-WARNING: Status = "预警"
-OVERDUE: Status = "逾期"
+__all__ = ["BADGES", "NORMAL", "OVERDUE", "WARNING", "Status"]
+
 CASE_PURPOSES = ("办件", "子件")
-BADGES = {NORMAL: "badge-ok", WARNING: "badge-warn", OVERDUE: "badge-late"}
 PURPOSES = ("办件", "环节", "补齐", "评价期", "整改", "回访")
+LISTS = ("overdue", "warnings", "closest")
+DEFAULT_LIMIT, MOST_LIMIT = 20, 200
+SCAN_MOST = 2000  # 预警: running clocks read at most per page (a shorter page then carries a cursor on)
 
 
 class Alert(msgspec.Struct, frozen=True):
@@ -81,6 +95,7 @@ class Entry(msgspec.Struct, kw_only=True):
     provisional_years: list[int] = []
     correction: Correction | None = None
     outcome: str = ""  # 退件: stopped without a decision, counted neither on time nor overdue
+    hall: str = ""  # whose office hours its working time is reckoned in
 
 
 _entry = msgspec.json.Decoder(Entry)
@@ -89,24 +104,26 @@ _entry = msgspec.json.Decoder(Entry)
 def status(entry: Entry, now: datetime) -> tuple[Status, str]:
     """The clock's status at ``now`` and its escalation level (督办 …), if any.
 
-    Time stands still while the clock is paused or after it stopped. An alert timing raised for the current
-    deadline counts too (timing may keep another time than this process, e.g. a test's ManualClock).
+    :func:`shared.sla.sla_status` over the entry's facts: only the alerts of the current deadline count.
     """
-    if entry.outcome:
-        return NORMAL, ""  # 退件: the clock ended without a decision, never overdue
-    at = min(m for m in (now, entry.paused_at, entry.stopped_at) if m is not None)
-    derived: Status = NORMAL
-    if at >= entry.deadline:
-        derived = OVERDUE
-    elif entry.warning_at is not None and at >= entry.warning_at:
-        derived = WARNING
-    current = [a.level for a in entry.alerts if a.deadline == entry.deadline]
-    if any(level != WARNING for level in current):
-        derived = OVERDUE
-    elif WARNING in current and derived == NORMAL:
-        derived = WARNING
-    escalation = next((level for level in reversed(current) if level not in (WARNING, OVERDUE)), "")
-    return derived, escalation
+    return sla_status(
+        entry.deadline,
+        entry.warning_at,
+        now,
+        paused_at=entry.paused_at,
+        stopped_at=entry.stopped_at,
+        alerts=current_alerts(entry),
+        outcome=entry.outcome,
+    )
+
+
+def current_alerts(entry: Entry) -> list[str]:
+    """The levels timing raised for the clock's current deadline, in the order raised."""
+    return [a.level for a in entry.alerts if a.deadline == entry.deadline]
+
+
+def stands_at(entry: Entry, now: datetime) -> datetime:
+    return min(m for m in (now, entry.paused_at, entry.stopped_at) if m is not None)
 
 
 # ---------------------------------------------------------------- what the API answers
@@ -137,7 +154,11 @@ class Row(msgspec.Struct, kw_only=True):
     escalation: str
     paused: bool
     pause_reason: str
-    remaining_s: float  # negative when overdue
+    remaining_s: float  # natural seconds, negative when overdue (kept for old clients; see remaining_days)
+    # Working days in the hall's calendar from the moment the clock stands at to its deadline (negative: overdue
+    # by), and in words: "剩余 1.5 个工作日" / "已超期 0.5 个工作日".
+    remaining_days: float = 0.0
+    remaining: str = ""
     # 更正: set once the official schedule moved the deadline ("原 预警，按正式放假安排更正为 正常").
     revised_from: datetime | None = None
     correction: str = ""
@@ -162,8 +183,26 @@ class BoardView(msgspec.Struct, kw_only=True):
     overdue: list[Row]
     closest: list[Row]
     rates: list[Rate]
+    # Each list's first page: how many there are in all, and the cursor of the next page (None: no more);
+    # GET /api/sla/lists/{overdue|warnings|closest} answers the next ones.
+    overdue_total: int = 0
+    warnings_total: int = 0
+    closest_total: int = 0
+    overdue_next: str | None = None
+    warnings_next: str | None = None
+    closest_next: str | None = None
     provisional_years: list[int] = []  # the years without an official schedule the listed deadlines rest on
     banner: str = ""  # "2027 年的放假安排尚未公布，相关期限为暂定"
+
+
+class ClockPage(msgspec.Struct, kw_only=True):
+    """A page of one of the board's lists (逾期 / 预警 / 临近办结期限), by deadline then clock id."""
+
+    name: str  # overdue / warnings / closest
+    now: datetime
+    rows: list[Row]
+    total: int
+    next_cursor: str | None = None
 
 
 class CaseClocks(msgspec.Struct, kw_only=True):
@@ -173,11 +212,16 @@ class CaseClocks(msgspec.Struct, kw_only=True):
     stopped: list[Entry]
 
 
-def row(entry: Entry, now: datetime) -> Row:
+_DEFAULT_CALENDARS = HallCalendars()
+
+
+def row(entry: Entry, now: datetime, calendar: WorkingTime | None = None) -> Row:
     current, escalation = status(entry, now)
-    remaining = (entry.deadline - (entry.paused_at or now)).total_seconds()
+    at = stands_at(entry, now)
+    seconds = (entry.deadline - at).total_seconds()
+    days = remaining(entry.deadline, at, calendar or _DEFAULT_CALENDARS.calendar({}, entry.hall))
     if current == OVERDUE:
-        remaining = min(remaining, 0.0)  # timing said so (its time may run ahead of this process's)
+        seconds, days = min(seconds, 0.0), min(days, 0.0)  # timing said so (its time may run ahead of ours)
     fix = entry.correction
     return Row(
         clock_id=entry.clock_id,
@@ -196,7 +240,9 @@ def row(entry: Entry, now: datetime) -> Row:
         escalation=escalation,
         paused=entry.paused_at is not None,
         pause_reason=entry.pause_reason,
-        remaining_s=remaining,
+        remaining_s=seconds,
+        remaining_days=days,
+        remaining=remaining_text(days, current),
         revised_from=fix.old_deadline if fix is not None and fix.old_deadline != entry.deadline else None,
         correction=_correction_text(fix),
     )
@@ -254,11 +300,13 @@ def board(
     department: str = "",
     *,
     loaded: Iterable[int] = (),
+    calendar_of: Callable[[str], WorkingTime] | None = None,
 ) -> BoardView:
-    """The board at ``now``; ``loaded`` are the years whose official schedule is known (never named 暂定)."""
+    """The board at ``now``; ``loaded`` are the years whose official schedule is known (never named 暂定);
+    ``calendar_of(hall)`` the working calendar remaining time is reckoned in."""
     wanted = CASE_PURPOSES if purpose == "办件" else (purpose,) if purpose else None
     rows = [
-        row(e, now)
+        row(e, now, calendar_of(e.hall) if calendar_of else None)
         for e in entries
         if e.stopped_at is None
         and (wanted is None or e.purpose in wanted)
@@ -287,10 +335,86 @@ def board(
 # ---------------------------------------------------------------- the read model
 
 
+# ---------------------------------------------------------------- the lists' indexes (see the module's doc)
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+_MEMBER = re.compile(r"\d{13}\|.+")
+Place = str | float  # a lexicographic member, or a score (member: the clock id)
+
+
+def _ms(moment: datetime) -> int:
+    return (moment - _EPOCH) // _MS
+
+
+def member(deadline: datetime, clock_id: str) -> str:
+    """A clock's member in the lists' sorted sets: ``{deadline ms:013d}|{clock id}`` (one lexicographic order)."""
+    return f"{_ms(deadline):013d}|{clock_id}"
+
+
+def encode_cursor(place: str) -> str:
+    return base64.urlsafe_b64encode(place.encode()).decode().rstrip("=")
+
+
+def decode_cursor(text: str) -> str:
+    """The member a page ends with; anything else is a ValueError naming the cursor (the API answers 400)."""
+    try:
+        place = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        place = ""
+    if not _MEMBER.fullmatch(place):
+        raise ValueError("cursor 无效：请使用上一页答复中的 next_cursor")
+    return place
+
+
+def group(purpose: str) -> str | None:
+    """The board's purpose filter a clock falls under besides 全部: 办件 holds 子件 too."""
+    if purpose in CASE_PURPOSES:
+        return "办件"
+    return purpose if purpose in PURPOSES else None
+
+
+def scopes(entry: Entry) -> list[tuple[str, str]]:
+    """(purpose group, department) pairs whose lists hold the clock; "" is 全部."""
+    named = group(entry.purpose)
+    groups = ["", named] if named else [""]
+    departments = ["", entry.department] if entry.department else [""]
+    return [(g, d) for g in groups for d in departments]
+
+
+def places(entry: Entry) -> dict[str, Place]:
+    """Where the clock stands in its scopes' sorted sets (a pure function of the entry, so a rebuild writes the
+    same): running clocks in ``live`` (and ``alerted``), with the moments they become 逾期 (``due``) and 预警
+    (``warn``); a paused clock in ``frozen:{status}`` (its status stands still); a stopped one nowhere."""
+    if entry.stopped_at is not None or entry.outcome:
+        return {}
+    place = member(entry.deadline, entry.clock_id)
+    if entry.paused_at is not None:
+        frozen, _ = status(entry, entry.paused_at)
+        return {} if frozen == NORMAL else {f"frozen:{frozen}": place}
+    current = current_alerts(entry)
+    alerted = any(level != WARNING for level in current)
+    due = 0.0 if alerted else entry.deadline.timestamp()
+    warn = 0.0 if WARNING in current else entry.warning_at.timestamp() if entry.warning_at else due
+    found: dict[str, Place] = {"live": place, "due": due, "warn": min(warn, due)}
+    if alerted:
+        found["alerted"] = place
+    return found
+
+
+def _zrem(key: str, gone: str) -> Write:
+    return lambda pipe: pipe.zrem(key, gone)
+
+
+def _zadd(key: str, entries: dict[str, float]) -> Write:
+    return lambda pipe: pipe.zadd(key, entries)
+
+
 class SlaBoard:
     def __init__(self, settings: HallSettings, clock: Clock | None = None) -> None:
         self.settings = settings
         self.clock = clock or SYSTEM_CLOCK
+        self.calendars = HallCalendars()
 
     def key(self, *parts: str) -> str:
         return self.settings.key("gateway", "sla", *parts)
@@ -311,13 +435,24 @@ class SlaBoard:
         raw = await txn.get(self.key("clock", clock_id))
         return None if raw is None else _entry.decode(raw)
 
-    def _save(self, txn: Txn, entry: Entry) -> None:
+    def _save(self, txn: Txn, entry: Entry, was: Mapping[str, Place]) -> None:
+        """The entry, its place among the running clocks, and its places in the lists' indexes (``was``: where
+        it stood before this event)."""
         txn.set(self.key("clock", entry.clock_id), entry)
-        running, member, score = self.key("running"), entry.clock_id, entry.deadline.timestamp()
+        running, clock_id, score = self.key("running"), entry.clock_id, entry.deadline.timestamp()
         if entry.stopped_at is None:
-            txn.write(lambda pipe: pipe.zadd(running, {member: score}))
+            txn.write(lambda pipe: pipe.zadd(running, {clock_id: score}))
         else:
-            txn.write(lambda pipe: pipe.zrem(running, member))
+            txn.write(lambda pipe: pipe.zrem(running, clock_id))
+        now = places(entry)
+        for g, d in scopes(entry):
+            for kind, old in was.items():
+                if kind not in now or (isinstance(old, str) and now[kind] != old):
+                    txn.write(_zrem(self.key("ix", kind, g, d), old if isinstance(old, str) else clock_id))
+            for kind, new in now.items():
+                if was.get(kind) != new:
+                    entries = {new: 0.0} if isinstance(new, str) else {clock_id: new}
+                    txn.write(_zadd(self.key("ix", kind, g, d), entries))
 
     async def started(self, env: Envelope, event: timing.ClockStarted, txn: Txn) -> None:
         clock_id = event.clock_id or env.case_id
@@ -341,27 +476,30 @@ class SlaBoard:
             statutory_deadline=event.statutory_deadline,
             provisional=event.provisional,
             provisional_years=event.provisional_years,
+            hall=event.hall,
         )
-        self._save(txn, entry)
-        index, member = self.key("case", env.case_id), clock_id
-        txn.write(lambda pipe: pipe.hset(index, member, event.purpose))
+        self._save(txn, entry, {})
+        index, clock = self.key("case", env.case_id), clock_id
+        txn.write(lambda pipe: pipe.hset(index, clock, event.purpose))
 
     async def paused(self, _: Envelope, event: timing.ClockPaused, txn: Txn) -> None:
         entry = await self._load(txn, event.clock_id)
         if entry is not None and entry.paused_at is None:
+            was = places(entry)
             entry.paused_at, entry.pause_reason = event.paused_at, event.reason
-            self._save(txn, entry)
+            self._save(txn, entry, was)
 
     async def moved(self, _: Envelope, event: timing.ClockResumed | timing.ClockExtended, txn: Txn) -> None:
         entry = await self._load(txn, event.clock_id)
         if entry is None:
             return
+        was = places(entry)
         if isinstance(event, timing.ClockResumed):
             entry.paused_at, entry.pause_reason = None, ""
         entry.deadline, entry.warning_at = event.promised_deadline, event.warning_at
         entry.statutory_deadline = event.statutory_deadline
         entry.provisional, entry.provisional_years = event.provisional, event.provisional_years
-        self._save(txn, entry)
+        self._save(txn, entry, was)
 
     async def revised(self, _: Envelope, event: timing.DeadlineRevised, txn: Txn) -> None:
         """The official schedule of a year moved the clock's times: apply them and keep the correction visible."""
@@ -370,6 +508,7 @@ class SlaBoard:
         entry = await self._load(txn, event.clock_id)
         if entry is None:
             return
+        was = places(entry)
         old = entry.deadline
         # Alerts still due under the new times stay (they now belong to the new deadline); retracted ones go.
         entry.alerts = [
@@ -388,26 +527,31 @@ class SlaBoard:
             retracted=event.retracted,
             revised_at=event.revised_at,
         )
-        self._save(txn, entry)
+        self._save(txn, entry, was)
 
     async def calendar_loaded(self, _: Envelope, event: timing.CalendarLoaded, txn: Txn) -> None:
-        """The year's official schedule is known: the banner no longer names it (revisions follow from timing)."""
+        """The year's official schedule is known: the banner no longer names it (revisions follow from timing),
+        and remaining working time reckons with its days."""
         loaded, year = self.key("loaded"), event.year
         txn.write(lambda pipe: pipe.sadd(loaded, year))
+        plans, plan = self.key("calendar"), msgspec.json.encode(event)
+        txn.write(lambda pipe: pipe.hset(plans, str(year), plan))
 
     async def alerted(self, _: Envelope, event: timing.ClockAlerted, txn: Txn) -> None:
         entry = await self._load(txn, event.clock_id)
         if entry is not None:
+            was = places(entry)
             entry.alerts.append(Alert(event.level, event.deadline))
-            self._save(txn, entry)
+            self._save(txn, entry, was)
 
     async def stopped(self, env: Envelope, event: timing.ClockStopped, txn: Txn) -> None:
         entry = await self._load(txn, event.clock_id or env.case_id)
         if entry is None or entry.stopped_at is not None:
             return
+        was = places(entry)
         entry.stopped_at, entry.on_time, entry.deadline = event.stopped_at, event.on_time, event.promised_deadline
         entry.paused_at, entry.outcome = None, event.outcome
-        self._save(txn, entry)
+        self._save(txn, entry, was)
         if entry.purpose == "办件" and not event.outcome:
             done, field = (
                 self.key("done"),
@@ -416,6 +560,11 @@ class SlaBoard:
             txn.write(lambda pipe: pipe.hincrby(done, field, 1))
 
     # ---------------------------------------------------------------- reading
+
+    async def calendar_of(self, redis: Redis) -> Callable[[str], WorkingTime]:
+        """The working calendar of each hall, with the years operators loaded."""
+        plans = cast("dict[bytes, bytes]", await redis.hgetall(self.key("calendar")))
+        return lambda hall: self.calendars.calendar(plans, hall)
 
     async def running(self, redis: Redis) -> list[Entry]:
         ids = cast("list[bytes]", await redis.zrange(self.key("running"), 0, -1))
@@ -429,19 +578,149 @@ class SlaBoard:
             found.extend(_entry.decode(raw) for raw in raws if raw is not None)
         return found
 
-    async def view(self, redis: Redis, purpose: str = "办件", department: str = "") -> BoardView:
+    async def facts(self, redis: Redis, clock_id: str) -> Entry | None:
+        """One clock as the board keeps it (the workbench's SLA colour reads its step clock from here)."""
+        raw = cast("bytes | None", await redis.get(self.key("clock", clock_id)))
+        return None if raw is None else _entry.decode(raw)
+
+    async def view(
+        self, redis: Redis, purpose: str = "办件", department: str = "", limit: int = DEFAULT_LIMIT
+    ) -> BoardView:
         raw = cast("dict[bytes, bytes]", await redis.hgetall(self.key("done")))
         done = {k.decode(): int(v) for k, v in raw.items()}
         loaded = [int(y) for y in cast("set[bytes]", await redis.smembers(self.key("loaded")))]
-        return board(await self.running(redis), done, self.clock.now(), purpose, department, loaded=loaded)
+        now, calendar_of = self.clock.now(), await self.calendar_of(redis)
+        view = board(await self.running(redis), done, now, purpose, department, loaded=loaded, calendar_of=calendar_of)
+        overdue = await self.page(redis, "overdue", purpose, department, limit=limit, now=now, calendar_of=calendar_of)
+        warnings = await self.page(
+            redis, "warnings", purpose, department, limit=limit, now=now, calendar_of=calendar_of
+        )
+        closest = await self.page(redis, "closest", purpose, department, limit=limit, now=now, calendar_of=calendar_of)
+        view.overdue, view.overdue_total, view.overdue_next = overdue.rows, overdue.total, overdue.next_cursor
+        view.warnings, view.warnings_total, view.warnings_next = warnings.rows, warnings.total, warnings.next_cursor
+        view.closest, view.closest_total, view.closest_next = closest.rows, closest.total, closest.next_cursor
+        return view
+
+    async def page(
+        self,
+        redis: Redis,
+        name: str,
+        purpose: str = "办件",
+        department: str = "",
+        *,
+        limit: int = DEFAULT_LIMIT,
+        cursor: str = "",
+        now: datetime | None = None,
+        calendar_of: Callable[[str], WorkingTime] | None = None,
+    ) -> ClockPage:
+        """A page of the list ``name`` (overdue / warnings / closest) after ``cursor``, by deadline then clock id,
+        with the list's total: O(page size) reads (预警 reads at most ``SCAN_MOST`` running clocks a page)."""
+        if name not in LISTS:
+            raise ValueError(f"未知的清单：{name}（可选：{'、'.join(LISTS)}）")
+        if not 1 <= limit <= MOST_LIMIT:
+            raise ValueError(f"limit 须在 1 到 {MOST_LIMIT} 之间，收到 {limit}")
+        after = decode_cursor(cursor) if cursor else ""
+        now = now or self.clock.now()
+        calendar_of = calendar_of or await self.calendar_of(redis)
+        ix = {kind: self.key("ix", kind, purpose, department) for kind in ("live", "alerted", "due", "warn")}
+        later = f"{_ms(now) + 1:013d}"  # members from here on have a deadline after now
+        wanted: Status
+        if name == "overdue":
+            wanted = OVERDUE
+            sources = [(ix["live"], "-", f"({later}"), (ix["alerted"], f"[{later}", "+")]
+            sources.append((self.key("ix", f"frozen:{OVERDUE}", purpose, department), "-", "+"))
+        elif name == "warnings":
+            wanted = WARNING
+            sources = [(ix["live"], f"[{later}", "+")]
+            sources.append((self.key("ix", f"frozen:{WARNING}", purpose, department), "-", "+"))
+        else:
+            wanted = NORMAL  # 正常 or 预警: not overdue, running
+            sources = [(ix["live"], f"[{later}", "+")]
+        rows, next_place = await self._scan(
+            redis, sources, after=after, limit=limit, now=now, calendar_of=calendar_of, wanted=wanted
+        )
+        total = await self._total(redis, name, purpose, department, now=now, later=later)
+        cursor_out = encode_cursor(next_place) if next_place else None
+        return ClockPage(name=name, now=now, rows=rows, total=total, next_cursor=cursor_out)
+
+    async def _scan(
+        self,
+        redis: Redis,
+        sources: list[tuple[str, str, str]],
+        *,
+        after: str,
+        limit: int,
+        now: datetime,
+        calendar_of: Callable[[str], WorkingTime],
+        wanted: Status,
+    ) -> tuple[list[Row], str]:
+        """Merge the sources (disjoint, each in member order) after ``after``; keep the rows of the wanted status
+        (closest: any but 逾期). Returns the page and the member to continue after ("" when no more)."""
+        found: list[tuple[str, Row]] = []
+        last, scanned, batch = after, 0, limit + 1
+        while True:
+            bound: str | None = None
+            fetched: list[str] = []
+            more = False
+            for key, low, high in sources:
+                start = f"({last}" if last and (low in ("-", "") or last >= low[1:]) else low
+                got = [m.decode() for m in cast("list[bytes]", await redis.zrangebylex(key, start, high, 0, batch))]
+                fetched += got
+                if len(got) == batch:
+                    more = True
+                    bound = got[-1] if bound is None else min(bound, got[-1])
+            ordered = sorted(set(fetched))
+            if bound is not None:
+                ordered = [m for m in ordered if m <= bound]
+            if not ordered:
+                return [r for _, r in found[:limit]], ""
+            entries = await self._entries_by_member(redis, ordered)
+            for place in ordered:
+                last, scanned = place, scanned + 1
+                entry = entries.get(place)
+                if entry is None:
+                    continue
+                r = row(entry, now, calendar_of(entry.hall))
+                if r.status == wanted or (wanted == NORMAL and r.status != OVERDUE and not r.paused):
+                    found.append((place, r))
+                    if len(found) > limit:
+                        return [r for _, r in found[:limit]], found[limit - 1][0]
+            if not more:
+                return [r for _, r in found[:limit]], ""
+            if scanned >= SCAN_MOST:
+                return [r for _, r in found], last  # a shorter page; the next one goes on from here
+
+    async def _entries_by_member(self, redis: Redis, places: list[str]) -> dict[str, Entry]:
+        keys = [self.key("clock", p.split("|", 1)[1]) for p in places]
+        raws = cast("list[bytes | None]", await redis.mget(keys))
+        return {p: _entry.decode(raw) for p, raw in zip(places, raws, strict=True) if raw is not None}
+
+    async def _total(self, redis: Redis, name: str, purpose: str, department: str, *, now: datetime, later: str) -> int:
+        def ix(kind: str) -> str:
+            return self.key("ix", kind, purpose, department)
+
+        pipe = redis.pipeline(transaction=False)
+        pipe.zlexcount(ix("live"), "-", f"({later}")
+        pipe.zlexcount(ix("live"), f"[{later}", "+")
+        pipe.zlexcount(ix("alerted"), f"[{later}", "+")
+        pipe.zcard(ix(f"frozen:{OVERDUE}"))
+        pipe.zcard(ix(f"frozen:{WARNING}"))
+        pipe.zcount(ix("warn"), "-inf", now.timestamp())
+        pipe.zcount(ix("due"), "-inf", now.timestamp())
+        past, ahead, alerted_ahead, frozen_over, frozen_warn, warn_by, due_by = cast("list[int]", await pipe.execute())
+        if name == "overdue":
+            return past + alerted_ahead + frozen_over
+        if name == "warnings":
+            return max(warn_by - due_by, 0) + frozen_warn
+        return ahead - alerted_ahead
 
     async def case(self, redis: Redis, case_id: str, case_no: str) -> CaseClocks:
         ids = cast("dict[bytes, bytes]", await redis.hgetall(self.key("case", case_id)))
         entries = sorted(await self._entries(redis, [i.decode() for i in ids]), key=lambda e: e.started_at)
-        now = self.clock.now()
+        now, calendar_of = self.clock.now(), await self.calendar_of(redis)
         return CaseClocks(
             case_id=case_id,
             case_no=case_no,
-            clocks=[row(e, now) for e in entries if e.stopped_at is None],
+            clocks=[row(e, now, calendar_of(e.hall)) for e in entries if e.stopped_at is None],
             stopped=[e for e in entries if e.stopped_at is not None],
         )

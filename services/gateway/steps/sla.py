@@ -1,24 +1,30 @@
-"""A step's SLA colour: derived on every read from its clock's deadline, its pause and timing's alerts."""
+"""A step's SLA colour: its clock's status from :func:`shared.sla.sla_status`, the one rule of the hall.
+
+The workbench reads the step clock's facts (deadline, warning time, pause, stop, the alerts for the current
+deadline) from the SLA board's clock projection (:func:`services.gateway.sla.board.clock_facts`), so the inbox
+and the board say the same of the same step.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-WARNING, NORMAL, OVERDUE = "预警", "正常", "逾期"
-BADGES = {NORMAL: "badge-ok", WARNING: "badge-warn", OVERDUE: "badge-late"}
+from shared.sla import BADGES, NORMAL, OVERDUE, WARNING, sla_status
+
+__all__ = ["BADGES", "NORMAL", "OVERDUE", "WARNING", "colour"]
 
 
 def colour(
-    deadline: datetime | None, paused: bool, alerts: list[str], now: datetime, warning_at: datetime | None = None
+    deadline: datetime | None,
+    paused: bool,
+    alerts: list[str],
+    now: datetime,
+    warning_at: datetime | None = None,
+    *,
+    paused_at: datetime | None = None,
 ) -> str:
-    """正常 / 预警 / 逾期: any alert past 预警, or a running clock past its deadline, is 逾期; a running clock past
-    timing's warning time (where known), or with timing's 预警 alert, is 预警."""
-    if any(level != WARNING for level in alerts):
-        return OVERDUE
-    if deadline is not None and not paused and now >= deadline:
-        return OVERDUE
-    if WARNING in alerts:
-        return WARNING
-    if warning_at is not None and not paused and now >= warning_at:
-        return WARNING
-    return NORMAL
+    """正常 / 预警 / 逾期 of a step clock known only by its workbench facts (alerts: the current deadline's levels).
+
+    Without ``paused_at`` a paused clock's status comes from timing's alerts alone (its pause moment unknown)."""
+    found, _ = sla_status(deadline, warning_at, now, paused_at=paused_at, alerts=alerts, paused=paused)
+    return found

@@ -3,7 +3,7 @@ a handover's) and the working calendar. A step clock's id is the step id."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import ClassVar
 
 import msgspec
@@ -29,6 +29,7 @@ class ClockStarted(msgspec.Struct, frozen=True, kw_only=True):
     warning_at: datetime | None = None
     provisional: bool = False  # 暂定: the deadline or warning time rests on a year without an official schedule
     provisional_years: list[int] = []
+    hall: str = ""  # the hall whose office hours the clock runs in (data/halls.toml)
 
 
 class ClockPaused(msgspec.Struct, frozen=True, kw_only=True):
@@ -134,3 +135,7 @@ class CalendarLoaded(msgspec.Struct, frozen=True, kw_only=True):
 
     version: ClassVar[int] = 1
     year: int
+    # The year's working days (the SLA board's remaining working time reckons with them).
+    holidays: list[date] = []
+    local_holidays: list[date] = []
+    workdays: list[date] = []
