@@ -134,15 +134,20 @@ def clone(
     return out
 
 
-async def produce(settings: HallSettings, records: list[Record], numbers: list[str], events: int) -> int:
-    """Clone the template until the topics hold ``events`` records; returns the cases written."""
+async def produce(
+    settings: HallSettings, records: list[Record], numbers: list[str], events: int, first: int = 1
+) -> int:
+    """Clone the template until the topics hold ``events`` records; returns the cases written.
+
+    ``first`` is the first clone to write: the topics already hold the template and ``first - 1`` clones (a bench
+    that grows its load in steps, tests/bench_reads.py, goes on where it stopped)."""
     pattern, width = cloner(numbers, settings.region_code)
     key = derive_keys(settings.secret, LABEL)[0]  # rating links are signed with it (services/evaluation/tokens.py)
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.kafka_bootstrap_servers, linger_ms=20, max_batch_size=512 * 1024, acks=1
     )
     await producer.start()
-    written, n = len(records), 1
+    written, n = len(records) * first, first
     try:
         while written < events:
             pending = []

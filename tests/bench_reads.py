@@ -1,0 +1,298 @@
+"""``./hall bench reads [--cases 100000] [--seconds 20] [--rate 200] [--quick]``: the gateway's read side under load.
+
+In a private Kafka and Redis (deploy/sandbox.py), the whole hall runs one journey of each kind (as
+``./hall bench rebuild`` does, tests/bench_rebuild.py); the records it left on the gateway's input topics are the
+template, cloned (new case numbers, ids and rating links) until the topics hold 1,000 cases, then ``--cases``. At
+each size the consumer groups are moved to the end, the gateway's Redis is wiped and rebuilt from the topics as
+``./hall rebuild gateway`` does (Redis ``used_memory`` is read before and after: memory per case), and one real
+gateway process (deploy/processes.py) is started on it. Requests then leave at a fixed rate (open loop: each at
+its scheduled time whether or not earlier ones were answered, the routes in turn, each with its role's bearer
+token) for ``--seconds``: the department inbox, the staff's own steps, the clerk's 我的办件, the SLA board, a
+random case's page and the follow-up list, lists with ``limit=50``. Latency is from the scheduled send to the
+answer. It prints p50/p99/max per route at each size, the requests per second achieved and every non-2xx answer.
+
+``--quick`` (1,000 and 5,000 cases, 5 s each) is what the suite runs (tests/integration/test_bench_reads_quick.py).
+The per-caller request limit is lifted for the bench's gateway (HALL_API_RATE_PER_MINUTE): its Redis count still
+runs on every request, as in production.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import random
+import re
+import shutil
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import msgspec
+from redis.asyncio import Redis
+
+from deploy.processes import Launcher
+from deploy.rebuild import rebuild
+from deploy.sandbox import Sandbox
+from shared.rebuild import wipe
+from shared.settings import HallSettings, load_settings
+from shared.topics import ensure_topics
+from tests.bench_intake import percentile
+from tests.bench_rebuild import INPUTS, caught_up, cloner, produce, say, template
+from tests.halls import free_port
+from tests.journeys import auth
+
+DEPARTMENT = "自然资源局"  # the template's 查封登记 journeys leave their open steps here
+PAGE = "limit=50"
+
+
+class Route(msgspec.Struct):
+    """One read the bench drives: a name for the table, the user asking, and its path (``{case_no}``: a case)."""
+
+    name: str
+    user: str
+    path: str
+    # A read the gateway may not offer yet: left out (and said so) when it does not answer 2xx at warm-up.
+    optional: bool = False
+
+
+ROUTES = (
+    Route("部门待办", "zrzy-li", f"/api/departments/{DEPARTMENT}/steps?{PAGE}"),
+    Route("我的环节（审批人员）", "zrzy-li", f"/api/steps/mine?{PAGE}", optional=True),
+    Route("我的办件（窗口）", "clerk-zhang", f"/desk/cases?{PAGE}"),
+    Route("时限监控看板", "op-qian", f"/api/sla/board?{PAGE}"),
+    Route("办件页", "clerk-zhang", "/api/cases/{case_no}"),
+    Route("差评整改台账", "zrzy-li", f"/api/ratings/followups?{PAGE}"),
+)
+
+
+class RouteFigures(msgspec.Struct):
+    name: str
+    path: str
+    answered: int
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    errors: dict[str, int]  # status (or exception name) → count, for every answer that was not 2xx
+
+
+class SizeFigures(msgspec.Struct):
+    cases: int
+    records: int
+    rebuild: str
+    rebuild_s: float
+    memory_per_case: float  # bytes of Redis used_memory the gateway's keys take per case
+    rate: float  # requests answered per second
+    routes: list[RouteFigures]
+
+
+def case_numbers(numbers: list[str], region: str, copies: int) -> list[str]:
+    """Every case number on the topics: the template's and those of its clones 1 … ``copies - 1``
+    (tests/bench_rebuild.py ``clone`` adds ``n * width`` to the sequence of clone ``n``)."""
+    pattern, width = cloner(numbers, region)
+
+    def renumbered(n: int) -> Callable[[re.Match[str]], str]:
+        return lambda m: m.group(0)[:-6] + f"{int(m.group(1)) + n * width:06d}"
+
+    text = re.compile(pattern.pattern.decode())
+    return [text.sub(renumbered(n), number) for n in range(copies) for number in numbers]
+
+
+async def used_memory(settings: HallSettings) -> int:
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        memory: int = (await redis.info("memory"))["used_memory"]
+        return memory
+    finally:
+        await redis.aclose()
+
+
+async def rebuilt(settings: HallSettings) -> tuple[str, float, int]:
+    """The gateway's keys wiped and rebuilt from the topics; its summary, the time and the bytes its keys take."""
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        await wipe(redis, settings.namespace, "gateway")
+        before = (await redis.info("memory"))["used_memory"]
+    finally:
+        await redis.aclose()
+    started = time.monotonic()
+    summary = await rebuild(settings, "gateway")
+    taken = time.monotonic() - started
+    return summary, taken, await used_memory(settings) - before
+
+
+async def warm(
+    client: httpx.AsyncClient, routes: list[Route], headers: dict[str, dict[str, str]], case: str
+) -> list[Route]:
+    """Each route asked once (first answers pay for imports and caches); an optional route that does not answer
+    2xx is left out, said so. Returns the routes to drive."""
+    driven = []
+    for route in routes:
+        answer = await client.get(route.path.format(case_no=case), headers=headers[route.user])
+        if answer.is_success or not route.optional:
+            driven.append(route)  # a route that failed is driven anyway: its answers count as errors
+        if not answer.is_success:
+            left = "left out (not in this gateway)" if route.optional else "driven anyway"
+            say(f"  {route.name}: GET {route.path} → {answer.status_code} {answer.text[:200]} at warm-up: {left}")
+    return driven
+
+
+async def drive(
+    base_url: str, routes: list[Route], cases: list[str], rate: float, seconds: float
+) -> tuple[float, list[RouteFigures]]:
+    """Requests at ``rate`` per second for ``seconds`` (open loop, the routes in turn); figures per route."""
+    headers = {r.user: auth(r.user) for r in routes}  # after the rebuild: older sessions are refused
+    latencies: dict[str, list[float]] = {r.name: [] for r in routes}
+    errors: dict[str, Counter[str]] = {r.name: Counter() for r in routes}
+    pick = random.Random(15)
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as client:
+        routes = await warm(client, routes, headers, cases[0])
+        for route in routes:
+            say(f"  {route.name}: GET {route.path}")
+
+        async def one(route: Route, path: str, due: float) -> None:
+            try:
+                answer = await client.get(path, headers=headers[route.user])
+            except httpx.HTTPError as error:
+                errors[route.name][type(error).__name__] += 1
+                return
+            latencies[route.name].append((time.monotonic() - due) * 1000)
+            if not answer.is_success:
+                errors[route.name][str(answer.status_code)] += 1
+
+        total = int(rate * seconds)
+        tasks = []
+        start = time.monotonic() + 0.1
+        for i in range(total):
+            due = start + i / rate
+            pause = due - time.monotonic()
+            if pause > 0:
+                await asyncio.sleep(pause)
+            route = routes[i % len(routes)]
+            tasks.append(asyncio.create_task(one(route, route.path.format(case_no=pick.choice(cases)), due)))
+        await asyncio.gather(*tasks)
+        elapsed = time.monotonic() - start
+    figures = []
+    for route in routes:
+        ms = latencies[route.name] or [math.nan]
+        figures.append(
+            RouteFigures(
+                route.name,
+                route.path,
+                len(latencies[route.name]),
+                percentile(ms, 50),
+                percentile(ms, 99),
+                max(ms),
+                dict(errors[route.name]),
+            )
+        )
+    return sum(len(v) for v in latencies.values()) / elapsed, figures
+
+
+def table(sizes: list[SizeFigures]) -> None:
+    say("")
+    say("| route | " + " | ".join(f"{s.cases:,} cases p50 / p99 / max ms" for s in sizes) + " | non-2xx |")
+    say("|---|" + "---|" * len(sizes) + "---|")
+    names = list(dict.fromkeys(r.name for s in sizes for r in s.routes))
+    for name in names:
+        found = [next((r for r in s.routes if r.name == name), None) for s in sizes]
+        cells = [f"{r.p50_ms:.1f} / {r.p99_ms:.1f} / {r.max_ms:.0f}" if r else "—" for r in found]
+        wrong = Counter[str]()
+        for r in found:
+            wrong.update(r.errors if r else {})
+        shown = ", ".join(f"{status}×{n}" for status, n in sorted(wrong.items())) or "0"
+        path = next(r.path for r in found if r)
+        say(f"| {name} (`{path}`) | " + " | ".join(cells) + f" | {shown} |")
+    for s in sizes:
+        say(
+            f"{s.cases:,} cases ({s.records:,} records on the gateway's topics): {s.rate:.0f} requests/s answered; "
+            f"gateway rebuilt in {s.rebuild_s:.1f} s; Redis {s.memory_per_case:,.0f} bytes per case "
+            f"({s.memory_per_case * s.cases / 1e6:,.0f} MB for the gateway's keys)"
+        )
+
+
+async def run(sizes: list[int], seconds: float, rate: float, home: Path) -> list[SizeFigures]:
+    sandbox = Sandbox(home)
+    say(f"sandbox: Kafka {sandbox.kafka_bootstrap_servers}, Redis {sandbox.redis_url}, home {home}")
+    launcher: Launcher | None = None
+    try:
+        sandbox.start()
+        settings = msgspec.structs.replace(
+            load_settings(),
+            kafka_bootstrap_servers=sandbox.kafka_bootstrap_servers,
+            redis_url=sandbox.redis_url,
+            namespace="bench",
+        )
+        await ensure_topics(settings)
+        say("template: one journey of each kind through the whole hall …")
+        records, numbers = await template(settings)
+        # Only the gateway's inputs are cloned: the gateway is the one rebuilt and driven.
+        records = [r for r in records if r.topic in INPUTS["gateway"]]
+        say(f"template: {len(records)} records on the gateway's topics, {len(numbers)} cases")
+        env = {
+            **sandbox.env(),
+            "HALL_NAMESPACE": settings.namespace,
+            "HALL_API_RATE_PER_MINUTE": str(10**9),
+            "HALL_DEMO": "1",
+        }
+        launcher = Launcher(home / "gateway", env, {"gateway": free_port()})
+        results: list[SizeFigures] = []
+        copies = 1
+        for size in sizes:
+            wanted = max(1, math.ceil(size / len(numbers)))
+            launcher.stop("gateway")  # before the groups move: a running consumer would own them
+            if wanted > copies:
+                started = time.monotonic()
+                await produce(settings, records, numbers, wanted * len(records), first=copies)
+                say(f"loaded: {wanted * len(numbers):,} cases in all ({time.monotonic() - started:.0f} s)")
+                copies = wanted
+            await caught_up(settings)
+            summary, taken, memory = await rebuilt(settings)
+            say(f"  {summary}")
+            launcher.start("gateway")
+            if launcher.wait_healthy(["gateway"], timeout_s=90):
+                raise RuntimeError(f"the gateway did not become healthy: see {launcher.log_file('gateway')}")
+            cases = case_numbers(numbers, settings.region_code, copies)
+            say(f"driving {rate:g} requests/s for {seconds:g} s at {len(cases):,} cases …")
+            achieved, figures = await drive(
+                f"http://127.0.0.1:{launcher.ports['gateway']}", list(ROUTES), cases, rate, seconds
+            )
+            results.append(
+                SizeFigures(len(cases), copies * len(records), summary, taken, memory / len(cases), achieved, figures)
+            )
+            for f in figures:
+                shown = ", ".join(f"{k}×{v}" for k, v in sorted(f.errors.items())) or "none"
+                say(f"  {f.name}: {f.answered} answered, p50 {f.p50_ms:.1f} ms, p99 {f.p99_ms:.1f} ms; non-2xx {shown}")
+        table(results)
+        return results
+    finally:
+        if launcher is not None:
+            launcher.stop("gateway")
+        sandbox.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="hall bench reads")
+    parser.add_argument("--cases", type=int, default=100_000, help="the second size (default 100,000; the first 1,000)")
+    parser.add_argument("--seconds", type=float, default=20.0, help="seconds of load per size (default 20)")
+    parser.add_argument("--rate", type=float, default=200.0, help="requests per second (default 200)")
+    parser.add_argument("--quick", action="store_true", help="1,000 and 5,000 cases, 5 s each (the suite's form)")
+    parser.add_argument("--keep", action="store_true", help="keep the sandbox's home for a post-mortem")
+    args = parser.parse_args(argv)
+    sizes, seconds = ([1_000, 5_000], 5.0) if args.quick else ([1_000, args.cases], args.seconds)
+    home = Path(tempfile.mkdtemp(prefix="hall-bench-reads-"))
+    try:
+        figures = asyncio.run(run(sizes, seconds, args.rate, home))
+    finally:
+        if not args.keep:
+            shutil.rmtree(home, ignore_errors=True)
+    return 0 if all(not r.errors and r.answered for s in figures for r in s.routes) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
