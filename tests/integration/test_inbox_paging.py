@@ -1,10 +1,12 @@
 """The department inbox pages through its open steps from the workbench's sorted sets (services/gateway/paging.py):
 120 steps opened by routing's own events on the real Kafka, read back 50 at a time through the gateway's API, in
 the order they were opened, none twice and none missing; a step opened later lands in its place, a decided one
-leaves, one person's steps (我的待办) have their own list, and a bad limit, cursor or the old page/size is a 400."""
+leaves, one person's steps (我的待办) have their own list, and a bad limit, cursor or the old page/size is a 400.
+我的办件 pages the same way, newest first."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,7 +19,7 @@ from shared.envelope import Actor
 from shared.localtime import LOCAL
 from shared.settings import HallSettings
 from tests.halls import InProcessHall, fresh_settings, in_process_hall
-from tests.journeys import auth
+from tests.journeys import CLERK, auth, submit
 from tests.provisional_events import Publisher
 from tests.support import eventually
 
@@ -161,3 +163,26 @@ async def test_a_bad_limit_cursor_or_old_parameter_is_a_400_naming_it(
     response = await hall.client.get(INBOX, params=params, headers=STAFF)
     assert response.status_code == 400, response.text
     assert reason in response.text
+
+
+async def test_my_cases_page_newest_first_with_a_count(hall: InProcessHall) -> None:
+    """我的办件 (the clerk's own cases, 首问负责) pages from the clerk's index, newest first, with 共 N 件."""
+    submitted = [await submit(hall.client) for _ in range(3)]
+
+    async def listed() -> str | None:
+        page = await hall.client.get("/desk/cases", params={"limit": 2}, headers=CLERK)
+        assert page.status_code == 200, page.text
+        return page.text if "共 3 件" in page.text else None
+
+    first = await eventually(listed)
+    assert submitted[2] in first
+    assert submitted[1] in first
+    assert submitted[0] not in first
+    cursor = re.search(r'href="/desk/cases\?cursor=([^"&]+)&amp;limit=2"', first)
+    assert cursor is not None, first
+    second = await hall.client.get("/desk/cases", params={"limit": 2, "cursor": cursor.group(1)}, headers=CLERK)
+    assert submitted[0] in second.text
+    assert submitted[2] not in second.text
+    assert 'rel="next"' not in second.text  # the last page
+    bad = await hall.client.get("/desk/cases", params={"cursor": "nope"}, headers=CLERK)
+    assert bad.status_code == 400

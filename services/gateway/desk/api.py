@@ -17,6 +17,7 @@ from services.gateway.cases.timeline import current_state
 from services.gateway.context import Gateway, HallDep, Req
 from services.gateway.desk.dossier import Dossier, Dossiers, OneTimeNotice
 from services.gateway.legal import legal_text
+from services.gateway.paging import DEFAULT_LIMIT, checked_limit, zpage
 from services.gateway.provisional import PENDING, deadline_text, years_text
 from services.gateway.steps.notify import case_notices
 from services.gateway.users import User
@@ -53,11 +54,22 @@ class DeskController(Controller):
         return Template(template_name="desk/desk.html", context=context)
 
     @get("/desk/cases", include_in_schema=False)
-    async def my_cases(self, request: Req, hall: HallDep, dossiers: DossiersDep) -> Template:
+    async def my_cases(
+        self,
+        request: Req,
+        hall: HallDep,
+        dossiers: DossiersDep,
+        *,
+        limit: FromQuery[int] = DEFAULT_LIMIT,
+        cursor: FromQuery[str] = "",
+    ) -> Template:
+        """我的办件, newest first, a page at a time from the clerk's own index (``owned:{clerk}``)."""
         user = hall.users.page_user(request, "clerk")
-        cases = await dossiers.owned(hall.redis, user.id)
+        found = await zpage(hall.redis, dossiers.key("owned", user.id), checked_limit(limit), cursor, newest_first=True)
+        cases = [d for d in [await dossiers.get(hall.redis, case_id) for case_id in found.ids] if d is not None]
         states = {d.case_id: current_state(await hall.timeline.entries(hall.redis, d.case_id)) for d in cases}
         context = {"user": user, "cases": cases, "states": states, **HELPERS}
+        context |= {"total": found.total, "next_cursor": found.next_cursor, "first_page": not cursor, "limit": limit}
         # 一次告知书 this clerk issued (reprintable), and the window's counts: the banner hall's clerks see the
         # county's, a town or village clerk their own point's.
         context["notices"] = await dossiers.notices(hall.redis, user.id)
