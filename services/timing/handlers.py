@@ -9,32 +9,23 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import partial
-from typing import Any
 
-import msgspec
 from redis.asyncio.client import Pipeline
 
 from services.timing import clocks as c
-from services.timing.calendar import Limit
-from services.timing.clocks import CASE, CHILD, PAUSABLE, STEP, ClockState, Pause
-from services.timing.engine import DEFAULT_HALL, Engine
+from services.timing import plans
+from services.timing.clocks import PAUSABLE, ClockState, Pause
+from services.timing.engine import Engine
 from services.timing.messages import (
     CaseAccepted,
     CaseCompleted,
     CaseReturned,
     CaseSuspended,
     ChildCompleted,
-    ClockExtended,
-    ClockPaused,
     ClockRequested,
-    ClockResumed,
-    ClockStarted,
-    ClockStopped,
     ClockWithdrawn,
     ExtensionApproved,
     HandedOver,
-    LimitIn,
-    LimitOut,
     MaterialsSupplemented,
     SpecialProcedureEnded,
     SpecialProcedureStarted,
@@ -44,25 +35,13 @@ from services.timing.messages import (
 )
 from services.timing.store import Keys, decode_clock, encode_clock
 from shared import topics
-from shared.catalogue import HANDOVER_LIMIT
 from shared.envelope import Envelope
 from shared.kafka import HandlerTable, NotYet, Route
 from shared.localtime import LOCAL
 from shared.outbox import Txn
 from shared.settings import HallSettings
 
-SUSPENDED = "容缺中止"  # the pause of a suspended case's clocks, and the purpose of the clock on its further period
-WAITING = "待前序阶段"
-RETURNED = "退件"
-RETURN = "退回补正"  # the purpose of routing's clock on a return's limit
-
-
-def _limit(limit: LimitIn) -> Limit:
-    return Limit(limit.value, limit.unit)
-
-
-def _out(limit: Limit | None) -> LimitOut | None:
-    return None if limit is None else LimitOut(limit.value, limit.unit)
+SUSPENDED, WAITING = plans.SUSPENDED, plans.WAITING
 
 
 class Timing:
@@ -134,11 +113,11 @@ class Timing:
             for year in c.touched_years(clock, cal, policy):
                 txn.write(partial(index_provisional, self.keys, year, member))
 
-    def timing(self, clock: ClockState) -> Timed:
+    def timing(self, clock: ClockState) -> plans.Timed:
         """The clock's deadlines as published: with its warning time and whether they are provisional."""
         cal, policy = self.engine.of(clock)
         years = c.provisional_years(clock, cal)
-        return Timed(
+        return plans.Timed(
             promised_deadline=clock.promised_deadline,
             statutory_deadline=clock.statutory_deadline,
             warning_at=c.warning_at(clock, cal, policy),
@@ -148,128 +127,45 @@ class Timing:
 
     # ------------------------------------------------------------------ starting
 
-    async def start(self, txn: Txn, step_name: str = "", **fields: Any) -> ClockState:
-        """Starts a clock and publishes ClockStarted (a year without an official schedule: provisional)."""
-        hall = fields.get("hall") or DEFAULT_HALL
-        fields["hall"] = hall
-        clock = c.start_clock(self.engine.calendar(hall), **fields)
-        self.save(txn, clock)
-        txn.emit(self.events, self._started(clock, step_name))
-        return clock
-
-    def _started(self, clock: ClockState, step_name: str = "") -> ClockStarted:
-        timed = self.timing(clock)
-        return ClockStarted(
-            case_no=clock.case_no,
-            started_at=clock.started_at,
-            promised_deadline=clock.promised_deadline,
-            statutory_deadline=clock.statutory_deadline,
-            clock_id=clock.clock_id,
-            purpose=clock.purpose,
-            step_id=clock.step_id,
-            step_name=step_name,
-            parent=clock.parent,
-            department=clock.department,
-            item_code=clock.item_code,
-            item_name=clock.item_name,
-            owner=clock.owner,
-            owner_name=clock.owner_name,
-            hall=clock.hall,
-            promised_limit=_out(clock.promised),
-            statutory_limit=_out(clock.statutory),
-            not_after=clock.not_after,
-            warning_at=timed.warning_at,
-            provisional=timed.provisional,
-            provisional_years=timed.provisional_years,
+    async def start(self, txn: Txn, env: Envelope, plan: plans.Start) -> ClockState:
+        """Starts a clock and publishes ClockStarted (a year without an official schedule: provisional); a clock
+        that starts waiting is paused at once."""
+        clock = c.start_clock(
+            self.engine.calendar(plan.hall),
+            clock_id=plan.clock_id,
+            purpose=plan.purpose,
+            case_id=plan.case_id,
+            case_no=plan.case_no,
+            started_at=plan.started_at,
+            promised=plan.promised,
+            statutory=plan.statutory,
+            not_after=plan.not_after,
+            step_id=plan.step_id,
+            parent=plan.parent,
+            department=plan.department,
+            item_code=plan.item_code,
+            item_name=plan.item_name,
+            owner=plan.owner,
+            owner_name=plan.owner_name,
+            hall=plan.hall,
         )
+        self.save(txn, clock)
+        txn.emit(self.events, plans.started_event(clock, self.timing(clock), plan.step_name))
+        if plan.waits is not None:
+            self.pause(txn, env, [clock], pause_id=plan.waits.pause_id, reason=plan.waits.reason, at=plan.started_at)
+        return clock
 
     async def case_accepted(self, env: Envelope, event: CaseAccepted, txn: Txn) -> None:
         if await self.load(txn, env.case_id) is not None or await self.refused(txn, env.case_id):
             return
-        about = {
-            "item_code": event.item_code,
-            "item_name": event.item_name,
-            "owner": event.owner,
-            "owner_name": event.owner_name,
-            "hall": event.point or DEFAULT_HALL,
-        }
-        department = event.approving_department or "、".join(event.departments)
-        if event.cross_province:
-            limit = event.handover_limit or HANDOVER_LIMIT  # a record without it: the hall's default
-            # 跨省通办: our part only — check and send within the handover limit; the other province's time is
-            # not charged to our department (the clock stops at HandedOver).
-            await self.start(
-                txn,
-                clock_id=env.case_id,
-                purpose=CASE,
-                case_id=env.case_id,
-                case_no=event.case_no,
-                started_at=event.accepted_at,
-                promised=Limit(limit.value, limit.unit),
-                department=department,
-                **about,
-            )
-            return
-        await self.start(
-            txn,
-            clock_id=env.case_id,
-            purpose=CASE,
-            case_id=env.case_id,
-            case_no=event.case_no,
-            started_at=event.accepted_at,
-            promised=_limit(event.promised_limit),
-            statutory=_limit(event.statutory_limit),
-            department=department,
-            **about,
-        )
-        if not event.children:
-            return
-        first_stage = min(child.stage for child in event.children)
-        for child in event.children:
-            clock = await self.start(
-                txn,
-                clock_id=child.case_no,
-                purpose=CHILD,
-                case_id=env.case_id,
-                case_no=child.case_no,
-                started_at=event.accepted_at,
-                promised=_limit(child.promised_limit),
-                statutory=_limit(child.statutory_limit) if child.statutory_limit else None,
-                department=child.department,
-                **{**about, "item_code": child.item_code, "item_name": child.item_name},
-            )
-            if child.stage > first_stage or child.needs:
-                # A later stage waits for the earlier one, a dependent child for its prerequisites (一件事的前后置):
-                # its clock stands still until its first step opens.
-                reason = f"等待前序阶段办结（第 {child.stage} 阶段{child.stage_name}）"
-                if child.stage == first_stage:
-                    reason = "等待前置事项准予"
-                waiting = f"{WAITING}:{child.case_no}"
-                self.pause(txn, env, [clock], pause_id=waiting, reason=reason, at=event.accepted_at)
+        for plan in plans.accepted(env.case_id, event):
+            await self.start(txn, env, plan)
 
     async def clock_requested(self, env: Envelope, event: ClockRequested, txn: Txn) -> None:
         if await self.load(txn, event.clock_id) is not None or await self.refused(txn, event.clock_id):
             return
         case = await self.load(txn, env.case_id)
-        not_after = event.not_after
-        if not_after is None and event.purpose == "补齐" and case is not None:
-            not_after = case.promised_deadline  # 补齐 is never later than the case's promised deadline
-        await self.start(
-            txn,
-            clock_id=event.clock_id,
-            purpose=event.purpose,
-            case_id=env.case_id,
-            case_no=event.case_no or (case.case_no if case else ""),
-            started_at=event.starts_at or env.occurred_at,
-            promised=_limit(event.limit),
-            not_after=not_after,
-            department=event.department or (case.department if case else ""),
-            item_code=case.item_code if case else "",
-            item_name=case.item_name if case else "",
-            owner=case.owner if case else "",
-            owner_name=case.owner_name if case else "",
-            hall=case.hall if case else DEFAULT_HALL,
-        )
+        await self.start(txn, env, plans.requested(env.case_id, event, case, env.occurred_at))
 
     async def step_opened(self, env: Envelope, event: StepOpened, txn: Txn) -> None:
         if event.limit is None or await self.load(txn, event.step_id) is not None:
@@ -281,28 +177,11 @@ class Timing:
         except _Refused:
             return
         opened_at = event.opened_at or env.occurred_at
-        parent = event.item_case_no if event.item_case_no and event.item_case_no != case.case_no else ""
+        parent = plans.step_parent(event, case)
         child = await self.load(txn, parent) if parent else None
         if child is not None:
             await self.resume(txn, env, [child], f"{WAITING}:{child.clock_id}", opened_at)
-        await self.start(
-            txn,
-            clock_id=event.step_id,
-            purpose=STEP,
-            case_id=env.case_id,
-            case_no=event.item_case_no or event.case_no,
-            step_id=event.step_id,
-            step_name=event.step_name,
-            parent=parent if child is not None else "",
-            started_at=opened_at,
-            promised=_limit(event.limit),
-            department=event.department,
-            item_code=event.item_code or case.item_code,
-            item_name=event.item_name or case.item_name,
-            owner=case.owner,
-            owner_name=case.owner_name,
-            hall=case.hall,
-        )
+        await self.start(txn, env, plans.step(env.case_id, event, case, child, opened_at))
 
     # ------------------------------------------------------------------ pauses and extensions
 
@@ -315,16 +194,7 @@ class Timing:
             entry = Pause(pause_id=pause_id, reason=reason, start=at.astimezone(LOCAL), cause=env.event_id)
             if c.pause(clock, entry):
                 self.save(txn, clock)
-                paused = ClockPaused(
-                    clock_id=clock.clock_id,
-                    purpose=clock.purpose,
-                    case_no=clock.case_no,
-                    step_id=clock.step_id,
-                    pause_id=pause_id,
-                    reason=reason,
-                    paused_at=entry.start,
-                )
-                txn.emit(self.events, paused)
+                txn.emit(self.events, plans.paused_event(clock, entry))
 
     async def resume(self, txn: Txn, env: Envelope, targets: list[ClockState], pause_id: str, at: datetime) -> None:
         for clock in targets:
@@ -333,21 +203,7 @@ class Timing:
             if not c.resume(clock, pause_id, at, env.event_id, self.engine.calendar(clock.hall)):
                 continue
             self.save(txn, clock)
-            timed = self.timing(clock)
-            resumed = ClockResumed(
-                clock_id=clock.clock_id,
-                purpose=clock.purpose,
-                case_no=clock.case_no,
-                step_id=clock.step_id,
-                pause_id=pause_id,
-                resumed_at=at.astimezone(LOCAL),
-                promised_deadline=clock.promised_deadline,
-                statutory_deadline=clock.statutory_deadline,
-                warning_at=timed.warning_at,
-                provisional=timed.provisional,
-                provisional_years=timed.provisional_years,
-            )
-            txn.emit(self.events, resumed)
+            txn.emit(self.events, plans.resumed_event(clock, self.timing(clock), pause_id, at.astimezone(LOCAL)))
 
     async def around_step(self, txn: Txn, case_id: str, step_id: str, item_case_no: str = "") -> list[ClockState]:
         """The clocks a step's pause holds: the case's, the step's own and its bundle child's (every running
@@ -386,13 +242,13 @@ class Timing:
             targets = await self.around_step(txn, env.case_id, event.step_id)
         except _Refused:
             return
-        reason = f"特别程序（{event.kind}）" + (f"：{event.reason}" if event.reason else "")
-        pause_id = f"特别程序:{event.step_id or env.case_id}"
-        self.pause(txn, env, targets, pause_id=pause_id, reason=reason, at=event.started_at or env.occurred_at)
+        wait = plans.special_procedure(env.case_id, event.step_id, event.kind, event.reason)
+        at = event.started_at or env.occurred_at
+        self.pause(txn, env, targets, pause_id=wait.pause_id, reason=wait.reason, at=at)
 
     async def special_procedure_ended(self, env: Envelope, event: SpecialProcedureEnded, txn: Txn) -> None:
         clocks = await self.case_clocks(txn, env.case_id)
-        pause_id = f"特别程序:{event.step_id or env.case_id}"
+        pause_id = plans.special_procedure(env.case_id, event.step_id).pause_id
         await self.resume(txn, env, clocks, pause_id, event.ended_at or env.occurred_at)
 
     async def case_suspended(self, env: Envelope, event: CaseSuspended, txn: Txn) -> None:
@@ -400,34 +256,19 @@ class Timing:
             await self.case_clock(txn, env.case_id)
         except _Refused:
             return
-        reason = SUSPENDED + (f"：{event.reason}" if event.reason else "")
+        reason = plans.suspended(event.reason)
         targets = await self.running(txn, env.case_id)
         at = event.suspended_at or env.occurred_at
         self.pause(txn, env, targets, pause_id=SUSPENDED, reason=reason, at=at)
-        await self.suspension_clock(txn, env.case_id, at)
+        await self.suspension_clock(txn, env, env.case_id, at)
 
-    async def suspension_clock(self, txn: Txn, case_id: str, at: datetime) -> None:
+    async def suspension_clock(self, txn: Txn, env: Envelope, case_id: str, at: datetime) -> None:
         """容缺中止 has a further period (data/halls.toml ``suspension``, by the case's hall): its 逾期 with the
         materials still owed makes the case 退件 (routing)."""
-        clock_id = f"{case_id}:{SUSPENDED}"
         case = await self.load(txn, case_id)
-        if case is None or await self.load(txn, clock_id) is not None:
+        if case is None or await self.load(txn, f"{case_id}:{SUSPENDED}") is not None:
             return
-        await self.start(
-            txn,
-            clock_id=clock_id,
-            purpose=SUSPENDED,
-            case_id=case_id,
-            case_no=case.case_no,
-            started_at=at,
-            promised=self.engine.policy(case.hall).suspension,
-            department=case.department,
-            item_code=case.item_code,
-            item_name=case.item_name,
-            owner=case.owner,
-            owner_name=case.owner_name,
-            hall=case.hall,
-        )
+        await self.start(txn, env, plans.suspension(case, at, self.engine.policy(case.hall).suspension))
 
     async def materials_supplemented(self, env: Envelope, event: MaterialsSupplemented, txn: Txn) -> None:
         if event.complete:
@@ -442,30 +283,14 @@ class Timing:
         clocks = await self.case_clocks(txn, env.case_id)
         if not clocks and not await self.refused(txn, env.case_id):
             raise NotYet(f"case {env.case_id}: 延长 came before its clock started")
-        named = set(event.clock_ids) or {event.step_id, env.case_id}
-        # A name is a clock id, or the case no of a case or child clock (routing knows case numbers).
-        targets = [k for k in clocks if k.running and _named(k, named)]
-        limit, at = _limit(event.extension), (event.approved_at or env.occurred_at).astimezone(LOCAL)
+        targets = plans.extended(clocks, event.clock_ids, event.step_id, env.case_id)
+        limit, at = plans.limit_of(event.extension), (event.approved_at or env.occurred_at).astimezone(LOCAL)
         for clock in targets:
             if clock.saw(env.event_id):
                 continue
             c.extend(clock, limit, at, env.event_id, self.engine.calendar(clock.hall))
             self.save(txn, clock)
-            timed = self.timing(clock)
-            extended = ClockExtended(
-                clock_id=clock.clock_id,
-                purpose=clock.purpose,
-                case_no=clock.case_no,
-                step_id=clock.step_id,
-                limit=LimitOut(limit.value, limit.unit),
-                extended_at=at,
-                promised_deadline=clock.promised_deadline,
-                statutory_deadline=clock.statutory_deadline,
-                warning_at=timed.warning_at,
-                provisional=timed.provisional,
-                provisional_years=timed.provisional_years,
-            )
-            txn.emit(self.events, extended)
+            txn.emit(self.events, plans.extended_event(clock, self.timing(clock), limit, at))
 
     # ------------------------------------------------------------------ stopping
 
@@ -474,21 +299,13 @@ class Timing:
     ) -> None:
         if not clock.running:
             return
-        c.stop(clock, at.astimezone(LOCAL), env.event_id, self.engine.calendar(clock.hall))
+        cal, local_at = self.engine.calendar(clock.hall), at.astimezone(LOCAL)
+        c.stop(clock, local_at, env.event_id, cal)
         self.save(txn, clock)
-        stopped = ClockStopped(
-            case_no=clock.case_no,
-            stopped_at=at.astimezone(LOCAL),
-            promised_deadline=clock.promised_deadline,
-            on_time=c.on_time(clock),
-            clock_id=clock.clock_id,
-            purpose=clock.purpose,
-            step_id=clock.step_id,
-            reason=reason,
-            outcome=outcome,
-            used=c.used(clock, self.engine.calendar(clock.hall)),
+        used = c.used(clock, cal)
+        txn.emit(
+            self.events, plans.stopped_event(clock, local_at, reason, outcome, on_time=c.on_time(clock), used=used)
         )
-        txn.emit(self.events, stopped)
 
     async def child_completed(self, env: Envelope, event: ChildCompleted, txn: Txn) -> None:
         child = await self.load(txn, event.child_case_no)
@@ -502,7 +319,7 @@ class Timing:
         except _Refused:
             return
         for clock in await self.running(txn, env.case_id):
-            await self.stop(txn, env, clock, event.completed_at, "办结" if clock.purpose == CASE else "随办件办结")
+            await self.stop(txn, env, clock, event.completed_at, plans.completed(clock))
 
     async def handed_over(self, env: Envelope, event: HandedOver, txn: Txn) -> None:
         """跨省通办: the case went to the other jurisdiction; the local clock stops (on time or not)."""
@@ -510,8 +327,7 @@ class Timing:
             case = await self.case_clock(txn, env.case_id)
         except _Refused:
             return
-        reason = f"已移交{event.jurisdiction}办理" if event.jurisdiction else "已移交"
-        await self.stop(txn, env, case, event.handed_over_at or env.occurred_at, reason)
+        await self.stop(txn, env, case, event.handed_over_at or env.occurred_at, plans.handed_over(event.jurisdiction))
 
     async def case_returned(self, env: Envelope, event: CaseReturned, txn: Txn) -> None:
         """退件: every clock of the case still running stops with that outcome (neither on time nor overdue)."""
@@ -520,32 +336,19 @@ class Timing:
         except _Refused:
             return
         at = event.returned_at or env.occurred_at
-        reason = RETURNED + (f"（{event.cause}逾期未补正）" if event.cause else "")
+        reason = plans.returned(event.cause)
         for clock in await self.case_clocks(txn, env.case_id):
-            await self.stop(txn, env, clock, at, reason, outcome=RETURNED)
+            await self.stop(txn, env, clock, at, reason, outcome=plans.RETURNED)
 
     async def clock_withdrawn(self, env: Envelope, event: ClockWithdrawn, txn: Txn) -> None:
         clock = await self.load(txn, event.clock_id)
         if clock is not None:
-            reason = "已恢复办理" if clock.purpose == RETURN else "撤回"
-            await self.stop(txn, env, clock, event.withdrawn_at or env.occurred_at, reason)
-
-
-def _named(clock: ClockState, names: set[str]) -> bool:
-    return clock.clock_id in names or (clock.purpose in (CASE, CHILD) and clock.case_no in names)
+            await self.stop(txn, env, clock, event.withdrawn_at or env.occurred_at, plans.withdrawn(clock))
 
 
 class _Refused(Exception):
     """The case's clock was refused by an older version for a year it lacked: events about it wait for
     :mod:`services.timing.heal`, which computes it when timing starts."""
-
-
-class Timed(msgspec.Struct, frozen=True, kw_only=True):
-    promised_deadline: datetime
-    statutory_deadline: datetime | None
-    warning_at: datetime | None
-    provisional: bool
-    provisional_years: list[int]
 
 
 def index_provisional(keys: Keys, year: int, clock_id: str, pipe: Pipeline) -> None:
