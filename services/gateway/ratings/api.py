@@ -20,7 +20,6 @@ from services.gateway.desk.dossier import Dossiers
 from services.gateway.limits import WRONG_TAIL, check_id_attempts, id_check_failed
 from services.gateway.openapi import COMMAND, Recorded, documented, success
 from services.gateway.ratings.book import RatingBook, Served
-from services.gateway.ratings.config import RatingConfig
 from services.gateway.ratings.links import peek, rating_url
 from services.gateway.ratings.schemas import (
     CaseRatings,
@@ -39,11 +38,12 @@ from services.gateway.users import User
 from services.gateway.views.evaluation import FollowUp
 from shared import topics
 from shared.envelope import Actor
+from shared.rating_policy import RatingPolicy
 
 RatingBookDep = NamedDependency[RatingBook]
 DossiersDep = NamedDependency[Dossiers]
 WorkbenchDep = NamedDependency[Workbench]
-RatingConfigDep = NamedDependency[RatingConfig]
+RatingConfigDep = NamedDependency[RatingPolicy]
 # Whoever opens a rating link: the token is their credential, the signature is evaluation's to check.
 LINK_RATER = Actor(kind="applicant", id="rating-link", name="评价人")
 RATED = success(Recorded, "已评价：评价编号；差评时另有差评整改编号（followup_id）")
@@ -73,7 +73,7 @@ async def issue_link(hall: Gateway, _request: Req, case_id: str, user: User, com
     )
 
 
-async def pad_view(hall: Gateway, book: RatingBook, config: RatingConfig, pad: User) -> PadView:
+async def pad_view(hall: Gateway, book: RatingBook, config: RatingPolicy, pad: User) -> PadView:
     clerk_id = config.pads.get(pad.id, "")
     clerk = hall.users.get(clerk_id)
     served: Served | None = await book.served(hall.redis, clerk_id) if clerk_id else None
