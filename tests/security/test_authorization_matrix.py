@@ -230,6 +230,7 @@ PROBES = (
     ),
     Probe(Action.STATS, "GET", lambda _o: "/api/ratings/stats"),
     Probe(Action.SLA, "GET", lambda _o: "/api/sla/board"),
+    Probe(Action.SLA, "GET", lambda _o: "/api/sla/lists/overdue"),
     Probe(Action.CATALOGUE, "GET", lambda _o: "/api/catalogue?q=查封"),
     Probe(Action.CATALOGUE, "GET", lambda _o: f"/api/catalogue/{ITEM}"),
     Probe(Action.ASSESS, "POST", lambda _o: f"/api/catalogue/{ITEM}/assessment", lambda _u, _o: {"materials": []}),

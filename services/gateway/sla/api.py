@@ -23,7 +23,17 @@ from services.gateway.desk.dossier import Dossiers
 from services.gateway.openapi import documented
 from services.gateway.projects.api import ProjectsDep, days
 from services.gateway.provisional import years_text
-from services.gateway.sla.board import BADGES, PURPOSES, BoardView, CaseClocks, SlaBoard
+from services.gateway.sla.board import (
+    BADGES,
+    DEFAULT_LIMIT,
+    LISTS,
+    MOST_LIMIT,
+    PURPOSES,
+    BoardView,
+    CaseClocks,
+    ClockPage,
+    SlaBoard,
+)
 from services.gateway.users import Role, User
 from shared.localtime import LOCAL, when
 
@@ -55,6 +65,15 @@ PurposeParam = Annotated[
     str, QueryParameter(description="时限类别（空：全部）", schema_extra={"enum": [*PURPOSES, ""]})
 ]
 
+LimitParam = Annotated[
+    int,
+    QueryParameter(
+        description=f"每个清单每页件数，1 到 {MOST_LIMIT}，默认 {DEFAULT_LIMIT}",
+        schema_extra={"minimum": 1, "maximum": MOST_LIMIT},
+    ),
+]
+CursorParam = Annotated[str, QueryParameter(description="上一页答复中的 next_cursor；不填为第一页")]
+
 SlaDep = NamedDependency[SlaBoard]
 DossiersDep = NamedDependency[Dossiers]
 
@@ -66,13 +85,20 @@ def scope(user: User, purpose: str, department: str) -> tuple[str, str]:
     return purpose, user.department if own else department
 
 
+def checked_limit(limit: int) -> int:
+    if not 1 <= limit <= MOST_LIMIT:
+        raise HTTPException(status_code=400, detail=f"limit 须在 1 到 {MOST_LIMIT} 之间，收到 {limit}")
+    return limit
+
+
 def _changes(view: BoardView) -> bytes:
     """What is worth pushing: everything but the passing of time within the same statuses."""
     marks = [
         (r.clock_id, r.status, r.escalation, r.paused, r.deadline.isoformat(), r.provisional, r.correction)
         for r in (*view.warnings, *view.overdue, *view.closest)
     ]
-    parts = [view.totals, view.by_department, view.by_item, view.by_clerk, view.rates, marks, view.banner]
+    lists = [view.overdue_total, view.warnings_total, view.closest_total]
+    parts = [view.totals, lists, view.by_department, view.by_item, view.by_clerk, view.rates, marks, view.banner]
     return msgspec.json.encode(parts)
 
 
@@ -86,11 +112,45 @@ class SlaController(Controller):
         request: Req,
         hall: HallDep,
         sla: SlaDep,
+        *,
         purpose: PurposeParam = "办件",
         department: FromQuery[str] = "",
+        limit: LimitParam = DEFAULT_LIMIT,
     ) -> BoardView:
+        """The counts, and each list's first ``limit`` clocks with its total and next_cursor (the next pages:
+        GET /api/sla/lists/{name})."""
         user = access.caller(hall, request, Action.SLA)
-        return await sla.view(hall.redis, *scope(user, purpose, department))
+        return await sla.view(hall.redis, *scope(user, purpose, department), limit=checked_limit(limit))
+
+    @get(
+        "/lists/{name:str}",
+        summary="时限监控清单分页：逾期、预警、临近办结期限",
+        description="按办结期限、再按时钟编号排序；limit 每页件数，cursor 取上一页的 next_cursor（最后一页没有）；"
+        "total 为该清单的总件数。剩余时间按大厅的工作日历计算（remaining：“剩余 1.5 个工作日”）。",
+        **documented(),
+    )
+    async def list_page(
+        self,
+        request: Req,
+        hall: HallDep,
+        sla: SlaDep,
+        *,
+        name: FromPath[str],
+        purpose: PurposeParam = "办件",
+        department: FromQuery[str] = "",
+        limit: LimitParam = DEFAULT_LIMIT,
+        cursor: CursorParam = "",
+    ) -> ClockPage:
+        user = access.caller(hall, request, Action.SLA)
+        if name not in LISTS:
+            raise HTTPException(status_code=400, detail=f"未知的清单：{name}（可选：{'、'.join(LISTS)}）")
+        wanted_purpose, wanted_department = scope(user, purpose, department)
+        try:
+            return await sla.page(
+                hall.redis, name, wanted_purpose, wanted_department, limit=checked_limit(limit), cursor=cursor
+            )
+        except ValueError as refused:
+            raise HTTPException(status_code=400, detail=str(refused)) from None
 
     @get(
         "/stream",
@@ -131,21 +191,6 @@ class SlaController(Controller):
         return await sla.case(hall.redis, case_id, case_no)
 
 
-def left(seconds: float) -> str:
-    """剩余 / 逾期 in natural time, as the board shows it."""
-    late, span = seconds <= 0, abs(seconds)
-    if late and span < 60:
-        return "已逾期"
-    text = (
-        f"{span / 86400:.1f} 天"
-        if span >= 86400
-        else f"{span / 3600:.1f} 小时"
-        if span >= 3600
-        else f"{span / 60:.0f} 分钟"
-    )
-    return f"逾期 {text}" if late else f"剩余 {text}"
-
-
 def pct(rate: float | None) -> str:
     return "—" if rate is None else f"{rate * 100:.1f}%"
 
@@ -153,7 +198,6 @@ def pct(rate: float | None) -> str:
 HELPERS: dict[str, Any] = {
     "when": when,
     "years_text": years_text,
-    "left": left,
     "pct": pct,
     "badges": BADGES,
     "purposes": PURPOSE_NAMES,

@@ -410,6 +410,12 @@ def _zadd(key: str, entries: dict[str, float]) -> Write:
     return lambda pipe: pipe.zadd(key, entries)
 
 
+async def clock_entry(redis: Redis, settings: HallSettings, clock_id: str) -> Entry | None:
+    """One clock as the board keeps it (the workbench reads its step clocks' facts from here)."""
+    raw = cast("bytes | None", await redis.get(settings.key("gateway", "sla", "clock", clock_id)))
+    return None if raw is None else _entry.decode(raw)
+
+
 class SlaBoard:
     def __init__(self, settings: HallSettings, clock: Clock | None = None) -> None:
         self.settings = settings
@@ -577,11 +583,6 @@ class SlaBoard:
             raws = cast("list[bytes | None]", await redis.mget(keys))
             found.extend(_entry.decode(raw) for raw in raws if raw is not None)
         return found
-
-    async def facts(self, redis: Redis, clock_id: str) -> Entry | None:
-        """One clock as the board keeps it (the workbench's SLA colour reads its step clock from here)."""
-        raw = cast("bytes | None", await redis.get(self.key("clock", clock_id)))
-        return None if raw is None else _entry.decode(raw)
 
     async def view(
         self, redis: Redis, purpose: str = "办件", department: str = "", limit: int = DEFAULT_LIMIT

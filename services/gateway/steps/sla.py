@@ -7,11 +7,16 @@ and the board say the same of the same step.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
+from redis.asyncio import Redis
+
+from services.gateway.sla import board
+from shared.settings import HallSettings
 from shared.sla import BADGES, NORMAL, OVERDUE, WARNING, sla_status
 
-__all__ = ["BADGES", "NORMAL", "OVERDUE", "WARNING", "colour"]
+__all__ = ["BADGES", "NORMAL", "OVERDUE", "WARNING", "colour", "step_colour"]
 
 
 def colour(
@@ -28,3 +33,31 @@ def colour(
     Without ``paused_at`` a paused clock's status comes from timing's alerts alone (its pause moment unknown)."""
     found, _ = sla_status(deadline, warning_at, now, paused_at=paused_at, alerts=alerts, paused=paused)
     return found
+
+
+async def step_colour(
+    redis: Redis,
+    settings: HallSettings,
+    step: str,
+    now: datetime,
+    *,
+    waiting: bool,
+    fallback: Callable[[], str],
+) -> str:
+    """The step clock's status from the SLA board's clock projection (the same facts and rule as the board's row
+    of that clock); ``fallback`` until timing's ClockStarted reached the board. A step waiting for the applicant
+    (退回补正) before timing's pause arrived counts as paused from an unknown moment (alerts alone then)."""
+    entry = await board.clock_entry(redis, settings, step)
+    if entry is None:
+        return fallback()
+    if waiting and entry.paused_at is None and entry.stopped_at is None:
+        found, _ = sla_status(
+            entry.deadline,
+            entry.warning_at,
+            now,
+            alerts=board.current_alerts(entry),
+            outcome=entry.outcome,
+            paused=True,
+        )
+        return found
+    return board.status(entry, now)[0]

@@ -23,7 +23,7 @@ from redis.typing import EncodableT, FieldT
 
 from services.gateway.paging import Slice, ensure_index, zpage
 from services.gateway.provisional import revision_text
-from services.gateway.steps.sla import colour
+from services.gateway.steps.sla import colour, step_colour
 from services.gateway.views import intake, routing, timing
 from shared.catalogue import UNITS
 from shared.clock import SYSTEM_CLOCK, Clock
@@ -341,7 +341,16 @@ class Workbench:
         years = [int(y) for y in clock.get(b"years", b"").decode().split(",") if y]
         paused = clock.get(b"paused") == b"1" or bool(step.waiting)
         at = now or self.clock.now()
-        sla = colour(due, paused, alerts, at, warning_at) if step.status == "待办" else ""
+        sla = ""
+        if step.status == "待办":  # the one rule (shared/sla.py) over the board's facts of the step clock
+            sla = await step_colour(
+                redis,
+                self.settings,
+                step.step_id,
+                at,
+                waiting=bool(step.waiting),
+                fallback=lambda: colour(due, paused, alerts, at, warning_at),
+            )
         return StepView(
             **msgspec.structs.asdict(step),
             due=due,
