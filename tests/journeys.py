@@ -69,7 +69,8 @@ async def all_items(client: Client, url: str, headers: dict[str, str]) -> list[d
     found: list[dict[str, Any]] = []
     params: dict[str, Any] = {"limit": 200}
     while True:
-        response = await client.get(f"{url}?{urlencode(params)}", headers=headers)
+        joined = "&" if "?" in url else "?"
+        response = await client.get(f"{url}{joined}{urlencode(params)}", headers=headers)
         assert response.status_code == 200, response.text
         body = response.json()
         found += body["items"]

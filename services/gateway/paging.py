@@ -88,7 +88,37 @@ async def zpage(redis: Redis, key: str, limit: int, cursor: str = "", *, newest_
     score that were already shown: O(log n + limit)."""
     checked_limit(limit)
     after = Cursor.decode(cursor)
-    want, offset, found = limit + 1, 0, list[tuple[str, float]]()
+    found = await _after(redis, key, after, limit + 1, newest_first=newest_first)
+    return _slice(found, limit, await redis.zcard(key))
+
+
+async def zpage_union(
+    redis: Redis, keys: tuple[str, str], limit: int, cursor: str, *, total: int, newest_first: bool = False
+) -> Slice:
+    """A page of the union of two sorted sets with the same scores (an item in both appears once): ``limit + 1``
+    from each after the cursor, merged; ``total`` the union's size as the caller keeps it."""
+    checked_limit(limit)
+    after = Cursor.decode(cursor)
+    merged: dict[str, float] = {}
+    for key in keys:
+        merged.update(await _after(redis, key, after, limit + 1, newest_first=newest_first))
+    found = sorted(merged.items(), key=lambda kv: (kv[1], kv[0]), reverse=newest_first)
+    return _slice(found, limit, total)
+
+
+def _slice(found: list[tuple[str, float]], limit: int, total: int) -> Slice:
+    shown = found[:limit]
+    more = len(found) > limit and bool(shown)
+    next_cursor = Cursor(score=shown[-1][1], member=shown[-1][0]).encode() if more else None
+    return Slice(ids=[m for m, _ in shown], next_cursor=next_cursor, total=total)
+
+
+async def _after(
+    redis: Redis, key: str, after: Cursor | None, want: int, *, newest_first: bool
+) -> list[tuple[str, float]]:
+    """Up to ``want`` entries of ``key`` strictly after the cursor, in order (skipping those sharing its score
+    that were already shown)."""
+    offset, found = 0, list[tuple[str, float]]()
     while True:
         batch = want - len(found)
         rows = await _rows(redis, key, after, offset, batch, newest_first=newest_first)
@@ -99,12 +129,7 @@ async def zpage(redis: Redis, key: str, limit: int, cursor: str = "", *, newest_
                 continue
             found.append((member, score))
         if len(found) >= want or len(rows) < batch:
-            break
-    total = await redis.zcard(key)
-    shown = found[:limit]
-    more = len(found) > limit and bool(shown)
-    next_cursor = Cursor(score=shown[-1][1], member=shown[-1][0]).encode() if more else None
-    return Slice(ids=[m for m, _ in shown], next_cursor=next_cursor, total=total)
+            return found
 
 
 def _shown(member: str, last: str, newest_first: bool) -> bool:

@@ -12,7 +12,7 @@ import pytest
 from shared.clock import SYSTEM_CLOCK, ManualClock
 from shared.settings import HallSettings
 from tests.halls import InProcessHall, fresh_settings, in_process_hall
-from tests.journeys import KIOSK, KIOSK_PROOF, auth, submit
+from tests.journeys import KIOSK, KIOSK_PROOF, all_items, auth, submit
 from tests.support import eventually
 
 pytestmark = pytest.mark.integration
@@ -60,8 +60,8 @@ async def test_an_unrated_service_gets_the_default_once_and_a_late_correction_sh
     followup_id = bad.json()["followup_id"]
 
     async def window_known() -> bool | None:
-        listed = await client.get("/api/ratings/followups", headers=WINDOW_DESK)
-        return any(f["followup_id"] == followup_id and f["deadline"] for f in listed.json()["followups"]) or None
+        listed = await all_items(client, "/api/ratings/followups", WINDOW_DESK)
+        return any(f["followup_id"] == followup_id and f["deadline"] for f in listed) or None
 
     await eventually(window_known)
     clock.advance(timedelta(days=40))  # past the 5-WD rating window and the 15-WD correction deadline

@@ -2,7 +2,7 @@
 120 steps opened by routing's own events on the real Kafka, read back 50 at a time through the gateway's API, in
 the order they were opened, none twice and none missing; a step opened later lands in its place, a decided one
 leaves, one person's steps (我的待办) have their own list, and a bad limit, cursor or the old page/size is a 400.
-我的办件 pages the same way, newest first."""
+我的办件 and the 差评整改台账 page the same way, newest first."""
 
 from __future__ import annotations
 
@@ -10,16 +10,18 @@ import re
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
+from services.evaluation.messages import FollowUp, FollowUpChanged, Rater
 from services.routing.messages import Limit, StepClaimed, StepDecided, StepOpened
 from shared import topics
 from shared.envelope import Actor
 from shared.localtime import LOCAL
 from shared.settings import HallSettings
 from tests.halls import InProcessHall, fresh_settings, in_process_hall
-from tests.journeys import CLERK, auth, submit
+from tests.journeys import CLERK, all_items, auth, submit
 from tests.provisional_events import Publisher
 from tests.support import eventually
 
@@ -186,3 +188,64 @@ async def test_my_cases_page_newest_first_with_a_count(hall: InProcessHall) -> N
     assert 'rel="next"' not in second.text  # the last page
     bad = await hall.client.get("/desk/cases", params={"cursor": "nope"}, headers=CLERK)
     assert bad.status_code == 400
+
+
+def followup(n: int, department: str, *, status: str = "待核实", appealed: bool = False, revision: int = 1) -> Any:
+    return FollowUp(
+        followup_id=f"page-fu-{n:03d}",
+        case_id=f"page-fu-case-{n}",
+        case_no=f"1505252026111{n:07d}",
+        item_code="11150525000118001",
+        item_name="查封登记",
+        stage="受理",
+        department=department,
+        clerk="clerk-zhang",
+        rating_id=f"page-rating-{n}",
+        level="不满意",
+        text="等候太久",
+        rater=Rater(kind="applicant", name="王芳", real_name=True),
+        region_code="150525",
+        opened_at=FIRST + timedelta(hours=n),
+        status=status,  # type: ignore[arg-type]
+        appealed_by="zrzy-boss" if appealed else "",
+        appeal_reason="已按时办结" if appealed else "",
+        revision=revision,
+    )
+
+
+async def test_the_followup_ledger_pages_what_each_reader_may_see(hall: InProcessHall) -> None:
+    """差评整改台账: a department's own, newest first; the hall's 政务服务管理机构 its own and every appealed one
+    (once each); a status filter; a change of status moves the follow-up between the lists."""
+    hall_dept = "行政审批和政务服务局"
+    charged = [(1, DEPARTMENT, False), (2, DEPARTMENT, True), (3, hall_dept, False), (4, DEPARTMENT, False)]
+    async with Publisher(hall.settings) as publisher:
+        for n, department, appealed in charged:
+            status = "申诉中" if appealed else "待核实"
+            change = FollowUpChanged(change="差评", followup=followup(n, department, status=status, appealed=appealed))
+            await publisher.send(topics.EVALUATION_EVENTS, change, f"page-fu-case-{n}", actor=ROUTING)
+
+    async def listed(user: str, **params: Any) -> list[str] | None:
+        items = await all_items(hall.client, f"/api/ratings/followups?{urlencode(params)}", auth(user))
+        return [f["followup_id"] for f in items]
+
+    async def all_four() -> list[str] | None:
+        found = await listed("op-qian")
+        return found if found is not None and len(found) == 4 else None
+
+    assert await eventually(all_four) == ["page-fu-004", "page-fu-003", "page-fu-002", "page-fu-001"]
+    assert await listed(STAFF_ID) == ["page-fu-004", "page-fu-002", "page-fu-001"]
+    assert await listed("hall-boss") == ["page-fu-003", "page-fu-002"]  # its own and the appealed one
+    first = (await hall.client.get("/api/ratings/followups", params={"limit": 1}, headers=auth("hall-boss"))).json()
+    assert (len(first["items"]), first["total"]) == (1, 2)
+    assert await listed(STAFF_ID, status="申诉中") == ["page-fu-002"]
+
+    async with Publisher(hall.settings) as publisher:
+        moved = followup(1, DEPARTMENT, status="整改中", revision=2)
+        await publisher.send(topics.EVALUATION_EVENTS, FollowUpChanged(change="核实", followup=moved), "page-fu-case-1")
+
+    async def reclassified() -> list[str] | None:
+        found = await listed(STAFF_ID, status="整改中")
+        return found or None
+
+    assert await eventually(reclassified) == ["page-fu-001"]
+    assert await listed(STAFF_ID, status="待核实") == ["page-fu-004"]

@@ -23,7 +23,7 @@ from services.timing.calendar import WorkingCalendar
 from shared.clock import SYSTEM_CLOCK, ManualClock
 from shared.settings import HallSettings
 from tests.halls import InProcessHall, fresh_settings, in_process_hall
-from tests.journeys import CLERK, KIOSK, KIOSK_PROOF, _next_step, auth, state, submit
+from tests.journeys import CLERK, KIOSK, KIOSK_PROOF, _next_step, all_items, auth, state, submit
 from tests.support import eventually
 
 pytestmark = pytest.mark.integration
@@ -103,8 +103,8 @@ async def test_a_window_bad_review_is_the_windows_and_an_appeal_is_ruled_outside
     foreign = await client.get(f"/api/ratings/followups/{window_followup}", headers=STAFF)
     assert foreign.status_code == 403
     assert f"该差评由{WINDOW}处理" in foreign.json()["detail"]
-    listed = await client.get("/api/ratings/followups", headers=STAFF)
-    assert window_followup not in [f["followup_id"] for f in listed.json()["followups"]]
+    listed = await all_items(client, "/api/ratings/followups", STAFF)
+    assert window_followup not in [f["followup_id"] for f in listed]
     ratings = (await client.get(f"/api/cases/{case_no}/ratings", headers=OPERATOR)).json()["ratings"]
     assert [(r["stage"], r["department"], r["clerk"]) for r in ratings] == [("受理", WINDOW, "clerk-zhang")]
 

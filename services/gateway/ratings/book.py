@@ -2,6 +2,11 @@
 for each clerk the service just given (what that clerk's window pad offers for rating).
 
 A county hall gives a few hundred services a day, so statistics read the whole record set and count in memory.
+The lists page from sorted sets (services/gateway/paging.py) the handlers keep: ``ratingz`` every rating by
+time; ``fuz`` every follow-up by the time of the rating, ``fuz:d:{dept}`` those charged to a department,
+``fuz:a`` the appealed ones and ``fuz:a:d:{dept}`` the appealed ones of a department (the size of the overlap of
+the two lists the hall's 政务服务管理机构 sees), each also ``…:s:{status}`` by status; ``fuz:replied`` the
+answered ones (the public page's corrections).
 The rater's ID number comes sealed (shared.pii) and is kept so; every read answers it masked (150***********1237)
 unless ``whole`` is asked for by staff who act on the case.
 """
@@ -14,11 +19,12 @@ from typing import cast
 import msgspec
 from redis.asyncio import Redis
 
+from services.gateway.paging import Slice, ensure_index, zpage, zpage_union
 from services.gateway.ratings.masking import mask_id
 from services.gateway.views.evaluation import FollowUp, FollowUpChanged, RatingOpened, RatingRecorded
 from shared.envelope import Envelope
 from shared.kafka import HandlerTable, Route
-from shared.outbox import Txn
+from shared.outbox import Txn, Write
 from shared.pii import Pii, UnsealError, for_settings
 from shared.settings import HallSettings
 
@@ -44,6 +50,14 @@ _served = msgspec.json.Decoder(Served)
 _rating = msgspec.json.Decoder(RatingRecorded)
 _followup = msgspec.json.Decoder(FollowUp)
 _change = msgspec.json.Decoder(Change)
+
+
+def _zadd(key: str, member: str, score: float) -> Write:
+    return lambda pipe: pipe.zadd(key, {member: score})
+
+
+def _zrem(key: str, member: str) -> Write:
+    return lambda pipe: pipe.zrem(key, member)
 
 
 def _rater_id(pii: Pii, number: str, whole: bool) -> str:
@@ -96,6 +110,32 @@ class RatingBook:
         rating_id = event.rating_id
         txn.write(lambda pipe: pipe.hset(everyone, rating_id, value))
         txn.write(lambda pipe: pipe.hset(case, rating_id, value))
+        by_time, score = self.key("ratingz"), event.rated_at.timestamp()
+        txn.write(lambda pipe: pipe.zadd(by_time, {rating_id: score}))
+
+    def lists_of(self, followup: FollowUp) -> set[str]:
+        """The sorted sets a follow-up is listed in, as it stands."""
+        found: set[str] = set()
+        departments = followup.departments or [followup.department]
+        appealed = bool(followup.appealed_by)
+        for status in ((), ("s", followup.status)):
+            found.add(self.key("fuz", *status))
+            if appealed:
+                found.add(self.key("fuz", "a", *status))
+            for department in departments:
+                found.add(self.key("fuz", "d", department, *status))
+                if appealed:
+                    found.add(self.key("fuz", "a", "d", department, *status))
+        if followup.replied_at is not None:
+            found.add(self.key("fuz", "replied"))
+        return found
+
+    def index_writes(self, followup: FollowUp, old: FollowUp | None) -> list[Write]:
+        """Out of the lists it left, into those it is in now (scored by the rating's time)."""
+        member, score = followup.followup_id, followup.opened_at.timestamp()
+        now = self.lists_of(followup)
+        left = (self.lists_of(old) - now) if old is not None else set()
+        return [_zrem(key, member) for key in sorted(left)] + [_zadd(key, member, score) for key in sorted(now)]
 
     async def followup_changed(self, env: Envelope, event: FollowUpChanged, txn: Txn) -> None:
         followup = event.followup
@@ -103,6 +143,9 @@ class RatingBook:
         raw = await txn.get(key)
         if raw is None or _followup.decode(raw).revision < followup.revision:
             txn.set(key, msgspec.json.encode(followup))
+            old = _followup.decode(raw) if raw is not None else None
+            for write in self.index_writes(followup, old):
+                txn.write(write)
         index, history = self.key("followups"), self.key("history", followup.followup_id)
         of_case = self.key("followups", "case", env.case_id)
         change = msgspec.json.encode(
@@ -135,6 +178,64 @@ class RatingBook:
         raw = cast("list[bytes | None]", await redis.mget(keys)) if keys else []
         found = (cast("FollowUp", self._shown(_followup.decode(v), whole)) for v in raw if v is not None)
         return sorted(found, key=lambda f: f.opened_at, reverse=True)
+
+    async def ensure_indexes(self, redis: Redis) -> None:
+        """A namespace kept before the sorted sets existed: build them once from the records."""
+
+        async def build() -> None:
+            async with redis.pipeline(transaction=False) as pipe:
+                for followup in await self.followups(redis):
+                    for write in self.index_writes(followup, None):
+                        write(pipe)
+                for rating in await self.ratings(redis):
+                    pipe.zadd(self.key("ratingz"), {rating.rating_id: rating.rated_at.timestamp()})
+                await pipe.execute()
+
+        await ensure_index(redis, self.key("indexed"), build)
+
+    async def followups_page(
+        self,
+        redis: Redis,
+        limit: int,
+        cursor: str = "",
+        *,
+        department: str = "",
+        appealed: bool = False,
+        status: str = "",
+    ) -> tuple[list[FollowUp], Slice]:
+        """A page of follow-ups, newest rating first: every one (``department`` ""), a department's, or a
+        department's and every appealed one (``appealed``: the hall's 政务服务管理机构); of one status or all."""
+        await self.ensure_indexes(redis)
+        of_status = ("s", status) if status else ()
+        if not department:
+            found = await zpage(redis, self.key("fuz", *of_status), limit, cursor, newest_first=True)
+        elif not appealed:
+            found = await zpage(redis, self.key("fuz", "d", department, *of_status), limit, cursor, newest_first=True)
+        else:
+            own, every = self.key("fuz", "d", department, *of_status), self.key("fuz", "a", *of_status)
+            both = self.key("fuz", "a", "d", department, *of_status)
+            sizes = [await redis.zcard(k) for k in (own, every, both)]
+            total = sizes[0] + sizes[1] - sizes[2]
+            found = await zpage_union(redis, (own, every), limit, cursor, total=total, newest_first=True)
+        return await self._followups(redis, found.ids), found
+
+    async def _followups(self, redis: Redis, ids: list[str]) -> list[FollowUp]:
+        raws = cast("list[bytes | None]", await redis.mget([self.key("followup", i) for i in ids])) if ids else []
+        return [cast("FollowUp", self._shown(_followup.decode(v), False)) for v in raws if v is not None]
+
+    async def corrections_page(self, redis: Redis, limit: int, cursor: str = "") -> tuple[list[FollowUp], Slice]:
+        """The answered bad reviews (公示), newest rating first."""
+        await self.ensure_indexes(redis)
+        found = await zpage(redis, self.key("fuz", "replied"), limit, cursor, newest_first=True)
+        return await self._followups(redis, found.ids), found
+
+    async def ratings_page(self, redis: Redis, limit: int, cursor: str = "") -> tuple[list[RatingRecorded], Slice]:
+        """Every rating, newest first (公示: masked)."""
+        await self.ensure_indexes(redis)
+        found = await zpage(redis, self.key("ratingz"), limit, cursor, newest_first=True)
+        values = cast("list[bytes | None]", await redis.hmget(self.key("all"), found.ids)) if found.ids else []
+        shown = [cast("RatingRecorded", self._shown(_rating.decode(v), False)) for v in values if v is not None]
+        return shown, found
 
     async def history(self, redis: Redis, followup_id: str) -> list[Change]:
         raw = cast("dict[bytes, bytes]", await redis.hgetall(self.key("history", followup_id)))

@@ -18,6 +18,15 @@ from services.gateway import access
 from services.gateway.access import Action
 from services.gateway.context import Gateway, HallDep, Req
 from services.gateway.openapi import COMMAND, documented, success
+from services.gateway.paging import (
+    DEFAULT_LIMIT,
+    PAGING_TEXT,
+    CursorParam,
+    LimitParam,
+    Slice,
+    checked_limit,
+    refuse_legacy,
+)
 from services.gateway.ratings.api import LINKED, RatingBookDep, issue_link
 from services.gateway.ratings.book import RatingBook
 from services.gateway.ratings.schemas import (
@@ -62,14 +71,18 @@ def may_see(user: User, followup: FollowUp) -> None:
     may_handle(user, followup)
 
 
-async def visible(book: RatingBook, hall: Gateway, user: User, status: str = "") -> list[FollowUp]:
-    """Staff and supervisors see the bad reviews charged to their department (谁办理谁负责); the hall's
-    政务服务管理机构 also every appealed one; operators see every one."""
-    shown = await book.followups(hall.redis)
-    if access.rule(user, Action.FOLLOWUP) is not access.Rule.ANY:
-        judge = access.may(user, Action.APPEAL_REVIEW)
-        shown = [f for f in shown if user.department in access.rated_departments(f) or (judge and bool(f.appealed_by))]
-    return [f for f in shown if status in ("", f.status)]
+async def visible(
+    book: RatingBook, hall: Gateway, user: User, status: str = "", *, limit: int = DEFAULT_LIMIT, cursor: str = ""
+) -> tuple[list[FollowUp], Slice]:
+    """A page of the bad reviews a user sees, newest first: staff and supervisors those charged to their
+    department (谁办理谁负责); the hall's 政务服务管理机构 also every appealed one; operators every one. From the
+    book's sorted sets, never a scan."""
+    if access.rule(user, Action.FOLLOWUP) is access.Rule.ANY:
+        return await book.followups_page(hall.redis, checked_limit(limit), cursor, status=status)
+    judge = access.may(user, Action.APPEAL_REVIEW)
+    return await book.followups_page(
+        hall.redis, checked_limit(limit), cursor, department=user.department, appealed=judge, status=status
+    )
 
 
 async def known(book: RatingBook, hall: Gateway, followup_id: str) -> FollowUp:
@@ -109,12 +122,27 @@ class FollowUpController(Controller):
         may_handle(user, followup, action)
         return await hall.send(topics.EVALUATION_COMMANDS, command, followup.case_id, user.actor)
 
-    @get("/followups", summary="差评整改台账", **documented())
+    @get(
+        "/followups",
+        summary="差评整改台账",
+        description="本部门被评差评（政务服务管理机构另可看全部申诉中的，运维人员看全部），按评价时间倒序；"
+        "status 只列该状态的。" + PAGING_TEXT,
+        **documented(),
+    )
     async def followups(
-        self, request: Req, hall: HallDep, ratings: RatingBookDep, status: FromQuery[str] = ""
+        self,
+        request: Req,
+        hall: HallDep,
+        ratings: RatingBookDep,
+        *,
+        status: FromQuery[str] = "",
+        limit: LimitParam = DEFAULT_LIMIT,
+        cursor: CursorParam = "",
     ) -> FollowUpList:
         user = hall.users.caller(request, *DESK_READERS)
-        return FollowUpList(followups=await visible(ratings, hall, user, status))
+        refuse_legacy(request.query_params)
+        shown, found = await visible(ratings, hall, user, status, limit=limit, cursor=cursor)
+        return FollowUpList(items=shown, next_cursor=found.next_cursor, total=found.total)
 
     @get("/followups/{followup_id:str}", summary="差评详情与办理记录", **documented(404))
     async def show(

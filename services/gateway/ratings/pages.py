@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from litestar import Controller, get
+from litestar.exceptions import HTTPException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
@@ -14,10 +15,12 @@ from services.gateway import access
 from services.gateway.access import Action
 from services.gateway.context import Gateway, HallDep, Req
 from services.gateway.ratings.api import RatingBookDep, RatingConfigDep, pad_view
-from services.gateway.ratings.followups_api import DESK_READERS, stats_view, visible
+from services.gateway.ratings.followups_api import DESK_READERS, may_see, stats_view, visible
 from services.gateway.ratings.links import peek
 from services.gateway.ratings.masking import mask_id, mask_name
 from services.gateway.ratings.statistics import Filter, GroupBy
+from services.gateway.users import User
+from services.gateway.views.evaluation import FollowUp
 from shared.clock import SYSTEM_CLOCK
 from shared.localtime import LOCAL, when
 
@@ -41,6 +44,15 @@ def names(hall: Gateway) -> dict[str, Any]:
         return user.name if user else user_id
 
     return {"who": who}
+
+
+def sees(user: User, followup: FollowUp) -> bool:
+    """Whether the bad-review desk may open this follow-up for the user (as the API's detail decides)."""
+    try:
+        may_see(user, followup)
+    except HTTPException:
+        return False
+    return True
 
 
 class RatingPages(Controller):
@@ -87,17 +99,25 @@ class RatingPages(Controller):
         request: Req,
         hall: HallDep,
         ratings: RatingBookDep,
+        *,
         status: FromQuery[str] = "",
         id: FromQuery[str] = "",
+        cursor: FromQuery[str] = "",
     ) -> Template:
+        """A page of the bad reviews the user sees (50, newest first) and the one chosen (wherever it is listed)."""
         user = hall.users.page_user(request, *DESK_READERS)
-        followups = await visible(ratings, hall, user, status)
-        chosen = next((f for f in followups if f.followup_id == id), None)
+        followups, found = await visible(ratings, hall, user, status, cursor=cursor)
+        chosen = await ratings.followup(hall.redis, id) if id else None
+        if chosen is not None and not sees(user, chosen):
+            chosen = None
         context = {
             **HELPERS,
             **names(hall),
             "user": user,
             "followups": followups,
+            "total": found.total,
+            "next_cursor": found.next_cursor,
+            "cursor": cursor,
             "status": status,
             "chosen": chosen,
             "history": await ratings.history(hall.redis, chosen.followup_id) if chosen else [],
@@ -126,14 +146,19 @@ class RatingPages(Controller):
         return Template(template_name="ratings/stats.html", context=context)
 
     @get("/public/ratings")
-    async def public(self, hall: HallDep, ratings: RatingBookDep) -> Template:
-        records = await ratings.ratings(hall.redis)
-        corrections = [f for f in await ratings.followups(hall.redis) if f.replied_at is not None]
+    async def public(self, hall: HallDep, ratings: RatingBookDep, *, cursor: FromQuery[str] = "") -> Template:
+        """公示: the figures, the answered bad reviews (the latest 50) and the ratings, 50 a page, newest first."""
+        records, found = await ratings.ratings_page(hall.redis, PUBLIC_ROWS, cursor)
+        corrections, replied = await ratings.corrections_page(hall.redis, PUBLIC_ROWS)
         total = (await stats_view(hall, ratings, "all", Filter())).total
         context = {
             **HELPERS,
-            "ratings": list(reversed(records))[:PUBLIC_ROWS],
-            "corrections": corrections[:PUBLIC_ROWS],
+            "ratings": records,
+            "rated": found.total,
+            "next_cursor": found.next_cursor,
+            "first_page": not cursor,
+            "corrections": corrections,
+            "replied": replied.total,
             "total": total,
         }
         return Template(template_name="public/ratings.html", context=context)

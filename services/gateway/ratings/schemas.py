@@ -128,7 +128,11 @@ class FollowUpDetail(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class FollowUpList(msgspec.Struct, frozen=True, kw_only=True):
-    followups: list[FollowUp]
+    """A page of the 差评整改台账, newest rating first (services/gateway/paging.py)."""
+
+    items: list[FollowUp]
+    next_cursor: str | None = None  # absent on the last page
+    total: int = 0
 
 
 class StatsView(msgspec.Struct, frozen=True, kw_only=True):
