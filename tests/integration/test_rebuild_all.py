@@ -70,7 +70,7 @@ async def redis_state(redis: Redis, namespace: str) -> dict[str, Any]:
     return state
 
 
-VOLATILE = {"remaining_s", "now"}  # computed from the time of asking, not stored
+VOLATILE = {"remaining_s", "remaining_days", "remaining", "now"}  # computed from the time of asking, not stored
 
 
 def scrub(value: Any) -> Any:
