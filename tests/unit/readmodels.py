@@ -4,7 +4,8 @@ and a dict standing in for Redis with just the commands the read models use."""
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable, Mapping
+import inspect
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, cast
 
@@ -74,6 +75,9 @@ class MemoryRedis:
     async def zlexcount(self, key: str, low: str, high: str) -> int:
         return len(await self.zrangebylex(key, low, high))
 
+    async def exists(self, *keys: str) -> int:
+        return sum(1 for k in keys if k in self.data)
+
     async def zcard(self, key: str) -> int:
         return len(self.data.get(key, {}))
 
@@ -88,8 +92,10 @@ class MemoryRedis:
 
     # ---------------------------------------------------------------- writes (queued by a Txn, run at once here)
 
-    def set(self, key: str, value: object) -> None:
+    def set(self, key: str, value: object) -> _Done:
+        """Written at once; awaitable too, for code that sets a marker outside a Txn (``await redis.set``)."""
         self.data[key] = _bytes(value)
+        return _Done()
 
     def delete(self, *keys: str) -> None:
         for key in keys:
@@ -122,6 +128,13 @@ class MemoryRedis:
             self.data.setdefault(key, {}).pop(_bytes(m), None)
 
 
+class _Done:
+    """An awaitable that is already done (a write that ran at once)."""
+
+    def __await__(self) -> Iterator[None]:
+        return iter(())
+
+
 def _in_lex(member: bytes, low: str, high: str) -> bool:
     """ZRANGEBYLEX's bounds: ``-``/``+``, ``[x`` inclusive, ``(x`` exclusive."""
     if low != "-":
@@ -144,12 +157,18 @@ class _ReadPipeline:
         self.reads.append(self.redis.hgetall(key))
 
     def __getattr__(self, name: str) -> Any:
-        """Any other read the read models batch (zlexcount, zcard, zcount …), run at ``execute``."""
-        read = getattr(self.redis, name)
-        return lambda *args, **kwargs: self.reads.append(read(*args, **kwargs))
+        """Any other command the read models batch (zlexcount, zcard, zcount …; writes run at once)."""
+        command = getattr(self.redis, name)
+        return lambda *args, **kwargs: self.reads.append(command(*args, **kwargs))
 
     async def execute(self) -> list[Any]:
-        return [await read for read in self.reads]
+        return [await read if inspect.isawaitable(read) else read for read in self.reads]
+
+    async def __aenter__(self) -> _ReadPipeline:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        return None
 
 
 class Feed:

@@ -31,6 +31,7 @@ from typing import cast
 import msgspec
 from redis.asyncio import Redis
 
+from services.gateway.paging import ensure_index
 from services.gateway.provisional import banner as provisional_banner
 from services.gateway.provisional import status_correction
 from services.gateway.sla.calendar import HallCalendars
@@ -450,15 +451,35 @@ class SlaBoard:
             txn.write(lambda pipe: pipe.zadd(running, {clock_id: score}))
         else:
             txn.write(lambda pipe: pipe.zrem(running, clock_id))
-        now = places(entry)
+        for write in self.index_writes(entry, was):
+            txn.write(write)
+
+    def index_writes(self, entry: Entry, was: Mapping[str, Place]) -> list[Write]:
+        """The sorted-set writes that move the clock from its places ``was`` to those of ``entry`` now."""
+        now, clock_id, writes = places(entry), entry.clock_id, list[Write]()
         for g, d in scopes(entry):
             for kind, old in was.items():
                 if kind not in now or (isinstance(old, str) and now[kind] != old):
-                    txn.write(_zrem(self.key("ix", kind, g, d), old if isinstance(old, str) else clock_id))
+                    writes.append(_zrem(self.key("ix", kind, g, d), old if isinstance(old, str) else clock_id))
             for kind, new in now.items():
                 if was.get(kind) != new:
                     entries = {new: 0.0} if isinstance(new, str) else {clock_id: new}
-                    txn.write(_zadd(self.key("ix", kind, g, d), entries))
+                    writes.append(_zadd(self.key("ix", kind, g, d), entries))
+        return writes
+
+    async def ensure_indexes(self, redis: Redis) -> None:
+        """A namespace kept before the lists' sorted sets existed: build them once from the running clocks (the
+        handlers keep them from then on, and a rebuild writes them with everything else)."""
+
+        async def build() -> None:
+            entries = await self.running(redis)
+            async with redis.pipeline(transaction=False) as pipe:
+                for entry in entries:
+                    for write in self.index_writes(entry, {}):
+                        write(pipe)
+                await pipe.execute()
+
+        await ensure_index(redis, self.key("ix", "built"), build)
 
     async def started(self, env: Envelope, event: timing.ClockStarted, txn: Txn) -> None:
         clock_id = event.clock_id or env.case_id
@@ -621,6 +642,7 @@ class SlaBoard:
         if not 1 <= limit <= MOST_LIMIT:
             raise ValueError(f"limit 须在 1 到 {MOST_LIMIT} 之间，收到 {limit}")
         after = decode_cursor(cursor) if cursor else ""
+        await self.ensure_indexes(redis)
         now = now or self.clock.now()
         calendar_of = calendar_of or await self.calendar_of(redis)
         ix = {kind: self.key("ix", kind, purpose, department) for kind in ("live", "alerted", "due", "warn")}
