@@ -177,7 +177,7 @@ ROUTES: Mapping[Action, tuple[str, ...]] = {
     A.FOLLOWUP: ("GET /api/ratings/followups", "GET|POST /api/ratings/followups/{followup_id}/…"),
     A.APPEAL_REVIEW: ("POST /api/ratings/followups/{followup_id}/appeal-review",),
     A.STATS: ("GET /api/ratings/stats",),
-    A.SLA: ("GET /api/sla/board", "GET /api/sla/stream"),
+    A.SLA: ("GET /api/sla/board", "GET /api/sla/lists/{name}", "GET /api/sla/stream"),
     A.CATALOGUE: ("GET /api/catalogue", "GET /api/catalogue/{code}"),
     A.ASSESS: ("POST /api/catalogue/{code}/assessment",),
     A.OPS: ("GET /api/ops/stuck",),
