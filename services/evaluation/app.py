@@ -47,8 +47,9 @@ def build(
         Ratings(store, rules, LinkSigner(settings.secret, settings.secret_previous), clock or SYSTEM_CLOCK).table(),
         FollowUps(store, rules).table(),
     )
-    inputs = [topics.INTAKE_EVENTS, topics.ROUTING_EVENTS, topics.TIMING_EVENTS, topics.EVALUATION_COMMANDS]
-    runtime.subscribe(inputs, *tables)
+    # Commands (ratings, follow-up acts) on a consumer of their own, so they never wait behind the events' backlog.
+    runtime.subscribe([topics.EVALUATION_COMMANDS], *tables)
+    runtime.subscribe([topics.INTAKE_EVENTS, topics.ROUTING_EVENTS, topics.TIMING_EVENTS], *tables)
     # An empty Redis (no ``built`` key) is rebuilt from Kafka before anything is consumed.
     runtime.before_consuming.append(lambda: rebuild(settings, runtime.redis, runtime.publications, rules, force=False))
     return runtime

@@ -36,7 +36,8 @@ from shared.settings import HallSettings
 from shared.telemetry import tracer_provider
 
 SERVICE = "routing"
-INPUTS = [topics.INTAKE_EVENTS, topics.ROUTING_COMMANDS, topics.TIMING_EVENTS, topics.EXTERNAL_EVENTS]
+EVENTS = [topics.INTAKE_EVENTS, topics.TIMING_EVENTS, topics.EXTERNAL_EVENTS]
+COMMANDS = [topics.ROUTING_COMMANDS]
 
 
 def build(settings: HallSettings, spans: SpanProcessor | None = None) -> ServiceRuntime:
@@ -65,7 +66,10 @@ def build(settings: HallSettings, spans: SpanProcessor | None = None) -> Service
         StepsClosed,
     )
     runtime.publications.declare(topics.EXTERNAL_REQUESTS, HandedOver)
-    runtime.subscribe(INPUTS, Routing(settings).table())
+    table = Routing(settings).table()
+    # Commands on a consumer of their own, so a staff click never waits behind the events' backlog (as in intake).
+    runtime.subscribe(COMMANDS, table)
+    runtime.subscribe(EVENTS, table)
     # An empty Redis (no ``built`` key) is rebuilt from Kafka before anything is consumed.
     runtime.before_consuming.append(lambda: rebuild(settings, runtime.redis, runtime.publications, force=False))
     return runtime
