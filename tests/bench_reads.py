@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import math
+import os
 import random
 import re
 import shutil
@@ -48,6 +50,7 @@ from tests.journeys import auth
 
 DEPARTMENT = "自然资源局"  # the template's 查封登记 journeys leave their open steps here
 PAGE = "limit=50"
+TIMEOUT_S = 10.0  # a request not answered this long after it was sent is an error
 QUICK_SIZES, QUICK_SECONDS = [1_000, 5_000], 5.0  # --quick, and the suite's test of it
 
 
@@ -87,6 +90,30 @@ class SizeFigures(msgspec.Struct):
     memory_per_case: float  # bytes of Redis used_memory the gateway's keys take per case
     rate: float  # requests answered per second
     routes: list[RouteFigures]
+    gateway_cpu: float = 0.0  # cores the gateway process used during the load (1.0: one whole core)
+    load: float = 0.0  # the machine's one-minute load average after it (others' work included)
+
+
+def process_tree(pid: int | None) -> list[int]:
+    """``pid`` and its descendants (the gateway runs under deploy/supervise.py)."""
+    found, todo = [], [pid] if pid is not None else []
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        for children in Path(f"/proc/{current}/task").glob("*/children"):
+            with contextlib.suppress(OSError):
+                todo += [int(c) for c in children.read_text().split()]
+    return found
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU seconds the processes have used so far (those gone count 0)."""
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of stat(5)
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def case_numbers(numbers: list[str], region: str, copies: int) -> list[str]:
@@ -134,31 +161,42 @@ async def warm(client: httpx.AsyncClient, routes: list[Route], headers: dict[str
 
 
 async def drive(
-    base_url: str, routes: list[Route], cases: list[str], rate: float, seconds: float
+    base_url: str, routes: list[Route], cases: list[str], rate: float, seconds: float, *, timeout_s: float = TIMEOUT_S
 ) -> tuple[float, list[RouteFigures]]:
-    """Requests at ``rate`` per second for ``seconds`` (open loop, the routes in turn); figures per route."""
+    """Requests at ``rate`` per second for ``seconds`` (open loop, the routes in turn); figures per route.
+
+    A request not answered within ``timeout_s`` of being sent counts as an error ("timeout"): an overloaded
+    gateway's backlog would otherwise hold the bench for as long as it takes to work through it."""
     headers = {r.user: auth(r.user) for r in routes}  # after the rebuild: older sessions are refused
     latencies: dict[str, list[float]] = {r.name: [] for r in routes}
     errors: dict[str, Counter[str]] = {r.name: Counter() for r in routes}
     pick = random.Random(15)
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-    async with httpx.AsyncClient(base_url=base_url, timeout=30, limits=limits) as client:
+    limits = httpx.Limits(max_connections=1000, max_keepalive_connections=1000)
+    client = httpx.AsyncClient(base_url=base_url, timeout=timeout_s, limits=limits)
+    last = time.monotonic()
+    try:
         await warm(client, routes, headers, cases[0])
         for route in routes:
             say(f"  {route.name}: GET {route.path}")
 
         async def one(route: Route, path: str, due: float) -> None:
+            nonlocal last
             try:
-                answer = await client.get(path, headers=headers[route.user])
+                async with asyncio.timeout(timeout_s):
+                    answer = await client.get(path, headers=headers[route.user])
+            except TimeoutError:
+                errors[route.name][f"timeout (>{timeout_s:g} s)"] += 1
+                return
             except httpx.HTTPError as error:
                 errors[route.name][type(error).__name__] += 1
                 return
-            latencies[route.name].append((time.monotonic() - due) * 1000)
+            last = time.monotonic()
+            latencies[route.name].append((last - due) * 1000)
             if not answer.is_success:
                 errors[route.name][str(answer.status_code)] += 1
 
         total = int(rate * seconds)
-        tasks = []
+        tasks: dict[asyncio.Task[None], str] = {}
         start = time.monotonic() + 0.1
         for i in range(total):
             due = start + i / rate
@@ -166,9 +204,16 @@ async def drive(
             if pause > 0:
                 await asyncio.sleep(pause)
             route = routes[i % len(routes)]
-            tasks.append(asyncio.create_task(one(route, route.path.format(case_no=pick.choice(cases)), due)))
-        await asyncio.gather(*tasks)
-        elapsed = time.monotonic() - start
+            task = asyncio.create_task(one(route, route.path.format(case_no=pick.choice(cases)), due))
+            tasks[task] = route.name
+        _, pending = await asyncio.wait(tasks, timeout=timeout_s + 5)
+        for task in pending:  # still waiting past their own timeout (a wedged client pool): not answered
+            task.cancel()
+            errors[tasks[task]]["no answer"] += 1
+        elapsed = max(last - start, 1e-9)
+    finally:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(client.aclose(), 10)
     figures = []
     for route in routes:
         ms = latencies[route.name] or [math.nan]
@@ -204,11 +249,14 @@ def table(sizes: list[SizeFigures]) -> None:
         say(
             f"{s.cases:,} cases ({s.records:,} records on the gateway's topics): {s.rate:.0f} requests/s answered; "
             f"gateway rebuilt in {s.rebuild_s:.1f} s; Redis {s.memory_per_case:,.0f} bytes per case "
-            f"({s.memory_per_case * s.cases / 1e6:,.0f} MB for the gateway's keys)"
+            f"({s.memory_per_case * s.cases / 1e6:,.0f} MB for the gateway's keys); the gateway used "
+            f"{s.gateway_cpu:.0%} of a core under load, machine load average {s.load:.1f} on {os.cpu_count()} cores"
         )
 
 
-async def run(sizes: list[int], seconds: float, rate: float, home: Path) -> list[SizeFigures]:
+async def run(
+    sizes: list[int], seconds: float, rate: float, home: Path, *, timeout_s: float = TIMEOUT_S
+) -> list[SizeFigures]:
     sandbox = Sandbox(home)
     say(f"sandbox: Kafka {sandbox.kafka_bootstrap_servers}, Redis {sandbox.redis_url}, home {home}")
     launcher: Launcher | None = None
@@ -251,12 +299,15 @@ async def run(sizes: list[int], seconds: float, rate: float, home: Path) -> list
                 raise RuntimeError(f"the gateway did not become healthy: see {launcher.log_file('gateway')}")
             cases = case_numbers(numbers, settings.region_code, copies)
             say(f"driving {rate:g} requests/s for {seconds:g} s at {len(cases):,} cases …")
+            pids, begun = process_tree(launcher.pid("gateway")), time.monotonic()
+            cpu = cpu_seconds(pids)
             achieved, figures = await drive(
-                f"http://127.0.0.1:{launcher.ports['gateway']}", list(ROUTES), cases, rate, seconds
+                f"http://127.0.0.1:{launcher.ports['gateway']}", list(ROUTES), cases, rate, seconds, timeout_s=timeout_s
             )
-            results.append(
-                SizeFigures(len(cases), copies * len(records), summary, taken, memory / len(cases), achieved, figures)
-            )
+            used = (cpu_seconds(pids) - cpu) / (time.monotonic() - begun)
+            per_case = memory / len(cases)
+            size_figures = SizeFigures(len(cases), copies * len(records), summary, taken, per_case, achieved, figures)
+            results.append(msgspec.structs.replace(size_figures, gateway_cpu=used, load=os.getloadavg()[0]))
             for f in figures:
                 shown = ", ".join(f"{k}×{v}" for k, v in sorted(f.errors.items())) or "none"
                 say(f"  {f.name}: {f.answered} answered, p50 {f.p50_ms:.1f} ms, p99 {f.p99_ms:.1f} ms; non-2xx {shown}")
