@@ -167,3 +167,46 @@ def kept_on_file(form: list[FormMaterial], provided: list[str]) -> list[FormMate
     """材料复用: the reusable materials handed in, kept on file for the applicant's later cases."""
     given = set(provided)
     return [m for m in form if m.reusable and m.code in given]
+
+
+# ---------------------------------------------------------------------------------------------- 补齐 and 中止
+
+
+class Supplemented(msgspec.Struct, frozen=True, kw_only=True):
+    """补齐: what was handed in, what is still owed; ``complete`` ends the 补齐 clock (and a 中止)."""
+
+    received: list[Material]
+    remaining: list[Material]
+
+    @property
+    def complete(self) -> bool:
+        return not self.remaining
+
+
+def supplement(case_no: str, owed: list[Material], materials: list[str], *, refused: bool = False) -> Supplemented:
+    """Materials handed in for an accepted 容缺 case; :class:`Refusal` (409/422) with the reason otherwise."""
+    if refused:
+        raise Refusal(409, f"办件 {case_no} 已不予受理，无需补齐材料")
+    if not owed:
+        raise Refusal(409, f"办件 {case_no} 没有待补齐的材料")
+    if not materials:
+        raise Refusal(422, "请至少提交一项待补齐的材料")
+    codes = {m.code for m in owed}
+    strangers = [code for code in materials if code not in codes]
+    if strangers:
+        listed = "、".join(f"{m.code} {m.name}" for m in owed)
+        raise Refusal(422, f"这些材料不在办件 {case_no} 的待补齐清单中：{'、'.join(strangers)}（待补齐：{listed}）")
+    given = set(materials)
+    return Supplemented(
+        received=[m for m in owed if m.code in given], remaining=[m for m in owed if m.code not in given]
+    )
+
+
+def suspension(case_no: str, owed: list[Material]) -> tuple[str, str]:
+    """中止 for 容缺 materials not handed in within the 补齐 period: the reason, and the notice to the applicant."""
+    names = "、".join(m.name for m in owed)
+    notice = (
+        f"您的办件 {case_no} 容缺受理的材料（{names}）未在补齐期限内提交，办件已中止办理。"
+        "请尽快到受理窗口或自助终端补齐，补齐后恢复办理。"
+    )
+    return f"容缺材料逾期未补齐：{names}", notice

@@ -474,26 +474,12 @@ class Intake:
             txn.answer(404, reason="没有该办件")
             return
         record = _record.decode(raw)
-        if record.refused:
-            txn.answer(409, reason=f"办件 {record.case_no} 已不予受理，无需补齐材料")
+        try:
+            found = decisions.supplement(record.case_no, record.owed, cmd.materials, refused=record.refused)
+        except Refusal as refusal:
+            txn.refuse(refusal)
             return
-        if not record.owed:
-            txn.answer(409, reason=f"办件 {record.case_no} 没有待补齐的材料")
-            return
-        if not cmd.materials:
-            txn.answer(422, reason="请至少提交一项待补齐的材料")
-            return
-        owed = {m.code for m in record.owed}
-        strangers = [code for code in cmd.materials if code not in owed]
-        if strangers:
-            listed = "、".join(f"{m.code} {m.name}" for m in record.owed)
-            reason = f"这些材料不在办件 {record.case_no} 的待补齐清单中：{'、'.join(strangers)}（待补齐：{listed}）"
-            txn.answer(422, reason=reason)
-            return
-        given = set(cmd.materials)
-        received = [m for m in record.owed if m.code in given]
-        record.owed = [m for m in record.owed if m.code not in given]
-        complete = not record.owed
+        received, record.owed, complete = found.received, found.remaining, found.complete
         if complete:
             record.suspended = False
         txn.set(self.key("case", env.case_id), record)
@@ -539,16 +525,12 @@ class Intake:
             return  # complete in time, or already suspended
         record.suspended = True
         txn.set(case_key, record)
-        owed = "、".join(m.name for m in record.owed)
-        notice = (
-            f"您的办件 {record.case_no} 容缺受理的材料（{owed}）未在补齐期限内提交，办件已中止办理。"
-            "请尽快到受理窗口或自助终端补齐，补齐后恢复办理。"
-        )
+        reason, notice = decisions.suspension(record.case_no, record.owed)
         txn.emit(
             self.events,
             CaseSuspended(
                 case_no=record.case_no,
-                reason=f"容缺材料逾期未补齐：{owed}",
+                reason=reason,
                 owed_materials=record.owed,
                 notice=notice,
                 suspended_at=event.fired_at or env.occurred_at,

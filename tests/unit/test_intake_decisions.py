@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from stdnum.cn import ric
@@ -18,12 +19,17 @@ from services.intake.messages import (
     ApplicationOutcome,
     CaseAccepted,
     CaseRefused,
+    CaseSuspended,
+    ClockAlerted,
     ClockRequested,
+    ClockWithdrawn,
     LimitOut,
     Material,
+    MaterialsSupplemented,
     OneTimeNoticeIssued,
     ReusedMaterial,
     SubmitApplication,
+    SupplementMaterials,
 )
 from services.intake.rules import MISSING_DEFERRABLE, assess
 from shared import topics
@@ -213,3 +219,82 @@ async def test_a_refusal_and_a_bad_code_are_answered_with_their_reasons(tmp_path
     assert (unknown.reply.status, unknown.reply.reason) == (422, "“查封登记”没有这些材料编码：M09")
     assert unknown.events == []
     assert unknown.writes == []
+
+
+# ---------------------------------------------------------------- 补齐 and 中止
+
+
+def test_supplementing_receives_what_is_owed_and_refuses_anything_else() -> None:
+    owed = [Material("M03", "业绩证明"), Material("M04", "人员证明")]
+    part = decisions.supplement("N", owed, ["M03"])
+    assert (part.received, part.remaining, part.complete) == ([owed[0]], [owed[1]], False)
+    assert decisions.supplement("N", owed, ["M04", "M03"]).complete
+    refusals = {
+        "stranger": (owed, ["M09"], False),
+        "empty": (owed, [], False),
+        "nothing owed": ([], ["M03"], False),
+        "refused case": (owed, ["M03"], True),
+    }
+    found = {}
+    for name, (owing, given, refused) in refusals.items():
+        with pytest.raises(Refusal) as caught:
+            decisions.supplement("N", owing, given, refused=refused)
+        found[name] = (caught.value.status, caught.value.reason)
+    assert found == {
+        "stranger": (422, "这些材料不在办件 N 的待补齐清单中：M09（待补齐：M03 业绩证明、M04 人员证明）"),
+        "empty": (422, "请至少提交一项待补齐的材料"),
+        "nothing owed": (409, "办件 N 没有待补齐的材料"),
+        "refused case": (409, "办件 N 已不予受理，无需补齐材料"),
+    }
+    reason, notice = decisions.suspension("N", owed)
+    assert reason == "容缺材料逾期未补齐：业绩证明、人员证明"
+    assert notice.startswith("您的办件 N 容缺受理的材料（业绩证明、人员证明）未在补齐期限内提交")
+
+
+async def handle(store: MemoryStore, handler: Any, payload: Any, case_id: str, actor: Actor = CLERK) -> FakeTxn:
+    env = wrap(payload, case_id=case_id, actor=actor, occurred_at=AT)
+    txn = FakeTxn(store, env, publications())
+    await handler(env, payload, txn)
+    txn.commit()
+    return txn
+
+
+async def test_a_deferred_case_is_supplemented_in_parts_then_its_clock_withdrawn(tmp_path: Path) -> None:
+    service, store = intake(tmp_path), MemoryStore()
+    accepted = await submit(service, store, QUALIFICATION, ["M01", "M02", "M05"], an_id(7), deferral_signed=True)
+    case_id, case_no = accepted.cause.case_id, accepted.payloads(CaseAccepted)[0].case_no
+    part = await handle(store, service.supplement_materials, SupplementMaterials(materials=["M03"]), case_id)
+    [first] = part.payloads(MaterialsSupplemented)
+    assert ([m.code for m in first.materials], [m.code for m in first.remaining], first.complete) == (
+        ["M03"],
+        ["M04"],
+        False,
+    )
+    assert part.payloads(ClockWithdrawn) == []
+    stranger = await handle(store, service.supplement_materials, SupplementMaterials(materials=["M03"]), case_id)
+    assert stranger.reply is not None
+    assert stranger.reply.status == 422
+    assert stranger.events == []
+    rest = await handle(store, service.supplement_materials, SupplementMaterials(materials=["M04"]), case_id)
+    assert rest.payloads(MaterialsSupplemented)[0].complete
+    [withdrawn] = rest.payloads(ClockWithdrawn)
+    assert (withdrawn.clock_id, withdrawn.case_no) == (f"{case_no}:补齐", case_no)
+    again = await handle(store, service.supplement_materials, SupplementMaterials(materials=["M04"]), case_id)
+    assert again.reply is not None
+    assert (again.reply.status, again.reply.reason) == (409, f"办件 {case_no} 没有待补齐的材料")
+
+
+async def test_an_overdue_supplement_suspends_the_case_once(tmp_path: Path) -> None:
+    service, store = intake(tmp_path), MemoryStore()
+    accepted = await submit(service, store, QUALIFICATION, ["M01", "M02", "M05"], an_id(8), deferral_signed=True)
+    case_no = accepted.payloads(CaseAccepted)[0].case_no
+    overdue = ClockAlerted(clock_id=f"{case_no}:补齐", purpose="补齐", level="逾期", fired_at=AT)
+    timing = Actor(kind="system", id="timing", name="计时服务")
+    first = await handle(store, service.clock_alerted, overdue, "timing", timing)
+    [suspended] = first.payloads(CaseSuspended)
+    assert (suspended.case_no, [m.code for m in suspended.owed_materials]) == (case_no, ["M03", "M04"])
+    assert first.events[0].case_id == accepted.cause.case_id  # on the case, though timing's event was not
+    second = await handle(store, service.clock_alerted, overdue, "timing", timing)
+    assert second.events == []
+    warning = ClockAlerted(clock_id=f"{case_no}:补齐", purpose="补齐", level="预警", fired_at=AT)
+    assert (await handle(store, service.clock_alerted, warning, "timing", timing)).events == []
