@@ -11,7 +11,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from deploy.processes import DEMO, ROOT, SERVICES, Launcher
+from deploy.processes import DEMO, ROOT, SERVICES, Launcher, instance
 from deploy.rebuild import rebuild as rebuild_from_kafka
 from services.counterpart.app import enabled as counterpart_enabled
 from services.gateway.users import DemoUsersError, Directory
@@ -20,7 +20,6 @@ from shared.settings import load_settings
 from shared.topics import ensure_topics
 
 ORDER = ["intake", "routing", "timing", "evaluation", "gateway"]
-PORTS = {**SERVICES, **DEMO}
 
 
 def order() -> list[str]:
@@ -34,7 +33,28 @@ def topics() -> int:
     return 0
 
 
-def up(home: Path) -> int:
+MAX_INSTANCES = 8
+
+
+def instances(values: list[str]) -> dict[str, int]:
+    """``--instances 2`` (every service) or ``--instances routing=2,timing=3`` (repeatable): processes per service.
+
+    Raises ``argparse.ArgumentTypeError`` with the reason for a bad value.
+    """
+    counts = dict.fromkeys(ORDER, 1)
+    for value in values:
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            name, sep, number = part.rpartition("=")
+            if sep and name not in ORDER:
+                raise argparse.ArgumentTypeError(f"--instances: unknown service {name!r}; one of {', '.join(ORDER)}")
+            if not number.isdigit() or not 1 <= int(number) <= MAX_INSTANCES:
+                raise argparse.ArgumentTypeError(f"--instances: {part!r}: a count from 1 to {MAX_INSTANCES}")
+            for service in [name] if sep else ORDER:
+                counts[service] = int(number)
+    return counts
+
+
+def up(home: Path, counts: dict[str, int] | None = None) -> int:
     settings = load_settings()
     try:
         require_secret(settings)
@@ -45,11 +65,12 @@ def up(home: Path) -> int:
     if settings.demo:
         print("演示模式 (demo mode, HALL_DEMO=1): 演示用户口令 hall2026，不得用于生产；生产请设 HALL_DEMO=0\n")
     launcher = Launcher(home)
-    for name in order():
+    names = [instance(s, n) for s in order() for n in range(1, (counts or {}).get(s, 1) + 1)]
+    for name in names:
         already = launcher.pid(name)
         pid = launcher.start(name)
-        print(f"{name:<11} {'already running' if already else 'started'}  pid {pid}  port {PORTS[name]}")
-    failed = launcher.wait_healthy(order(), timeout_s=90)
+        print(f"{name:<13} {'already running' if already else 'started'}  pid {pid}  port {launcher.port(name)}")
+    failed = launcher.wait_healthy(names, timeout_s=90)
     if failed:
         for name in failed:
             print(f"{name} is not healthy; last lines of {launcher.log_file(name)}:", file=sys.stderr)
@@ -73,26 +94,28 @@ def up(home: Path) -> int:
 
 def down(home: Path) -> int:
     launcher = Launcher(home)
-    for name in reversed([*ORDER, *DEMO]):
-        print(f"{name:<11} {'stopped' if launcher.stop(name) else 'not running'}")
+    for service in reversed([*ORDER, *DEMO]):
+        for name in reversed(launcher.running_instances(service)) or [service]:
+            print(f"{name:<13} {'stopped' if launcher.stop(name) else 'not running'}")
     return 0
 
 
 def status(home: Path) -> int:
     launcher = Launcher(home)
-    for name in [*ORDER, *DEMO]:
-        pid = launcher.pid(name)
-        if pid is None:
-            off = " (demo counterpart, HALL_COUNTERPART=off)" if name in DEMO and not counterpart_enabled() else ""
-            print(f"{name:<11} stopped{off}")
-            continue
-        print(f"{name:<11} running  pid {pid}  127.0.0.1:{PORTS[name]}  {_health_line(launcher, name)}")
+    for service in [*ORDER, *DEMO]:
+        running = launcher.running_instances(service)
+        if not running:
+            off = " (demo counterpart, HALL_COUNTERPART=off)" if service in DEMO and not counterpart_enabled() else ""
+            print(f"{service:<13} stopped{off}")
+        for name in running:
+            pid = launcher.pid(name)
+            print(f"{name:<13} running  pid {pid}  127.0.0.1:{launcher.port(name)}  {_health_line(launcher, name)}")
     return 0
 
 
 def _health_line(launcher: Launcher, name: str) -> str:
     """``healthy``, or ``unhealthy:`` and every reason the service gives (its /health answers 503 with them)."""
-    url = f"http://127.0.0.1:{launcher.ports[name]}/health"
+    url = f"http://127.0.0.1:{launcher.port(name)}/health"
     try:
         with urllib.request.urlopen(url, timeout=5) as response:
             body = json.loads(response.read() or b"{}")
@@ -133,8 +156,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hall")
     parser.add_argument("--home", type=Path, default=ROOT / ".hall")
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in ("topics", "up", "down", "status"):
+    for name in ("topics", "down", "status"):
         sub.add_parser(name)
+    sub.add_parser("up").add_argument(
+        "--instances",
+        action="append",
+        default=[],
+        metavar="N|SERVICE=N[,…]",
+        help="processes per service, in one consumer group (e.g. 2, or routing=2,timing=2); default 1",
+    )
     log_parser = sub.add_parser("logs")
     log_parser.add_argument("service", nargs="?", choices=ORDER)
     log_parser.add_argument("-n", "--lines", type=int, default=50)
@@ -145,7 +175,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "topics":
         return topics()
     if args.command == "up":
-        return up(args.home)
+        try:
+            counts = instances(args.instances)
+        except argparse.ArgumentTypeError as refused:
+            parser.error(str(refused))
+        return up(args.home, counts)
     if args.command == "down":
         return down(args.home)
     if args.command == "status":

@@ -22,6 +22,23 @@ ROOT = Path(__file__).resolve().parents[1]
 SERVICES: dict[str, int] = {"gateway": 8000, "intake": 8101, "routing": 8102, "timing": 8103, "evaluation": 8104}
 # The demo counterpart of 跨省通办 (services/counterpart): ``./hall up`` runs it unless HALL_COUNTERPART=off.
 DEMO: dict[str, int] = {"counterpart": 8105}
+# The second and later instances of a service (``./hall up --instances routing=2``): ``routing-2`` on port 9102.
+INSTANCE_PORT_STEP = 1000
+
+
+def instance(service: str, n: int) -> str:
+    """The process name of a service's ``n``-th instance: the service's own name for the first."""
+    return service if n == 1 else f"{service}-{n}"
+
+
+def service_of(name: str) -> str:
+    """``routing`` for ``routing-2``."""
+    return name.split("-", 1)[0]
+
+
+def instance_number(name: str) -> int:
+    _, _, n = name.partition("-")
+    return int(n) if n.isdigit() else 1
 
 
 class Launcher:
@@ -41,6 +58,17 @@ class Launcher:
     def log_file(self, name: str) -> Path:
         return self.home / "logs" / f"{name}.log"
 
+    def port(self, name: str) -> int:
+        """The HTTP port of a process: its own if given, else its service's plus a step per further instance."""
+        if name in self.ports:
+            return self.ports[name]
+        return self.ports[service_of(name)] + INSTANCE_PORT_STEP * (instance_number(name) - 1)
+
+    def running_instances(self, service: str) -> list[str]:
+        """The instances of ``service`` with a PID file that points at a live process, in order."""
+        more = sorted((p.stem for p in (self.home / "run").glob(f"{service}-*.pid")), key=instance_number)
+        return [name for name in (instance(service, 1), *more) if self.pid(name) is not None]
+
     def pid(self, name: str) -> int | None:
         """The PID of the running process, or None (a stale PID file is removed)."""
         try:
@@ -57,11 +85,11 @@ class Launcher:
             return running
         # The process logs to its file itself, rotating it (shared/logs.py); its raw output goes there too.
         log_file = {"HALL_LOG_FILE": str(self.log_file(name))}
-        env = {**self.env, "HALL_HTTP_PORT": str(self.ports[name]), "PYTHONUNBUFFERED": "1", **log_file}
+        env = {**self.env, "HALL_HTTP_PORT": str(self.port(name)), "PYTHONUNBUFFERED": "1", **log_file}
         with self.log_file(name).open("ab") as log:
             self.log_file(name).chmod(0o600)
             proc = subprocess.Popen(
-                [sys.executable, "-m", "deploy.supervise", f"services.{name}"],
+                [sys.executable, "-m", "deploy.supervise", f"services.{service_of(name)}"],
                 cwd=ROOT,
                 env=env,
                 stdout=log,
@@ -93,7 +121,7 @@ class Launcher:
         self.stop(name, signal.SIGKILL, wait_s=5.0)
 
     def health(self, name: str) -> dict[str, object] | None:
-        url = f"http://127.0.0.1:{self.ports[name]}/health"
+        url = f"http://127.0.0.1:{self.port(name)}/health"
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
                 body: dict[str, object] = json.loads(response.read() or b"{}")

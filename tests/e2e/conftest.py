@@ -10,7 +10,7 @@ import httpx
 import msgspec
 import pytest
 
-from deploy.processes import SERVICES, Launcher
+from deploy.processes import SERVICES, Launcher, instance
 from shared.clock import OFFSET_VARIABLE, SYSTEM_CLOCK
 from shared.settings import HallSettings
 from shared.topics import ensure_topics
@@ -21,6 +21,10 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+# Services run twice in one consumer group (``./hall up --instances``): the journeys pass through either instance.
+TWICE = ("routing", "timing", "evaluation")
 
 
 @pytest.fixture(scope="session")
@@ -36,15 +40,16 @@ async def processes(settings: HallSettings, tmp_path_factory: pytest.TempPathFac
         OFFSET_VARIABLE: str(SYSTEM_CLOCK.offset.total_seconds()),
     }
     home: Path = tmp_path_factory.mktemp("hall")
-    launcher = Launcher(home, env, {name: free_port() for name in SERVICES})
-    for name in SERVICES:
+    names = [*SERVICES, *(instance(service, 2) for service in TWICE)]
+    launcher = Launcher(home, env, {name: free_port() for name in names})
+    for name in names:
         launcher.start(name)
     try:
-        unhealthy = launcher.wait_healthy(list(SERVICES), timeout_s=90)
+        unhealthy = launcher.wait_healthy(names, timeout_s=90)
         assert not unhealthy, f"not healthy: {unhealthy}; see logs in {home / 'logs'}"
         yield launcher
     finally:
-        for name in SERVICES:
+        for name in reversed(names):
             launcher.stop(name)
 
 
