@@ -157,7 +157,9 @@ async def _rows(
 
 async def ensure_index(redis: Redis, marker: str, build: Any) -> None:
     """Namespaces kept before an index existed: build it once from the records (``build`` an async callable),
-    then mark it built; the projection keeps it from then on (and a rebuild writes it with everything else)."""
+    then mark it built (``marker``: a ``<ns>:gateway:built-index:…`` key, like the rebuild's ``built``, not a read
+    model); the projection keeps the index from then on, and a rebuild writes it with everything else (the build
+    after a rebuild finds it complete and only adds the marker)."""
     if await redis.exists(marker):
         return
     await build()

@@ -2,7 +2,7 @@
 120 steps opened by routing's own events on the real Kafka, read back 50 at a time through the gateway's API, in
 the order they were opened, none twice and none missing; a step opened later lands in its place, a decided one
 leaves, one person's steps (我的待办) have their own list, and a bad limit, cursor or the old page/size is a 400.
-我的办件 and the 差评整改台账 page the same way, newest first."""
+我的办件, 超时督办 and the 差评整改台账 page the same way, newest first."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 import pytest
 
 from services.evaluation.messages import FollowUp, FollowUpChanged, Rater
-from services.routing.messages import Limit, StepClaimed, StepDecided, StepOpened
+from services.routing.messages import Limit, StepClaimed, StepDecided, StepEscalated, StepOpened
 from shared import topics
 from shared.envelope import Actor
 from shared.localtime import LOCAL
@@ -249,3 +249,33 @@ async def test_the_followup_ledger_pages_what_each_reader_may_see(hall: InProces
 
     assert await eventually(reclassified) == ["page-fu-001"]
     assert await listed(STAFF_ID, status="待核实") == ["page-fu-004"]
+
+
+async def test_escalations_page_latest_first(hall: InProcessHall) -> None:
+    """超时督办 grows with history: a supervisor pages it, the latest first, each step and level once."""
+    async with Publisher(hall.settings) as publisher:
+        for n, level, minutes in ((0, "预警", 1), (0, "逾期", 2), (1, "逾期", 1)):
+            escalated = StepEscalated(
+                case_no=opened(n, FIRST).case_no,
+                step_id=f"page-step-{n:04d}",
+                step_name="承办",
+                department=DEPARTMENT,
+                level=level,
+                deadline=FIRST + timedelta(days=3),
+                escalated_at=FIRST + timedelta(days=3, hours=n, minutes=minutes),
+            )
+            await publisher.send(topics.ROUTING_EVENTS, escalated, f"page-case-{n}", actor=ROUTING)
+    url = f"/api/departments/{DEPARTMENT}/escalations"
+
+    async def all_three() -> list[dict[str, Any]] | None:
+        found = await all_items(hall.client, url, auth("zrzy-boss"))
+        return found if len(found) == 3 else None
+
+    found = await eventually(all_three)
+    assert [(e["step_id"], e["level"]) for e in found] == [
+        ("page-step-0001", "逾期"),
+        ("page-step-0000", "逾期"),
+        ("page-step-0000", "预警"),
+    ]
+    first = (await hall.client.get(url, params={"limit": 2}, headers=auth("zrzy-boss"))).json()
+    assert (len(first["items"]), first["total"], bool(first["next_cursor"])) == (2, 3, True)

@@ -58,7 +58,7 @@ async def test_a_step_past_its_own_limit_is_escalated_though_the_case_is_on_time
     async def escalated() -> list[dict[str, Any]] | None:
         response = await client.get("/api/departments/住建局/escalations", headers=SUPERVISOR)
         assert response.status_code == 200, response.text
-        return [e for e in response.json()["escalations"] if e["step_id"] == step["step_id"]] or None
+        return [e for e in response.json()["items"] if e["step_id"] == step["step_id"]] or None
 
     clock.set(due + timedelta(minutes=5))  # the step's own deadline has passed
     found = await eventually(escalated, timeout_s=30)

@@ -496,7 +496,7 @@ async def test_an_overrun_step_is_escalated_once_to_its_supervisor(
     async def escalated() -> list[dict[str, Any]] | None:
         response = await client.get("/api/departments/自然资源局/escalations", headers=auth("zrzy-boss"))
         assert response.status_code == 200, response.text
-        found = [e for e in response.json()["escalations"] if e["step_id"] == step_id]
+        found = [e for e in response.json()["items"] if e["step_id"] == step_id]
         return found or None
 
     found = await eventually(escalated)

@@ -230,7 +230,7 @@ class Deliveries:
                     self.place(case_id, point, at, ready=True)(pipe)
                 await pipe.execute()
 
-        await ensure_index(redis, self.key("indexed", "deliveries"), build)
+        await ensure_index(redis, self.key("built-index", "deliveries"), build)
 
     async def ready(self, redis: Redis) -> list[CaseAtWindow]:
         ids = sorted(i.decode() for i in cast("set[bytes]", await redis.smembers(self.key("deliveries", "ready"))))

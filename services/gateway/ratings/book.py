@@ -191,7 +191,7 @@ class RatingBook:
                     pipe.zadd(self.key("ratingz"), {rating.rating_id: rating.rated_at.timestamp()})
                 await pipe.execute()
 
-        await ensure_index(redis, self.key("indexed"), build)
+        await ensure_index(redis, self.settings.key("gateway", "built-index", "ratings"), build)
 
     async def followups_page(
         self,

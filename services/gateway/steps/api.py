@@ -110,12 +110,26 @@ class StepController(Controller):
         )
         return InboxView(department=department, items=steps, next_cursor=found.next_cursor, total=found.total)
 
-    @get("/departments/{department:str}/escalations", summary="超时督办（科室负责人）", **documented())
+    @get(
+        "/departments/{department:str}/escalations",
+        summary="超时督办（科室负责人）",
+        description="本部门的超时督办，最近的在前。" + PAGING_TEXT,
+        **documented(),
+    )
     async def escalations(
-        self, request: Req, department: FromPath[str], hall: HallDep, workbench: WorkbenchDep
+        self,
+        request: Req,
+        department: FromPath[str],
+        hall: HallDep,
+        workbench: WorkbenchDep,
+        *,
+        limit: LimitParam = DEFAULT_LIMIT,
+        cursor: CursorParam = "",
     ) -> EscalationsView:
         may_see(access.caller(hall, request, Action.ESCALATIONS), department, Action.ESCALATIONS)
-        return EscalationsView(department=department, escalations=await workbench.escalations(hall.redis, department))
+        refuse_legacy(request.query_params)
+        shown, found = await workbench.escalations_page(hall.redis, department, checked_limit(limit), cursor)
+        return EscalationsView(department=department, items=shown, next_cursor=found.next_cursor, total=found.total)
 
     @get("/steps/{step_id:str}", summary="环节详情与办理记录", **documented(404))
     async def show(

@@ -87,7 +87,7 @@ class WorkbenchPages(Controller):
             "first_page": not cursor,
             "mine": mine,
             "extensions": extensions,
-            "escalations": await workbench.escalations(hall.redis, shown) if lead else [],
+            "escalations": (await workbench.escalations_page(hall.redis, shown, DEFAULT_LIMIT))[0] if lead else [],
             "lead": lead,
         }
         return Template(template_name="workbench/inbox.html", context=context)

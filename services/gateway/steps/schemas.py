@@ -84,8 +84,12 @@ class StepDetail(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class EscalationsView(msgspec.Struct, frozen=True, kw_only=True):
+    """A page of a department's escalations, the latest first (services/gateway/paging.py)."""
+
     department: str
-    escalations: list[Escalation]
+    items: list[Escalation]
+    next_cursor: str | None = None  # absent on the last page
+    total: int = 0
 
 
 # Commands as published to Kafka: the gateway's own copies of what routing accepts.

@@ -7,7 +7,7 @@ mark (the years without an official holiday schedule it rests on) and its alert 
 step, so timing's events may come before or after routing's), ``escalations:{dept}``. The pages of the inbox
 are read from sorted sets scored by the step's opening time (services/gateway/paging.py): ``inboxz:{dept}`` the
 open steps, ``mysteps:{dept}:{user}`` those assigned to one person, ``inboxext:{dept}`` those with an extension
-waiting for the supervisor. A ``DeadlineRevised``
+waiting for the supervisor; ``escalationz:{dept}`` the escalations by time. A ``DeadlineRevised``
 moves the deadline, withdraws the alert levels it retracts and adds a line to the step's audit trail.
 """
 
@@ -211,6 +211,8 @@ class Workbench:
         )
         key, field, value = self.key("escalations", event.department), f"{event.step_id}|{event.level}", found
         txn.write(lambda pipe: pipe.hset(key, field, msgspec.json.encode(value)))
+        by_time, score = self.key("escalationz", event.department), event.escalated_at.timestamp()
+        txn.write(lambda pipe: pipe.zadd(by_time, {field: score}))
 
     async def case_returned(self, env: Envelope, event: routing.CaseReturned, txn: Txn) -> None:
         """退件: the case's open steps leave their inboxes, each with a line in its audit trail."""
@@ -400,7 +402,7 @@ class Workbench:
                             write(pipe)
                 await pipe.execute()
 
-        await ensure_index(redis, self.key("indexed", "inbox", department), build)
+        await ensure_index(redis, self.key("built-index", "inbox", department), build)
 
     async def case_steps(self, redis: Redis, case_id: str) -> list[StepView]:
         ids = cast("set[bytes]", await redis.smembers(self.key("casesteps", case_id)))
@@ -421,6 +423,23 @@ class Workbench:
     async def records(self, redis: Redis, step_id: str) -> list[Record]:
         raw = cast("dict[bytes, bytes]", await redis.hgetall(self.key("steplog", step_id)))
         return sorted((_record.decode(v) for v in raw.values()), key=lambda r: r.at)
+
+    async def escalations_page(
+        self, redis: Redis, department: str, limit: int, cursor: str = ""
+    ) -> tuple[list[Escalation], Slice]:
+        """A page of the department's escalations, the latest first (``escalationz:{dept}``, never a scan)."""
+
+        async def build() -> None:
+            for found in await self.escalations(redis, department):
+                field = f"{found.step_id}|{found.level}"
+                await redis.zadd(self.key("escalationz", department), {field: found.escalated_at.timestamp()})
+
+        await ensure_index(redis, self.key("built-index", "escalations", department), build)
+        page = await zpage(redis, self.key("escalationz", department), limit, cursor, newest_first=True)
+        if not page.ids:
+            return [], page
+        raws = cast("list[bytes | None]", await redis.hmget(self.key("escalations", department), page.ids))
+        return [_escalation.decode(r) for r in raws if r is not None], page
 
     async def escalations(self, redis: Redis, department: str) -> list[Escalation]:
         raw = cast("dict[bytes, bytes]", await redis.hgetall(self.key("escalations", department)))
