@@ -123,6 +123,21 @@ async def test_an_inbox_of_120_steps_pages_50_at_a_time_in_opening_order(hall: I
     assert "page-step-0004" in shown[0]
 
 
+async def test_the_inbox_page_shows_the_count_and_pages_on(hall: InProcessHall) -> None:
+    """The workbench page: 共 N 件, the first 50 steps, 下一页 to the next 50 (加载中… while it loads, hall.js)."""
+    first = await hall.client.get("/workbench/", headers=STAFF)
+    assert first.status_code == 200, first.text
+    assert f"共 {COUNT} 件，本页 50 件" in first.text
+    assert "page-step-0000" in first.text
+    assert "page-step-0051" not in first.text
+    link = re.search(r'href="(/workbench/\?[^"]*cursor=[^"]+)"[^>]*rel="next"', first.text)
+    assert link is not None, first.text
+    second = await hall.client.get(link.group(1).replace("&amp;", "&"), headers=STAFF)
+    assert "page-step-0051" in second.text
+    assert "page-step-0000" not in second.text
+    assert "第一页" in second.text
+
+
 async def test_my_steps_are_a_list_of_their_own(hall: InProcessHall) -> None:
     async with Publisher(hall.settings) as publisher:
         for n in (500, 501):
