@@ -231,8 +231,3 @@ class Deliveries:
                 await pipe.execute()
 
         await ensure_index(redis, self.key("built-index", "deliveries"), build)
-
-    async def ready(self, redis: Redis) -> list[CaseAtWindow]:
-        ids = sorted(i.decode() for i in cast("set[bytes]", await redis.smembers(self.key("deliveries", "ready"))))
-        found = [await self.case(redis, case_id) for case_id in ids]
-        return sorted((c for c in found if c is not None), key=lambda c: (c.completed_at is None, c.completed_at))
