@@ -13,8 +13,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from redis.asyncio import Redis
 
 from services.evaluation.messages import FollowUp, FollowUpChanged, Rater
+from services.gateway.paging import zpage, zpage_union
 from services.routing.messages import Limit, StepClaimed, StepDecided, StepEscalated, StepOpened
 from shared import topics
 from shared.envelope import Actor
@@ -294,3 +296,36 @@ async def test_escalations_page_latest_first(hall: InProcessHall) -> None:
     ]
     first = (await hall.client.get(url, params={"limit": 2}, headers=auth("zrzy-boss"))).json()
     assert (len(first["items"]), first["total"], bool(first["next_cursor"])) == (2, 3, True)
+
+
+async def test_pages_of_a_sorted_set_with_equal_scores_neither_repeat_nor_skip(hall: InProcessHall) -> None:
+    """Items sharing a time are ordered by id, and a cursor in the middle of them goes on after the right one,
+    in either direction; the union of two lists shows an item in both once."""
+    redis = Redis.from_url(hall.settings.redis_url)
+    key, other = hall.settings.key("gateway", "test-zpage"), hall.settings.key("gateway", "test-zpage-2")
+    try:
+        scores = {f"m{n}": 1_764_579_600.123456 + (n // 4) for n in range(10)}  # four share each time
+        await redis.zadd(key, scores)
+        ascending = sorted(scores, key=lambda m: (scores[m], m))
+        for newest_first, expected in ((False, ascending), (True, list(reversed(ascending)))):
+            shown, cursor = list[str](), ""
+            while True:
+                page = await zpage(redis, key, 3, cursor, newest_first=newest_first)
+                assert page.total == 10
+                shown += page.ids
+                if page.next_cursor is None:
+                    break
+                cursor = page.next_cursor
+            assert shown == expected
+        await redis.zadd(other, {"m2": scores["m2"], "x": 1.0})
+        union, cursor = list[str](), ""
+        while True:
+            page = await zpage_union(redis, (key, other), 4, cursor, total=11)
+            union += page.ids
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+        assert union == ["x", *ascending]
+    finally:
+        await redis.delete(key, other)
+        await redis.aclose()
