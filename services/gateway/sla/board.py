@@ -479,7 +479,7 @@ class SlaBoard:
                         write(pipe)
                 await pipe.execute()
 
-        await ensure_index(redis, self.key("ix", "built"), build)
+        await ensure_index(redis, self.settings.key("gateway", "built-index", "sla"), build)
 
     async def started(self, env: Envelope, event: timing.ClockStarted, txn: Txn) -> None:
         clock_id = event.clock_id or env.case_id
