@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -478,6 +479,12 @@ async def test_an_overrun_step_is_escalated_once_to_its_supervisor(
     step_id = await open_step(client, case_no)
     case_id = (await client.get(f"/api/cases/{case_no}", headers=CLERK)).json()["case_id"]
     now = SYSTEM_CLOCK.now()
+
+    async def due() -> str | None:
+        found = [s for s in await inbox(client, "自然资源局", case_no) if s["step_id"] == step_id]
+        return found[0]["due"] if found and found[0]["due"] else None
+
+    deadline = datetime.fromisoformat(await eventually(due))  # timing alerts for the clock's current deadline
     for level in ("预警", "逾期", "逾期"):  # timing's alerts; the second 逾期 is a repeat (another event id)
         alert = ClockAlerted(
             clock_id=step_id,
@@ -486,7 +493,7 @@ async def test_an_overrun_step_is_escalated_once_to_its_supervisor(
             step_id=step_id,
             department="自然资源局",
             level=level,
-            deadline=now,
+            deadline=deadline,
             due_at=now,
             fired_at=now,
         )
