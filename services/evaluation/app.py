@@ -42,14 +42,12 @@ def build(
     )
     rules = policy or load_policy()
     store = Store(settings)
-    tables = (
-        CaseClocks(store, rules, settings.region_code).table(),
-        Ratings(store, rules, LinkSigner(settings.secret, settings.secret_previous), clock or SYSTEM_CLOCK).table(),
-        FollowUps(store, rules).table(),
-    )
+    signer = LinkSigner(settings.secret, settings.secret_previous)
+    commands = (Ratings(store, rules, signer, clock or SYSTEM_CLOCK).table(), FollowUps(store, rules).table())
     # Commands (ratings, follow-up acts) on a consumer of their own, so they never wait behind the events' backlog.
-    runtime.subscribe([topics.EVALUATION_COMMANDS], *tables)
-    runtime.subscribe([topics.INTAKE_EVENTS, topics.ROUTING_EVENTS, topics.TIMING_EVENTS], *tables)
+    runtime.subscribe([topics.EVALUATION_COMMANDS], *commands)
+    events = [topics.INTAKE_EVENTS, topics.ROUTING_EVENTS, topics.TIMING_EVENTS]
+    runtime.subscribe(events, CaseClocks(store, rules, settings.region_code).table())
     # An empty Redis (no ``built`` key) is rebuilt from Kafka before anything is consumed.
     runtime.before_consuming.append(lambda: rebuild(settings, runtime.redis, runtime.publications, rules, force=False))
     return runtime

@@ -66,10 +66,10 @@ def build(settings: HallSettings, spans: SpanProcessor | None = None) -> Service
         StepsClosed,
     )
     runtime.publications.declare(topics.EXTERNAL_REQUESTS, HandedOver)
-    table = Routing(settings).table()
+    routing = Routing(settings)
     # Commands on a consumer of their own, so a staff click never waits behind the events' backlog (as in intake).
-    runtime.subscribe(COMMANDS, table)
-    runtime.subscribe(EVENTS, table)
+    runtime.subscribe(COMMANDS, routing.command_table())
+    runtime.subscribe(EVENTS, routing.event_table())
     # An empty Redis (no ``built`` key) is rebuilt from Kafka before anything is consumed.
     runtime.before_consuming.append(lambda: rebuild(settings, runtime.redis, runtime.publications, force=False))
     return runtime

@@ -97,6 +97,10 @@ class Routing:
         self.receipt_limit = external.receipt_limit()  # 跨省通办: HALL_EXTERNAL_RECEIPT_LIMIT
 
     def table(self) -> HandlerTable:
+        """Every route (a rebuild replays events and commands alike)."""
+        return {**self.event_table(), **self.command_table()}
+
+    def event_table(self) -> HandlerTable:
         return {
             # intake's events
             "CaseAccepted.v1": Route(CaseAccepted, self.case_accepted),
@@ -106,7 +110,11 @@ class Routing:
             "ClockAlerted.v1": Route(ClockAlerted, self._event(self._alerted)),
             "HandoverReceived.v1": Route(HandoverReceived, self._event(_received)),
             "ExternalResult.v1": Route(ExternalResult, self._event(_external_result)),
-            # commands from the gateway
+        }
+
+    def command_table(self) -> HandlerTable:
+        """The gateway's commands (read on a consumer of their own)."""
+        return {
             "ClaimStep.v1": Route(ClaimStep, self._command(self._claim)),
             "DecideStep.v1": Route(DecideStep, self._command(self._decide)),
             "ResumeStep.v1": Route(ResumeStep, self._command(_resume)),

@@ -57,9 +57,9 @@ class Routing:
         self.first: dict[str, list[Outgoing]] = {}
 
     async def handle(self, envelope: Envelope) -> Handled:
-        # One table may serve several consumers (commands and events on consumers of their own): once each.
-        tables = {id(table): table for _, each in self.runtime.subscriptions for table in each}.values()
-        routes = [table[envelope.type] for table in tables]
+        # Commands and events have consumers (and tables) of their own.
+        tables = [table for _, each in self.runtime.subscriptions for table in each]
+        routes = [table[envelope.type] for table in tables if envelope.type in table]
         payloads = [msgspec.json.decode(envelope.payload, type=route.payload) for route in routes]
         marker = self.settings.key("routing", "done", envelope.event_id)
 
