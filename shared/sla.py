@@ -29,7 +29,7 @@ BADGES: dict[str, str] = {NORMAL: "badge-ok", WARNING: "badge-warn", OVERDUE: "b
 
 
 class WorkingTime(Protocol):
-    """What :func:`remaining` needs of a working calendar (``services.timing.calendar.WorkingCalendar``)."""
+    """What :func:`remaining` needs of a working calendar (``shared.calendar.WorkingCalendar``)."""
 
     @property
     def day_seconds(self) -> float:

@@ -27,11 +27,11 @@ from redis.asyncio import Redis
 
 from services.timing import clocks as c
 from services.timing.app import TimingRuntime, build
-from services.timing.calendar import Limit
 from services.timing.clocks import CASE, ClockState
 from services.timing.engine import Engine
 from services.timing.scheduler import Fired
 from services.timing.store import Keys, encode_clock
+from shared.calendar import Limit
 from shared.clock import SYSTEM_CLOCK
 from shared.settings import HallSettings, load_settings
 from shared.topics import ensure_topics

@@ -12,7 +12,6 @@ from functools import partial
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 
 from services.timing.engine import Engine
-from services.timing.halls import load_halls
 from services.timing.handlers import Timing
 from services.timing.heal import heal
 from services.timing.messages import (
@@ -31,6 +30,7 @@ from services.timing.scheduler import Scheduler
 from services.timing.store import Keys
 from shared import topics
 from shared.clock import SYSTEM_CLOCK, Clock
+from shared.halls import load_halls
 from shared.kafka import ServiceRuntime
 from shared.settings import HallSettings
 from shared.telemetry import tracer_provider

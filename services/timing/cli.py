@@ -26,15 +26,15 @@ from aiokafka import AIOKafkaProducer
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from services.timing.calendar import Limit, UnknownYear, WorkingCalendar, YearPlan, Years, in_package
-from services.timing.halls import load_halls
 from services.timing.messages import CalendarLoaded
 from services.timing.store import Keys, loaded_years, store_year
 from services.timing.yearfile import BadYearFile, read_year_file
 from shared import topics
+from shared.calendar import Limit, UnknownYear, WorkingCalendar, YearPlan, Years, in_package
 from shared.catalogue import UNITS
 from shared.clock import SYSTEM_CLOCK
 from shared.envelope import Actor, encode, wrap
+from shared.halls import load_halls
 from shared.localtime import LOCAL
 from shared.settings import HallSettings, load_settings
 

@@ -14,8 +14,8 @@ from typing import Literal
 
 import msgspec
 
-from services.timing.calendar import Limit, Unit, WorkingCalendar
-from services.timing.halls import OVERDUE, WARNING, HallPolicy
+from shared.calendar import Limit, Unit, WorkingCalendar
+from shared.halls import OVERDUE, WARNING, HallPolicy
 from shared.localtime import LOCAL
 from shared.sla import sla_status
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from services.timing.calendar import WorkingCalendar, Years
 from services.timing.clocks import ClockState
-from services.timing.halls import HallPolicy, Halls
 from services.timing.store import Keys, loaded_years, years_version
+from shared.calendar import WorkingCalendar, Years
+from shared.halls import HallPolicy, Halls
 
 DEFAULT_HALL = "hall"
 

@@ -12,7 +12,7 @@ from typing import ClassVar
 
 import msgspec
 
-from services.timing.calendar import Unit
+from shared.calendar import Unit
 
 
 class LimitIn(msgspec.Struct, frozen=True):

@@ -11,7 +11,6 @@ from datetime import datetime
 
 import msgspec
 
-from services.timing.calendar import Limit
 from services.timing.clocks import CASE, CHILD, STEP, ClockState, Pause
 from services.timing.engine import DEFAULT_HALL
 from services.timing.messages import (
@@ -26,6 +25,7 @@ from services.timing.messages import (
     LimitOut,
     StepOpened,
 )
+from shared.calendar import Limit
 from shared.catalogue import HANDOVER_LIMIT
 
 SUSPENDED = "容缺中止"  # the pause of a suspended case's clocks, and the purpose of the clock on its further period

@@ -16,7 +16,6 @@ import msgspec
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.timing import clocks as c
-from services.timing.calendar import Limit, YearPlan, Years
 from services.timing.clocks import ClockState, Extension, Pause
 from services.timing.engine import Engine
 from services.timing.messages import (
@@ -33,6 +32,7 @@ from services.timing.messages import (
 )
 from services.timing.store import Keys, encode_clock, encode_plan
 from shared import topics
+from shared.calendar import Limit, YearPlan, Years
 from shared.envelope import Envelope, decode
 from shared.kafka import ServiceRuntime
 from shared.localtime import LOCAL

@@ -25,13 +25,13 @@ from typing import Any, cast
 from redis.exceptions import WatchError
 
 from services.timing import clocks as c
-from services.timing.calendar import WorkingCalendar
 from services.timing.clocks import ClockState
 from services.timing.engine import Engine
 from services.timing.messages import DeadlineRevised
 from services.timing.outbox import Outbox
 from services.timing.store import Keys, decode_clock, encode_clock
 from shared import topics
+from shared.calendar import WorkingCalendar
 from shared.clock import Clock
 from shared.envelope import SYSTEM, encode, wrap
 from shared.kafka import ServiceRuntime

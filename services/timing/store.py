@@ -21,8 +21,8 @@ from typing import Any, cast
 import msgspec
 from redis.asyncio import Redis
 
-from services.timing.calendar import YearPlan
 from services.timing.clocks import ClockState
+from shared.calendar import YearPlan
 from shared.localtime import LOCAL
 from shared.settings import HallSettings
 

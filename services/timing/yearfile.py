@@ -22,7 +22,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from services.timing.calendar import YearPlan
+from shared.calendar import YearPlan
 
 
 class BadYearFile(ValueError):

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from services.timing.calendar import WorkingCalendar
+from shared.calendar import WorkingCalendar
 from tests.halls import InProcessHall
 from tests.journeys import APPLICATION, CLERK, KIOSK, KIOSK_PROOF, auth, finish_journey, submit
 from tests.support import eventually

@@ -33,8 +33,8 @@ from services.evaluation.messages import (
     SubmitRating,
     VerifyBadReview,
 )
-from services.timing.calendar import WorkingCalendar
 from shared import topics
+from shared.calendar import WorkingCalendar
 from shared.envelope import SYSTEM, Actor, Envelope, decode, encode, now, wrap
 from shared.kafka import ServiceRuntime
 from shared.replies import Reply, decode_reply

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from services.timing.calendar import WorkingCalendar
+from shared.calendar import WorkingCalendar
 from shared.clock import SYSTEM_CLOCK, ManualClock
 from shared.settings import HallSettings
 from tests.halls import InProcessHall, fresh_settings, in_process_hall

@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from services.timing.calendar import WorkingCalendar, Years
-from services.timing.halls import load_halls
 from services.timing.messages import CalendarLoaded
 from services.timing.store import Keys, store_year
 from services.timing.yearfile import read_year_file
 from shared import topics
+from shared.calendar import WorkingCalendar, Years
 from shared.clock import ManualClock
 from shared.envelope import Actor, encode, wrap
+from shared.halls import load_halls
 from shared.settings import HallSettings
 from tests.halls import fresh_settings
 from tests.integration.test_timing_service import Bus, accepted, halt, local, running

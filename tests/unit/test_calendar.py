@@ -15,7 +15,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from services.timing.calendar import Unit, UnknownYear, WorkingCalendar, Years
+from shared.calendar import Unit, UnknownYear, WorkingCalendar, Years
 from shared.localtime import LOCAL
 
 CALENDAR = WorkingCalendar()

@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.timing import clocks
-from services.timing.calendar import Limit, WorkingCalendar, parse_limit, parse_sessions
 from services.timing.clocks import Pause
+from shared.calendar import Limit, WorkingCalendar, parse_limit, parse_sessions
 from shared.localtime import LOCAL
 
 HALL = WorkingCalendar()

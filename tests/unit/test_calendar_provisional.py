@@ -9,11 +9,11 @@ import chinese_calendar
 import pytest
 
 from services.timing import clocks
-from services.timing.calendar import Limit, WorkingCalendar, Years
-from services.timing.halls import HallPolicy, WarningRule, parse_warning
-from services.timing.provisional import days_off, festivals
 from services.timing.yearfile import BadYearFile, read_year_file
+from shared.calendar import Limit, WorkingCalendar, Years
+from shared.halls import HallPolicy, WarningRule, parse_warning
 from shared.localtime import LOCAL
+from shared.provisional_calendar import days_off, festivals
 
 CAL = WorkingCalendar()
 

@@ -9,8 +9,8 @@ import chinese_calendar
 import msgspec
 import pytest
 
-from services.timing.calendar import UnknownYear, WorkingCalendar, YearPlan, Years
 from services.timing.yearfile import BadYearFile, parse_year, read_year_file
+from shared.calendar import UnknownYear, WorkingCalendar, YearPlan, Years
 from shared.localtime import LOCAL
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "calendar"

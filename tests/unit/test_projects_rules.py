@@ -11,8 +11,8 @@ import pytest
 
 from services.intake.projects import code_problem, reuse_lines
 from services.timing import clocks
-from services.timing.calendar import WorkingCalendar, parse_limit
 from services.timing.clocks import Pause
+from shared.calendar import WorkingCalendar, parse_limit
 from shared.catalogue import DEFAULT_PATH, CatalogueError, Limit, ProjectStage, _check_projects, _File, load_catalogue
 from shared.localtime import LOCAL
 

@@ -19,9 +19,9 @@ from services.gateway.sla.calendar import HallCalendars
 from services.gateway.steps.workbench import Workbench
 from services.timing import clocks
 from services.timing import messages as timing
-from services.timing.calendar import Limit, WorkingCalendar
-from services.timing.halls import HallPolicy
+from shared.calendar import Limit, WorkingCalendar
 from shared.clock import ManualClock
+from shared.halls import HallPolicy
 from shared.localtime import LOCAL
 from shared.settings import load_settings
 from shared.sla import remaining, remaining_text, sla_status

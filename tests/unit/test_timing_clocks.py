@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from services.timing import clocks
-from services.timing.calendar import Limit, UnknownYear, WorkingCalendar, Years, parse_limit
 from services.timing.clocks import ClockState, Pause
-from services.timing.halls import Escalation, HallPolicy, WarningRule, load_halls, parse_halls
+from shared.calendar import Limit, UnknownYear, WorkingCalendar, Years, parse_limit
+from shared.halls import Escalation, HallPolicy, WarningRule, load_halls, parse_halls
 from shared.localtime import LOCAL
 
 CAL = WorkingCalendar()

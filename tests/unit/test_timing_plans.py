@@ -9,10 +9,8 @@ from typing import Literal
 from services.timing import clocks as c
 from services.timing import plans
 from services.timing.app import PUBLISHES
-from services.timing.calendar import Limit
 from services.timing.clocks import CASE, CHILD, STEP
 from services.timing.engine import Engine
-from services.timing.halls import load_halls
 from services.timing.handlers import Timing
 from services.timing.messages import (
     CaseAccepted,
@@ -30,8 +28,10 @@ from services.timing.messages import (
 )
 from services.timing.store import Keys, decode_clock
 from shared import topics
+from shared.calendar import Limit
 from shared.contracts import Publications
 from shared.envelope import Actor, wrap
+from shared.halls import load_halls
 from shared.settings import load_settings
 from tests.fakes import FakeTxn, MemoryStore
 

@@ -1,5 +1,5 @@
-"""The hall's working calendar as the gateway reckons remaining time with it: timing's own arithmetic
-(``services.timing.calendar``, pure, no I/O) over the years operators loaded (``CalendarLoaded``, kept by the SLA
+"""The hall's working calendar as the gateway reckons remaining time with it: the arithmetic timing uses
+(``shared.calendar``, pure, no I/O) over the years operators loaded (``CalendarLoaded``, kept by the SLA
 board's projection) and each hall's office hours (``data/halls.toml``, read once, as timing reads it).
 
 One calendar object per set of loaded years and hall, rebuilt only when a year is loaded.
@@ -11,8 +11,8 @@ from collections.abc import Mapping
 
 import msgspec
 
-from services.timing.calendar import DEFAULT_SESSIONS, Session, WorkingCalendar, YearPlan, Years
-from services.timing.halls import Halls, load_halls
+from shared.calendar import DEFAULT_SESSIONS, Session, WorkingCalendar, YearPlan, Years
+from shared.halls import Halls, load_halls
 
 _plan = msgspec.json.Decoder(YearPlan)
 

@@ -2,7 +2,7 @@
 
 Which days are worked comes from a year an operator loaded (a State Council notice plus local ethnic
 holidays), else from ``chinesecalendar`` for the years it knows (2004–2026): these years are official. A year
-neither knows is provisional (:mod:`services.timing.provisional`: weekends and the statutory holidays); every
+neither knows is provisional (:mod:`shared.provisional_calendar`: weekends and the statutory holidays); every
 deadline that touches one is marked 暂定 and revised when the year becomes official. Only a strict calendar
 (``./hall calendar … --strict``) refuses such a year with :class:`UnknownYear`, naming it.
 
@@ -20,9 +20,9 @@ from typing import Literal
 import chinese_calendar
 import msgspec
 
-from services.timing.provisional import days_off
 from shared.catalogue import UNITS
 from shared.localtime import LOCAL
+from shared.provisional_calendar import days_off
 
 Unit = Literal["WD", "WH", "ND", "NH"]
 Session = tuple[time, time]

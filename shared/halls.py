@@ -13,9 +13,9 @@ from typing import Any
 
 import msgspec
 
-from services.timing.calendar import DEFAULT_SESSIONS, Limit, Session, parse_limit, parse_sessions
+from shared.calendar import DEFAULT_SESSIONS, Limit, Session, parse_limit, parse_sessions
 
-DEFAULT_PATH = Path(__file__).resolve().parents[2] / "data" / "halls.toml"
+DEFAULT_PATH = Path(__file__).resolve().parents[1] / "data" / "halls.toml"
 WARNING, OVERDUE = "预警", "逾期"
 
 
