@@ -52,6 +52,7 @@ DEPARTMENT = "自然资源局"  # the template's 查封登记 journeys leave the
 PAGE = "limit=50"
 TIMEOUT_S = 10.0  # a request not answered this long after its scheduled time is an error
 IN_FLIGHT = 64
+WARM_S = 120.0  # the first request of each route, before the load (a slow one is said so, not fatal)
 QUICK_SIZES, QUICK_SECONDS = [1_000, 5_000], 5.0  # --quick, and the suite's test of it
 
 
@@ -156,9 +157,16 @@ async def warm(client: httpx.AsyncClient, routes: list[Route], headers: dict[str
     """Each route asked once (first answers pay for imports and caches); one that fails is said so, and driven
     anyway (its answers count as errors in the table)."""
     for route in routes:
-        answer = await client.get(route.path.format(case_no=case), headers=headers[route.user])
+        begun = time.monotonic()
+        try:
+            answer = await client.get(route.path.format(case_no=case), headers=headers[route.user], timeout=WARM_S)
+        except httpx.HTTPError as error:
+            say(f"  {route.name}: GET {route.path} → {type(error).__name__} after {time.monotonic() - begun:.1f} s")
+            continue
         if not answer.is_success:
             say(f"  {route.name}: GET {route.path} → {answer.status_code} {answer.text[:200]} at warm-up")
+        elif time.monotonic() - begun > 1:
+            say(f"  {route.name}: the first request took {time.monotonic() - begun:.1f} s")
 
 
 async def drive(
