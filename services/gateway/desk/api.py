@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, PermissionDeniedException
@@ -16,33 +14,16 @@ from services.gateway.access import Action
 from services.gateway.cases.timeline import current_state
 from services.gateway.context import Gateway, HallDep, Req
 from services.gateway.desk.dossier import Dossier, Dossiers, OneTimeNotice
-from services.gateway.legal import legal_text
+from services.gateway.desk.helpers import HELPERS
 from services.gateway.paging import DEFAULT_LIMIT, checked_limit, zpage
-from services.gateway.provisional import PENDING, deadline_text, years_text
 from services.gateway.steps.notify import case_notices
 from services.gateway.users import User
-from shared.catalogue import limit_text
 from shared.clock import SYSTEM_CLOCK
 from shared.localtime import LOCAL
-from shared.localtime import when as when_known
 from shared.points import load_points
 
 DossiersDep = NamedDependency[Dossiers]
 POINTS = load_points()
-
-
-def when(moment: datetime | None) -> str:
-    return when_known(moment, PENDING)
-
-
-# deadline(d.promised_deadline, d.provisional): 2027-01-04 17:30（暂定，以国务院公布的放假安排为准）
-HELPERS = {
-    "when": when,
-    "limit_text": limit_text,
-    "deadline": deadline_text,
-    "years_text": years_text,
-    "legal_text": legal_text,
-}
 
 
 class DeskController(Controller):

@@ -23,8 +23,8 @@ from redis.asyncio import Redis
 from services.gateway import access
 from services.gateway.access import Action
 from services.gateway.context import HallDep, In, Req, answer
-from services.gateway.desk.api import HELPERS
 from services.gateway.desk.dossier import Dossiers, mask, normalize_id
+from services.gateway.desk.helpers import HELPERS
 from services.gateway.openapi import COMMAND, Submitted, documented, success
 from services.gateway.users import User
 from services.gateway.views.intake import ApplicationPreSubmitted, MissingMaterial, PreReviewed

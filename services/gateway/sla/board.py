@@ -26,7 +26,7 @@ import binascii
 import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
-from typing import cast
+from typing import NamedTuple, cast
 
 import msgspec
 from redis.asyncio import Redis
@@ -258,7 +258,28 @@ def _correction_text(fix: Correction | None) -> str:
     return words or f"已按 {fix.year} 年正式放假安排更正"
 
 
-def _counts(rows: Iterable[Row], key: Callable[[Row], str]) -> list[Count]:
+class Tally(NamedTuple):
+    """What the board's counts need of a running clock: where it is counted and its status now (no remaining
+    working time: that is reckoned for the listed rows only)."""
+
+    department: str
+    item_name: str
+    owner_name: str
+    status: Status
+    paused: bool
+
+
+def tally(entry: Entry, now: datetime) -> Tally:
+    return Tally(
+        entry.department,
+        entry.item_name or entry.item_code,
+        entry.owner_name or entry.owner,
+        status(entry, now)[0],
+        entry.paused_at is not None,
+    )
+
+
+def _counts(rows: Iterable[Tally], key: Callable[[Tally], str]) -> list[Count]:
     found: dict[str, Count] = {}
     for r in rows:
         name = key(r) or "（未填）"
@@ -302,28 +323,32 @@ def board(
     *,
     loaded: Iterable[int] = (),
     calendar_of: Callable[[str], WorkingTime] | None = None,
+    lists: bool = True,
 ) -> BoardView:
     """The board at ``now``; ``loaded`` are the years whose official schedule is known (never named 暂定);
-    ``calendar_of(hall)`` the working calendar remaining time is reckoned in."""
+    ``calendar_of(hall)`` the working calendar remaining time is reckoned in. Without ``lists`` only the counts
+    (the lists' pages come from their indexes: :meth:`SlaBoard.page`)."""
     wanted = CASE_PURPOSES if purpose == "办件" else (purpose,) if purpose else None
-    rows = [
-        row(e, now, calendar_of(e.hall) if calendar_of else None)
+    shown = [
+        e
         for e in entries
         if e.stopped_at is None
         and (wanted is None or e.purpose in wanted)
         and (not department or e.department == department)
     ]
-    totals = _counts(rows, lambda _: "合计")
+    tallies = [tally(e, now) for e in shown]
+    totals = _counts(tallies, lambda _: "合计")
+    years = sorted({y for e in shown if e.provisional for y in e.provisional_years} - set(loaded))
+    rows = [row(e, now, calendar_of(e.hall) if calendar_of else None) for e in shown] if lists else []
     by_deadline = sorted(rows, key=lambda r: r.deadline)
-    years = sorted({y for r in rows if r.provisional for y in r.provisional_years} - set(loaded))
     return BoardView(
         now=now,
         purpose=purpose,
         department=department,
         totals=totals[0] if totals else Count(name="合计"),
-        by_department=_counts(rows, lambda r: r.department),
-        by_item=_counts(rows, lambda r: r.item_name),
-        by_clerk=_counts(rows, lambda r: r.owner_name),
+        by_department=_counts(tallies, lambda r: r.department),
+        by_item=_counts(tallies, lambda r: r.item_name),
+        by_clerk=_counts(tallies, lambda r: r.owner_name),
         warnings=[r for r in by_deadline if r.status == WARNING],
         overdue=[r for r in by_deadline if r.status == OVERDUE],
         closest=[r for r in by_deadline if r.status != OVERDUE and not r.paused][:10],
@@ -612,7 +637,8 @@ class SlaBoard:
         done = {k.decode(): int(v) for k, v in raw.items()}
         loaded = [int(y) for y in cast("set[bytes]", await redis.smembers(self.key("loaded")))]
         now, calendar_of = self.clock.now(), await self.calendar_of(redis)
-        view = board(await self.running(redis), done, now, purpose, department, loaded=loaded, calendar_of=calendar_of)
+        running = await self.running(redis)
+        view = board(running, done, now, purpose, department, loaded=loaded, calendar_of=calendar_of, lists=False)
         overdue = await self.page(redis, "overdue", purpose, department, limit=limit, now=now, calendar_of=calendar_of)
         warnings = await self.page(
             redis, "warnings", purpose, department, limit=limit, now=now, calendar_of=calendar_of
