@@ -19,7 +19,7 @@ import math
 from typing import Annotated, Any, cast
 
 import msgspec
-from litestar.exceptions import ValidationException
+from litestar.exceptions import HTTPException, ValidationException
 from litestar.params import QueryParameter
 from redis.asyncio import Redis
 
@@ -35,6 +35,11 @@ PAGING_TEXT = (
 LimitParam = Annotated[int, QueryParameter(description=LIMIT_TEXT, schema_extra={"minimum": 1, "maximum": MOST_LIMIT})]
 CursorParam = Annotated[str, QueryParameter(description=CURSOR_TEXT)]
 LEGACY = ("page", "size")
+
+
+def bad_cursor() -> HTTPException:
+    """A cursor is any string to the schema; one no answer gave is well-formed but meaningless: 422, not 400."""
+    return HTTPException(status_code=422, detail="cursor 无效：请使用上一页答复中的 next_cursor")
 
 
 def checked_limit(limit: int) -> int:
@@ -67,9 +72,9 @@ class Cursor(msgspec.Struct, frozen=True, array_like=True):
             raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
             cursor = msgspec.json.decode(raw, type=cls)
         except (binascii.Error, ValueError, msgspec.DecodeError):
-            raise ValidationException("cursor 无效：请使用上一页答复中的 next_cursor") from None
+            raise bad_cursor() from None
         if not math.isfinite(cursor.score) or not cursor.member:
-            raise ValidationException("cursor 无效：请使用上一页答复中的 next_cursor")
+            raise bad_cursor()
         return cursor
 
 

@@ -1,5 +1,5 @@
 """The SLA board's lists on the whole in-process hall: paged by deadline with a total and an opaque cursor,
-remaining time in working days, and a 400 naming a bad list, limit or cursor."""
+remaining time in working days, a 400 naming a bad list or limit, and a 422 for a cursor no answer gave."""
 
 from __future__ import annotations
 
@@ -55,7 +55,6 @@ async def test_the_closest_list_pages_through_every_running_clock_once(hall: InP
         ("/api/sla/lists/everything", {}, "未知的清单"),
         ("/api/sla/lists/overdue", {"limit": "0"}, "limit 须在 1 到 200 之间"),
         ("/api/sla/lists/overdue", {"limit": "201"}, "limit 须在 1 到 200 之间"),
-        ("/api/sla/lists/overdue", {"cursor": "not-a-cursor"}, "cursor 无效"),
         ("/api/sla/board", {"limit": "500"}, "limit 须在 1 到 200 之间"),
     ],
 )
@@ -65,3 +64,9 @@ async def test_a_bad_list_limit_or_cursor_is_named(
     response = await hall.client.get(url, params=params, headers=OPERATOR)
     assert response.status_code == 400, response.text
     assert reason in response.json()["detail"]
+
+
+async def test_a_cursor_no_answer_gave_is_a_422(hall: InProcessHall) -> None:
+    response = await hall.client.get("/api/sla/lists/overdue", params={"cursor": "not-a-cursor"}, headers=OPERATOR)
+    assert response.status_code == 422, response.text
+    assert "cursor 无效" in response.json()["detail"]

@@ -13,7 +13,7 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
 from litestar.openapi import ResponseSpec
-from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.params import FromPath, FromQuery, PathParameter, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage, Template
 
 from services.gateway import access
@@ -29,6 +29,7 @@ from services.gateway.sla.board import (
     LISTS,
     MOST_LIMIT,
     PURPOSES,
+    BadCursor,
     BoardView,
     CaseClocks,
     ClockPage,
@@ -135,7 +136,7 @@ class SlaController(Controller):
         hall: HallDep,
         sla: SlaDep,
         *,
-        name: FromPath[str],
+        name: Annotated[str, PathParameter(schema_extra={"enum": list(LISTS)})],
         purpose: PurposeParam = "办件",
         department: FromQuery[str] = "",
         limit: LimitParam = DEFAULT_LIMIT,
@@ -149,6 +150,8 @@ class SlaController(Controller):
             return await sla.page(
                 hall.redis, name, wanted_purpose, wanted_department, limit=checked_limit(limit), cursor=cursor
             )
+        except BadCursor as refused:
+            raise HTTPException(status_code=422, detail=str(refused)) from None
         except ValueError as refused:
             raise HTTPException(status_code=400, detail=str(refused)) from None
 

@@ -382,14 +382,18 @@ def encode_cursor(place: str) -> str:
     return base64.urlsafe_b64encode(place.encode()).decode().rstrip("=")
 
 
+class BadCursor(ValueError):
+    """A cursor no answer gave (the API answers 422)."""
+
+
 def decode_cursor(text: str) -> str:
-    """The member a page ends with; anything else is a ValueError naming the cursor (the API answers 400)."""
+    """The member a page ends with; anything else is a :class:`BadCursor`."""
     try:
         place = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         place = ""
     if not _MEMBER.fullmatch(place):
-        raise ValueError("cursor 无效：请使用上一页答复中的 next_cursor")
+        raise BadCursor("cursor 无效：请使用上一页答复中的 next_cursor")
     return place
 
 
