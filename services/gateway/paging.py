@@ -36,6 +36,10 @@ LimitParam = Annotated[int, QueryParameter(description=LIMIT_TEXT, schema_extra=
 CursorParam = Annotated[str, QueryParameter(description=CURSOR_TEXT)]
 LEGACY = ("page", "size")
 
+# What a paged route documents beyond the usual answers (``**documented(*PAGED, reasons=PAGED_REASONS)``).
+PAGED = (422,)
+PAGED_REASONS = {422: "cursor 无效：不是上一页答复中的 next_cursor"}
+
 
 def bad_cursor() -> HTTPException:
     """A cursor is any string to the schema; one no answer gave is well-formed but meaningless: 422, not 400."""

@@ -30,6 +30,7 @@ from services.evaluation.store import Store
 from services.gateway.cases.timeline import Timeline, TimelineEntry
 from services.gateway.desk import api as desk_api
 from services.gateway.desk.dossier import Dossiers
+from services.gateway.desk.helpers import HELPERS
 from services.gateway.sla.board import SlaBoard
 from services.gateway.steps.pages import HELPERS as STEP_HELPERS
 from services.gateway.steps.workbench import Workbench
@@ -70,7 +71,7 @@ def page(name: str, **context: Any) -> str:
 
 
 def receipt(dossier: Any) -> str:
-    return page("desk/document.html", d=dossier, pending=desk_api.pending(dossier), **desk_api.HELPERS)
+    return page("desk/document.html", d=dossier, pending=desk_api.pending(dossier), **HELPERS)
 
 
 # ---------------------------------------------------------------- the window's dossier and its receipt
@@ -149,7 +150,7 @@ async def test_an_old_clock_refusal_shows_the_deadline_as_being_computed_never_t
     assert "calendar" not in html
     assert "工作日历" not in html
     assert desk_api.pending(dossier)  # the desk page keeps asking until timing computes it
-    cases = page("desk/cases.html", user=None, cases=[dossier], states={CASE_ID: "已受理"}, **desk_api.HELPERS)
+    cases = page("desk/cases.html", user=None, cases=[dossier], states={CASE_ID: "已受理"}, **HELPERS)
     assert "calendar" not in cases
 
     # Timing computes the refused clock when it starts again: the receipt then shows it.
@@ -157,7 +158,7 @@ async def test_an_old_clock_refusal_shows_the_deadline_as_being_computed_never_t
     dossier = await dossiers.get(feed.reads, CASE_ID)
     assert dossier is not None
     assert RECEIPT_TEXT in receipt(dossier)
-    assert "暂定" in page("desk/cases.html", user=None, cases=[dossier], states={}, **desk_api.HELPERS)
+    assert "暂定" in page("desk/cases.html", user=None, cases=[dossier], states={}, **HELPERS)
 
 
 # ---------------------------------------------------------------- the case timeline

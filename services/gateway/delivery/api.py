@@ -21,6 +21,8 @@ from services.gateway.legal import LegalText, legal_text
 from services.gateway.openapi import COMMAND, Carried, documented, success
 from services.gateway.paging import (
     DEFAULT_LIMIT,
+    PAGED,
+    PAGED_REASONS,
     PAGING_TEXT,
     CursorParam,
     LimitParam,
@@ -73,7 +75,7 @@ class DeliveryController(Controller):
             "窗口人员看到本场所受理的办件（旗政务服务中心：全旗办件），运维人员看到全部；按办结时间先后排列。"
             "每个办件列出各事项（一件事的各子件）自己的办理结果和证照。" + PAGING_TEXT
         ),
-        **documented(),
+        **documented(*PAGED, reasons=PAGED_REASONS),
     )
     async def ready(
         self,

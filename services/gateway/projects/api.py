@@ -40,9 +40,12 @@ def checked_code(code: str) -> str:
     return code
 
 
+MOST_PAGES = 100_000  # page × size stays a number Redis takes as an offset
+
+
 def checked_page(page: int, size: int) -> None:
-    if page < 1:
-        raise ValidationException(f"page 须为不小于 1 的整数，收到 {page}")
+    if not 1 <= page <= MOST_PAGES:
+        raise ValidationException(f"page 须在 1 到 {MOST_PAGES} 之间，收到 {page}")
     if not 1 <= size <= MOST_PER_PAGE:
         raise ValidationException(f"size 须在 1 到 {MOST_PER_PAGE} 之间，收到 {size}")
 
@@ -109,7 +112,9 @@ class ProjectsController(Controller):
         hall: HallDep,
         projects: ProjectsDep,
         *,
-        page: Annotated[int, Parameter(description="页码，从 1 起", schema_extra={"minimum": 1})] = 1,
+        page: Annotated[
+            int, Parameter(description="页码，从 1 起", schema_extra={"minimum": 1, "maximum": MOST_PAGES})
+        ] = 1,
         size: Annotated[int, Parameter(description="每页项目数", schema_extra=PER_PAGE)] = PAGE_SIZE,
     ) -> ProjectList:
         access.caller(hall, request, Action.PROJECTS)

@@ -20,6 +20,8 @@ from services.gateway.context import Gateway, HallDep, Req
 from services.gateway.openapi import COMMAND, documented, success
 from services.gateway.paging import (
     DEFAULT_LIMIT,
+    PAGED,
+    PAGED_REASONS,
     PAGING_TEXT,
     CursorParam,
     LimitParam,
@@ -127,7 +129,7 @@ class FollowUpController(Controller):
         summary="差评整改台账",
         description="本部门被评差评（政务服务管理机构另可看全部申诉中的，运维人员看全部），按评价时间倒序；"
         "status 只列该状态的。" + PAGING_TEXT,
-        **documented(),
+        **documented(*PAGED, reasons=PAGED_REASONS),
     )
     async def followups(
         self,

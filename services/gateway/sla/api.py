@@ -21,6 +21,7 @@ from services.gateway.access import Action
 from services.gateway.context import HallDep, Req
 from services.gateway.desk.dossier import Dossiers
 from services.gateway.openapi import documented
+from services.gateway.paging import PAGED, PAGED_REASONS
 from services.gateway.projects.api import ProjectsDep, days
 from services.gateway.provisional import years_text
 from services.gateway.sla.board import (
@@ -128,7 +129,7 @@ class SlaController(Controller):
         summary="时限监控清单分页：逾期、预警、临近办结期限",
         description="按办结期限、再按时钟编号排序；limit 每页件数，cursor 取上一页的 next_cursor（最后一页没有）；"
         "total 为该清单的总件数。剩余时间按大厅的工作日历计算（remaining：“剩余 1.5 个工作日”）。",
-        **documented(),
+        **documented(*PAGED, reasons=PAGED_REASONS),
     )
     async def list_page(
         self,

@@ -16,7 +16,16 @@ from services.gateway.access import Action
 from services.gateway.context import Gateway, HallDep, Req
 from services.gateway.desk.dossier import Dossiers
 from services.gateway.openapi import COMMAND, Carried, documented, success
-from services.gateway.paging import DEFAULT_LIMIT, PAGING_TEXT, CursorParam, LimitParam, checked_limit, refuse_legacy
+from services.gateway.paging import (
+    DEFAULT_LIMIT,
+    PAGED,
+    PAGED_REASONS,
+    PAGING_TEXT,
+    CursorParam,
+    LimitParam,
+    checked_limit,
+    refuse_legacy,
+)
 from services.gateway.steps.schemas import (
     ClaimStep,
     DecideExtension,
@@ -87,7 +96,7 @@ class StepController(Controller):
         summary="部门待办（含到期时间与时限状态）",
         description="本部门在办环节，按开始时间先后。mine=true 只列分给本人的环节；extensions=true 只列待批准延长的。"
         + PAGING_TEXT,
-        **documented(),
+        **documented(*PAGED, reasons=PAGED_REASONS),
     )
     async def department_steps(
         self,
@@ -114,7 +123,7 @@ class StepController(Controller):
         "/departments/{department:str}/escalations",
         summary="超时督办（科室负责人）",
         description="本部门的超时督办，最近的在前。" + PAGING_TEXT,
-        **documented(),
+        **documented(*PAGED, reasons=PAGED_REASONS),
     )
     async def escalations(
         self,
