@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from redis.asyncio import Redis
 
 from services.evaluation.app import build
 from services.evaluation.messages import (
@@ -114,6 +115,20 @@ class Wire:
             envelope = msgspec.structs.replace(envelope, occurred_at=occurred_at)
         await self.producer.send_and_wait(self.settings.topic(topic), encode(envelope), key=case_id.encode())
         return envelope
+
+    async def handled(self, envelope: Envelope) -> None:
+        """Until evaluation has handled ``envelope`` (its outbox marker is set): commands have a consumer of their
+        own, so a command sent after an event may be handled before it."""
+        redis = Redis.from_url(self.settings.redis_url)
+        marker = self.settings.key("evaluation", "done", envelope.event_id)
+        try:
+
+            async def marked() -> bool | None:
+                return True if await redis.exists(marker) else None
+
+            await eventually(marked)
+        finally:
+            await redis.aclose()
 
     async def command(self, payload: msgspec.Struct, case_id: str, actor: Actor) -> Reply:
         sent = await self.publish(topics.EVALUATION_COMMANDS, payload, case_id, actor)
@@ -218,7 +233,7 @@ async def test_a_rating_after_the_window_is_refused_with_its_end(wire: Wire) -> 
     case_id, _ = await delivered_case(wire)
     ended = now() - timedelta(minutes=1)
     started = ClockStarted(case_no="", promised_deadline=ended, clock_id=f"{case_id}:评价期:受理", purpose="评价期")
-    await wire.publish(topics.TIMING_EVENTS, started, case_id)
+    await wire.handled(await wire.publish(topics.TIMING_EVENTS, started, case_id))
 
     async def refused() -> Reply | None:
         answer = await wire.command(
