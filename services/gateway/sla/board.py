@@ -440,10 +440,17 @@ def _zadd(key: str, entries: dict[str, float]) -> Write:
     return lambda pipe: pipe.zadd(key, entries)
 
 
+def clock_key(settings: HallSettings, clock_id: str) -> str:
+    return settings.key("gateway", "sla", "clock", clock_id)
+
+
+def entry_of(raw: bytes | None) -> Entry | None:
+    return None if raw is None else _entry.decode(raw)
+
+
 async def clock_entry(redis: Redis, settings: HallSettings, clock_id: str) -> Entry | None:
     """One clock as the board keeps it (the workbench reads its step clocks' facts from here)."""
-    raw = cast("bytes | None", await redis.get(settings.key("gateway", "sla", "clock", clock_id)))
-    return None if raw is None else _entry.decode(raw)
+    return entry_of(cast("bytes | None", await redis.get(clock_key(settings, clock_id))))
 
 
 class SlaBoard:

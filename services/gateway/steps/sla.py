@@ -1,7 +1,7 @@
 """A step's SLA colour: its clock's status from :func:`shared.sla.sla_status`, the one rule of the hall.
 
 The workbench reads the step clock's facts (deadline, warning time, pause, stop, the alerts for the current
-deadline) from the SLA board's clock projection (:func:`services.gateway.sla.board.clock_facts`), so the inbox
+deadline) from the SLA board's clock projection (:func:`services.gateway.sla.board.clock_entry`), so the inbox
 and the board say the same of the same step.
 """
 
@@ -10,13 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from redis.asyncio import Redis
-
 from services.gateway.sla import board
-from shared.settings import HallSettings
 from shared.sla import BADGES, NORMAL, OVERDUE, WARNING, sla_status
 
-__all__ = ["BADGES", "NORMAL", "OVERDUE", "WARNING", "colour", "step_colour"]
+__all__ = ["BADGES", "NORMAL", "OVERDUE", "WARNING", "colour", "colour_of"]
 
 
 def colour(
@@ -35,19 +32,10 @@ def colour(
     return found
 
 
-async def step_colour(
-    redis: Redis,
-    settings: HallSettings,
-    step: str,
-    now: datetime,
-    *,
-    waiting: bool,
-    fallback: Callable[[], str],
-) -> str:
-    """The step clock's status from the SLA board's clock projection (the same facts and rule as the board's row
-    of that clock); ``fallback`` until timing's ClockStarted reached the board. A step waiting for the applicant
-    (退回补正) before timing's pause arrived counts as paused from an unknown moment (alerts alone then)."""
-    entry = await board.clock_entry(redis, settings, step)
+def colour_of(entry: board.Entry | None, now: datetime, *, waiting: bool, fallback: Callable[[], str]) -> str:
+    """The step clock's status from the SLA board's entry of it (the same facts and rule as the board's row of that
+    clock); ``fallback`` until timing's ClockStarted reached the board. A step waiting for the applicant (退回补正)
+    before timing's pause arrived counts as paused from an unknown moment (alerts alone then)."""
     if entry is None:
         return fallback()
     if waiting and entry.paused_at is None and entry.stopped_at is None:
