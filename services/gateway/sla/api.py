@@ -21,14 +21,13 @@ from services.gateway.access import Action
 from services.gateway.context import HallDep, Req
 from services.gateway.desk.dossier import Dossiers
 from services.gateway.openapi import documented
-from services.gateway.paging import PAGED, PAGED_REASONS
+from services.gateway.paging import MOST_LIMIT, PAGED, PAGED_REASONS, CursorParam, checked_limit
 from services.gateway.projects.api import ProjectsDep, days
 from services.gateway.provisional import years_text
 from services.gateway.sla.board import (
     BADGES,
     DEFAULT_LIMIT,
     LISTS,
-    MOST_LIMIT,
     PURPOSES,
     BadCursor,
     BoardView,
@@ -74,7 +73,6 @@ LimitParam = Annotated[
         schema_extra={"minimum": 1, "maximum": MOST_LIMIT},
     ),
 ]
-CursorParam = Annotated[str, QueryParameter(description="上一页答复中的 next_cursor；不填为第一页")]
 
 SlaDep = NamedDependency[SlaBoard]
 DossiersDep = NamedDependency[Dossiers]
@@ -85,12 +83,6 @@ def scope(user: User, purpose: str, department: str) -> tuple[str, str]:
         raise HTTPException(status_code=400, detail=f"未知的时限类别：{purpose}（可选：{'、'.join(PURPOSES)}）")
     own = access.rule(user, Action.SLA) is access.Rule.OWN_DEPARTMENT
     return purpose, user.department if own else department
-
-
-def checked_limit(limit: int) -> int:
-    if not 1 <= limit <= MOST_LIMIT:
-        raise HTTPException(status_code=400, detail=f"limit 须在 1 到 {MOST_LIMIT} 之间，收到 {limit}")
-    return limit
 
 
 def _changes(view: BoardView) -> bytes:
@@ -144,8 +136,6 @@ class SlaController(Controller):
         cursor: CursorParam = "",
     ) -> ClockPage:
         user = access.caller(hall, request, Action.SLA)
-        if name not in LISTS:
-            raise HTTPException(status_code=400, detail=f"未知的清单：{name}（可选：{'、'.join(LISTS)}）")
         wanted_purpose, wanted_department = scope(user, purpose, department)
         try:
             return await sla.page(

@@ -49,7 +49,7 @@ __all__ = ["BADGES", "NORMAL", "OVERDUE", "WARNING", "Status"]
 CASE_PURPOSES = ("办件", "子件")
 PURPOSES = ("办件", "环节", "补齐", "评价期", "整改", "回访")
 LISTS = ("overdue", "warnings", "closest")
-DEFAULT_LIMIT, MOST_LIMIT = 20, 200
+DEFAULT_LIMIT = 20  # each list on the board; a list page takes up to paging.MOST_LIMIT
 SCAN_MOST = 2000  # 预警: running clocks read at most per page (a shorter page then carries a cursor on)
 
 
@@ -650,11 +650,15 @@ class SlaBoard:
         now, calendar_of = self.clock.now(), await self.calendar_of(redis)
         running = await self.running(redis)
         view = board(running, done, now, purpose, department, loaded=loaded, calendar_of=calendar_of, lists=False)
-        overdue = await self.page(redis, "overdue", purpose, department, limit=limit, now=now, calendar_of=calendar_of)
-        warnings = await self.page(
-            redis, "warnings", purpose, department, limit=limit, now=now, calendar_of=calendar_of
-        )
-        closest = await self.page(redis, "closest", purpose, department, limit=limit, now=now, calendar_of=calendar_of)
+        await self.ensure_indexes(redis)
+        totals = await self._totals(redis, purpose, department, now)  # the three lists' counts in one round trip
+        pages = [
+            await self.page(
+                redis, name, purpose, department, limit=limit, now=now, calendar_of=calendar_of, totals=totals
+            )
+            for name in LISTS
+        ]
+        overdue, warnings, closest = pages
         view.overdue, view.overdue_total, view.overdue_next = overdue.rows, overdue.total, overdue.next_cursor
         view.warnings, view.warnings_total, view.warnings_next = warnings.rows, warnings.total, warnings.next_cursor
         view.closest, view.closest_total, view.closest_next = closest.rows, closest.total, closest.next_cursor
@@ -671,13 +675,13 @@ class SlaBoard:
         cursor: str = "",
         now: datetime | None = None,
         calendar_of: Callable[[str], WorkingTime] | None = None,
+        totals: Mapping[str, int] | None = None,
     ) -> ClockPage:
         """A page of the list ``name`` (overdue / warnings / closest) after ``cursor``, by deadline then clock id,
-        with the list's total: O(page size) reads (预警 reads at most ``SCAN_MOST`` running clocks a page)."""
+        with the list's total (``totals``: already counted): O(page size) reads (预警 reads at most ``SCAN_MOST``
+        running clocks a page); ``limit`` as the API checked it (``paging.checked_limit``)."""
         if name not in LISTS:
             raise ValueError(f"未知的清单：{name}（可选：{'、'.join(LISTS)}）")
-        if not 1 <= limit <= MOST_LIMIT:
-            raise ValueError(f"limit 须在 1 到 {MOST_LIMIT} 之间，收到 {limit}")
         after = decode_cursor(cursor) if cursor else ""
         await self.ensure_indexes(redis)
         now = now or self.clock.now()
@@ -699,7 +703,7 @@ class SlaBoard:
         rows, next_place = await self._scan(
             redis, sources, after=after, limit=limit, now=now, calendar_of=calendar_of, wanted=wanted
         )
-        total = await self._total(redis, name, purpose, department, now=now, later=later)
+        total = (totals or await self._totals(redis, purpose, department, now))[name]
         cursor_out = encode_cursor(next_place) if next_place else None
         return ClockPage(name=name, now=now, rows=rows, total=total, next_cursor=cursor_out)
 
@@ -755,10 +759,13 @@ class SlaBoard:
         raws = cast("list[bytes | None]", await redis.mget(keys))
         return {p: _entry.decode(raw) for p, raw in zip(places, raws, strict=True) if raw is not None}
 
-    async def _total(self, redis: Redis, name: str, purpose: str, department: str, *, now: datetime, later: str) -> int:
+    async def _totals(self, redis: Redis, purpose: str, department: str, now: datetime) -> dict[str, int]:
+        """How many clocks each list holds at ``now``, by name."""
+
         def ix(kind: str) -> str:
             return self.key("ix", kind, purpose, department)
 
+        later = f"{_ms(now) + 1:013d}"  # members from here on have a deadline after now
         pipe = redis.pipeline(transaction=False)
         pipe.zlexcount(ix("live"), "-", f"({later}")
         pipe.zlexcount(ix("live"), f"[{later}", "+")
@@ -768,11 +775,11 @@ class SlaBoard:
         pipe.zcount(ix("warn"), "-inf", now.timestamp())
         pipe.zcount(ix("due"), "-inf", now.timestamp())
         past, ahead, alerted_ahead, frozen_over, frozen_warn, warn_by, due_by = cast("list[int]", await pipe.execute())
-        if name == "overdue":
-            return past + alerted_ahead + frozen_over
-        if name == "warnings":
-            return max(warn_by - due_by, 0) + frozen_warn
-        return ahead - alerted_ahead
+        return {
+            "overdue": past + alerted_ahead + frozen_over,
+            "warnings": max(warn_by - due_by, 0) + frozen_warn,
+            "closest": ahead - alerted_ahead,
+        }
 
     async def case(self, redis: Redis, case_id: str, case_no: str) -> CaseClocks:
         ids = cast("dict[bytes, bytes]", await redis.hgetall(self.key("case", case_id)))
