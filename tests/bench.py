@@ -1,8 +1,17 @@
-"""``./hall bench [N]``: N whole case lifecycles through the running hall, against a bare Kafka pipeline.
+"""``./hall bench [N]``: whole case lifecycles through the running hall, against a bare Kafka pipeline.
 
-Prints cases per second, submit latency p50/p99, end-to-end latency p50/p99 (submission until the rating is
-recorded), then pushes N messages through a bare aiokafka pipeline with the same number of hops and no logic,
-and prints the ratio between the two.
+Closed loop (``./hall bench N --concurrency C``): N lifecycles, C at a time. Prints cases per second, submit
+latency p50/p99, end-to-end latency p50/p99 (submission until the rating is recorded), the requests a lifecycle
+sent, then CPU per lifecycle for each process (tests/bench_cpu.py); then pushes N messages through a bare aiokafka
+pipeline with the same number of hops and no logic, C at a time, and prints the ratio between the two and the
+pipeline's CPU per message.
+
+Open loop (``./hall bench --rates 20,50,100 [--hold 120] [--drain 30]``): lifecycles started at each rate in turn
+(tests/bench_open.py), a row per rate, the highest rate sustained with e2e p99 under 2 s, CPU per lifecycle for
+each process at each rate, and the bare pipeline at the mean number of lifecycles in flight.
+
+Each lifecycle follows its own case through that case's endpoints (tests/bench_open.py says how), never a
+department-wide list.
 """
 
 from __future__ import annotations
@@ -10,18 +19,33 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import math
+import os
 import statistics
 import time
 import uuid
+from collections import Counter
+from pathlib import Path
 
-import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from deploy.processes import SERVICES
+from deploy.processes import ROOT, SERVICES, Launcher
 from shared.offsets import OffsetBook
 from shared.settings import HallSettings, load_settings
-from tests.journeys import finish_journey, submit
+from tests.bench_cpu import BENCH, CpuUse, Processes
+from tests.bench_open import (
+    GOAL_P99_S,
+    Follower,
+    LifecycleFailed,
+    client_for,
+    cpu_matrix,
+    finished_requests,
+    highest_sustained,
+    open_loop,
+    percentile,
+    requests_line,
+)
 
 # Kafka hops on a lifecycle's critical path: submit (command, reply), CaseAccepted to routing, StepOpened to
 # the gateway, decision (command, reply), delivery (command, reply), rating (command, reply).
@@ -29,35 +53,36 @@ HOPS = 10
 # How often a lifecycle asks the gateway whether the next step is ready; every ask costs the gateway too.
 POLL_S = 0.05
 WARM_UP = 16
+# A closed-loop lifecycle that waits longer than this for one effect fails the bench.
+WAIT_S = 120.0
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
-async def hall_lifecycles(n: int, concurrency: int, base_url: str) -> tuple[float, list[float], list[float]]:
+async def hall_lifecycles(
+    n: int, concurrency: int, base_url: str, poll_s: float = POLL_S
+) -> tuple[float, list[float], list[float], Counter[str]]:
+    """N lifecycles, ``concurrency`` at a time: elapsed seconds, submit and end-to-end latencies, requests sent."""
     submits: list[float] = []
     totals: list[float] = []
     gate = asyncio.Semaphore(concurrency)
-    limits = httpx.Limits(max_connections=concurrency * 2)
-    async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as client:
+    async with client_for(base_url, concurrency * 2) as client:
+        follower = Follower(client, poll_s, WAIT_S)
 
         async def one() -> None:
             async with gate:
-                start = time.perf_counter()
-                case_no = await submit(client)
-                submits.append(time.perf_counter() - start)
-                await finish_journey(client, case_no, every_s=POLL_S)
-                totals.append(time.perf_counter() - start)
+                done = await follower.run(time.perf_counter())
+                submits.append(done.submit_s)
+                totals.append(done.total_s)
 
         started = time.perf_counter()
         await asyncio.gather(*(one() for _ in range(n)))
-        return time.perf_counter() - started, submits, totals
+        return time.perf_counter() - started, submits, totals, follower.requests
 
 
-async def bare_pipeline(settings: HallSettings, n: int, concurrency: int) -> float:
-    """N messages through HOPS relays (consume, produce with acks=all, commit), at most ``concurrency`` in flight."""
+async def bare_pipeline(
+    settings: HallSettings, n: int, concurrency: int, processes: Processes | None = None
+) -> tuple[float, CpuUse | None]:
+    """N messages through HOPS relays (consume, produce with acks=all, commit), at most ``concurrency`` in flight:
+    the seconds it took, and the CPU ``processes`` (the bench's own, which runs the relays, and Kafka) spent."""
     run = f"{settings.namespace}.bench.{uuid.uuid4().hex[:6]}"
     names = [f"{run}.hop{i}" for i in range(HOPS + 1)]
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
@@ -109,9 +134,11 @@ async def bare_pipeline(settings: HallSettings, n: int, concurrency: int) -> flo
             await done
 
     await asyncio.sleep(3)  # let every relay join its group before the clock starts
+    before = processes.snapshot() if processes else {}
     started = time.perf_counter()
     await asyncio.gather(*(one(i) for i in range(n)))
     elapsed = time.perf_counter() - started
+    cpu = CpuUse.between(before, processes.snapshot(), elapsed, n) if processes else None
     for task in [*relays, sink_task]:
         task.cancel()
     await asyncio.gather(*relays, sink_task, return_exceptions=True)
@@ -124,32 +151,145 @@ async def bare_pipeline(settings: HallSettings, n: int, concurrency: int) -> flo
     for consumer in consumers:
         await consumer.stop()
     await producer.stop()
-    return elapsed
+    return elapsed, cpu
 
 
-async def main(n: int, concurrency: int) -> None:
-    # A new topic's leaders take a moment; aiokafka logs each retry meanwhile.
-    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
-    settings = load_settings()
-    base_url = f"http://127.0.0.1:{SERVICES['gateway']}"
+def hall_processes(home: Path) -> Processes:
+    """The running hall's service instances under ``home`` (``./hall up``), its Kafka and Redis, and the bench."""
+    return Processes.of_hall(Launcher(home))
+
+
+def print_bare(n: int, concurrency: int, bare_s: float, cpu: CpuUse | None, hall_rate: float) -> None:
+    bare_rate = n / bare_s
+    print(f"bare aiokafka pipeline: {n} messages through {HOPS} hops, {concurrency} at a time")
+    print(f"  messages per second       {bare_rate:8.1f}   ({n} in {bare_s:.1f} s)")
+    print(f"  hall / bare throughput    {hall_rate / bare_rate:8.2f}   (bare is {bare_rate / hall_rate:.1f}x the hall)")
+    if cpu is not None:
+        parts = ", ".join(f"{name} {cpu.per_unit_ms(name):.1f}" for name in cpu.seconds)
+        total = cpu.total_s * 1000 / n
+        print(f"  CPU ms per message        {total:8.1f}   ({parts}; the bench process runs the relays)")
+
+
+async def closed_loop(
+    settings: HallSettings,
+    base_url: str,
+    n: int,
+    concurrency: int,
+    processes: Processes,
+    *,
+    warm_up: int = WARM_UP,
+    bare_n: int | None = None,
+    poll_s: float = POLL_S,
+) -> tuple[float, list[float], list[float], CpuUse]:
+    """``./hall bench N --concurrency C``, printed; returns the elapsed time, the latencies and the CPU used."""
     print(f"hall bench: {n} case lifecycles, {concurrency} at a time, through {base_url}")
-    await hall_lifecycles(WARM_UP, concurrency, base_url)  # connections, consumer fetches, caches
-    elapsed, submits, totals = await hall_lifecycles(n, concurrency, base_url)
+    if warm_up:
+        await hall_lifecycles(warm_up, concurrency, base_url, poll_s)  # connections, consumer fetches, caches
+    before = processes.snapshot()
+    elapsed, submits, totals, requests = await hall_lifecycles(n, concurrency, base_url, poll_s)
+    cpu = CpuUse.between(before, processes.snapshot(), elapsed, n)
     rate = n / elapsed
     print(f"  cases per second          {rate:8.1f}   ({n} in {elapsed:.1f} s)")
     for label, values in (("submit latency ", submits), ("end to end     ", totals)):
         p50, p99 = statistics.median(values) * 1000, percentile(values, 99) * 1000
         print(f"  {label} p50 / p99 {p50:8.1f} / {p99:.1f} ms")
-    bare = await bare_pipeline(settings, n, concurrency)
-    bare_rate = n / bare
-    print(f"bare aiokafka pipeline: {n} messages through {HOPS} hops, {concurrency} at a time")
-    print(f"  messages per second       {bare_rate:8.1f}   ({n} in {bare:.1f} s)")
-    print(f"  hall / bare throughput    {rate / bare_rate:8.2f}   (bare is {bare_rate / rate:.1f}x the hall)")
+    print(requests_line(requests, n))
+    print(f"CPU per lifecycle, {n} lifecycles in {elapsed:.1f} s (cores: the share of one core over that time):")
+    print("\n".join(cpu.table()))
+    bare_n = n if bare_n is None else bare_n
+    bare_s, bare_cpu = await bare_pipeline(settings, bare_n, concurrency, processes.only((BENCH, "kafka")))
+    print_bare(bare_n, concurrency, bare_s, bare_cpu, rate)
+    return elapsed, submits, totals, cpu
+
+
+async def rates_ladder(
+    settings: HallSettings,
+    base_url: str,
+    rates: list[float],
+    *,
+    hold_s: float,
+    drain_s: float,
+    processes: Processes,
+    warm_up: int = WARM_UP,
+    bare_n: int | None = None,
+    poll_s: float = POLL_S,
+) -> None:
+    """``./hall bench --rates 20,50,100``, printed."""
+    listed = ", ".join(f"{r:g}" for r in sorted(rates))
+    print(
+        f"hall bench: open loop at {listed} lifecycles/s, each rate held {hold_s:g} s "
+        f"(then up to {drain_s:g} s to finish), through {base_url}"
+    )
+    if warm_up:
+        await hall_lifecycles(warm_up, min(warm_up, 8), base_url, poll_s)
+    results, _ = await open_loop(base_url, rates, hold_s=hold_s, drain_s=drain_s, poll_s=poll_s, processes=processes)
+    best = highest_sustained(results)
+    tried = ", ".join(f"{r.rate:g}/s" for r in results)
+    if best is None:
+        print(f"highest rate sustained with e2e p99 under {GOAL_P99_S:g} s: none of {tried}")
+    else:
+        print(
+            f"highest rate sustained with e2e p99 under {GOAL_P99_S:g} s: {best.rate:g} lifecycles/s "
+            f"for {best.hold_s:g} s (e2e p99 {best.e2e_p99_s:.2f} s)"
+        )
+    print(requests_line(*finished_requests(results)))
+    print("CPU ms per finished lifecycle (share of a core in brackets), each rate from its start to its last finish:")
+    print("\n".join(cpu_matrix(results)))
+    # The bare pipeline at the same concurrency: the lifecycles in flight on average at the rate shown.
+    shown = best or results[-1]
+    concurrency = max(1, math.ceil(shown.in_flight))
+    bare_n = bare_n or max(200, 4 * concurrency)
+    bare_s, bare_cpu = await bare_pipeline(settings, bare_n, concurrency, processes.only((BENCH, "kafka")))
+    print(f"(bare pipeline at {concurrency} in flight, as the hall had at {shown.rate:g}/s)")
+    print_bare(bare_n, concurrency, bare_s, bare_cpu, shown.rate)
+
+
+def rate_list(text: str) -> list[float]:
+    try:
+        rates = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--rates 须为逗号分隔的正数（每秒办件数），如 20,50,100：{text!r}") from None
+    if not rates or any(not math.isfinite(r) or r <= 0 for r in rates):
+        raise argparse.ArgumentTypeError(f"--rates 须为逗号分隔的正数（每秒办件数），如 20,50,100：{text!r}")
+    return rates
+
+
+async def main(args: argparse.Namespace) -> None:
+    # A new topic's leaders take a moment; aiokafka logs each retry meanwhile.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+    settings = load_settings()
+    base_url = f"http://127.0.0.1:{SERVICES['gateway']}"
+    processes = hall_processes(Path(os.environ.get("HALL_HOME") or ROOT / ".hall"))
+    try:
+        if args.rates:
+            await rates_ladder(
+                settings,
+                base_url,
+                args.rates,
+                hold_s=args.hold,
+                drain_s=args.drain,
+                processes=processes,
+                poll_s=args.poll,
+            )
+        else:
+            await closed_loop(settings, base_url, args.n, args.concurrency, processes, poll_s=args.poll)
+    except LifecycleFailed as failed:
+        raise SystemExit(f"hall bench: a lifecycle failed: {failed}") from None
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="hall bench")
-    parser.add_argument("n", nargs="?", type=int, default=200, help="case lifecycles (default 200)")
-    parser.add_argument("--concurrency", type=int, default=16)
-    args = parser.parse_args()
-    asyncio.run(main(args.n, args.concurrency))
+    parser.add_argument("n", nargs="?", type=int, default=200, help="closed loop: case lifecycles (default 200)")
+    parser.add_argument("--concurrency", type=int, default=16, help="closed loop: lifecycles at a time (16)")
+    parser.add_argument("--rates", type=rate_list, help="open loop: lifecycles a second, e.g. 20,50,100")
+    parser.add_argument("--hold", type=float, default=120.0, help="open loop: seconds each rate is held (120)")
+    parser.add_argument("--drain", type=float, default=30.0, help="open loop: seconds more to finish (30)")
+    parser.add_argument("--poll", type=float, default=POLL_S, help="seconds between a lifecycle's asks (0.05)")
+    arguments = parser.parse_args()
+    for name in ("n", "concurrency"):
+        if getattr(arguments, name) < 1:
+            parser.error(f"{name} 须为正整数")
+    for name in ("hold", "drain", "poll"):
+        if not math.isfinite(getattr(arguments, name)) or getattr(arguments, name) <= 0:
+            parser.error(f"--{name} 须为正数（秒）")
+    asyncio.run(main(arguments))
