@@ -74,6 +74,9 @@ class Action(StrEnum):
     APPEAL_REVIEW = "审核申诉"
     STATS = "好差评统计"
     SLA = "时限监控"
+    SLA_EXPORT = "导出时限监控（CSV、Excel）"
+    STATS_EXPORT = "导出好差评统计（CSV、Excel）"
+    FOLLOWUP_EXPORT = "导出差评整改台账（CSV、Excel）"
     CATALOGUE = "事项目录"
     ASSESS = "检查申请材料（一次告知、容缺）"
     OPS = "运行监控（持续重试的消息）"
@@ -126,6 +129,15 @@ TABLE: Mapping[Action, Mapping[Role, Rule]] = {
     A.APPEAL_REVIEW: {"hall-supervisor": R.NOT_RATED, "operator": R.ANY},
     A.STATS: {"supervisor": R.ANY, "hall-supervisor": R.ANY, "operator": R.ANY},
     A.SLA: {"supervisor": R.OWN_DEPARTMENT, "operator": R.ANY},
+    # An export is authorized as the list it exports (services/gateway/exports).
+    A.SLA_EXPORT: {"supervisor": R.OWN_DEPARTMENT, "operator": R.ANY},
+    A.STATS_EXPORT: {"supervisor": R.ANY, "hall-supervisor": R.ANY, "operator": R.ANY},
+    A.FOLLOWUP_EXPORT: {
+        "staff": R.OWN_DEPARTMENT,
+        "supervisor": R.OWN_DEPARTMENT,
+        "hall-supervisor": R.OWN_DEPARTMENT,
+        "operator": R.ANY,
+    },
     A.CATALOGUE: {
         role: R.ANY for role in ("clerk", "staff", "supervisor", "hall-supervisor", "kiosk", "pad", "operator")
     },
@@ -178,6 +190,9 @@ ROUTES: Mapping[Action, tuple[str, ...]] = {
     A.APPEAL_REVIEW: ("POST /api/ratings/followups/{followup_id}/appeal-review",),
     A.STATS: ("GET /api/ratings/stats",),
     A.SLA: ("GET /api/sla/board", "GET /api/sla/lists/{name}", "GET /api/sla/stream"),
+    A.SLA_EXPORT: ("GET /api/sla/board/export",),
+    A.STATS_EXPORT: ("GET /api/ratings/stats/export",),
+    A.FOLLOWUP_EXPORT: ("GET /api/ratings/followups/export",),
     A.CATALOGUE: ("GET /api/catalogue", "GET /api/catalogue/{code}"),
     A.ASSESS: ("POST /api/catalogue/{code}/assessment",),
     A.OPS: ("GET /api/ops/stuck",),

@@ -27,6 +27,7 @@ from services.gateway import (
     catalogue,
     delivery,
     desk,
+    exports,
     external,
     kiosk,
     openapi,
@@ -65,6 +66,7 @@ READ_TOPICS = (
 FEATURES: tuple[ModuleType, ...] = (
     *(auth, cases, steps, desk, kiosk, catalogue, delivery, sla, ratings, ops, external),
     projects,
+    exports,
 )
 
 

@@ -14,6 +14,7 @@ from litestar.response import Template
 from services.gateway import access
 from services.gateway.access import Action
 from services.gateway.context import Gateway, HallDep, Req
+from services.gateway.exports.sheets import MOST_ROWS
 from services.gateway.ratings.api import RatingBookDep, RatingConfigDep, pad_view
 from services.gateway.ratings.followups_api import DESK_READERS, may_see, stats_view, visible
 from services.gateway.ratings.links import peek
@@ -34,6 +35,7 @@ def pct(rate: float | None) -> str:
 
 
 HELPERS: dict[str, Any] = {"when": when, "pct": pct, "levels": LEVELS, "mask_name": mask_name, "mask_id": mask_id}
+HELPERS["export_most"] = MOST_ROWS  # the exports' row cap, shown beside 导出 CSV / 导出 Excel
 
 
 def names(hall: Gateway) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from services.gateway import access
 from services.gateway.access import Action
 from services.gateway.context import HallDep, Req
 from services.gateway.desk.dossier import Dossiers
+from services.gateway.exports.sheets import MOST_ROWS
 from services.gateway.openapi import documented
 from services.gateway.paging import MOST_LIMIT, PAGED, PAGED_REASONS, CursorParam, checked_limit
 from services.gateway.projects.api import ProjectsDep, days
@@ -195,6 +196,7 @@ HELPERS: dict[str, Any] = {
     "pct": pct,
     "badges": BADGES,
     "purposes": PURPOSE_NAMES,
+    "export_most": MOST_ROWS,  # the exports' row cap, shown beside 导出 CSV / 导出 Excel
 }
 
 
