@@ -164,12 +164,27 @@ async def _rows(
     )
 
 
+# Each projection's indexes as the gateway's code keeps them; bumped when a projection gains an index, so a namespace
+# rebuilt by older code builds the new one once (a rebuild by this code writes every index: ``REBUILT`` says so).
+INDEX_GENERATION = "2"
+REBUILT = "rebuilt"  # ``<ns>:gateway:built-index:rebuilt``: the generation of the code that last rebuilt the namespace
+
+
+def rebuilt_marker(marker: str) -> str:
+    """The key a rebuild sets beside ``marker`` (``<ns>:gateway:built-index:…``)."""
+    return f"{marker.split(':built-index:', 1)[0]}:built-index:{REBUILT}"
+
+
 async def ensure_index(redis: Redis, marker: str, build: Any) -> None:
     """Namespaces kept before an index existed: build it once from the records (``build`` an async callable),
     then mark it built (``marker``: a ``<ns>:gateway:built-index:…`` key, like the rebuild's ``built``, not a read
-    model); the projection keeps the index from then on, and a rebuild writes it with everything else (the build
-    after a rebuild finds it complete and only adds the marker)."""
-    if await redis.exists(marker):
+    model); the projection keeps the index from then on. A rebuild writes every index with everything else and
+    sets :func:`rebuilt_marker` to ``INDEX_GENERATION``: nothing is built again after it."""
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.exists(marker)
+        pipe.get(rebuilt_marker(marker))
+        built, rebuilt = await pipe.execute()
+    if built or rebuilt == INDEX_GENERATION.encode():
         return
     await build()
     await redis.set(marker, "1")

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from services.gateway.paging import INDEX_GENERATION, REBUILT
 from shared import topics
 from shared.contracts import Publications
 from shared.kafka import HandlerTable
@@ -43,6 +44,8 @@ async def fold_into(
     # its Redis; a namespace it never ran in has nothing to lose. Before ``built`` is set: until then it answers 503.
     if done.replayed and after_loss is not None:
         await after_loss()
+    # Every index was written by this code's projections: none needs building once more (paging.ensure_index).
+    done.memory.strings[settings.key(SERVICE, "built-index", REBUILT)] = INDEX_GENERATION.encode()
     await done.memory.flush(redis)
     return (
         f"{done.inputs} events: {done.replayed} replayed, {done.left} left to the consumer, {done.failures} failed; "

@@ -35,6 +35,7 @@ from services.gateway.paging import ensure_index
 from services.gateway.provisional import banner as provisional_banner
 from services.gateway.provisional import status_correction
 from services.gateway.sla.calendar import HallCalendars
+from services.gateway.sla.counts import Count, Counted, Counts, zadd, zrem
 from services.gateway.views import timing
 from shared.clock import SYSTEM_CLOCK, Clock
 from shared.envelope import Envelope
@@ -44,7 +45,7 @@ from shared.outbox import Txn, Write
 from shared.settings import HallSettings
 from shared.sla import BADGES, NORMAL, OVERDUE, WARNING, Status, WorkingTime, remaining, remaining_text, sla_status
 
-__all__ = ["BADGES", "NORMAL", "OVERDUE", "WARNING", "Status"]
+__all__ = ["BADGES", "NORMAL", "OVERDUE", "WARNING", "Count", "Status"]
 
 CASE_PURPOSES = ("办件", "子件")
 PURPOSES = ("办件", "环节", "补齐", "评价期", "整改", "回访")
@@ -128,14 +129,6 @@ def stands_at(entry: Entry, now: datetime) -> datetime:
 
 
 # ---------------------------------------------------------------- what the API answers
-
-
-class Count(msgspec.Struct, kw_only=True):
-    name: str
-    normal: int = 0
-    warning: int = 0
-    overdue: int = 0
-    paused: int = 0
 
 
 class Row(msgspec.Struct, kw_only=True):
@@ -422,22 +415,44 @@ def places(entry: Entry) -> dict[str, Place]:
     if entry.paused_at is not None:
         frozen, _ = status(entry, entry.paused_at)
         return {} if frozen == NORMAL else {f"frozen:{frozen}": place}
-    current = current_alerts(entry)
-    alerted = any(level != WARNING for level in current)
-    due = 0.0 if alerted else entry.deadline.timestamp()
-    warn = 0.0 if WARNING in current else entry.warning_at.timestamp() if entry.warning_at else due
-    found: dict[str, Place] = {"live": place, "due": due, "warn": min(warn, due)}
+    alerted, due, warn = _moments(entry)
+    found: dict[str, Place] = {"live": place, "due": due, "warn": warn}
     if alerted:
         found["alerted"] = place
     return found
 
 
-def _zrem(key: str, gone: str) -> Write:
-    return lambda pipe: pipe.zrem(key, gone)
+def _moments(entry: Entry) -> tuple[bool, float, float]:
+    """A running clock's (alerted past 预警, the moment it becomes 逾期, the moment it becomes 预警 or 逾期); an
+    alert of the current deadline makes its moment 0 (already)."""
+    current = current_alerts(entry)
+    alerted = any(level != WARNING for level in current)
+    due = 0.0 if alerted else entry.deadline.timestamp()
+    warn = 0.0 if WARNING in current else entry.warning_at.timestamp() if entry.warning_at else due
+    return alerted, due, min(warn, due)
 
 
-def _zadd(key: str, entries: dict[str, float]) -> Write:
-    return lambda pipe: pipe.zadd(key, entries)
+def counted(entry: Entry) -> Counted | None:
+    """What the board's counts need of the clock (None when it is not counted: stopped)."""
+    if entry.stopped_at is not None or entry.outcome:
+        return None
+    years = tuple(entry.provisional_years) if entry.provisional else ()
+    named = (entry.department, entry.item_name or entry.item_code, entry.owner_name or entry.owner)
+    if entry.paused_at is not None:
+        return Counted(group(entry.purpose) or "", *named, status(entry, entry.paused_at)[0], 0.0, 0.0, years)
+    _, due, warn = _moments(entry)
+    return Counted(group(entry.purpose) or "", *named, None, due, warn, years)
+
+
+class Standing(NamedTuple):
+    """Where a clock stood in the indexes before an event: the lists' places and its counting."""
+
+    places: dict[str, Place]
+    counted: Counted | None
+
+
+def standing(entry: Entry | None) -> Standing:
+    return Standing({}, None) if entry is None else Standing(places(entry), counted(entry))
 
 
 def clock_key(settings: HallSettings, clock_id: str) -> str:
@@ -458,6 +473,7 @@ class SlaBoard:
         self.settings = settings
         self.clock = clock or SYSTEM_CLOCK
         self.calendars = HallCalendars()
+        self.counts = Counts(self.key())
 
     def key(self, *parts: str) -> str:
         return self.settings.key("gateway", "sla", *parts)
@@ -478,7 +494,7 @@ class SlaBoard:
         raw = await txn.get(self.key("clock", clock_id))
         return None if raw is None else _entry.decode(raw)
 
-    def _save(self, txn: Txn, entry: Entry, was: Mapping[str, Place]) -> None:
+    def _save(self, txn: Txn, entry: Entry, was: Standing) -> None:
         """The entry, its place among the running clocks, and its places in the lists' indexes (``was``: where
         it stood before this event)."""
         txn.set(self.key("clock", entry.clock_id), entry)
@@ -490,17 +506,19 @@ class SlaBoard:
         for write in self.index_writes(entry, was):
             txn.write(write)
 
-    def index_writes(self, entry: Entry, was: Mapping[str, Place]) -> list[Write]:
-        """The sorted-set writes that move the clock from its places ``was`` to those of ``entry`` now."""
-        now, clock_id, writes = places(entry), entry.clock_id, list[Write]()
+    def index_writes(self, entry: Entry, standing_was: Standing) -> list[Write]:
+        """The writes that move the clock from where it stood (``standing_was``) to where ``entry`` stands now: its
+        places in the lists' sorted sets and its counting (:mod:`services.gateway.sla.counts`)."""
+        was, now, clock_id = standing_was.places, places(entry), entry.clock_id
+        writes = self.counts.writes(clock_id, standing_was.counted, counted(entry))
         for g, d in scopes(entry):
             for kind, old in was.items():
                 if kind not in now or (isinstance(old, str) and now[kind] != old):
-                    writes.append(_zrem(self.key("ix", kind, g, d), old if isinstance(old, str) else clock_id))
+                    writes.append(zrem(self.key("ix", kind, g, d), old if isinstance(old, str) else clock_id))
             for kind, new in now.items():
                 if was.get(kind) != new:
                     entries = {new: 0.0} if isinstance(new, str) else {clock_id: new}
-                    writes.append(_zadd(self.key("ix", kind, g, d), entries))
+                    writes.append(zadd(self.key("ix", kind, g, d), entries))
         return writes
 
     async def ensure_indexes(self, redis: Redis) -> None:
@@ -511,11 +529,11 @@ class SlaBoard:
             entries = await self.running(redis)
             async with redis.pipeline(transaction=False) as pipe:
                 for entry in entries:
-                    for write in self.index_writes(entry, {}):
+                    for write in self.index_writes(entry, standing(None)):
                         write(pipe)
                 await pipe.execute()
 
-        await ensure_index(redis, self.settings.key("gateway", "built-index", "sla"), build)
+        await ensure_index(redis, self.settings.key("gateway", "built-index", "sla-counts"), build)
 
     async def started(self, env: Envelope, event: timing.ClockStarted, txn: Txn) -> None:
         clock_id = event.clock_id or env.case_id
@@ -541,14 +559,14 @@ class SlaBoard:
             provisional_years=event.provisional_years,
             hall=event.hall,
         )
-        self._save(txn, entry, {})
+        self._save(txn, entry, standing(None))
         index, clock = self.key("case", env.case_id), clock_id
         txn.write(lambda pipe: pipe.hset(index, clock, event.purpose))
 
     async def paused(self, _: Envelope, event: timing.ClockPaused, txn: Txn) -> None:
         entry = await self._load(txn, event.clock_id)
         if entry is not None and entry.paused_at is None:
-            was = places(entry)
+            was = standing(entry)
             entry.paused_at, entry.pause_reason = event.paused_at, event.reason
             self._save(txn, entry, was)
 
@@ -556,7 +574,7 @@ class SlaBoard:
         entry = await self._load(txn, event.clock_id)
         if entry is None:
             return
-        was = places(entry)
+        was = standing(entry)
         if isinstance(event, timing.ClockResumed):
             entry.paused_at, entry.pause_reason = None, ""
         entry.deadline, entry.warning_at = event.promised_deadline, event.warning_at
@@ -571,7 +589,7 @@ class SlaBoard:
         entry = await self._load(txn, event.clock_id)
         if entry is None:
             return
-        was = places(entry)
+        was = standing(entry)
         old = entry.deadline
         # Alerts still due under the new times stay (they now belong to the new deadline); retracted ones go.
         entry.alerts = [
@@ -603,7 +621,7 @@ class SlaBoard:
     async def alerted(self, _: Envelope, event: timing.ClockAlerted, txn: Txn) -> None:
         entry = await self._load(txn, event.clock_id)
         if entry is not None:
-            was = places(entry)
+            was = standing(entry)
             entry.alerts.append(Alert(event.level, event.deadline))
             self._save(txn, entry, was)
 
@@ -611,7 +629,7 @@ class SlaBoard:
         entry = await self._load(txn, event.clock_id or env.case_id)
         if entry is None or entry.stopped_at is not None:
             return
-        was = places(entry)
+        was = standing(entry)
         entry.stopped_at, entry.on_time, entry.deadline = event.stopped_at, event.on_time, event.promised_deadline
         entry.paused_at, entry.outcome = None, event.outcome
         self._save(txn, entry, was)
@@ -644,13 +662,35 @@ class SlaBoard:
     async def view(
         self, redis: Redis, purpose: str = "办件", department: str = "", limit: int = DEFAULT_LIMIT
     ) -> BoardView:
-        raw = cast("dict[bytes, bytes]", await redis.hgetall(self.key("done")))
-        done = {k.decode(): int(v) for k, v in raw.items()}
-        loaded = [int(y) for y in cast("set[bytes]", await redis.smembers(self.key("loaded")))]
-        now, calendar_of = self.clock.now(), await self.calendar_of(redis)
-        running = await self.running(redis)
-        view = board(running, done, now, purpose, department, loaded=loaded, calendar_of=calendar_of, lists=False)
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(self.key("done"))
+            pipe.smembers(self.key("loaded"))
+            pipe.hgetall(self.key("calendar"))
+            raw, raw_loaded, plans = await pipe.execute()
+        done = {k.decode(): int(v) for k, v in cast("dict[bytes, bytes]", raw).items()}
+        loaded = [int(y) for y in cast("set[bytes]", raw_loaded)]
+        now = self.clock.now()
+
+        def calendar_of(hall: str) -> WorkingTime:
+            return self.calendars.calendar(cast("dict[bytes, bytes]", plans), hall)
+
         await self.ensure_indexes(redis)
+        counts = await self.counts.read(redis, purpose, department, now, loaded)
+        view = BoardView(
+            now=now,
+            purpose=purpose,
+            department=department,
+            totals=counts.totals,
+            by_department=counts.by_department,
+            by_item=counts.by_item,
+            by_clerk=counts.by_clerk,
+            warnings=[],
+            overdue=[],
+            closest=[],
+            rates=rates(done, now.astimezone(LOCAL).date()),
+            provisional_years=counts.provisional_years,
+            banner=provisional_banner(counts.provisional_years),
+        )
         totals = await self._totals(redis, purpose, department, now)  # the three lists' counts in one round trip
         pages = [
             await self.page(
