@@ -11,6 +11,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from deploy.logs import print_case
 from deploy.processes import DEMO, ROOT, SERVICES, Launcher, instance
 from deploy.rebuild import rebuild as rebuild_from_kafka
 from services.counterpart.app import enabled as counterpart_enabled
@@ -132,7 +133,9 @@ def _health_line(launcher: Launcher, name: str) -> str:
     return "unhealthy: " + "; ".join(str(p) for p in problems) if problems else f"unhealthy {body}"
 
 
-def logs(home: Path, service: str | None, lines: int) -> int:
+def logs(home: Path, service: str | None, lines: int, *, case: str | None = None, as_json: bool = False) -> int:
+    if case:  # one case's lines from every service's log, in time order (deploy/logs.py)
+        return print_case(home / "logs", case, as_json=as_json)
     names = [service] if service else [*ORDER, *DEMO]
     for name in names:
         path = Launcher(home).log_file(name)
@@ -168,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     log_parser = sub.add_parser("logs")
     log_parser.add_argument("service", nargs="?", choices=ORDER)
     log_parser.add_argument("-n", "--lines", type=int, default=50)
+    log_parser.add_argument("--case", metavar="NO", help="one case's lines from every service's log, in time order")
+    log_parser.add_argument("--json", action="store_true", help="with --case: the JSON lines as written")
     sub.add_parser("rebuild").add_argument("service", choices=ORDER)
     args = parser.parse_args(argv)
     if args.command == "rebuild":
@@ -184,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         return down(args.home)
     if args.command == "status":
         return status(args.home)
-    return logs(args.home, args.service, args.lines)
+    return logs(args.home, args.service, args.lines, case=args.case, as_json=args.json)
 
 
 if __name__ == "__main__":

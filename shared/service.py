@@ -87,6 +87,7 @@ def serve(runtime: ServiceRuntime) -> None:
         host=settings.http_host,
         port=settings.http_port,
         log_level="warning",
+        log_config=None,  # uvicorn's records go to the root logger: JSON lines (shared/logs.py)
         loop=EVENT_LOOP,
         timeout_graceful_shutdown=2,  # open HTTP requests (/health) do not hold the shutdown up
     )

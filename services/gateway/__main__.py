@@ -14,5 +14,6 @@ uvicorn.run(
     host=settings.http_host,
     port=settings.http_port,
     log_level="warning",
+    log_config=None,  # uvicorn's records go to the root logger: JSON lines (shared/logs.py)
     loop=EVENT_LOOP,
 )

@@ -23,7 +23,7 @@ from tests.support import eventually
 pytestmark = pytest.mark.e2e
 CASES = 30
 PATIENCE_S = 120.0  # a killed member's partitions move on only after its session times out
-ASSIGNED = re.compile(r"newly assigned partitions \{(.+?)\} for group (\S+)")
+ASSIGNED = re.compile(r"newly assigned partitions \{(.+?)\} for group ([^\s\"]+)")  # a JSON line's message
 
 
 async def next_step(client: httpx.AsyncClient, case_no: str, done: set[str]) -> str | None:
