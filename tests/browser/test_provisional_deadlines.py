@@ -7,6 +7,7 @@ A gateway of its own namespace is served; this test publishes the other services
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 
 import httpx
@@ -65,6 +66,7 @@ async def test_a_provisional_receipt_and_the_case_page_after_the_revision(
         await kiosk.fill("#l-id", ID_NUMBER)
         await kiosk.press("#l-id", "Enter")
         await expect(kiosk.locator("#l-deadline")).to_contain_text("（暂定，以国务院公布的放假安排为准）")
+        await expect(kiosk.locator("#l-limit")).to_have_text(re.compile(r"^办理时限：正常，剩余 \d+\.\d 个工作日$"))
         await snap(kiosk, "provisional-kiosk")
     finally:
         await terminal.close()

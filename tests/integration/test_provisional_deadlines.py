@@ -79,10 +79,16 @@ async def test_every_deadline_api_marks_provisional_deadlines_and_follows_their_
     )
     summaries = [e["summary"] for e in shown["timeline"]]
     assert "开始计时，承诺办结时间 2027-01-04 17:30（暂定，以国务院公布的放假安排为准）" in summaries
+    # The case's own clock now, in the hall's working time, as the board reckons it.
+    limit = shown["time_limit"]
+    assert (limit["status"], limit["deadline"], limit["provisional"]) == ("正常", "2027-01-04T17:30:00+08:00", True)
+    assert limit["remaining"] == f"剩余 {limit['remaining_days']:.1f} 个工作日"
+    assert limit["remaining_days"] > 1
 
     lookup = await got(client, "/api/lookup", "kiosk-01", case_no=CASE_NO, id_number=ID_NUMBER)
     assert lookup is not None
     assert (lookup["provisional"], lookup["provisional_years"], lookup["revised_from"]) == (True, [2027], None)
+    assert lookup["time_limit"]["remaining"] == limit["remaining"]
     assert "deadline_note" not in lookup
 
     async def inbox() -> dict[str, Any] | None:
@@ -116,6 +122,8 @@ async def test_every_deadline_api_marks_provisional_deadlines_and_follows_their_
     lookup = await got(client, "/api/lookup", "kiosk-01", case_no=CASE_NO, id_number=ID_NUMBER)
     assert lookup is not None
     assert (lookup["promised_deadline"], lookup["provisional"]) == ("2027-01-06T17:30:00+08:00", False)
+    assert lookup["time_limit"]["remaining_days"] > limit["remaining_days"]  # two days later, and not 暂定
+    assert not lookup["time_limit"]["provisional"]
     assert any(s["summary"].startswith("期限更正：") for s in lookup["steps"])
 
     step = await eventually(inbox)

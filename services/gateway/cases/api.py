@@ -26,12 +26,14 @@ from services.gateway.context import Gateway, HallDep, Req, answer
 from services.gateway.desk.dossier import Dossiers
 from services.gateway.desk.prereview import PreSubmitted
 from services.gateway.openapi import COMMAND, Submitted, documented, success
+from services.gateway.sla.board import SlaBoard
 from services.gateway.steps.workbench import Workbench
 from shared import topics
 from shared.pii import Pii, for_settings
 
 DossiersDep = NamedDependency[Dossiers]
 WorkbenchDep = NamedDependency[Workbench]
+SlaDep = NamedDependency[SlaBoard]
 
 
 IDEMPOTENCY_TTL_S = 7 * 24 * 3600
@@ -122,6 +124,8 @@ class CaseController(Controller):
         summary="办件进度与全程时间线",
         description="状态与时间线；登录的工作人员另可看到受理信息（dossier）：承诺办结时间、容缺待补齐材料及补齐期限、"
         "一件事各子件及其时限。时间由计时服务计算，未算出前为空。"
+        "time_limit：办件时限的当前状态（正常/预警/逾期）与按工作日计的剩余时间（“剩余 1.5 个工作日”），"
+        "计时前与办结后为空。"
         "依赖尚未公布放假安排年份的期限为暂定（provisional: true，provisional_years 列出年份）；"
         "该年放假安排公布后期限更正，时间线记“期限更正”，revised_from 为原暂定时间。"
         "须登录且有权查看该办件：本场所的窗口人员（旗政务服务中心可看全旗办件）、有本部门办理环节的审批人员、"
@@ -130,7 +134,14 @@ class CaseController(Controller):
         **documented(404),
     )
     async def show(
-        self, request: Req, case_no: FromPath[str], hall: HallDep, dossiers: DossiersDep, workbench: WorkbenchDep
+        self,
+        *,
+        request: Req,
+        case_no: FromPath[str],
+        hall: HallDep,
+        dossiers: DossiersDep,
+        workbench: WorkbenchDep,
+        sla: SlaDep,
     ) -> CaseView:
         user = access.caller(hall, request, Action.CASE_READ)
         case_id = await hall.case_id(case_no)
@@ -139,7 +150,12 @@ class CaseController(Controller):
         # Staff who act on the case see the applicant's ID number whole; operators see it masked.
         dossier = await dossiers.get(hall.redis, case_id, whole=user.role in ("clerk", "staff", "supervisor"))
         return CaseView(
-            case_id=case_id, case_no=case_no, state=current_state(entries), timeline=entries, dossier=dossier
+            case_id=case_id,
+            case_no=case_no,
+            state=current_state(entries),
+            timeline=entries,
+            dossier=dossier,
+            time_limit=await sla.case_limit(hall.redis, case_id),
         )
 
     # 统一窗口出件 (POST /api/deliveries/{case_no}) lives in the delivery feature (services/gateway/delivery).

@@ -9,6 +9,7 @@ import msgspec
 from services.gateway.cases.timeline import TimelineEntry
 from services.gateway.context import In
 from services.gateway.desk.dossier import Dossier
+from services.gateway.sla.board import CaseLimit
 from services.gateway.text import check_limit
 from shared.pii import Pii
 
@@ -106,6 +107,9 @@ class CaseView(msgspec.Struct, frozen=True, kw_only=True):
     timeline: list[TimelineEntry]
     # For signed-in staff: the receipt's facts, with the promised and 补齐 deadlines once timing has them.
     dossier: Dossier | None = None
+    # The case's own clock now: 正常 / 预警 / 逾期 and the working time left ("剩余 1.5 个工作日"); None before timing
+    # started it and once it stopped.
+    time_limit: CaseLimit | None = None
 
 
 # Commands as published to Kafka: the gateway's own copies of what the owning services accept.

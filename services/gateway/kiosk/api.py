@@ -26,6 +26,7 @@ from services.gateway.context import Gateway, HallDep, Req
 from services.gateway.desk.dossier import Dossiers
 from services.gateway.desk.prereview import PreReviews, is_prereview_number
 from services.gateway.openapi import COMMAND, Supplemented, documented, success
+from services.gateway.sla.board import CaseLimit, SlaBoard
 from services.gateway.steps.returns import owed_after_return
 from services.gateway.steps.returns import supplement as supplement_returned
 from services.gateway.users import User
@@ -34,6 +35,7 @@ from shared import topics
 
 DossiersDep = NamedDependency[Dossiers]
 PreReviewsDep = NamedDependency[PreReviews]
+SlaDep = NamedDependency[SlaBoard]
 
 
 class Step(msgspec.Struct, frozen=True, kw_only=True):
@@ -82,6 +84,9 @@ class Progress(msgspec.Struct, frozen=True, kw_only=True):
     returned: list[intake.Material] = []  # 退回补正: what the returned steps ask for, all at once
     return_deadline: datetime | None = None  # the return's limit; after it, 退件
     agent_id_masked: str = ""
+    # The promised time now: 正常 / 预警 / 逾期 and the working days left ("剩余 1.5 个工作日"); None before timing
+    # started the case's clock and once it stopped.
+    time_limit: CaseLimit | None = None
 
 
 def public_summary(entry: TimelineEntry) -> str:
@@ -135,6 +140,7 @@ class KioskController(Controller):
         hall: HallDep,
         dossiers: DossiersDep,
         prereviews: PreReviewsDep,
+        sla: SlaDep,
         case_no: FromQuery[str],
         id_number: FromQuery[str],
     ) -> Progress:
@@ -177,6 +183,7 @@ class KioskController(Controller):
             supplement_deadline=dossier.supplement_deadline,
             supplement_provisional=dossier.supplement_provisional,
             suspended=dossier.suspended,
+            time_limit=await sla.case_limit(hall.redis, case_id),
             children=[
                 ChildProgress(
                     case_no=c.case_no,

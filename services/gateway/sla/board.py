@@ -199,6 +199,18 @@ class ClockPage(msgspec.Struct, kw_only=True):
     next_cursor: str | None = None
 
 
+class CaseLimit(msgspec.Struct, frozen=True, kw_only=True):
+    """The case's own clock (办件) at this moment, as the case page and the kiosk's 进度查询 show it."""
+
+    status: Status
+    remaining: str  # "剩余 1.5 个工作日" / "已超期 0.5 个工作日", in the hall's working time
+    remaining_days: float
+    deadline: datetime
+    provisional: bool = False
+    paused: bool = False
+    pause_reason: str = ""
+
+
 class CaseClocks(msgspec.Struct, kw_only=True):
     case_id: str
     case_no: str
@@ -830,4 +842,23 @@ class SlaBoard:
             case_no=case_no,
             clocks=[row(e, now, calendar_of(e.hall)) for e in entries if e.stopped_at is None],
             stopped=[e for e in entries if e.stopped_at is not None],
+        )
+
+    async def case_limit(self, redis: Redis, case_id: str) -> CaseLimit | None:
+        """The case's running 办件 clock now (None before timing started it and after it stopped)."""
+        ids = cast("dict[bytes, bytes]", await redis.hgetall(self.key("case", case_id)))
+        mine = [clock_id.decode() for clock_id, purpose in ids.items() if purpose.decode() == "办件"]
+        running = [e for e in await self._entries(redis, mine) if e.stopped_at is None and not e.outcome]
+        if not running:
+            return None
+        entry = running[0]
+        shown = row(entry, self.clock.now(), (await self.calendar_of(redis))(entry.hall))
+        return CaseLimit(
+            status=shown.status,
+            remaining=shown.remaining,
+            remaining_days=shown.remaining_days,
+            deadline=shown.deadline,
+            provisional=shown.provisional,
+            paused=shown.paused,
+            pause_reason=shown.pause_reason,
         )

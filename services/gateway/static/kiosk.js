@@ -134,6 +134,11 @@
   });
 
   // ------------------------------------------------------------ 进度查询
+  // The promised time now, in working days ("剩余 1.5 个工作日"), and 暂停 while a special procedure runs.
+  const limitNow = (limit) =>
+    limit
+      ? `<p id="l-limit" class="sla-${esc(limit.status)}">办理时限：${esc(limit.status)}，${esc(limit.remaining)}${limit.paused ? `（${esc(limit.pause_reason || "特别程序")}期间暂停计时）` : ""}</p>`
+      : "";
   $("#k-lookup").addEventListener("submit", async (event) => {
     event.preventDefault();
     const { status, body } = await lookup($("#l-case").value.trim(), $("#l-id").value.trim());
@@ -147,7 +152,7 @@
     out.innerHTML = `<h2 id="l-state">${esc(body.item_name)}：${esc(body.state)}</h2>
       <p>办件编号 ${esc(body.case_no)} · 申请人 ${esc(body.applicant_name)}（${esc(body.id_masked)}）</p>
       ${body.checks && body.checks.length ? `<p>窗口人员将核对：</p><ol id="l-checks">${body.checks.map((c) => `<li>${esc(c)}</li>`).join("")}</ol>` : ""}
-      ${body.outcome === "待预审" ? "" : body.outcome === "待补正" ? `<p class="notice">${esc(body.reason)}</p>` : body.outcome === "受理" ? `<p>承诺办结时间：<span id="l-deadline">${esc(promised)}</span>${revised}</p>` : `<p>不予受理：${esc(body.reason)}</p>`}
+      ${body.outcome === "待预审" ? "" : body.outcome === "待补正" ? `<p class="notice">${esc(body.reason)}</p>` : body.outcome === "受理" ? `<p>承诺办结时间：<span id="l-deadline">${esc(promised)}</span>${revised}</p>${limitNow(body.time_limit)}` : `<p>不予受理：${esc(body.reason)}</p>`}
       ${body.owed.length ? `<p class="notice">待补齐材料：${body.owed.map((m) => esc(m.name)).join("、")}（期限 ${esc(deadline(body.supplement_deadline, body.supplement_provisional))}）</p>` : ""}
       ${body.suspended ? `<p class="notice">${esc(body.suspended)}</p>` : ""}
       ${(body.returned || []).length ? `<p class="notice" id="l-returned">退回补正：${body.returned.map((m) => esc(m.name)).join("、")}（期限 ${esc(when(body.return_deadline))}，可在本机“补齐材料”中补交）</p>` : ""}
