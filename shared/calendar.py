@@ -150,6 +150,7 @@ class WorkingCalendar:
         self.years = years
         self.hours_per_day = sum(_hours(a, b) for a, b in sessions)
         self.day_seconds = self.hours_per_day * 3600
+        self._counts: dict[int, list[int]] = {}  # year → running count of its working days (years never change)
 
     # ------------------------------------------------------------------ days
 
@@ -233,21 +234,50 @@ class WorkingCalendar:
     # ------------------------------------------------------------------ working time
 
     def working_seconds(self, a: datetime, b: datetime) -> float:
-        """Office time between two instants (0 when ``b`` is not after ``a``)."""
+        """Office time between two instants (0 when ``b`` is not after ``a``): the office time left on ``a``'s day
+        and used on ``b``'s, and a whole day's for each working day between (counted per year, not day by day)."""
         a, b = a.astimezone(LOCAL), b.astimezone(LOCAL)
         if b <= a:
             return 0.0
+        first, last = a.date(), b.date()
+        if first == last:
+            return self._office_seconds(first, a, b)
+        between = self.working_days(first + timedelta(days=1), last)
+        return self._office_seconds(first, a, b) + between * self.day_seconds + self._office_seconds(last, a, b)
+
+    def _office_seconds(self, day: date, a: datetime, b: datetime) -> float:
+        """Office time of ``day`` inside [a, b]."""
+        if not self.is_working_day(day):
+            return 0.0
         total = 0.0
-        day = a.date()
-        while day <= b.date():
-            if self.is_working_day(day):
-                for open_at, close_at in self.sessions:
-                    begin = max(a, datetime.combine(day, open_at, LOCAL))
-                    end = min(b, datetime.combine(day, close_at, LOCAL))
-                    if end > begin:
-                        total += (end - begin).total_seconds()
-            day += timedelta(days=1)
+        for open_at, close_at in self.sessions:
+            begin = max(a, datetime.combine(day, open_at, LOCAL))
+            end = min(b, datetime.combine(day, close_at, LOCAL))
+            if end > begin:
+                total += (end - begin).total_seconds()
         return total
+
+    def working_days(self, start: date, end: date) -> int:
+        """How many working days there are from ``start`` up to, not including, ``end``."""
+        count = 0
+        while start < end:
+            new_year = date(start.year + 1, 1, 1)
+            stop = min(end, new_year)
+            running, first = self._running_count(start.year), date(start.year, 1, 1)
+            count += running[(stop - first).days] - running[(start - first).days]
+            start = stop
+        return count
+
+    def _running_count(self, year: int) -> list[int]:
+        """``[n]``: the working days among the year's first n days (built once per year and calendar)."""
+        running = self._counts.get(year)
+        if running is None:
+            running, day = [0], date(year, 1, 1)
+            while day.year == year:
+                running.append(running[-1] + self.is_working_day(day))
+                day += timedelta(days=1)
+            self._counts[year] = running
+        return running
 
     def add_working(self, start: datetime, seconds: float) -> datetime:
         """``seconds`` of office time after ``start``; 0 leaves ``start`` as it is."""

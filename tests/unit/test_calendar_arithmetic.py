@@ -202,3 +202,27 @@ def test_limits_and_office_hours_are_read_from_text() -> None:
         parse_sessions(["9点到12点"])
     with pytest.raises(ValueError, match="不重叠"):
         WorkingCalendar(parse_sessions(["13:00-17:00", "09:00-14:00"]))
+
+
+def office_time_day_by_day(calendar: WorkingCalendar, a: datetime, b: datetime) -> float:
+    """The definition: each day's sessions clipped to [a, b], summed over every working day."""
+    a, b = a.astimezone(LOCAL), b.astimezone(LOCAL)
+    total, day = 0.0, a.date()
+    while day <= b.date():
+        if calendar.is_working_day(day):
+            for open_at, close_at in calendar.sessions:
+                begin = max(a, datetime.combine(day, open_at, LOCAL))
+                end = min(b, datetime.combine(day, close_at, LOCAL))
+                total += max(0.0, (end - begin).total_seconds())
+        day += timedelta(days=1)
+    return total
+
+
+@settings(max_examples=300, deadline=None)
+@given(calendar=CALENDARS, a=INSTANTS, b=INSTANTS)
+def test_working_seconds_counted_per_year_equal_summing_every_day(
+    calendar: WorkingCalendar, a: datetime, b: datetime
+) -> None:
+    """Whole days between the two instants are counted from a running count per year (a remaining-time read on
+    the board is O(years), not O(days)): the same office time as the day-by-day definition, across new years."""
+    assert calendar.working_seconds(a, b) == pytest.approx(office_time_day_by_day(calendar, a, b) if b > a else 0.0)
