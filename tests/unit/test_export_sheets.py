@@ -63,3 +63,19 @@ def test_a_bad_format_is_a_400_naming_it() -> None:
         checked_format("xls")
     assert refused.value.status_code == 400
     assert refused.value.detail == "未知的导出格式：xls（可选：csv、xlsx）"
+
+
+async def test_typed_text_is_never_a_formula(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sheets, "MOST_ROWS", 100)
+
+    async def typed() -> AsyncIterator[Row]:
+        yield ['=HYPERLINK("http://x","点我")', "+1", "-2", "@SUM(A1)", "正常", -3]
+
+    data = b"".join([chunk async for chunk in csv_chunks([Table("t", ("a", "b", "c", "d", "e", "f"), typed())])])
+    row = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))[1]
+    assert row == ['\'=HYPERLINK("http://x","点我")', "'+1", "'-2", "'@SUM(A1)", "正常", "-3"]
+    book = load_workbook(io.BytesIO(await xlsx_bytes([Table("t", ("a",), typed())])))
+    cell = book["t"]["A2"]
+    assert cell.data_type == "s"
+    assert cell.value == '=HYPERLINK("http://x","点我")'
+    assert book["t"]["F2"].value == -3

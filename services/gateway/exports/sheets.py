@@ -71,6 +71,9 @@ def disposition(name: str, ascii_name: str) -> str:
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 def text(cell: Cell) -> str:
     if cell is None:
         return ""
@@ -78,6 +81,8 @@ def text(cell: Cell) -> str:
         return f"{cell * 100:.1f}%"
     if isinstance(cell, datetime):
         return f"{cell.astimezone(LOCAL):%Y-%m-%d %H:%M}"
+    if isinstance(cell, str) and cell.startswith(FORMULA_START):
+        return "'" + cell  # text people typed (a rating, a reply) is never a formula to the spreadsheet
     return str(cell)
 
 
@@ -123,6 +128,8 @@ def _cell(sheet: WriteOnlyWorksheet, value: Cell) -> XlCell:
         cell.number_format = "yyyy-mm-dd hh:mm"
     else:
         cell = WriteOnlyCell(sheet, value=value)
+        if isinstance(value, str):
+            cell.data_type = "s"  # openpyxl takes "=…" for a formula: text people typed stays text
     return cell
 
 
