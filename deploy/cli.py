@@ -87,7 +87,7 @@ def up(home: Path, counts: dict[str, int] | None = None) -> int:
     print(f"  gateway API   http://127.0.0.1:{port}/api/cases")
     print(f"  OpenAPI docs  http://127.0.0.1:{port}/schema")
     print(f"  health        http://127.0.0.1:{port}/health")
-    print(f"  logs          {home / 'logs'}   (./hall logs [service])")
+    print(f"  logs          {home / 'logs'}   (./hall logs [service], ./hall logs --case NO)")
     if counterpart_enabled():
         print(f"  跨省通办       http://127.0.0.1:{port}/ops/external   (demo counterpart; HALL_COUNTERPART=off)")
     return 0
