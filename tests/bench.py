@@ -38,6 +38,7 @@ from tests.bench_open import (
     GOAL_P99_S,
     Follower,
     LifecycleFailed,
+    RateResult,
     client_for,
     cpu_matrix,
     finished_requests,
@@ -50,6 +51,7 @@ from tests.bench_open import (
 # Kafka hops on a lifecycle's critical path: submit (command, reply), CaseAccepted to routing, StepOpened to
 # the gateway, decision (command, reply), delivery (command, reply), rating (command, reply).
 HOPS = 10
+PARTITIONS = 6  # per hop topic
 # How often a lifecycle asks the gateway whether the next step is ready; every ask costs the gateway too.
 POLL_S = 0.05
 WARM_UP = 16
@@ -83,12 +85,27 @@ async def bare_pipeline(
 ) -> tuple[float, CpuUse | None]:
     """N messages through HOPS relays (consume, produce with acks=all, commit), at most ``concurrency`` in flight:
     the seconds it took, and the CPU ``processes`` (the bench's own, which runs the relays, and Kafka) spent."""
+    # A new topic's leaders take a moment; aiokafka logs each retry meanwhile.
+    quiet, level = logging.getLogger("aiokafka"), logging.getLogger("aiokafka").level
+    quiet.setLevel(logging.CRITICAL)
+    try:
+        return await _bare_pipeline(settings, n, concurrency, processes)
+    finally:
+        quiet.setLevel(level)
+
+
+async def _bare_pipeline(
+    settings: HallSettings, n: int, concurrency: int, processes: Processes | None
+) -> tuple[float, CpuUse | None]:
     run = f"{settings.namespace}.bench.{uuid.uuid4().hex[:6]}"
     names = [f"{run}.hop{i}" for i in range(HOPS + 1)]
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
     await admin.start()
-    await admin.create_topics([NewTopic(name, 6, 1) for name in names])
-    await admin.close()
+    await admin.create_topics([NewTopic(name, PARTITIONS, 1) for name in names])
+    try:
+        await _leaders_elected(admin, names)
+    finally:
+        await admin.close()
     servers = settings.kafka_bootstrap_servers
     producer = AIOKafkaProducer(bootstrap_servers=servers, acks="all", enable_idempotence=True)
     await producer.start()
@@ -133,7 +150,7 @@ async def bare_pipeline(
             await producer.send_and_wait(names[0], b"{}", key=key)
             await done
 
-    await asyncio.sleep(3)  # let every relay join its group before the clock starts
+    await _assigned(consumers)  # every relay in its group, with every partition, before the clock starts
     before = processes.snapshot() if processes else {}
     started = time.perf_counter()
     await asyncio.gather(*(one(i) for i in range(n)))
@@ -152,6 +169,34 @@ async def bare_pipeline(
         await consumer.stop()
     await producer.stop()
     return elapsed, cpu
+
+
+async def _leaders_elected(admin: AIOKafkaAdminClient, names: list[str], timeout_s: float = 60.0) -> None:
+    """Until every partition of the new topics has a leader: a consumer that joins its group before its topic is
+    known is assigned nothing until its next metadata refresh (five minutes), and the pipeline would stall."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        topics = await admin.describe_topics(names)
+        ready = [
+            t["topic"]
+            for t in topics
+            if not t["error_code"]
+            and len(t["partitions"]) == PARTITIONS
+            and all(p["leader"] >= 0 for p in t["partitions"])
+        ]
+        if len(ready) == len(names):
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"bare pipeline: no leaders for {sorted(set(names) - set(ready))} in {timeout_s:g} s")
+        await asyncio.sleep(0.2)
+
+
+async def _assigned(consumers: list[AIOKafkaConsumer], timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while any(len(c.assignment()) < PARTITIONS for c in consumers):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"bare pipeline: relays not assigned their partitions in {timeout_s:g} s")
+        await asyncio.sleep(0.1)
 
 
 def hall_processes(home: Path) -> Processes:
@@ -213,8 +258,8 @@ async def rates_ladder(
     warm_up: int = WARM_UP,
     bare_n: int | None = None,
     poll_s: float = POLL_S,
-) -> None:
-    """``./hall bench --rates 20,50,100``, printed."""
+) -> tuple[list[RateResult], Counter[str]]:
+    """``./hall bench --rates 20,50,100``, printed; returns each rate's result and every request sent, by route."""
     listed = ", ".join(f"{r:g}" for r in sorted(rates))
     print(
         f"hall bench: open loop at {listed} lifecycles/s, each rate held {hold_s:g} s "
@@ -222,7 +267,7 @@ async def rates_ladder(
     )
     if warm_up:
         await hall_lifecycles(warm_up, min(warm_up, 8), base_url, poll_s)
-    results, _ = await open_loop(base_url, rates, hold_s=hold_s, drain_s=drain_s, poll_s=poll_s, processes=processes)
+    results, sent = await open_loop(base_url, rates, hold_s=hold_s, drain_s=drain_s, poll_s=poll_s, processes=processes)
     best = highest_sustained(results)
     tried = ", ".join(f"{r.rate:g}/s" for r in results)
     if best is None:
@@ -242,6 +287,7 @@ async def rates_ladder(
     bare_s, bare_cpu = await bare_pipeline(settings, bare_n, concurrency, processes.only((BENCH, "kafka")))
     print(f"(bare pipeline at {concurrency} in flight, as the hall had at {shown.rate:g}/s)")
     print_bare(bare_n, concurrency, bare_s, bare_cpu, shown.rate)
+    return results, sent
 
 
 def rate_list(text: str) -> list[float]:
@@ -255,8 +301,6 @@ def rate_list(text: str) -> list[float]:
 
 
 async def main(args: argparse.Namespace) -> None:
-    # A new topic's leaders take a moment; aiokafka logs each retry meanwhile.
-    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     settings = load_settings()
     base_url = f"http://127.0.0.1:{SERVICES['gateway']}"
     processes = hall_processes(Path(os.environ.get("HALL_HOME") or ROOT / ".hall"))
