@@ -47,8 +47,8 @@ class DeskController(Controller):
         """我的办件, newest first, a page at a time from the clerk's own index (``owned:{clerk}``)."""
         user = hall.users.page_user(request, "clerk")
         found = await zpage(hall.redis, dossiers.key("owned", user.id), checked_limit(limit), cursor, newest_first=True)
-        cases = [d for d in [await dossiers.get(hall.redis, case_id) for case_id in found.ids] if d is not None]
-        states = {d.case_id: current_state(await hall.timeline.entries(hall.redis, d.case_id)) for d in cases}
+        cases = await dossiers.many(hall.redis, found.ids)
+        states = await hall.timeline.states(hall.redis, [d.case_id for d in cases])
         context = {"user": user, "cases": cases, "states": states, **HELPERS}
         context |= {"total": found.total, "next_cursor": found.next_cursor, "first_page": not cursor, "limit": limit}
         # 一次告知书 this clerk issued (reprintable), and the window's counts: the banner hall's clerks see the

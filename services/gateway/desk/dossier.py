@@ -8,8 +8,9 @@ sealed with AES-GCM, opened only for staff acting on the case: ``get(..., whole=
 ``owned:{clerk}`` the clerk's cases by time (首问负责). An agent (代理人) is kept like the applicant: masked,
 sealed (``agentidsealed``) and as a keyed hash (``agentidhash``: the lookup takes the applicant's or the agent's
 number). 一次告知书: ``onetime:{no}`` each notice (the missing list and reasons; ID numbers masked),
-``onetime-owned:{clerk}`` the clerk's notices by time; ``intake-counts`` a hash of
-``{date}|{point}|{受理, 一次告知, 不予受理}`` counts. A deadline is kept with whether it is provisional (暂定:
+``onetime-owned:{clerk}`` the clerk's notices by time; ``intake-tally`` a hash of
+``{day, month or year}|{point, or * for all}|{受理, 一次告知, 不予受理}`` counters (``intake-counts``, per day only,
+is what older namespaces kept: summed into the tallies once). A deadline is kept with whether it is provisional (暂定:
 a year without an official holiday schedule) and, once ``DeadlineRevised`` replaced it, the time it replaced.
 Old ``ClockRefused`` records are not kept: the receipt says 计算中 until timing computes the deadline. A case number
 leads to its case id through the case timeline's index, as everywhere in the gateway. The applicant's ID number
@@ -22,11 +23,12 @@ import hashlib
 import hmac
 import re
 from datetime import date, datetime
-from typing import cast
+from typing import Any, cast
 
 import msgspec
 from redis.asyncio import Redis
 
+from services.gateway.paging import ensure_index
 from services.gateway.views import intake, timing
 from shared.envelope import Envelope
 from shared.kafka import HandlerTable, Route
@@ -166,6 +168,15 @@ def mask(number: str) -> str:
     return number[:6] + "*" * max(0, len(number) - 10) + number[-4:] if len(number) > 10 else "*" * len(number)
 
 
+ALL_POINTS = "*"  # the tallies' point for every point together (全旗)
+
+
+def tally_fields(day: date, point: str, kind: str) -> list[str]:
+    """The counters one intake act adds to: its day, month and year, for its point and for all points."""
+    periods = (day.isoformat(), day.isoformat()[:7], day.isoformat()[:4])
+    return [f"{period}|{where}|{kind}" for period in periods for where in (point, ALL_POINTS)]
+
+
 class Dossiers:
     def __init__(self, settings: HallSettings) -> None:
         self.settings = settings
@@ -210,8 +221,13 @@ class Dossiers:
         self._count(txn, dossier.at, point or dossier.point_name, dossier.outcome)
 
     def _count(self, txn: Txn, at: datetime, point: str, kind: str) -> None:
-        counts, field = self.key("intake-counts"), f"{at.astimezone(LOCAL).date().isoformat()}|{point}|{kind}"
-        txn.write(lambda pipe: pipe.hincrby(counts, field, 1))
+        counts, fields = self.key("intake-tally"), tally_fields(at.astimezone(LOCAL).date(), point, kind)
+
+        def count(pipe: Any) -> None:
+            for field in fields:
+                pipe.hincrby(counts, field, 1)
+
+        txn.write(count)
 
     def _agent(
         self,
@@ -346,6 +362,14 @@ class Dossiers:
             )
             self._put(txn, env.case_id, field, msgspec.json.encode(deadline))
 
+    async def many(self, redis: Redis, case_ids: list[str]) -> list[Dossier]:
+        """The dossiers of a page of cases, in order, read in one round trip (ID numbers masked)."""
+        async with redis.pipeline(transaction=False) as pipe:
+            for case_id in case_ids:
+                pipe.hgetall(self.key("dossier", case_id))
+            found = [_assemble(fields) for fields in cast("list[dict[bytes, bytes]]", await pipe.execute())]
+        return [dossier for dossier in found if dossier is not None]
+
     async def get(self, redis: Redis, case_id: str, *, whole: bool = False) -> Dossier | None:
         """The dossier; ``whole``: with the applicant's whole ID number, for staff who act on the case."""
         fields = cast("dict[bytes, bytes]", await redis.hgetall(self.key("dossier", case_id)))
@@ -382,24 +406,29 @@ class Dossiers:
         return [_notice.decode(raw) for raw in raws if raw is not None]
 
     async def counts(self, redis: Redis, today: date, point_name: str = "") -> list[IntakeCount]:
-        """受理数, 一次告知数 and 不予受理数 today, this month and this year, of one point (by name) or all."""
+        """受理数, 一次告知数 and 不予受理数 today, this month and this year, of one point (by name) or all: nine
+        counters (``intake-tally``: per day, month and year, per point and for all), whatever the history."""
+        await ensure_index(redis, self.key("built-index", "intake-tally"), lambda: self._tally_from_days(redis))
+        periods = (("今日", today.isoformat()), ("本月", today.isoformat()[:7]), ("本年", today.isoformat()[:4]))
+        point, kinds = point_name or ALL_POINTS, ("受理", "一次告知", "不予受理")
+        fields = [f"{period}|{point}|{kind}" for _, period in periods for kind in kinds]
+        raw = cast("list[bytes | None]", await redis.hmget(self.key("intake-tally"), fields))
+        values = [int(v) if v is not None else 0 for v in raw]
+        return [
+            IntakeCount(period=label, accepted=values[3 * n], notices=values[3 * n + 1], refused=values[3 * n + 2])
+            for n, (label, _) in enumerate(periods)
+        ]
+
+    async def _tally_from_days(self, redis: Redis) -> None:
+        """A namespace kept before the tallies: sum its per-day counts (``intake-counts``) into them, once."""
         raw = cast("dict[bytes, bytes]", await redis.hgetall(self.key("intake-counts")))
-        periods = (("今日", today), ("本月", today.replace(day=1)), ("本年", today.replace(month=1, day=1)))
-        found = []
-        for label, first in periods:
-            count = IntakeCount(period=label)
-            for field, value in raw.items():
-                day, point, kind = field.decode().split("|", 2)
-                if not first.isoformat() <= day <= today.isoformat() or (point_name and point != point_name):
-                    continue
-                if kind == "受理":
-                    count.accepted += int(value)
-                elif kind == "一次告知":
-                    count.notices += int(value)
-                elif kind == "不予受理":
-                    count.refused += int(value)
-            found.append(count)
-        return found
+        tally: dict[str, int] = {}
+        for field, value in raw.items():
+            day, point, kind = field.decode().split("|", 2)
+            for counted in tally_fields(date.fromisoformat(day), point, kind):
+                tally[counted] = tally.get(counted, 0) + int(value)
+        if tally:
+            await redis.hset(self.key("intake-tally"), mapping=cast("Any", tally))
 
     async def owned(self, redis: Redis, owner: str, limit: int = 100) -> list[Dossier]:
         """The clerk's cases (首问负责), newest first."""
