@@ -5,7 +5,9 @@ over the real Kafka and Redis: a real case and a real bad rating of its 受理 a
 from __future__ import annotations
 
 import csv
+import html
 import io
+import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -179,7 +181,7 @@ async def test_a_bad_format_is_a_400_naming_it_and_a_role_without_the_list_a_403
 async def test_the_pages_offer_both_exports_with_their_filters(hall: InProcessHall) -> None:
     pages = {
         "/sla?purpose=环节": "/api/sla/board/export?purpose=%E7%8E%AF%E8%8A%82&amp;department=&amp;format=xlsx",
-        "/ratings/stats?by=item": "/api/ratings/stats/export?by=item&amp;",
+        "/ratings/stats?by=item&since=2026-11-01&clerk=": "/api/ratings/stats/export?by=item&amp;since=2026-11-01&amp;",
         "/ratings/desk?status=整改中": "/api/ratings/followups/export?status=%E6%95%B4%E6%94%B9%E4%B8%AD&amp;format=",
     }
     for page, link in pages.items():
@@ -189,3 +191,6 @@ async def test_the_pages_offer_both_exports_with_their_filters(hall: InProcessHa
         assert "导出 Excel" in response.text
         assert link in response.text, page
         assert "最多 10000 行" in response.text
+        for href in re.findall(r'href="(/api/[^"]+/export\?[^"]+)"', response.text):  # the links work as given
+            exported = await hall.client.get(html.unescape(href), headers=OPERATOR)
+            assert exported.status_code == 200, (href, exported.text)
