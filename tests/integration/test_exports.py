@@ -194,3 +194,13 @@ async def test_the_pages_offer_both_exports_with_their_filters(hall: InProcessHa
         for href in re.findall(r'href="(/api/[^"]+/export\?[^"]+)"', response.text):  # the links work as given
             exported = await hall.client.get(html.unescape(href), headers=OPERATOR)
             assert exported.status_code == 200, (href, exported.text)
+
+
+async def test_the_statistics_form_with_its_date_fields_left_empty_is_answered(hall: InProcessHall) -> None:
+    """The form sends since= and until= empty: no bound (it was a 400); a date that is not one is a 400 naming it."""
+    form = {"by": "department", "department": "", "item": "", "clerk": "", "since": "", "until": ""}
+    page = await hall.client.get("/ratings/stats", params=form, headers=OPERATOR)
+    assert page.status_code == 200, page.text
+    bad = await hall.client.get("/ratings/stats", params={**form, "since": "2026-13-01"}, headers=OPERATOR)
+    assert bad.status_code == 400
+    assert "since" in bad.text

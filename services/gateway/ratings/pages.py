@@ -57,6 +57,16 @@ def sees(user: User, followup: FollowUp) -> bool:
     return True
 
 
+def _day(text: str, name: str) -> date | None:
+    """A filter's date from the form (YYYY-MM-DD), None when left empty; 400 naming the field otherwise."""
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise HTTPException(status_code=400, detail=f"{name}：日期格式应为 YYYY-MM-DD，收到 {text}") from None
+
+
 class RatingPages(Controller):
     include_in_schema = False
 
@@ -138,11 +148,13 @@ class RatingPages(Controller):
         department: FromQuery[str] = "",
         item: FromQuery[str] = "",
         clerk: FromQuery[str] = "",
-        since: FromQuery[date | None] = None,
-        until: FromQuery[date | None] = None,
+        since: FromQuery[str] = "",  # the form sends its empty date fields too: empty is no bound
+        until: FromQuery[str] = "",
     ) -> Template:
         user = hall.users.page_user(request, *access.roles(Action.STATS))
-        where = Filter(department=department, item=item, clerk=clerk, since=since, until=until)
+        where = Filter(
+            department=department, item=item, clerk=clerk, since=_day(since, "since"), until=_day(until, "until")
+        )
         view = await stats_view(hall, ratings, by, where)
         context = {**HELPERS, **names(hall), "user": user, "view": view, "where": where, "groups": GROUPS}
         return Template(template_name="ratings/stats.html", context=context)
