@@ -62,7 +62,8 @@ def limit() -> timing.LimitOut:
     return timing.LimitOut(value=5, unit="WD")
 
 
-async def journey(fed: Fed, rng: random.Random, clocks: int) -> None:
+async def started(fed: Fed, rng: random.Random, clocks: int) -> dict[str, dict[str, Any]]:
+    """``clocks`` clocks started; what the test keeps of each running one, by clock id."""
     live: dict[str, dict[str, Any]] = {}
     for n in range(clocks):
         deadline = T0 + timedelta(hours=rng.randint(-50, 60), minutes=rng.randint(0, 59))
@@ -87,7 +88,12 @@ async def journey(fed: Fed, rng: random.Random, clocks: int) -> None:
             f"c{n}",
         )
         live[f"k{n}"] = {**clock, "deadline": deadline, "paused": False}
-    for _ in range(clocks * 2):
+    return live
+
+
+async def moved(fed: Fed, rng: random.Random, live: dict[str, dict[str, Any]], events: int) -> None:
+    """``events`` random pauses, resumes, extensions, alerts, revisions and stops of running clocks."""
+    for _ in range(events):
         clock_id = rng.choice(sorted(live))
         facts = live[clock_id]
         ids = {k: facts[k] for k in ("clock_id", "purpose", "case_no")}
@@ -158,33 +164,63 @@ async def test_the_indexed_counts_equal_counting_every_clock(settings: HallSetti
     redis = Redis.from_url(ours.redis_url)
     try:
         fed = Fed(sla, redis, ours)
-        await journey(fed, random.Random(seed), clocks=70)
+        rng = random.Random(seed)
+        live = await started(fed, rng, clocks=70)
         await redis.sadd(sla.key("loaded"), "2029")  # 2029's schedule is loaded: never named 暂定
-        entries = await sla.running(redis)
-        loaded = [int(y) for y in await redis.smembers(sla.key("loaded"))]  # 2029, and 2030 by the revisions
-        assert len(entries) > 20  # the journey left enough running clocks to count
-        bannered = 0
-        for now in (T0 - 30 * HOUR, T0 - 5 * HOUR, T0, T0 + 7 * HOUR + timedelta(minutes=13), T0 + 3 * 24 * HOUR):
-            clock.set(now)
-            for purpose in ("办件", "", "环节", "评价期"):
-                for department in ("", "自然资源局", "税务局"):
-                    view = await sla.view(redis, purpose, department, limit=1)
-                    expected = board(entries, {}, now, purpose, department, loaded=loaded, lists=False)
-                    where = f"at {now:%m-%d %H:%M}, purpose {purpose or '全部'}, department {department or '全部'}"
-                    assert names([view.totals]) == names([expected.totals]), where
-                    assert names(view.by_department) == names(expected.by_department), where
-                    assert names(view.by_item) == names(expected.by_item), where
-                    assert names(view.by_clerk) == names(expected.by_clerk), where
-                    assert view.provisional_years == expected.provisional_years, where
-                    bannered += bool(view.provisional_years)
-        # Something was counted in every status at some moment, so the comparison above could fail.
+        bannered = await agree(sla, redis)
+        # Then clocks move, pause, stop and get alerts after the lists were read (and 预警 promoted) at every moment.
+        await moved(fed, rng, live, events=140)
+        bannered += await agree(sla, redis)
+        # Something was counted in every status at some moment, so the comparisons could fail.
+        clock.set(T0)
         final = await sla.view(redis, "", "")
         assert final.totals.overdue
         assert final.totals.paused
+        assert final.warnings_total
         assert bannered  # some filters rest on 2028, whose schedule is not loaded
         assert final.banner
     finally:
         await redis.aclose()
+
+
+async def agree(sla: SlaBoard, redis: Redis) -> int:
+    """At moments before, inside and after the warning times, every filter's counts and lists (paged through)
+    equal the reference's; returns how many views named 暂定 years."""
+    entries = await sla.running(redis)
+    assert len(entries) > 20  # enough running clocks to count
+    loaded = [int(y) for y in await redis.smembers(sla.key("loaded"))]  # 2029, and 2030 by the revisions
+    bannered = 0
+    for now in (T0 - 30 * HOUR, T0 - 5 * HOUR, T0, T0 + 7 * HOUR + timedelta(minutes=13), T0 + 3 * 24 * HOUR):
+        sla.clock.set(now)  # type: ignore[attr-defined]
+        for purpose in ("办件", "", "环节", "评价期"):
+            for department in ("", "自然资源局", "税务局"):
+                view = await sla.view(redis, purpose, department, limit=1)
+                expected = board(entries, {}, now, purpose, department, loaded=loaded)
+                where = f"at {now:%m-%d %H:%M}, purpose {purpose or '全部'}, department {department or '全部'}"
+                assert names([view.totals]) == names([expected.totals]), where
+                assert names(view.by_department) == names(expected.by_department), where
+                assert names(view.by_item) == names(expected.by_item), where
+                assert names(view.by_clerk) == names(expected.by_clerk), where
+                assert view.provisional_years == expected.provisional_years, where
+                bannered += bool(view.provisional_years)
+                for name, rows in (("overdue", expected.overdue), ("warnings", expected.warnings)):
+                    listed = await every_row(sla, redis, name, purpose, department)
+                    assert listed == [r.clock_id for r in rows], f"{name} {where}"
+                closest = await every_row(sla, redis, "closest", purpose, department)
+                assert closest[:10] == [r.clock_id for r in expected.closest], f"closest {where}"
+    return bannered
+
+
+async def every_row(sla: SlaBoard, redis: Redis, name: str, purpose: str, department: str) -> list[str]:
+    """A list paged through three rows at a time, as its clock ids."""
+    found: list[str] = []
+    cursor = ""
+    while True:
+        page = await sla.page(redis, name, purpose, department, limit=3, cursor=cursor)
+        found += [r.clock_id for r in page.rows]
+        if not page.next_cursor:
+            return found
+        cursor = page.next_cursor
 
 
 async def test_indexes_are_built_once_unless_a_rebuild_by_this_code_wrote_them(settings: HallSettings) -> None:

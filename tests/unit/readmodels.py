@@ -72,6 +72,10 @@ class MemoryRedis:
         first = start or 0
         return members[first : None if num is None else first + num]
 
+    async def zrangebyscore(self, key: str, low: float | str, high: float | str) -> list[bytes]:
+        ranked = sorted(self.data.get(key, {}).items(), key=lambda kv: (kv[1], kv[0]))
+        return [m for m, score in ranked if float(low) <= score <= float(high)]
+
     async def zlexcount(self, key: str, low: str, high: str) -> int:
         return len(await self.zrangebylex(key, low, high))
 
@@ -120,7 +124,7 @@ class MemoryRedis:
     def srem(self, key: str, *members: object) -> None:
         self.data.setdefault(key, set()).difference_update(_bytes(m) for m in members)
 
-    def zadd(self, key: str, scores: Mapping[str, float]) -> None:
+    def zadd(self, key: str, scores: Mapping[str | bytes, float]) -> None:
         self.data.setdefault(key, {}).update({_bytes(m): s for m, s in scores.items()})
 
     def zrem(self, key: str, *members: object) -> None:

@@ -456,15 +456,24 @@ def counted(entry: Entry) -> Counted | None:
     return Counted(group(entry.purpose) or "", *named, None, due, warn, years)
 
 
+def warn_place(entry: Entry) -> tuple[str, float] | None:
+    """A running clock's member in the 预警 queue (``warnq``) with the moment it becomes 预警 or 逾期, whichever is
+    first (None: paused or stopped)."""
+    if entry.stopped_at is not None or entry.outcome or entry.paused_at is not None:
+        return None
+    return member(entry.deadline, entry.clock_id), _moments(entry)[2]
+
+
 class Standing(NamedTuple):
-    """Where a clock stood in the indexes before an event: the lists' places and its counting."""
+    """Where a clock stood in the indexes before an event: the lists' places, the 预警 queue and its counting."""
 
     places: dict[str, Place]
     counted: Counted | None
+    warn: tuple[str, float] | None = None
 
 
 def standing(entry: Entry | None) -> Standing:
-    return Standing({}, None) if entry is None else Standing(places(entry), counted(entry))
+    return Standing({}, None) if entry is None else Standing(places(entry), counted(entry), warn_place(entry))
 
 
 def clock_key(settings: HallSettings, clock_id: str) -> str:
@@ -523,7 +532,17 @@ class SlaBoard:
         places in the lists' sorted sets and its counting (:mod:`services.gateway.sla.counts`)."""
         was, now, clock_id = standing_was.places, places(entry), entry.clock_id
         writes = self.counts.writes(clock_id, standing_was.counted, counted(entry))
+        warn_was, warn_now = standing_was.warn, warn_place(entry)
         for g, d in scopes(entry):
+            # The 预警 queue: a clock whose place or warning moment changed leaves the queue and the 预警 list (a read
+            # moves it from the queue into the list once its moment has come: :meth:`_promote`).
+            if warn_was != warn_now and warn_was is not None:
+                writes += [
+                    zrem(self.key("ix", "warnq", g, d), warn_was[0]),
+                    zrem(self.key("ix", "warned", g, d), warn_was[0]),
+                ]
+            if warn_was != warn_now and warn_now is not None:
+                writes.append(zadd(self.key("ix", "warnq", g, d), {warn_now[0]: warn_now[1]}))
             for kind, old in was.items():
                 if kind not in now or (isinstance(old, str) and now[kind] != old):
                     writes.append(zrem(self.key("ix", kind, g, d), old if isinstance(old, str) else clock_id))
@@ -747,7 +766,8 @@ class SlaBoard:
             sources.append((self.key("ix", f"frozen:{OVERDUE}", purpose, department), "-", "+"))
         elif name == "warnings":
             wanted = WARNING
-            sources = [(ix["live"], f"[{later}", "+")]
+            await self._promote(redis, purpose, department, now)
+            sources = [(self.key("ix", "warned", purpose, department), f"[{later}", "+")]
             sources.append((self.key("ix", f"frozen:{WARNING}", purpose, department), "-", "+"))
         else:
             wanted = NORMAL  # 正常 or 预警: not overdue, running
@@ -806,10 +826,24 @@ class SlaBoard:
             if scanned >= SCAN_MOST:
                 return [r for _, r in found], last  # a shorter page; the next one goes on from here
 
+    async def _promote(self, redis: Redis, purpose: str, department: str, now: datetime) -> None:
+        """Running clocks whose 预警 moment has come move from the queue (scored by that moment) into the 预警 list's
+        set (by deadline): each once per place, so a page reads O(page size), never every running clock. The list
+        skips those since overdue (deadline before now) by range and any a concurrent write moved (stale)."""
+        queue, warned = self.key("ix", "warnq", purpose, department), self.key("ix", "warned", purpose, department)
+        come = cast("list[bytes]", await redis.zrangebyscore(queue, "-inf", now.timestamp()))
+        if come:
+            async with redis.pipeline(transaction=True) as pipe:
+                pipe.zadd(warned, dict.fromkeys(come, 0.0))
+                pipe.zrem(queue, *come)
+                await pipe.execute()
+
     async def _entries_by_member(self, redis: Redis, places: list[str]) -> dict[str, Entry]:
         keys = [self.key("clock", p.split("|", 1)[1]) for p in places]
         raws = cast("list[bytes | None]", await redis.mget(keys))
-        return {p: _entry.decode(raw) for p, raw in zip(places, raws, strict=True) if raw is not None}
+        found = {p: _entry.decode(raw) for p, raw in zip(places, raws, strict=True) if raw is not None}
+        # A member left behind by a write that raced a promotion no longer names the clock's deadline: not shown.
+        return {p: e for p, e in found.items() if member(e.deadline, e.clock_id) == p}
 
     async def _totals(self, redis: Redis, purpose: str, department: str, now: datetime) -> dict[str, int]:
         """How many clocks each list holds at ``now``, by name."""
