@@ -9,7 +9,9 @@ gateway process (deploy/processes.py) is started on it. Requests then leave at a
 its scheduled time whether or not earlier ones were answered, the routes in turn, each with its role's bearer
 token) for ``--seconds``: the department inbox, the staff's own steps, the clerk's 我的办件, the SLA board, a
 random case's page and the follow-up list, lists with ``limit=50``. Latency is from the scheduled send to the
-answer. It prints p50/p99/max per route at each size, the requests per second achieved and every non-2xx answer.
+answer. Before the load, each route is asked 50 times one at a time and the gateway's CPU time per request is
+read from /proc (what a route costs, whatever else the machine runs). It prints p50/p99/max and CPU ms per route at
+each size, the requests per second achieved and every non-2xx answer.
 
 ``--quick`` (1,000 and 5,000 cases, 5 s each) is what the suite runs (tests/integration/test_bench_reads_quick.py).
 The per-caller request limit is lifted for the bench's gateway (HALL_API_RATE_PER_MINUTE): its Redis count still
@@ -52,6 +54,7 @@ DEPARTMENT = "自然资源局"  # the template's 查封登记 journeys leave the
 PAGE = "limit=50"
 TIMEOUT_S = 10.0  # a request not answered this long after its scheduled time is an error
 IN_FLIGHT = 64
+COST_REQUESTS = 50  # per route, one at a time, for its CPU per request
 WARM_S = 120.0  # the first request of each route, before the load (a slow one is said so, not fatal)
 QUICK_SIZES, QUICK_SECONDS = [1_000, 5_000], 5.0  # --quick, and the suite's test of it
 
@@ -82,6 +85,7 @@ class RouteFigures(msgspec.Struct):
     p99_ms: float
     max_ms: float
     errors: dict[str, int]  # status (or exception name) → count, for every answer that was not 2xx
+    cpu_ms: float = math.nan  # the gateway's CPU per request, asked one at a time (whatever else runs)
 
 
 class SizeFigures(msgspec.Struct):
@@ -169,6 +173,22 @@ async def warm(client: httpx.AsyncClient, routes: list[Route], headers: dict[str
             say(f"  {route.name}: the first request took {time.monotonic() - begun:.1f} s")
 
 
+async def cost(base_url: str, routes: list[Route], cases: list[str], pids: list[int]) -> dict[str, float]:
+    """The gateway's CPU milliseconds per request of each route, asked ``COST_REQUESTS`` times one at a time: what a
+    route costs whatever else the machine runs (latency under load is that cost plus queueing)."""
+    headers = {r.user: auth(r.user) for r in routes}
+    pick = random.Random(16)
+    found: dict[str, float] = {}
+    async with httpx.AsyncClient(base_url=base_url, timeout=WARM_S) as client:
+        await warm(client, routes, headers, cases[0])
+        for route in routes:
+            before = cpu_seconds(pids)
+            for _ in range(COST_REQUESTS):
+                await client.get(route.path.format(case_no=pick.choice(cases)), headers=headers[route.user])
+            found[route.name] = (cpu_seconds(pids) - before) * 1000 / COST_REQUESTS
+    return found
+
+
 async def drive(
     base_url: str, routes: list[Route], cases: list[str], rate: float, seconds: float, *, timeout_s: float = TIMEOUT_S
 ) -> tuple[float, list[RouteFigures]]:
@@ -246,12 +266,14 @@ async def drive(
 
 def table(sizes: list[SizeFigures]) -> None:
     say("")
-    say("| route | " + " | ".join(f"{s.cases:,} cases p50 / p99 / max ms" for s in sizes) + " | non-2xx |")
-    say("|---|" + "---|" * len(sizes) + "---|")
+    heads = [f"{s.cases:,} cases p50 / p99 / max ms" for s in sizes] + [f"CPU ms ({s.cases:,})" for s in sizes]
+    say("| route | " + " | ".join(heads) + " | non-2xx |")
+    say("|---|" + "---|" * (2 * len(sizes)) + "---|")
     names = list(dict.fromkeys(r.name for s in sizes for r in s.routes))
     for name in names:
         found = [next((r for r in s.routes if r.name == name), None) for s in sizes]
         cells = [f"{r.p50_ms:.1f} / {r.p99_ms:.1f} / {r.max_ms:.0f}" if r else "—" for r in found]
+        cells += [f"{r.cpu_ms:.1f}" if r else "—" for r in found]
         wrong = Counter[str]()
         for r in found:
             wrong.update(r.errors if r else {})
@@ -312,11 +334,14 @@ async def run(
                 raise RuntimeError(f"the gateway did not become healthy: see {launcher.log_file('gateway')}")
             cases = case_numbers(numbers, settings.region_code, copies)
             say(f"driving {rate:g} requests/s for {seconds:g} s at {len(cases):,} cases …")
-            pids, begun = process_tree(launcher.pid("gateway")), time.monotonic()
+            base_url = f"http://127.0.0.1:{launcher.ports['gateway']}"
+            pids = process_tree(launcher.pid("gateway"))
+            costs = await cost(base_url, list(ROUTES), cases, pids)
+            say("  CPU per request: " + ", ".join(f"{name} {ms:.1f} ms" for name, ms in costs.items()))
+            begun = time.monotonic()
             cpu = cpu_seconds(pids)
-            achieved, figures = await drive(
-                f"http://127.0.0.1:{launcher.ports['gateway']}", list(ROUTES), cases, rate, seconds, timeout_s=timeout_s
-            )
+            achieved, figures = await drive(base_url, list(ROUTES), cases, rate, seconds, timeout_s=timeout_s)
+            figures = [msgspec.structs.replace(f, cpu_ms=costs[f.name]) for f in figures]
             used = (cpu_seconds(pids) - cpu) / (time.monotonic() - begun)
             per_case = memory / len(cases)
             size_figures = SizeFigures(len(cases), copies * len(records), summary, taken, per_case, achieved, figures)
