@@ -98,6 +98,7 @@ async def test_every_deadline_api_marks_provisional_deadlines_and_follows_their_
 
     step = await eventually(inbox)
     assert (step["provisional"], step["provisional_years"], step["sla"]) == (True, [2027], "正常")
+    assert step["remaining"] == f"剩余 {step['remaining_days']:.1f} 个工作日"  # in the hall's working time
 
     board = await got(client, "/api/sla/board", "op-qian")
     assert board is not None

@@ -176,6 +176,7 @@ async def test_the_workbench_and_the_board_say_the_same_of_the_same_step_at_ever
     async def statuses() -> tuple[str, str]:
         (view,) = await workbench.open_steps(feeds[0].reads, "自然资源局")
         (on_board,) = (await board.case(feeds[1].reads, CASE_ID, CASE_NO)).clocks
+        assert view.remaining == on_board.remaining  # the same working time left, in the same words
         return view.sla, on_board.status
 
     await both(step_opened())

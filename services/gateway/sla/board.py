@@ -480,13 +480,13 @@ def clock_key(settings: HallSettings, clock_id: str) -> str:
     return settings.key("gateway", "sla", "clock", clock_id)
 
 
+def calendar_key(settings: HallSettings) -> str:
+    """The years operators loaded (``CalendarLoaded``), year → plan: what remaining working time reckons with."""
+    return settings.key("gateway", "sla", "calendar")
+
+
 def entry_of(raw: bytes | None) -> Entry | None:
     return None if raw is None else _entry.decode(raw)
-
-
-async def clock_entry(redis: Redis, settings: HallSettings, clock_id: str) -> Entry | None:
-    """One clock as the board keeps it (the workbench reads its step clocks' facts from here)."""
-    return entry_of(cast("bytes | None", await redis.get(clock_key(settings, clock_id))))
 
 
 class SlaBoard:

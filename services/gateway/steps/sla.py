@@ -1,7 +1,7 @@
 """A step's SLA colour: its clock's status from :func:`shared.sla.sla_status`, the one rule of the hall.
 
 The workbench reads the step clock's facts (deadline, warning time, pause, stop, the alerts for the current
-deadline) from the SLA board's clock projection (:func:`services.gateway.sla.board.clock_entry`), so the inbox
+deadline) from the SLA board's clock projection (``board.clock_key``, read with the page's other facts), so the inbox
 and the board say the same of the same step.
 """
 

@@ -24,6 +24,7 @@ from redis.typing import EncodableT, FieldT
 from services.gateway.paging import Slice, ensure_index, zpage
 from services.gateway.provisional import revision_text
 from services.gateway.sla import board
+from services.gateway.sla.calendar import HallCalendars
 from services.gateway.steps.sla import colour, colour_of
 from services.gateway.views import intake, routing, timing
 from shared.catalogue import UNITS
@@ -32,6 +33,7 @@ from shared.envelope import Actor, Envelope
 from shared.kafka import HandlerTable, Route
 from shared.outbox import Txn, Write
 from shared.settings import HallSettings
+from shared.sla import WorkingTime
 
 E = TypeVar("E", bound=msgspec.Struct)
 RETURN = "退回补正"  # the purpose of timing's clock on a return's limit
@@ -97,6 +99,10 @@ class StepView(WorkStep, kw_only=True):
     paused: bool = False
     alerts: list[str] = []
     sla: str = ""
+    # An open step's working time left by the hall's calendar, as the SLA board reckons it: "剩余 1.5 个工作日" /
+    # "已超期 0.5 个工作日" ("" until timing started the step's clock).
+    remaining: str = ""
+    remaining_days: float | None = None
 
 
 class Record(msgspec.Struct, frozen=True, kw_only=True):
@@ -131,6 +137,7 @@ class Workbench:
     def __init__(self, settings: HallSettings, clock: Clock | None = None) -> None:
         self.settings = settings
         self.clock = clock or SYSTEM_CLOCK
+        self.calendars = HallCalendars()
 
     def key(self, *parts: str) -> str:
         return self.settings.key("gateway", *parts)
@@ -335,24 +342,48 @@ class Workbench:
         return _step.decode(raw) if raw else None
 
     async def view(self, redis: Redis, step: WorkStep, now: datetime | None = None) -> StepView:
-        clock = cast("dict[bytes, bytes]", await redis.hgetall(self.key("wbclock", step.step_id)))
-        alerts = cast("set[bytes]", await redis.smembers(self.key("wbalerts", step.step_id)))
-        entry = await board.clock_entry(redis, self.settings, step.step_id) if step.status == "待办" else None
-        return self._view(step, clock, alerts, entry, now or self.clock.now())
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(board.calendar_key(self.settings))
+            pipe.get(board.clock_key(self.settings, step.step_id))
+            pipe.hgetall(self.key("wbclock", step.step_id))
+            pipe.smembers(self.key("wbalerts", step.step_id))
+            plans, entry, clock, alerts = await pipe.execute()
+        return self._view(
+            step,
+            clock=clock,
+            alerts=alerts,
+            entry=board.entry_of(entry) if step.status == "待办" else None,
+            at=now or self.clock.now(),
+            calendar_of=self._calendars(plans),
+        )
+
+    def _calendars(self, plans: dict[bytes, bytes]) -> Callable[[str], WorkingTime]:
+        """Each hall's working calendar with the years operators loaded (``plans``: the board's calendar hash)."""
+        return lambda hall: self.calendars.calendar(plans, hall)
 
     def _view(
-        self, step: WorkStep, clock: dict[bytes, bytes], raw_alerts: set[bytes], entry: board.Entry | None, at: datetime
+        self,
+        step: WorkStep,
+        *,
+        clock: dict[bytes, bytes],
+        alerts: set[bytes],
+        entry: board.Entry | None,
+        at: datetime,
+        calendar_of: Callable[[str], WorkingTime],
     ) -> StepView:
-        alerts = sorted(a.decode() for a in raw_alerts)
+        levels = sorted(a.decode() for a in alerts)
         due = _moment(clock.get(b"deadline"))
         warning_at = _moment(clock.get(b"warning"))
         years = [int(y) for y in clock.get(b"years", b"").decode().split(",") if y]
         paused = clock.get(b"paused") == b"1" or bool(step.waiting)
-        sla = ""
+        sla, remaining, remaining_days = "", "", None
         if step.status == "待办":  # the one rule (shared/sla.py) over the board's facts of the step clock
             sla = colour_of(
-                entry, at, waiting=bool(step.waiting), fallback=lambda: colour(due, paused, alerts, at, warning_at)
+                entry, at, waiting=bool(step.waiting), fallback=lambda: colour(due, paused, levels, at, warning_at)
             )
+            if entry is not None:
+                shown = board.row(entry, at, calendar_of(entry.hall))
+                remaining, remaining_days = shown.remaining, shown.remaining_days
         return StepView(
             **msgspec.structs.asdict(step),
             due=due,
@@ -360,8 +391,10 @@ class Workbench:
             provisional=clock.get(b"provisional") == b"1",
             provisional_years=years,
             paused=paused,
-            alerts=alerts,
+            alerts=levels,
             sla=sla,
+            remaining=remaining,
+            remaining_days=remaining_days,
         )
 
     async def open_steps(self, redis: Redis, department: str) -> list[StepView]:
@@ -416,15 +449,26 @@ class Workbench:
         raws = cast("list[bytes | None]", await redis.mget([self.key("step", i) for i in ids]))
         now = self.clock.now()
         found = sorted((_step.decode(r) for r in raws if r), key=lambda s: (s.opened_at, s.step_id))
+        if not found:
+            return []
         async with redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(board.calendar_key(self.settings))
+            pipe.mget([board.clock_key(self.settings, step.step_id) for step in found])
             for step in found:
                 pipe.hgetall(self.key("wbclock", step.step_id))
                 pipe.smembers(self.key("wbalerts", step.step_id))
-                pipe.get(board.clock_key(self.settings, step.step_id))
-            facts = await pipe.execute()
+            plans, entries, *facts = await pipe.execute()
+        calendar_of = self._calendars(plans)
         return [
-            self._view(step, clock, alerts, board.entry_of(entry) if step.status == "待办" else None, now)
-            for step, clock, alerts, entry in zip(found, facts[0::3], facts[1::3], facts[2::3], strict=True)
+            self._view(
+                step,
+                clock=clock,
+                alerts=alerts,
+                entry=board.entry_of(entry) if step.status == "待办" else None,
+                at=now,
+                calendar_of=calendar_of,
+            )
+            for step, entry, clock, alerts in zip(found, entries, facts[0::2], facts[1::2], strict=True)
         ]
 
     async def return_deadline(self, redis: Redis, step_id: str) -> datetime | None:
