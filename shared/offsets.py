@@ -95,6 +95,8 @@ class OffsetBook:
             taken = self._taken[tp] = _Taken()
         elif (taken.order and record.offset <= taken.order[-1]) or record.offset < taken.next:
             return False
+        if taken.reported < 0:
+            taken.reported = record.offset  # where the partition's reading began: nothing to commit there
         taken.order.append(record.offset)
         return True
 
@@ -113,6 +115,10 @@ class OffsetBook:
         self._done[tp] = upto
         if self.pending_since is None:
             self.pending_since = time.monotonic()
+
+    def committable(self) -> dict[TopicPartition, int]:
+        """The offsets the next flush commits, per partition."""
+        return dict(self._done)
 
     def unfinished(self, tp: TopicPartition) -> int:
         """How many records of ``tp`` are taken and not finished."""
