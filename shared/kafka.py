@@ -432,7 +432,7 @@ class ServiceRuntime:
             if failure.report:
                 self._report_stuck(record, exc, failure.attempt, failure.failing_for_s)
             await self._record_stuck()
-            return Park(failure.delay_s, waits=waits)
+            return Park(failure.delay_s, waits=waits, attempt=failure.attempt)
         for retries in (self.retries, self.waits):
             if (was := retries.succeeded(where)) is not None:
                 self._traced = None

@@ -40,10 +40,13 @@ PAUSED_PROBLEM_S = 60.0
 
 @dataclass(frozen=True)
 class Park:
-    """The record is not done: try it again after ``delay_s`` (sooner on progress when ``waits``)."""
+    """The record is not done: try it again after ``delay_s`` (sooner on progress when ``waits``: after its
+    ``attempt``-th failure, not before ``WAKE_GAP_S × 2^(attempt-1)``, so a key that keeps waiting on a busy
+    service is tried about as often as its backoff says)."""
 
     delay_s: float
     waits: bool = False
+    attempt: int = 1
 
 
 Handle = Callable[[ConsumerRecord[Any, Any]], Awaitable[Park | None]]
@@ -187,7 +190,8 @@ class Lanes:
         try:
             if park.waits:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(lane.wake.wait(), min(park.delay_s, progress.gap_s))
+                    soonest = progress.gap_s * 2 ** min(max(0, park.attempt - 1), 10)
+                    await asyncio.wait_for(lane.wake.wait(), min(park.delay_s, soonest))
                 if progress.fired != fired:
                     return
             while not lane.wake.is_set() and not self._stopping.is_set() and (left := deadline - loop.time()) > 0:
