@@ -277,3 +277,30 @@ async def test_a_rebalance_under_load_keeps_each_keys_order_and_loses_nothing(se
     await redis.aclose()
     left = f"{revoked} queued records left to the next owner"
     print(f"\nrebalance under load: {per_key} rounds of {len(keys)} keys, {left}")  # noqa: T201
+
+
+async def test_past_the_bound_of_held_records_the_consumer_pauses_until_they_drain(settings: HallSettings) -> None:
+    ns = msgspec.structs.replace(await fresh_settings(settings), max_held_records=10)
+    await make_topic(ns, 1)
+    redis = Redis.from_url(ns.redis_url)
+    go = ns.key("probe", "go")
+    handled: list[tuple[str, int]] = []
+
+    async def handler(_env: Any, step: Step, _txn: Txn) -> None:
+        if step.key == "a" and not await redis.get(go):
+            raise NotYet("a waits for its go")
+        handled.append((step.key, step.seq))
+
+    await send(ns, [Step("a", n) for n in range(1, 31)], partition=0)
+    async with running(ns, handler) as runtime:
+        lanes = runtime.lanes[0]
+        await until(lambda: lanes.paused_since is not None, 15, "fetching paused")
+        await send(ns, [Step("b", 1)], partition=0)
+        await asyncio.sleep(1.0)
+        assert lanes.held <= 30  # nothing more was taken while paused
+        assert ("b", 1) not in handled
+        await redis.set(go, "1")
+        await until(lambda: len(handled) == 31, 15, "every record once the waiting key may go")
+        assert lanes.paused_since is None
+        assert [seq for key, seq in handled if key == "a"] == list(range(1, 31))
+    await redis.aclose()
