@@ -1,9 +1,10 @@
 """The one Kafka wiring of the hall: brokers, topics, and the at-least-once consume path.
 
-Producers are idempotent with acks=all. Consumers commit only offsets of records whose effects are done
-(:mod:`shared.offsets`; an error rewinds to the record). Every handler runs once per event id
-(:mod:`shared.outbox`), and a record that cannot be handled goes to the dead-letter topic with its reason
-while the consumer carries on.
+Producers are idempotent with acks=all. Consumers take records in batches and handle them in lanes by key
+(:mod:`shared.lanes`: one key strictly in order, different keys at once; a record that must wait parks its key,
+never the partition) and commit only the finished prefix of each partition (:mod:`shared.offsets`). Every
+handler runs once per event id (:mod:`shared.outbox`), and a record that cannot be handled goes to the
+dead-letter topic with its reason while the consumer carries on.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from itertools import chain
 from typing import Any, Generic, TypeVar
 
 import msgspec
-from aiokafka import ConsumerRecord
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import (
     ClusterAuthorizationFailedError,
     CorruptRecordException,
@@ -33,7 +35,9 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from redis import exceptions as redis_errors
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry as RedisRetry
@@ -46,6 +50,7 @@ from shared.clock import SYSTEM_CLOCK
 from shared.contracts import Publications
 from shared.deadletter import dead_letter_for
 from shared.envelope import Envelope, decode
+from shared.lanes import Lanes, Park, Progress
 from shared.offsets import OffsetBook
 from shared.outbox import Outgoing, Txn, run_once
 from shared.producer import HealingProducer, OutRecord, producer_factory
@@ -61,8 +66,9 @@ P = TypeVar("P")
 MAX_ATTEMPTS = 3
 # How long a service waits for Kafka to take what a record publishes before it retries the record.
 PUBLISH_WITHIN_S = 30.0
-# Connections to Redis per process (measured: README "When Kafka or Redis is down").
-REDIS_POOL_SIZE = 256
+# Connections to Redis per process: ``HALL_REDIS_POOL_SIZE`` (shared/settings.py; README "When Kafka or Redis is
+# down").
+_PROPAGATOR = TraceContextTextMapPropagator()
 
 
 class NotYet(Exception):
@@ -81,10 +87,17 @@ BROKEN = (
     CorruptRecordException,
     UnsupportedVersionError,
 )
-# A record waiting for another (NotYet) is tried again soon: what it waits for is read by the same consumer.
+# A record waiting for another (NotYet) parks its key and is tried again soon (sooner when other records were
+# handled): what it waits for is usually another record of the same service.
 NOT_YET_BACKOFF = Backoff(first_s=0.05, cap_s=1.0)
+# A record that failed for a reason no retry is sure to cure is tried again after this (MAX_ATTEMPTS in all).
+FAILED_PAUSE_S = 0.1
 # Shutdown (SIGTERM) ends within 10 s: records being handled get DRAIN_S to finish, offsets COMMIT_ON_STOP_S.
 DRAIN_S = 5.0
+# A revoked partition's record being handled gets this long to finish before the partition is given away.
+REVOKE_DRAIN_S = 3.0
+# A fetch waits this long for records (and returns as soon as some arrive).
+POLL_MS = 500
 COMMIT_ON_STOP_S = 2.0
 
 
@@ -162,7 +175,13 @@ def make_broker(settings: HallSettings, service: str, tracer_provider: TracerPro
         log_level=logging.DEBUG,
     )
     # Idempotent with acks=all, recreated (a new producer id) when a send fails: no restart after an outage.
-    install_producer(broker, producer_factory(settings.kafka_bootstrap_servers, client_id), client_id)
+    factory = producer_factory(
+        settings.kafka_bootstrap_servers,
+        client_id,
+        linger_ms=settings.producer_linger_ms,
+        max_batch_size=settings.producer_batch_bytes,
+    )
+    install_producer(broker, factory, client_id)
     return broker
 
 
@@ -213,6 +232,9 @@ class ServiceRuntime:
         self._redis: Redis | None = None
         self._attempts: dict[tuple[str, int, int], int] = {}
         self._books: list[OffsetBook] = []
+        self.lanes: list[Lanes] = []
+        self.progress = Progress()
+        self.tracer = tracer_provider.get_tracer("hall.lanes")
         self.publications = Publications(settings, service)
         self.subscriptions: list[tuple[list[str], tuple[HandlerTable, ...]]] = []
         self._health_checks: dict[str, HealthCheck] = {"kafka-producer": self.producer.problem}
@@ -274,7 +296,7 @@ class ServiceRuntime:
     async def start(self) -> None:
         require_secret(self.settings)  # no service starts with a missing, short or known-weak HALL_SECRET
         # A blocking pool: a burst of concurrent requests waits for a connection instead of failing.
-        self._redis = redis_client(self.settings, REDIS_POOL_SIZE)
+        self._redis = redis_client(self.settings, self.settings.redis_pool_size)
         await self._redis.ping()
         for book in self._books:
             book.start()
@@ -293,51 +315,108 @@ class ServiceRuntime:
         """Consume the ``inputs`` topics with one consumer in this service's group; dispatch by ``tables``.
 
         Several tables may react to the same event: their handlers run in one transaction, once per event.
+        Records come in batches and are handled in lanes by partition and key (:mod:`shared.lanes`).
         """
         self.subscriptions.append((inputs, tables))
+        settings = self.settings
         book = OffsetBook()
         self._books.append(book)
+        name = f"{self.service}:{'+'.join(inputs)}"
         subscriber = self.broker.subscriber(
-            *(self.settings.topic(topic) for topic in inputs),
-            group_id=f"{self.settings.namespace}.{self.service}",
-            # Offsets are committed by the book, only for records whose effects are done.
+            *(settings.topic(topic) for topic in inputs),
+            group_id=f"{settings.namespace}.{self.service}",
+            # Offsets are committed by the book, only for the finished prefix of each partition.
             ack_policy=AckPolicy.MANUAL,
             listener=book.listener(),
             auto_offset_reset="earliest",
-            title=f"{self.service}:{'+'.join(inputs)}",
+            title=name,
+            batch=True,
+            max_records=settings.consume_batch_max,
+            fetch_max_wait_ms=settings.fetch_max_wait_ms,
+            fetch_max_bytes=settings.fetch_max_bytes,
+            max_partition_fetch_bytes=settings.fetch_partition_bytes,
             # Membership: a heartbeat every 3 s, out of the group after 10 s without one; a consumer that does not
-            # poll for 60 s (a handler wedged: retries pause at most 10 s) leaves and rejoins when it polls again.
+            # poll for 60 s leaves and rejoins when it polls again (the fetch loop never waits on a handler).
             session_timeout_ms=10_000,
             heartbeat_interval_ms=3_000,
             max_poll_interval_ms=60_000,
         )
+
+        async def handle(record: ConsumerRecord[Any, Any]) -> Park | None:
+            handled = asyncio.get_running_loop().create_future()
+            self._in_flight[handled] = asyncio.current_task()
+            headers = {key: value.decode("latin-1") for key, value in record.headers or () if value is not None}
+            try:
+                with self.tracer.start_as_current_span(
+                    f"{record.topic} process",
+                    context=_PROPAGATOR.extract(headers),
+                    kind=trace.SpanKind.CONSUMER,
+                    attributes={
+                        "messaging.system": "kafka",
+                        "messaging.destination.name": record.topic,
+                        "messaging.kafka.destination.partition": record.partition,
+                        "messaging.kafka.message.offset": record.offset,
+                    },
+                ):
+                    return await self.try_record(record, tables)
+            finally:
+                del self._in_flight[handled]
+                handled.set_result(None)
+
+        lanes = Lanes(
+            name,
+            handle,
+            book,
+            concurrency=settings.lane_concurrency,
+            max_held=settings.max_held_records,
+            progress=self.progress,
+            stopping=self._stopping,
+            drain_s=REVOKE_DRAIN_S,
+        )
+        self.lanes.append(lanes)
+
+        async def revoke(partitions: set[TopicPartition]) -> None:
+            await lanes.revoke(partitions)
+            for retries in (self.retries, self.waits):
+                retries.forget(lambda key: TopicPartition(key[0], key[1]) in partitions)
+
+        async def get_msg(consumer: AIOKafkaConsumer) -> tuple[ConsumerRecord[Any, Any], ...]:
+            """A batch as soon as records arrive (FastStream's own sleeps as long again after an empty fetch: a
+            record arriving meanwhile waited up to 0.2 s, on every hop of a case)."""
+            started = time.monotonic()
+            batches = await consumer.getmany(timeout_ms=POLL_MS, max_records=settings.consume_batch_max)
+            if not batches and time.monotonic() - started < 0.01:
+                await asyncio.sleep(0.01)  # never a busy loop (no assignment yet, a rebalance)
+            return tuple(chain.from_iterable(batches.values()))
+
+        subscriber.get_msg = get_msg  # type: ignore[method-assign]
+        book.on_revoke = revoke
+        book.on_assign = lanes.assigned
         # Finished records whose offsets stop being committed (the group lost, the broker gone), or a heartbeat
         # that stopped, make the service unhealthy until commits move again; the book has the consumer rejoin.
         book.consumer_source = lambda: subscriber.consumer
         book.on_broken = self._consumer_broken
         self.add_health_check(f"consumer {'+'.join(inputs)}", book.problem)
+        self.add_health_check(f"lanes {'+'.join(inputs)}", lanes.problem)
 
         @subscriber
         async def consume(message: KafkaMessage) -> None:
-            record: ConsumerRecord[Any, Any] = message.raw_message
-            if self._stopping.is_set():
-                await message.nack()  # shutting down: the next owner of the partition handles it
-                await asyncio.sleep(0.1)
-                return
-            handled = asyncio.get_running_loop().create_future()
-            self._in_flight[handled] = asyncio.current_task()
-            try:
-                done = await self.attempt(record, tables)
-            finally:
-                del self._in_flight[handled]
-                handled.set_result(None)
-            if done:
-                book.done(message.consumer, record)
-            else:
-                await message.nack()  # rewind to this record: it comes again
+            consumer = subscriber.consumer
+            if consumer is not None:
+                lanes.take(consumer, message.raw_message)
 
     async def attempt(self, record: ConsumerRecord[Any, Any], tables: tuple[HandlerTable, ...]) -> bool:
-        """Dispatch one record; False when it must come again (after a pause that shutdown cuts short).
+        """Dispatch one record; False when it must come again, after the pause :meth:`try_record` asks for
+        (shutdown cuts it short)."""
+        park = await self.try_record(record, tables)
+        if park is None:
+            return True
+        await self._pause(park.delay_s)
+        return False
+
+    async def try_record(self, record: ConsumerRecord[Any, Any], tables: tuple[HandlerTable, ...]) -> Park | None:
+        """Dispatch one record: None when it is done (handled, ignored or dead-lettered), else how long its lane
+        parks before it is tried again.
 
         A transient failure (Redis or Kafka unreachable, a record not yet ready) is retried with backoff and
         jitter, for ever: logged once with its traceback, then one line per retry; past the bound
@@ -349,12 +428,12 @@ class ServiceRuntime:
             await self.dispatch(record, tables)
         except Exception as exc:  # every failure is retried, or was dead-lettered by dispatch
             if not is_transient(exc):
-                await self._pause(0.1)
-                return False
-            retries = self.waits if isinstance(exc, NotYet) else self.retries
+                return Park(FAILED_PAUSE_S)
+            waits = isinstance(exc, NotYet)
+            retries = self.waits if waits else self.retries
             failure = retries.failed(where)
             place = f"{record.topic}/{record.partition}@{record.offset}"
-            if isinstance(exc, NotYet):
+            if waits:
                 log.debug("%s: %s waits (attempt %d): %s", self.service, place, failure.attempt, exc)
             elif failure.first and self._traced != type(exc).__name__:
                 # One traceback per kind of failure until something goes through again (an outage fails every
@@ -374,15 +453,13 @@ class ServiceRuntime:
             if failure.report:
                 self._report_stuck(record, exc, failure.attempt, failure.failing_for_s)
             await self._record_stuck()
-            await self._pause(failure.delay_s)
-            return False
+            return Park(failure.delay_s, waits=waits, attempt=failure.attempt)
         for retries in (self.retries, self.waits):
-            retries.forget(lambda key: key[:2] == where[:2] and key[2] < where[2])  # passed: moved on
             if (was := retries.succeeded(where)) is not None:
                 self._traced = None
                 if was.reported:
                     await self._clear_stuck(where, was.failures)
-        return True
+        return None
 
     def _report_stuck(self, record: ConsumerRecord[Any, Any], exc: BaseException, attempt: int, for_s: float) -> None:
         stuck = StuckRecord(
@@ -441,6 +518,8 @@ class ServiceRuntime:
         to whoever owns its partition next), then commit what is done within ``commit_s``."""
         self._stopping.set()
         started = time.monotonic()
+        for lanes in self.lanes:
+            lanes.halt()  # parked keys stop waiting; the records in hand finish
         if self._in_flight:
             _, pending = await asyncio.wait(set(self._in_flight), timeout=drain_s)
             for handled in pending:

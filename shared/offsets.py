@@ -11,7 +11,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -19,6 +20,28 @@ from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError, KafkaError
 
 log = logging.getLogger("hall.offsets")
+
+
+class _Taken:
+    """One partition's records taken and not yet finished, in offset order: the lowest unfinished one is where a
+    commit must stop (records of other keys may finish before it)."""
+
+    __slots__ = ("finished", "next", "order", "reported")
+
+    def __init__(self) -> None:
+        self.order: deque[int] = deque()
+        self.finished: set[int] = set()
+        self.next = -1  # the offset to commit when nothing taken is unfinished
+        self.reported = -1  # the highest offset handed to the commits so far
+
+    def finish(self, offset: int) -> int:
+        """Marks ``offset`` finished; returns the offset up to which every taken record is finished."""
+        self.finished.add(offset)
+        while self.order and self.order[0] in self.finished:
+            done = self.order.popleft()
+            self.finished.discard(done)
+            self.next = done + 1
+        return self.order[0] if self.order else self.next
 
 
 class OffsetBook:
@@ -35,6 +58,11 @@ class OffsetBook:
         self.commit_s = commit_s
         self.stall_s = stall_s
         self._done: dict[TopicPartition, int] = {}
+        self._taken: dict[TopicPartition, _Taken] = {}
+        # Called in a rebalance before revoked partitions are committed (the runtime drains their lanes), and
+        # after partitions are assigned.
+        self.on_revoke: Callable[[set[TopicPartition]], Awaitable[None]] | None = None
+        self.on_assign: Callable[[set[TopicPartition]], None] | None = None
         self._consumer: AIOKafkaConsumer | None = None
         # Where the consumer comes from before its first record (the subscriber's), so an idle one is watched too.
         self.consumer_source: Callable[[], AIOKafkaConsumer | None] | None = None
@@ -57,12 +85,53 @@ class OffsetBook:
             self._consumer = self.consumer_source()
         return self._consumer
 
+    def taken(self, record: ConsumerRecord[Any, Any]) -> bool:
+        """The record is taken to be handled (records of a partition are taken in offset order): no commit of its
+        partition goes past it until it is :meth:`done`. False for a record at or below one taken already (a
+        batch fetched before a rebalance and delivered after it): it is not taken twice."""
+        tp = TopicPartition(record.topic, record.partition)
+        taken = self._taken.get(tp)
+        if taken is None:
+            taken = self._taken[tp] = _Taken()
+        elif (taken.order and record.offset <= taken.order[-1]) or record.offset < taken.next:
+            return False
+        if taken.reported < 0:
+            taken.reported = record.offset  # where the partition's reading began: nothing to commit there
+        taken.order.append(record.offset)
+        return True
+
     def done(self, consumer: AIOKafkaConsumer, record: ConsumerRecord[Any, Any]) -> None:
-        """The record's effects are done: its offset may be committed."""
+        """The record's effects are done: the finished prefix of its partition may be committed."""
         self._consumer = consumer
-        self._done[TopicPartition(record.topic, record.partition)] = record.offset + 1
+        tp = TopicPartition(record.topic, record.partition)
+        taken = self._taken.get(tp)
+        if taken is None:  # not taken through :meth:`taken`: records are done in order
+            upto = record.offset + 1
+        else:
+            upto = taken.finish(record.offset)
+            if upto <= taken.reported:
+                return  # an earlier record of the partition is still being handled
+            taken.reported = upto
+        self._done[tp] = upto
         if self.pending_since is None:
             self.pending_since = time.monotonic()
+
+    def committable(self) -> dict[TopicPartition, int]:
+        """The offsets the next flush commits, per partition."""
+        return dict(self._done)
+
+    def unfinished(self, tp: TopicPartition) -> int:
+        """How many records of ``tp`` are taken and not finished."""
+        taken = self._taken.get(tp)
+        return 0 if taken is None else len(taken.order) - len(taken.finished)
+
+    def forget(self, partitions: Iterable[TopicPartition]) -> None:
+        """The partitions are gone to another owner: what was taken of them is not ours to commit."""
+        for tp in partitions:
+            self._taken.pop(tp, None)
+            self._done.pop(tp, None)
+        if not self._done:
+            self.pending_since = None
 
     def stalled_s(self) -> float:
         """How long finished records have waited for a commit (0 when nothing waits)."""
@@ -153,6 +222,7 @@ class OffsetBook:
         offsets = {tp: offset for tp, offset in self._done.items() if tp in assigned and tp in wanted}
         for tp in [tp for tp in self._done if tp not in assigned]:
             del self._done[tp]  # revoked: its new owner replays from the last commit
+            self._taken.pop(tp, None)
         if not self._done:
             self.pending_since = None
         if not offsets:
@@ -181,17 +251,25 @@ class OffsetBook:
         self.pending_since = time.monotonic() if self._done else None
 
     def listener(self) -> ConsumerRebalanceListener:
-        """Commits what is done before partitions move to another instance (bounded: a rebalance never waits
-        on a commit for ever)."""
+        """Drains the revoked partitions' lanes (``on_revoke``), then commits what is done before partitions move
+        to another instance (bounded: a rebalance never waits on a commit for ever)."""
         book = self
 
         class CommitBeforeRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
             async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+                if book.on_revoke is not None:
+                    try:
+                        await book.on_revoke(set(revoked))
+                    except Exception:
+                        log.exception("draining revoked partitions failed; committing what is done")
                 await book.flush(revoked, timeout_s=5.0)
+                book.forget(revoked)
 
             async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
                 book.rebalances += 1
                 book.lost_membership = False
+                if book.on_assign is not None:
+                    book.on_assign(set(assigned))
                 log.info("consumer group joined: %d partitions assigned", len(assigned))
 
         return CommitBeforeRevoke()

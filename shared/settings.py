@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+from typing import Annotated
 
 import msgspec
+
+Positive = Annotated[int, msgspec.Meta(ge=1)]
+NonNegative = Annotated[int, msgspec.Meta(ge=0)]
 
 
 class HallSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -38,6 +42,22 @@ class HallSettings(msgspec.Struct, frozen=True, kw_only=True):
     users_file: str = ""
     # Requests per minute one caller (token, session or address) may send the gateway; 0 turns the limit off.
     api_rate_per_minute: int = 6000
+    # Consumption (shared/kafka.py, shared/lanes.py; defaults measured: README "Benchmark"). Records taken per fetch:
+    consume_batch_max: Positive = 500
+    # Records of different keys handled at once per consumer (each key strictly in order):
+    lane_concurrency: Positive = 64
+    # Records taken and not yet finished per consumer (those parked behind a waiting key included): past it the
+    # consumer pauses fetching until half of them are done, so memory stays bounded.
+    max_held_records: Positive = 5000
+    # How long the broker may hold a fetch for more data, and how much one fetch (one partition) may bring.
+    fetch_max_wait_ms: NonNegative = 100
+    fetch_max_bytes: Positive = 50 * 1024 * 1024
+    fetch_partition_bytes: Positive = 1024 * 1024
+    # The producer: how long it waits to fill a batch, and a batch's size per partition.
+    producer_linger_ms: NonNegative = 0
+    producer_batch_bytes: Positive = 64 * 1024
+    # Connections to Redis per process (a blocking pool: more callers wait for one).
+    redis_pool_size: Positive = 256
 
     def topic(self, name: str) -> str:
         """Full topic name, e.g. ``hall.intake.events``."""
@@ -66,6 +86,15 @@ _ENV = {
     "demo": "HALL_DEMO",
     "users_file": "HALL_USERS_FILE",
     "api_rate_per_minute": "HALL_API_RATE_PER_MINUTE",
+    "consume_batch_max": "HALL_CONSUME_BATCH_MAX",
+    "lane_concurrency": "HALL_LANE_CONCURRENCY",
+    "max_held_records": "HALL_MAX_HELD_RECORDS",
+    "fetch_max_wait_ms": "HALL_FETCH_MAX_WAIT_MS",
+    "fetch_max_bytes": "HALL_FETCH_MAX_BYTES",
+    "fetch_partition_bytes": "HALL_FETCH_PARTITION_BYTES",
+    "producer_linger_ms": "HALL_PRODUCER_LINGER_MS",
+    "producer_batch_bytes": "HALL_PRODUCER_BATCH_BYTES",
+    "redis_pool_size": "HALL_REDIS_POOL_SIZE",
 }
 
 
