@@ -51,6 +51,7 @@ from shared.contracts import Publications
 from shared.deadletter import dead_letter_for
 from shared.envelope import Envelope, decode
 from shared.lanes import Lanes, Park, Progress
+from shared.logs import bind_case
 from shared.offsets import OffsetBook
 from shared.outbox import Outgoing, Txn, run_once
 from shared.producer import HealingProducer, OutRecord, producer_factory
@@ -533,7 +534,6 @@ class ServiceRuntime:
 
     async def dispatch(self, record: ConsumerRecord[Any, Any], tables: tuple[HandlerTable, ...]) -> None:
         """Handle one record: its effects, a dead letter, or nothing for an event this service ignores."""
-        where = (record.topic, record.partition, record.offset)
         try:
             envelope = decode(record.value or b"")
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
@@ -547,6 +547,14 @@ class ServiceRuntime:
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             await self.dead_letter(record, f"{envelope.type} 内容无效 (invalid payload): {exc}")
             return
+        case_no = next((str(p.case_no) for p in payloads if getattr(p, "case_no", "")), "")
+        with bind_case(case_no=case_no, case_id=envelope.case_id):  # every line logged meanwhile names the case
+            await self._handle(record, envelope, routes, payloads)
+
+    async def _handle(
+        self, record: ConsumerRecord[Any, Any], envelope: Envelope, routes: list[Route[Any]], payloads: list[Any]
+    ) -> None:
+        where = (record.topic, record.partition, record.offset)
         marker = self.settings.key(self.service, "done", envelope.event_id)
         if not await self.built_watch.check():  # Redis wiped: writing into it would hand out state anew
             raise NotYet(f"{self.service}: Redis wiped, waiting for the restart that rebuilds it from Kafka")
@@ -558,6 +566,7 @@ class ServiceRuntime:
         try:
             outgoing = await run_once(self.redis, marker, envelope, handle, self.publications)
             await self.publish_all(outgoing)
+            log.info("%s: handled %s (%d published)", self.service, envelope.type, len(outgoing))
         except Exception as exc:
             if is_transient(exc):
                 raise  # retried by attempt(), for ever

@@ -46,4 +46,7 @@ async def test_a_cases_lines_are_found_by_hall_logs_case(
     assert cli(["--home", str(processes.home), "logs", "--case", case_no, "--json"]) == 0
     printed = [json.loads(text) for text in capsys.readouterr().out.splitlines()]
     assert line in printed
-    assert all(x["case_no"] == case_no or x.get("case_id") for x in printed)
+    assert all(x.get("case_no") == case_no or x.get("case_id") for x in printed)
+    # Every service names the case on the line of each event it handled (shared/kafka.py binds it while handling).
+    handled = {x["service"] for x in printed if x["message"].startswith(f"{x['service']}: handled ")}
+    assert {"intake", "routing", "timing"} <= handled, handled
