@@ -45,7 +45,7 @@ from redis.backoff import EqualJitterBackoff
 from redis.driver_info import DriverInfo
 from redis.utils import get_lib_version
 
-from shared import topics
+from shared import metrics, topics
 from shared.clock import SYSTEM_CLOCK
 from shared.contracts import Publications
 from shared.deadletter import dead_letter_for
@@ -253,6 +253,10 @@ class ServiceRuntime:
         self.built_watch.before_exit = self.drain
         self.add_health_check("built", self.built_watch.problem)
 
+    def consumers(self) -> list[AIOKafkaConsumer]:
+        """The running consumers (for the consumer lag at ``/metrics``)."""
+        return [consumer for book in self._books if (consumer := book.consumer) is not None]
+
     def _consumer_broken(self, why: str) -> None:
         """A consumer no rejoin can mend: a process of its own drains and exits to be restarted (its supervisor
         starts it again on :data:`EXIT_REBUILD`); an in-process runtime (a test's) reports it in ``/health``."""
@@ -428,6 +432,7 @@ class ServiceRuntime:
         try:
             await self.dispatch(record, tables)
         except Exception as exc:  # every failure is retried, or was dead-lettered by dispatch
+            metrics.error(self.service, exc)
             if not is_transient(exc):
                 return Park(FAILED_PAUSE_S)
             waits = isinstance(exc, NotYet)
@@ -538,6 +543,8 @@ class ServiceRuntime:
             envelope = decode(record.value or b"")
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             await self.dead_letter(record, f"信封无法解析 (malformed envelope): {exc}")
+            metrics.failed(self.service, metrics.UNREADABLE, metrics.DEAD_LETTERED)
+            metrics.dead_lettered(self.service, "malformed")
             return
         routes = [table[envelope.type] for table in tables if envelope.type in table]
         if not routes:
@@ -546,6 +553,8 @@ class ServiceRuntime:
             payloads = payloads_of(envelope, routes)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             await self.dead_letter(record, f"{envelope.type} 内容无效 (invalid payload): {exc}")
+            metrics.failed(self.service, envelope.type, metrics.DEAD_LETTERED)
+            metrics.dead_lettered(self.service, "invalid_payload")
             return
         case_no = next((str(p.case_no) for p in payloads if getattr(p, "case_no", "")), "")
         with bind_case(case_no=case_no, case_id=envelope.case_id):  # every line logged meanwhile names the case
@@ -563,21 +572,28 @@ class ServiceRuntime:
             for route, payload in zip(routes, payloads, strict=True):
                 await route.handler(envelope, payload, txn)
 
+        started = time.monotonic()
         try:
             outgoing = await run_once(self.redis, marker, envelope, handle, self.publications)
             await self.publish_all(outgoing)
             log.info("%s: handled %s (%d published)", self.service, envelope.type, len(outgoing))
         except Exception as exc:
             if is_transient(exc):
+                outcome = metrics.WAITING if isinstance(exc, NotYet) else metrics.RETRIED
+                metrics.failed(self.service, envelope.type, outcome)
                 raise  # retried by attempt(), for ever
             attempts = self._attempts.get(where, 0) + 1
             if attempts < MAX_ATTEMPTS:
                 self._attempts[where] = attempts
                 log.exception("%s: handler failed at %s (attempt %d)", self.service, where, attempts)
+                metrics.failed(self.service, envelope.type, metrics.RETRIED)
                 raise
             self._attempts.pop(where, None)
             await self.dead_letter(record, f"处理失败 {MAX_ATTEMPTS} 次 (handler failed): {exc!r}")
+            metrics.failed(self.service, envelope.type, metrics.DEAD_LETTERED)
+            metrics.dead_lettered(self.service, "handler_failed")
             return
+        metrics.handled(self.service, envelope.type, time.monotonic() - started)
         self._attempts.pop(where, None)
 
     async def publish_all(self, outgoing: list[Outgoing]) -> None:

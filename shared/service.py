@@ -11,6 +11,7 @@ import uvicorn
 from faststream.asgi import AsgiFastStream, AsgiResponse, get
 from faststream.asgi.types import Scope
 
+from shared import metrics
 from shared.kafka import ServiceRuntime
 from shared.logs import configure_logging
 from shared.startup import wait_for_kafka
@@ -44,7 +45,8 @@ async def health_report(runtime: ServiceRuntime, **extra: object) -> dict[str, o
 
 
 def asgi_app(runtime: ServiceRuntime, exit_within_s: float | None = None) -> AsgiFastStream:
-    """The FastStream app of a service: consumes on start, answers ``GET /health``."""
+    """The FastStream app of a service: consumes on start, answers ``GET /health`` and ``GET /metrics``
+    (Prometheus text, shared/metrics.py)."""
 
     @get(include_in_schema=False)
     async def health(scope: Scope) -> AsgiResponse:  # noqa: ARG001 (the ASGI handler signature)
@@ -52,7 +54,12 @@ def asgi_app(runtime: ServiceRuntime, exit_within_s: float | None = None) -> Asg
         status = 200 if body["ready"] else 503
         return AsgiResponse(msgspec.json.encode(body), status, headers={"content-type": "application/json"})
 
-    app = AsgiFastStream(runtime.broker, asgi_routes=[("/health", health)])
+    @get(include_in_schema=False)
+    async def prometheus(scope: Scope) -> AsgiResponse:  # noqa: ARG001 (the ASGI handler signature)
+        body = await metrics.scrape(runtime.service, runtime.consumers)
+        return AsgiResponse(body, 200, headers={"content-type": metrics.CONTENT_TYPE})
+
+    app = AsgiFastStream(runtime.broker, asgi_routes=[("/health", health), ("/metrics", prometheus)])
     if exit_within_s is not None:  # a process of its own: a broker not ready yet is waited for, not fatal
 
         async def wait() -> None:

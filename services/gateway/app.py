@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -43,6 +43,8 @@ from services.gateway.cases.timeline import Timeline
 from services.gateway.context import Gateway
 from services.gateway.feature import Feature, provide
 from services.gateway.limits import MAX_BODY_BYTES, BodyLimits, IdCheckAttempts, LimitStore, RateLimit
+from services.gateway.metrics import http_metrics
+from services.gateway.metrics import serve as serve_metrics
 from services.gateway.rebuild import rebuild
 from services.gateway.security_headers import SecurityHeaders
 from services.gateway.users import Directory, LoginRequired, User
@@ -175,8 +177,14 @@ def create_app(settings: HallSettings, spans: SpanProcessor | None = None, *, ow
         await runtime.start()
         await runtime.broker.start()
         await bus.start()
+        if own_process:  # Prometheus text on a loopback port of its own (README "Metrics")
+            stoppers.append(serve_metrics(runtime))
+
+    stoppers: list[Callable[[], Awaitable[None]]] = []
 
     async def stop() -> None:
+        for stopper in stoppers:
+            await stopper()
         await runtime.drain()  # no new record; those being handled finish (or give up their turn) first
         await limits.close()
         await bus.stop()
@@ -218,6 +226,7 @@ def create_app(settings: HallSettings, spans: SpanProcessor | None = None, *, ow
         # Sessions resolved once per request (revocation in Redis) and cookie-borne changes CSRF-checked.
         # Security headers first (they go on every answer), the caller's rate, the body's size and depth.
         middleware=[
+            http_metrics,  # outermost: every answer's latency by route template and status
             SecurityHeaders(),
             RateLimit(settings, limits, settings.api_rate_per_minute),
             BodyLimits(),
