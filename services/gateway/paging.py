@@ -175,16 +175,23 @@ def rebuilt_marker(marker: str) -> str:
     return f"{marker.split(':built-index:', 1)[0]}:built-index:{REBUILT}"
 
 
+# Markers this process has seen built: an index once built stays complete (the projection keeps it, and a wiped
+# Redis is rebuilt whole, every index with it), so a request asks Redis about each marker once per process.
+_BUILT: set[str] = set()
+
+
 async def ensure_index(redis: Redis, marker: str, build: Any) -> None:
     """Namespaces kept before an index existed: build it once from the records (``build`` an async callable),
     then mark it built (``marker``: a ``<ns>:gateway:built-index:…`` key, like the rebuild's ``built``, not a read
     model); the projection keeps the index from then on. A rebuild writes every index with everything else and
     sets :func:`rebuilt_marker` to ``INDEX_GENERATION``: nothing is built again after it."""
+    if marker in _BUILT:
+        return
     async with redis.pipeline(transaction=False) as pipe:
         pipe.exists(marker)
         pipe.get(rebuilt_marker(marker))
         built, rebuilt = await pipe.execute()
-    if built or rebuilt == INDEX_GENERATION.encode():
-        return
-    await build()
-    await redis.set(marker, "1")
+    if not built and rebuilt != INDEX_GENERATION.encode():
+        await build()
+        await redis.set(marker, "1")
+    _BUILT.add(marker)

@@ -216,8 +216,9 @@ async def test_an_engineering_case_runs_its_four_stages_and_its_timeline_shows_e
 async def snapshot(client: httpx.AsyncClient, case_no: str, step_id: str) -> tuple[list[str], Any]:
     """Routing's side of the case: its timeline entries and the step (without the clock timing keeps)."""
     detail = (await client.get(f"/api/steps/{step_id}", headers=STAFF)).json()
-    for clock in ("sla", "due", "warning_at", "provisional", "provisional_years", "paused", "alerts"):
+    for clock in ("sla", "due", "warning_at", "provisional", "provisional_years", "paused", "alerts", "remaining"):
         detail["step"].pop(clock)
+    detail["step"].pop("remaining_days")
     entries = [e["event_id"] for e in await timeline(client, case_no) if not e["type"].startswith("Clock")]
     return entries, detail
 

@@ -239,9 +239,10 @@ async def test_indexes_are_built_once_unless_a_rebuild_by_this_code_wrote_them(s
         await ensure_index(redis, marker, build)
         assert built == ["built"]
         # Rebuilt by this code (services/gateway/rebuild.py sets the generation): every index is there already.
-        await redis.delete(marker)
-        await redis.set(rebuilt_marker(marker), INDEX_GENERATION)
-        await ensure_index(redis, marker, build)
+        other = ours.key("gateway", "built-index", "another")
+        await redis.set(rebuilt_marker(other), INDEX_GENERATION)
+        await ensure_index(redis, other, build)
         assert built == ["built"]
+        assert not await redis.exists(other)  # nothing built, nothing marked
     finally:
         await redis.aclose()

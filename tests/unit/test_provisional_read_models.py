@@ -38,6 +38,7 @@ from services.intake.messages import ChildCase, LimitOut, Material
 from services.timing import messages as timing
 from shared.clock import ManualClock
 from shared.envelope import wrap
+from shared.kafka import HandlerTable
 from shared.localtime import LOCAL
 from shared.outbox import Txn
 from shared.rating_policy import load_policy
@@ -200,10 +201,25 @@ async def test_the_timeline_marks_provisional_deadlines_and_records_each_revisio
 # ---------------------------------------------------------------- the workbench
 
 
+class Both:
+    """A workbench feed that also feeds the SLA board's table on the same Redis."""
+
+    def __init__(self, workbench: Feed, board_table: HandlerTable) -> None:
+        self.workbench = workbench
+        self.board = Feed(board_table, SETTINGS, workbench.redis)
+        self.reads = workbench.reads
+
+    async def __call__(self, payload: msgspec.Struct, case_id: str, **more: Any) -> None:
+        await self.workbench(payload, case_id, **more)
+        await self.board(payload, case_id, **more)
+
+
 async def test_the_workbench_shows_a_provisional_due_time_uses_timings_warning_time_and_follows_a_revision() -> None:
     clock = ManualClock(PROVISIONAL - timedelta(hours=12))  # past the provisional warning time
     workbench = Workbench(SETTINGS, clock)
-    feed = Feed(workbench.table(), SETTINGS)
+    # The workbench reads its step clocks from the SLA board's projection: both tables take timing's events, as in
+    # the gateway's one consumer.
+    feed = Both(Feed(workbench.table(), SETTINGS), SlaBoard(SETTINGS, clock).table())
     await feed(step_opened(), CASE_ID, actor=CLERK)
     step_clock = {"clock_id": STEP_ID, "purpose": "环节", "step_id": STEP_ID}
     await feed(started(**step_clock), CASE_ID)

@@ -2,13 +2,14 @@
 its audit trail, its step clock (from timing) and the escalations its supervisor must see.
 
 Keys (the gateway's own): ``step:{id}`` the step, ``steplog:{id}`` its records by event id, ``inbox:{dept}``
-open step ids, ``wbclock:{clock}`` and ``wbalerts:{clock}`` a clock's deadline, warning time, pause and 暂定
-mark (the years without an official holiday schedule it rests on) and its alert levels (kept apart from the
-step, so timing's events may come before or after routing's), ``escalations:{dept}``. The pages of the inbox
+open step ids, ``wbclock:{step}`` the limit of its latest return (退回补正), ``escalations:{dept}``. A step's clock
+(deadline, warning time, pause, 暂定 years, the alerts of its current deadline) is read from the SLA board's one
+projection of timing's clocks (``board.clock_key``), kept apart from the step, so timing's events may come before
+or after routing's. The pages of the inbox
 are read from sorted sets scored by the step's opening time (services/gateway/paging.py): ``inboxz:{dept}`` the
 open steps, ``mysteps:{dept}:{user}`` those assigned to one person, ``inboxext:{dept}`` those with an extension
 waiting for the supervisor; ``escalationz:{dept}`` the escalations by time. A ``DeadlineRevised``
-moves the deadline, withdraws the alert levels it retracts and adds a line to the step's audit trail.
+adds a line to the step's audit trail (the board moves the deadline and withdraws the alert levels it retracts).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from typing import Any, TypeVar, cast
 
 import msgspec
 from redis.asyncio import Redis
-from redis.typing import EncodableT, FieldT
 
 from services.gateway.paging import Slice, ensure_index, zpage
 from services.gateway.provisional import revision_text
@@ -158,10 +158,6 @@ class Workbench:
             "CaseReturned.v1": Route(routing.CaseReturned, self.case_returned),
             "StepsClosed.v1": Route(routing.StepsClosed, self.steps_closed),
             "ClockStarted.v1": Route(timing.ClockStarted, self.clock_started),
-            "ClockAlerted.v1": Route(timing.ClockAlerted, self.clock_alerted),
-            "ClockPaused.v1": Route(timing.ClockPaused, self.clock_paused),
-            "ClockResumed.v1": Route(timing.ClockResumed, self.clock_moved),
-            "ClockExtended.v1": Route(timing.ClockExtended, self.clock_moved),
             "DeadlineRevised.v1": Route(timing.DeadlineRevised, self.deadline_revised),
         }
 
@@ -278,45 +274,15 @@ class Workbench:
     # Only step clocks (timing names their step) are the workbench's; a case's or a rating's clock is not.
 
     async def clock_started(self, env: Envelope, event: timing.ClockStarted, txn: Txn) -> None:  # noqa: ARG002
-        if event.step_id:
-            self._clock(txn, event.step_id, paused=False, deadline=_Due.of(event))
-        elif event.purpose == RETURN and ":" in event.clock_id:
+        if event.purpose == RETURN and ":" in event.clock_id:
             # The return's limit (routing names its clock ``<step id>:退回补正:<time>``): the 补正通知书 states it.
             key, due = self.key("wbclock", event.clock_id.split(":", 1)[0]), event.promised_deadline.isoformat()
             txn.write(lambda pipe: pipe.hset(key, "return_deadline", due))
 
-    async def clock_alerted(self, env: Envelope, event: timing.ClockAlerted, txn: Txn) -> None:  # noqa: ARG002
-        if event.step_id:
-            key, level = self.key("wbalerts", event.step_id), event.level
-            txn.write(lambda pipe: pipe.sadd(key, level))
-
-    async def clock_paused(self, env: Envelope, event: timing.ClockPaused, txn: Txn) -> None:  # noqa: ARG002
-        if event.step_id:
-            self._clock(txn, event.step_id, paused=True)
-
-    async def clock_moved(self, env: Envelope, event: timing.ClockResumed | timing.ClockExtended, txn: Txn) -> None:
-        if not event.step_id:
-            return
-        self._clock(txn, event.step_id, paused=False, deadline=_Due.of(event))
-        if env.type.startswith("ClockExtended"):
-            alerts = self.key("wbalerts", event.step_id)
-            txn.write(lambda pipe: pipe.delete(alerts))  # the old alerts were for the old deadline
-
     async def deadline_revised(self, env: Envelope, event: timing.DeadlineRevised, txn: Txn) -> None:
-        """The official holiday schedule moved the step's due time: new times, retracted alerts, a line in the trail."""
+        """The official holiday schedule moved the step's due time: a line in the trail (the board keeps the times)."""
         if not event.step_id:
             return
-        key = self.key("wbclock", event.step_id)
-        fields = _Due(
-            deadline=event.promised_deadline,
-            warning_at=event.warning_at,
-            provisional=event.provisional,
-            years=event.provisional_years,
-        ).fields()
-        txn.write(lambda pipe: pipe.hset(key, mapping=fields))  # a pause stays as it is
-        if event.retracted:
-            alerts, levels = self.key("wbalerts", event.step_id), list(event.retracted)
-            txn.write(lambda pipe: pipe.srem(alerts, *levels))
         summary = revision_text(
             event.old_promised_deadline,
             event.promised_deadline,
@@ -328,13 +294,6 @@ class Workbench:
             summary += f"；时限状态由{event.status_before}更正为{event.status_after}"
         self._log(txn, env, event.step_id, "期限更正", summary)
 
-    def _clock(self, txn: Txn, clock_id: str, *, paused: bool, deadline: _Due | None = None) -> None:
-        key, flag = self.key("wbclock", clock_id), "1" if paused else "0"
-        txn.write(lambda pipe: pipe.hset(key, "paused", flag))
-        if deadline is not None:
-            fields = deadline.fields()
-            txn.write(lambda pipe: pipe.hset(key, mapping=fields))
-
     # ------------------------------------------------------------ reads
 
     async def step(self, redis: Redis, step_id: str) -> WorkStep | None:
@@ -342,56 +301,46 @@ class Workbench:
         return _step.decode(raw) if raw else None
 
     async def view(self, redis: Redis, step: WorkStep, now: datetime | None = None) -> StepView:
+        (found,) = await self._with_clocks(redis, [step], now or self.clock.now())
+        return found
+
+    async def _with_clocks(self, redis: Redis, steps: list[WorkStep], at: datetime) -> list[StepView]:
+        """The steps as staff see them, their clocks' facts (the board's entries) and the calendar in one round trip."""
         async with redis.pipeline(transaction=False) as pipe:
             pipe.hgetall(board.calendar_key(self.settings))
-            pipe.get(board.clock_key(self.settings, step.step_id))
-            pipe.hgetall(self.key("wbclock", step.step_id))
-            pipe.smembers(self.key("wbalerts", step.step_id))
-            plans, entry, clock, alerts = await pipe.execute()
-        return self._view(
-            step,
-            clock=clock,
-            alerts=alerts,
-            entry=board.entry_of(entry) if step.status == "待办" else None,
-            at=now or self.clock.now(),
-            calendar_of=self._calendars(plans),
-        )
+            pipe.mget([board.clock_key(self.settings, step.step_id) for step in steps])
+            plans, entries = await pipe.execute()
+        calendars = cast("dict[bytes, bytes]", plans)
 
-    def _calendars(self, plans: dict[bytes, bytes]) -> Callable[[str], WorkingTime]:
-        """Each hall's working calendar with the years operators loaded (``plans``: the board's calendar hash)."""
-        return lambda hall: self.calendars.calendar(plans, hall)
+        def calendar_of(hall: str) -> WorkingTime:
+            return self.calendars.calendar(calendars, hall)
 
+        return [
+            self._view(step, board.entry_of(raw), at, calendar_of)
+            for step, raw in zip(steps, cast("list[bytes | None]", entries), strict=True)
+        ]
+
+    @staticmethod
     def _view(
-        self,
-        step: WorkStep,
-        *,
-        clock: dict[bytes, bytes],
-        alerts: set[bytes],
-        entry: board.Entry | None,
-        at: datetime,
-        calendar_of: Callable[[str], WorkingTime],
+        step: WorkStep, entry: board.Entry | None, at: datetime, calendar_of: Callable[[str], WorkingTime]
     ) -> StepView:
-        levels = sorted(a.decode() for a in alerts)
-        due = _moment(clock.get(b"deadline"))
-        warning_at = _moment(clock.get(b"warning"))
-        years = [int(y) for y in clock.get(b"years", b"").decode().split(",") if y]
-        paused = clock.get(b"paused") == b"1" or bool(step.waiting)
+        """The step with its clock (None until timing's ClockStarted reached the board): due time, pause, the alerts
+        of the current deadline, and for an open step its SLA colour and working time left (the board's rule)."""
+        paused = bool(step.waiting) or (entry is not None and entry.paused_at is not None)
         sla, remaining, remaining_days = "", "", None
         if step.status == "待办":  # the one rule (shared/sla.py) over the board's facts of the step clock
-            sla = colour_of(
-                entry, at, waiting=bool(step.waiting), fallback=lambda: colour(due, paused, levels, at, warning_at)
-            )
+            sla = colour_of(entry, at, waiting=bool(step.waiting), fallback=lambda: colour(None, paused, [], at))
             if entry is not None:
                 shown = board.row(entry, at, calendar_of(entry.hall))
                 remaining, remaining_days = shown.remaining, shown.remaining_days
         return StepView(
             **msgspec.structs.asdict(step),
-            due=due,
-            warning_at=warning_at,
-            provisional=clock.get(b"provisional") == b"1",
-            provisional_years=years,
+            due=entry.deadline if entry else None,
+            warning_at=entry.warning_at if entry else None,
+            provisional=entry.provisional if entry else False,
+            provisional_years=entry.provisional_years if entry else [],
             paused=paused,
-            alerts=levels,
+            alerts=board.current_alerts(entry) if entry else [],
             sla=sla,
             remaining=remaining,
             remaining_days=remaining_days,
@@ -442,34 +391,13 @@ class Workbench:
         return await self._views(redis, [i.decode() for i in ids])
 
     async def _views(self, redis: Redis, ids: list[str]) -> list[StepView]:
-        """The steps' views in two round trips (the steps, then each one's clock facts and alerts in one pipeline),
-        whatever the page's size."""
+        """The steps' views in two round trips (the steps, then their clocks and the calendar), whatever the page's
+        size."""
         if not ids:
             return []
         raws = cast("list[bytes | None]", await redis.mget([self.key("step", i) for i in ids]))
-        now = self.clock.now()
         found = sorted((_step.decode(r) for r in raws if r), key=lambda s: (s.opened_at, s.step_id))
-        if not found:
-            return []
-        async with redis.pipeline(transaction=False) as pipe:
-            pipe.hgetall(board.calendar_key(self.settings))
-            pipe.mget([board.clock_key(self.settings, step.step_id) for step in found])
-            for step in found:
-                pipe.hgetall(self.key("wbclock", step.step_id))
-                pipe.smembers(self.key("wbalerts", step.step_id))
-            plans, entries, *facts = await pipe.execute()
-        calendar_of = self._calendars(plans)
-        return [
-            self._view(
-                step,
-                clock=clock,
-                alerts=alerts,
-                entry=board.entry_of(entry) if step.status == "待办" else None,
-                at=now,
-                calendar_of=calendar_of,
-            )
-            for step, entry, clock, alerts in zip(found, entries, facts[0::2], facts[1::2], strict=True)
-        ]
+        return await self._with_clocks(redis, found, self.clock.now()) if found else []
 
     async def return_deadline(self, redis: Redis, step_id: str) -> datetime | None:
         """The limit of the step's latest return (退回补正), once timing has computed it."""
@@ -499,36 +427,6 @@ class Workbench:
     async def escalations(self, redis: Redis, department: str) -> list[Escalation]:
         raw = cast("dict[bytes, bytes]", await redis.hgetall(self.key("escalations", department)))
         return sorted((_escalation.decode(v) for v in raw.values()), key=lambda e: e.escalated_at, reverse=True)
-
-
-class _Due(msgspec.Struct, frozen=True, kw_only=True):
-    """A step clock's times as timing last gave them."""
-
-    deadline: datetime
-    warning_at: datetime | None
-    provisional: bool
-    years: list[int]
-
-    @classmethod
-    def of(
-        cls, event: timing.ClockStarted | timing.ClockResumed | timing.ClockExtended | timing.DeadlineRevised
-    ) -> _Due | None:
-        deadline: datetime | None = event.promised_deadline
-        if isinstance(event, timing.ClockResumed | timing.ClockExtended):
-            deadline = event.promised_deadline or event.deadline
-        if deadline is None:
-            return None
-        return cls(
-            deadline=deadline, warning_at=event.warning_at, provisional=event.provisional, years=event.provisional_years
-        )
-
-    def fields(self) -> dict[FieldT, EncodableT]:
-        return {
-            "deadline": self.deadline.isoformat(),
-            "warning": self.warning_at.isoformat() if self.warning_at else "",
-            "provisional": "1" if self.provisional else "0",
-            "years": ",".join(str(y) for y in self.years),
-        }
 
 
 def _moment(raw: bytes | None) -> datetime | None:
