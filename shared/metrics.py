@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
 
@@ -20,6 +19,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from redis import exceptions as redis_errors
+
+from shared.settings import HallSettings
 
 log = logging.getLogger("hall.metrics")
 
@@ -168,21 +169,20 @@ async def scrape(service: str, consumers: Callable[[], Iterable[AIOKafkaConsumer
     return exposition()
 
 
-# The gateway's metrics port: HALL_METRICS_PORT, else the gateway's HTTP port + 100 (8100 for 8000, 9100 for the
-# second gateway on 9000); "0" turns it off. Loopback unless HALL_METRICS_HOST says otherwise (docker-compose).
+# The gateway's metrics port (HALL_METRICS_PORT): by default its HTTP port + 100 (8100 for 8000, 9100 for the
+# second gateway on 9000); 0 turns it off. Loopback unless HALL_METRICS_HOST says otherwise (docker-compose).
 METRICS_PORT_STEP = 100
 
 
-def metrics_address(http_port: int) -> tuple[str, int]:
-    host = os.environ.get("HALL_METRICS_HOST", "127.0.0.1")
-    port = int(os.environ.get("HALL_METRICS_PORT", str(http_port + METRICS_PORT_STEP)))
-    return host, port
+def metrics_address(settings: HallSettings) -> tuple[str, int]:
+    port = settings.metrics_port if settings.metrics_port >= 0 else settings.http_port + METRICS_PORT_STEP
+    return settings.metrics_host, port
 
 
-def serve_on_port(http_port: int) -> int | None:
+def serve_on_port(settings: HallSettings) -> int | None:
     """Serves :data:`REGISTRY` on the metrics port in a thread of its own; the port, or None if off or taken
     (logged: the gateway runs on without metrics rather than not at all)."""
-    host, port = metrics_address(http_port)
+    host, port = metrics_address(settings)
     if port == 0:
         return None
     try:

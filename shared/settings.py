@@ -22,6 +22,9 @@ class HallSettings(msgspec.Struct, frozen=True, kw_only=True):
     otlp_endpoint: str = ""
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    # The gateway's Prometheus port (shared/metrics.py): -1 for its HTTP port + 100, 0 for none; loopback by default.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = -1
     reply_timeout_s: float = 10.0
     # How long the gateway waits for Kafka to take a command before answering 503 (Retry-After) instead.
     publish_timeout_s: float = 2.0
@@ -76,6 +79,8 @@ _ENV = {
     "otlp_endpoint": "OTEL_EXPORTER_OTLP_ENDPOINT",
     "http_host": "HALL_HTTP_HOST",
     "http_port": "HALL_HTTP_PORT",
+    "metrics_host": "HALL_METRICS_HOST",
+    "metrics_port": "HALL_METRICS_PORT",
     "reply_timeout_s": "HALL_REPLY_TIMEOUT_S",
     "publish_timeout_s": "HALL_PUBLISH_TIMEOUT_S",
     "redis_retry_s": "HALL_REDIS_RETRY_S",

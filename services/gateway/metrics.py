@@ -62,7 +62,7 @@ def _observe(scope: Scope, status: int, started: float) -> None:
 
 def serve(runtime: ServiceRuntime) -> Callable[[], Awaitable[None]]:
     """Starts the metrics port (shared.metrics.serve_on_port) and the lag refresh; returns what stops the latter."""
-    port = metrics.serve_on_port(runtime.settings.http_port)
+    port = metrics.serve_on_port(runtime.settings)
     if port is None:
 
         async def nothing() -> None:
