@@ -75,6 +75,12 @@ http_seconds = Histogram(
     buckets=LATENCY_BUCKETS,
     registry=REGISTRY,
 )
+alerts_fired = Counter(
+    "hall_alerts_fired",
+    "Clock alerts raised by timing's scheduler, by level (预警, 逾期, 督办, 通报)",
+    ["level"],
+    registry=REGISTRY,
+)
 sse_clients = Gauge("hall_sse_clients", "Open server-sent-event streams (the live SLA board)", registry=REGISTRY)
 
 

@@ -34,7 +34,7 @@ from services.timing.messages import ClockAlerted
 from services.timing.outbox import Outbox
 from services.timing.revision import Reviser
 from services.timing.store import CLAIM, RELEASE, Keys, decode_clock, encode_clock
-from shared import topics
+from shared import metrics, topics
 from shared.clock import SYSTEM_CLOCK, Clock
 from shared.envelope import SYSTEM, encode, wrap
 from shared.kafka import ServiceRuntime
@@ -296,6 +296,8 @@ class Scheduler:
             staged = self.outbox.stage(pipe, outgoing)
             await pipe.execute()
         await self.outbox.publish(staged, outgoing)
+        for alert in fired:
+            metrics.alerts_fired.labels(alert.level).inc()
         return fired
 
     def _record(self, clock: ClockState, level: str, due_at: datetime, now: datetime) -> Outgoing:
