@@ -3,9 +3,12 @@ Prometheus text that ``/metrics`` serves, parsed with prometheus-client's own pa
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 from aiokafka.errors import KafkaConnectionError
 from litestar import Litestar, get
 from litestar.params import FromPath
+from litestar.response import ServerSentEvent
 from litestar.testing import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from redis import exceptions as redis_errors
@@ -105,3 +108,20 @@ def test_the_gateway_labels_requests_by_route_template_never_by_path() -> None:
         assert client.get("/api/cases/15052520261130000008").status_code == 200
     assert sample("hall_http_request_seconds_count", method="GET", route=template, status="200") == before + 2
     assert "15052520261130000007" not in metrics.exposition().decode()
+
+
+def test_an_open_sse_stream_is_counted_until_it_ends() -> None:
+    @get("/stream")
+    async def stream() -> ServerSentEvent:
+        async def updates() -> AsyncIterator[str]:
+            yield str(sample("hall_sse_clients"))  # what /metrics says while this stream is open
+
+        return ServerSentEvent(updates())
+
+    app = Litestar(route_handlers=[stream], middleware=[http_metrics])
+    before = sample("hall_sse_clients")
+    with TestClient(app) as client:
+        body = client.get("/stream").text
+    assert f"data: {before + 1}" in body
+    assert sample("hall_sse_clients") == before
+    assert sample("hall_http_request_seconds_count", method="GET", route="/stream", status="200") >= 1
