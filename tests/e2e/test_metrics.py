@@ -1,6 +1,7 @@
-"""``/metrics`` of the real processes (issue 17, item 3): after a case is submitted, intake's and routing's counters
-show the events they handled, the gateway's loopback metrics port shows the request by its route template, and
-no label carries the case number. Parsed with prometheus-client's own parser."""
+"""``/metrics`` of the real processes (issue 17, item 3): after a case is submitted, the counters of intake,
+routing, timing and evaluation (over their instances) show the record each handled, once; intake shows its
+handler latency and its lag per partition; the gateway's loopback metrics port shows the requests by route template
+and status; no label carries the case number. Parsed with prometheus-client's own parser."""
 
 from __future__ import annotations
 
@@ -33,25 +34,33 @@ def handled(samples: Samples, service: str, event_type: str) -> float:
     return sum(value for name, labels, value in samples if name == "hall_records_handled_total" and labels == wanted)
 
 
+# What each service handles when a clerk submits a case, over its instances (routing, timing, evaluation run twice).
+HANDLES = {
+    "intake": ("SubmitApplication.v1", ["intake"]),
+    "routing": ("CaseAccepted.v1", ["routing", "routing-2"]),
+    "timing": ("CaseAccepted.v1", ["timing", "timing-2"]),
+    "evaluation": ("CaseAccepted.v1", ["evaluation", "evaluation-2"]),
+}
+
+
 async def test_metrics_count_what_each_process_handled(processes: Launcher, gateway: httpx.AsyncClient) -> None:
-    routing_ports = [processes.port("routing"), processes.port("routing-2")]
+    async def totals() -> dict[str, float]:
+        counted: dict[str, float] = {}
+        for service, (event_type, names) in HANDLES.items():
+            scraped = [(await scrape(processes.port(name)))[1] for name in names]
+            counted[service] = sum(handled(samples, service, event_type) for samples in scraped)
+        return counted
 
-    async def totals() -> tuple[float, float]:
-        intake = handled((await scrape(processes.port("intake")))[1], "intake", "SubmitApplication.v1")
-        routing = sum([handled((await scrape(port))[1], "routing", "CaseAccepted.v1") for port in routing_ports])
-        return intake, routing
-
-    intake_before, routing_before = await totals()
+    before = await totals()
     case_no = await submit(gateway)
     await state(gateway, case_no, "办理中")  # routing has opened the first step
 
-    async def moved() -> tuple[float, float] | None:
-        intake, routing = await totals()
-        return (intake, routing) if intake > intake_before and routing > routing_before else None
+    async def moved() -> dict[str, float] | None:
+        now = await totals()
+        return now if all(now[service] > before[service] for service in HANDLES) else None
 
-    intake_after, routing_after = await eventually(moved, timeout_s=10)
-    assert intake_after == intake_before + 1
-    assert routing_after == routing_before + 1
+    after = await eventually(moved, timeout_s=10)
+    assert after == {service: before[service] + 1 for service in HANDLES}  # once each, by one instance
 
     text, samples = await scrape(processes.port("intake"))
     latency = [v for n, labels, v in samples if n == "hall_handler_seconds_count" and labels["service"] == "intake"]
