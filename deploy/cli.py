@@ -11,11 +11,14 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import msgspec
+
 from deploy.logs import print_case
 from deploy.processes import DEMO, ROOT, SERVICES, Launcher, instance
 from deploy.rebuild import rebuild as rebuild_from_kafka
 from services.counterpart.app import enabled as counterpart_enabled
 from services.gateway.users import DemoUsersError, Directory
+from shared.metrics import metrics_address
 from shared.secrets import WeakSecretError, require_secret
 from shared.settings import load_settings
 from shared.topics import ensure_topics
@@ -87,6 +90,10 @@ def up(home: Path, counts: dict[str, int] | None = None) -> int:
     print(f"  gateway API   http://127.0.0.1:{port}/api/cases")
     print(f"  OpenAPI docs  http://127.0.0.1:{port}/schema")
     print(f"  health        http://127.0.0.1:{port}/health")
+    _, metrics_port = metrics_address(msgspec.structs.replace(settings, http_port=port))
+    if metrics_port:  # README "Metrics": the gateway's on a loopback port of its own, each service's on its own port
+        services = ", ".join(str(SERVICES[name]) for name in SERVICES if name != "gateway")
+        print(f"  metrics       http://127.0.0.1:{metrics_port}/metrics   (services: ports {services}, /metrics)")
     print(f"  logs          {home / 'logs'}   (./hall logs [service], ./hall logs --case NO)")
     if counterpart_enabled():
         print(f"  跨省通办       http://127.0.0.1:{port}/ops/external   (demo counterpart; HALL_COUNTERPART=off)")
