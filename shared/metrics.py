@@ -81,6 +81,13 @@ alerts_fired = Counter(
     ["level"],
     registry=REGISTRY,
 )
+clocks = Gauge(
+    "hall_clocks",
+    "Running clocks by the SLA board's purpose filter (全部, 办件, 环节, ...) and status (正常, 预警, 逾期, 暂停: the "
+    "paused ones, also counted in their status), from the board's counts (the gateway, every 5 s)",
+    ["purpose", "status"],
+    registry=REGISTRY,
+)
 sse_clients = Gauge("hall_sse_clients", "Open server-sent-event streams (the live SLA board)", registry=REGISTRY)
 
 

@@ -9,14 +9,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import cast
 
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
+from services.gateway.sla.board import CASE_PURPOSES, PURPOSES, SlaBoard
+from services.gateway.sla.counts import FROZEN, Counts
 from shared import metrics
+from shared.clock import SYSTEM_CLOCK
 from shared.kafka import ServiceRuntime
+from shared.sla import NORMAL, OVERDUE, WARNING
+
+log = logging.getLogger("hall.metrics")
 
 LAG_EVERY_S = 5.0  # the metrics port serves from a thread: the gateway's consumer lag is refreshed this often
 
@@ -60,8 +71,36 @@ def _observe(scope: Scope, status: int, started: float) -> None:
     metrics.http_seconds.labels(scope.get("method", "GET"), route, str(status)).observe(time.monotonic() - started)
 
 
+# The board's purpose filters: 全部 ("") and each group a clock falls under (办件 holds 子件).
+GROUPS = ("", "办件", *(purpose for purpose in PURPOSES if purpose not in CASE_PURPOSES))
+
+
+async def refresh_clocks(redis: Redis, counts: Counts, now: datetime) -> None:
+    """``hall_clocks`` from the board's counts of each purpose filter's 合计: six ZCOUNTs a filter, one round trip
+    (the 合计 of :meth:`Counts.read`, without its departments, items and clerks)."""
+    moment = now.timestamp()
+    pipe = redis.pipeline(transaction=False)
+    for group in GROUPS:
+        scope = (group, "", "all", "")
+        due, warn = counts.key("due", scope), counts.key("warn", scope)
+        pipe.zcount(due, 0, moment)
+        pipe.zcount(warn, "-inf", moment)
+        pipe.zcount(due, 0, "+inf")
+        for score in FROZEN.values():
+            pipe.zcount(due, score, score)
+    answers = cast("list[int]", await pipe.execute())
+    for at, group in enumerate(GROUPS):
+        over, warned, live, paused_normal, paused_warning, paused_over = answers[at * 6 : at * 6 + 6]
+        purpose = group or "全部"
+        metrics.clocks.labels(purpose, NORMAL).set(live - warned + paused_normal)
+        metrics.clocks.labels(purpose, WARNING).set(warned - over + paused_warning)
+        metrics.clocks.labels(purpose, OVERDUE).set(over + paused_over)
+        metrics.clocks.labels(purpose, "暂停").set(paused_normal + paused_warning + paused_over)
+
+
 def serve(runtime: ServiceRuntime) -> Callable[[], Awaitable[None]]:
-    """Starts the metrics port (shared.metrics.serve_on_port) and the lag refresh; returns what stops the latter."""
+    """Starts the metrics port (shared.metrics.serve_on_port) and the refresh of the consumer lag and the clocks'
+    counts; returns what stops the latter."""
     port = metrics.serve_on_port(runtime.settings)
     if port is None:
 
@@ -70,9 +109,15 @@ def serve(runtime: ServiceRuntime) -> Callable[[], Awaitable[None]]:
 
         return nothing
 
+    board = SlaBoard(runtime.settings)
+
     async def refresh() -> None:
         while True:
             await metrics.refresh_lag(runtime.service, runtime.consumers())
+            try:
+                await refresh_clocks(runtime.redis, board.counts, SYSTEM_CLOCK.now())
+            except (RedisError, OSError, RuntimeError) as exc:  # Redis away: the last figures stay, /health says why
+                log.debug("metrics: clocks not counted: %s", exc)
             await asyncio.sleep(LAG_EVERY_S)
 
     task = asyncio.create_task(refresh())

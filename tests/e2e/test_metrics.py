@@ -76,4 +76,6 @@ async def test_metrics_count_what_each_process_handled(processes: Launcher, gate
     assert any(n == "hall_http_request_seconds_count" and labels == posted and v >= 1 for n, labels, v in samples)
     routes = {labels["route"] for n, labels, _ in samples if n == "hall_http_request_seconds_count"}
     assert "/api/cases/{case_no}" in routes  # the template, never the number
+    clocks = {(labels["purpose"], labels["status"]) for n, labels, _ in samples if n == "hall_clocks"}
+    assert {("全部", "正常"), ("全部", "逾期"), ("办件", "预警")} <= clocks  # the board's counts, refreshed every 5 s
     assert case_no not in text
