@@ -13,7 +13,6 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import cast
 
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -21,7 +20,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from services.gateway.sla.board import CASE_PURPOSES, PURPOSES, SlaBoard
-from services.gateway.sla.counts import FROZEN, Counts
+from services.gateway.sla.counts import Counts
 from shared import metrics
 from shared.clock import SYSTEM_CLOCK
 from shared.kafka import ServiceRuntime
@@ -76,26 +75,14 @@ GROUPS = ("", "办件", *(purpose for purpose in PURPOSES if purpose not in CASE
 
 
 async def refresh_clocks(redis: Redis, counts: Counts, now: datetime) -> None:
-    """``hall_clocks`` from the board's counts of each purpose filter's 合计: six ZCOUNTs a filter, one round trip
-    (the 合计 of :meth:`Counts.read`, without its departments, items and clerks)."""
-    moment = now.timestamp()
-    pipe = redis.pipeline(transaction=False)
-    for group in GROUPS:
-        scope = (group, "", "all", "")
-        due, warn = counts.key("due", scope), counts.key("warn", scope)
-        pipe.zcount(due, 0, moment)
-        pipe.zcount(warn, "-inf", moment)
-        pipe.zcount(due, 0, "+inf")
-        for score in FROZEN.values():
-            pipe.zcount(due, score, score)
-    answers = cast("list[int]", await pipe.execute())
-    for at, group in enumerate(GROUPS):
-        over, warned, live, paused_normal, paused_warning, paused_over = answers[at * 6 : at * 6 + 6]
+    """``hall_clocks`` from the board's counts of each purpose filter's 合计 (:meth:`Counts.scoped`, one round trip)."""
+    found, _ = await counts.scoped(redis, [(group, "", "all", "") for group in GROUPS], now)
+    for group, count in zip(GROUPS, found, strict=True):
         purpose = group or "全部"
-        metrics.clocks.labels(purpose, NORMAL).set(live - warned + paused_normal)
-        metrics.clocks.labels(purpose, WARNING).set(warned - over + paused_warning)
-        metrics.clocks.labels(purpose, OVERDUE).set(over + paused_over)
-        metrics.clocks.labels(purpose, "暂停").set(paused_normal + paused_warning + paused_over)
+        metrics.clocks.labels(purpose, NORMAL).set(count.normal)
+        metrics.clocks.labels(purpose, WARNING).set(count.warning)
+        metrics.clocks.labels(purpose, OVERDUE).set(count.overdue)
+        metrics.clocks.labels(purpose, "暂停").set(count.paused)
 
 
 def serve(runtime: ServiceRuntime) -> Callable[[], Awaitable[None]]:

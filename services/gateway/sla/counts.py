@@ -124,6 +124,26 @@ class Counts:
                     writes.append(zadd(self.key(kind, scope), {clock_id: score}))
         return writes
 
+    async def scoped(
+        self, redis: Redis, scopes: list[Scope], now: datetime, sizes_of: tuple[str, ...] = ()
+    ) -> tuple[list[Count], list[int]]:
+        """Each scope's count at ``now`` (named by the scope's name), six ZCOUNTs a scope, and the size of each sorted
+        set in ``sizes_of``, in one round trip."""
+        moment = now.timestamp()
+        async with redis.pipeline(transaction=False) as pipe:
+            for scope in scopes:
+                due, warn = self.key("due", scope), self.key("warn", scope)
+                pipe.zcount(due, 0, moment)
+                pipe.zcount(warn, "-inf", moment)
+                pipe.zcount(due, 0, "+inf")
+                for score in FROZEN.values():
+                    pipe.zcount(due, score, score)
+            for key in sizes_of:
+                pipe.zcard(key)
+            answers = cast("list[int]", await pipe.execute())
+        found = [_count(scope[3], answers[at * 6 : at * 6 + 6]) for at, scope in enumerate(scopes)]
+        return found, answers[len(scopes) * 6 :]
+
     async def read(self, redis: Redis, group: str, department: str, now: datetime, loaded: Iterable[int]) -> Tallies:
         """(合计, by department, by item, by clerk, 暂定 years not yet loaded) of the board's filter at ``now``:
         two round trips, O(names) commands."""
@@ -143,36 +163,26 @@ class Counts:
         wanted += [(group, department, "item", name) for name in items]
         wanted += [(group, department, "clerk", name) for name in clerks]
         years = sorted({int(y) for y in all_years} - set(loaded))
-        pipe = redis.pipeline(transaction=False)
-        moment = now.timestamp()
-        for scope in wanted:
-            due, warn = self.key("due", scope), self.key("warn", scope)
-            pipe.zcount(due, 0, moment)
-            pipe.zcount(warn, "-inf", moment)
-            pipe.zcount(due, 0, "+inf")
-            for score in FROZEN.values():
-                pipe.zcount(due, score, score)
-        for year in years:
-            pipe.zcard(self.key(f"prov:{year}", total))
-        answers = cast("list[int]", await pipe.execute())
-        counts: list[Count] = []
-        for at, scope in enumerate(wanted):
-            over, warned, live, paused_normal, paused_warning, paused_over = answers[at * 6 : at * 6 + 6]
-            counts.append(
-                Count(
-                    name=scope[3] if at else "合计",
-                    normal=live - warned + paused_normal,
-                    warning=warned - over + paused_warning,
-                    overdue=over + paused_over,
-                    paused=paused_normal + paused_warning + paused_over,
-                )
-            )
-        resting = [year for year, n in zip(years, answers[len(wanted) * 6 :], strict=True) if n]
+        resting_sets = tuple(self.key(f"prov:{year}", total) for year in years)
+        counts, sizes = await self.scoped(redis, wanted, now, resting_sets)
+        counts[0] = msgspec.structs.replace(counts[0], name="合计")
+        resting = [year for year, n in zip(years, sizes, strict=True) if n]
         totals, rest = counts[0], counts[1:]
         by = _split(rest, [len(departments), len(items), len(clerks)])
         if department:
             by[0] = [msgspec.structs.replace(totals, name=department)] if _any(totals) else []
         return Tallies(totals, _ordered(by[0]), _ordered(by[1]), _ordered(by[2]), resting)
+
+
+def _count(name: str, answers: list[int]) -> Count:
+    over, warned, live, paused_normal, paused_warning, paused_over = answers
+    return Count(
+        name=name,
+        normal=live - warned + paused_normal,
+        warning=warned - over + paused_warning,
+        overdue=over + paused_over,
+        paused=paused_normal + paused_warning + paused_over,
+    )
 
 
 def sadd(key: str, *members: str) -> Write:
