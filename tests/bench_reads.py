@@ -13,7 +13,8 @@ answer. Before the load, each route is asked 50 times one at a time and the gate
 read from /proc (what a route costs, whatever else the machine runs). It prints p50/p99/max and CPU ms per route at
 each size, the requests per second achieved and every non-2xx answer.
 
-``--quick`` (1,000 and 5,000 cases, 5 s each) is what the suite runs (tests/integration/test_bench_reads_quick.py).
+``--quick`` (1,000 and 2,000 cases, 5 s each, CPU from 10 requests a route) is what the suite runs
+(tests/integration/test_bench_reads_quick.py).
 The per-caller request limit is lifted for the bench's gateway (HALL_API_RATE_PER_MINUTE): its Redis count still
 runs on every request, as in production.
 """
@@ -56,7 +57,8 @@ TIMEOUT_S = 10.0  # a request not answered this long after its scheduled time is
 IN_FLIGHT = 64
 COST_REQUESTS = 50  # per route, one at a time, for its CPU per request
 WARM_S = 120.0  # the first request of each route, before the load (a slow one is said so, not fatal)
-QUICK_SIZES, QUICK_SECONDS = [1_000, 5_000], 5.0  # --quick, and the suite's test of it
+QUICK_SIZES, QUICK_SECONDS = [1_000, 2_000], 5.0  # --quick, and the suite's test of it
+QUICK_COST_REQUESTS = 10
 
 
 class Route(msgspec.Struct):
@@ -173,9 +175,11 @@ async def warm(client: httpx.AsyncClient, routes: list[Route], headers: dict[str
             say(f"  {route.name}: the first request took {time.monotonic() - begun:.1f} s")
 
 
-async def cost(base_url: str, routes: list[Route], cases: list[str], pids: list[int]) -> dict[str, float]:
-    """The gateway's CPU milliseconds per request of each route, asked ``COST_REQUESTS`` times one at a time: what a
-    route costs whatever else the machine runs (latency under load is that cost plus queueing)."""
+async def cost(
+    base_url: str, routes: list[Route], cases: list[str], pids: list[int], times: int = COST_REQUESTS
+) -> dict[str, float]:
+    """The gateway's CPU milliseconds per request of each route, asked ``times`` times one at a time: what a route
+    costs whatever else the machine runs (latency under load is that cost plus queueing)."""
     headers = {r.user: auth(r.user) for r in routes}
     pick = random.Random(16)
     found: dict[str, float] = {}
@@ -183,9 +187,9 @@ async def cost(base_url: str, routes: list[Route], cases: list[str], pids: list[
         await warm(client, routes, headers, cases[0])
         for route in routes:
             before = cpu_seconds(pids)
-            for _ in range(COST_REQUESTS):
+            for _ in range(times):
                 await client.get(route.path.format(case_no=pick.choice(cases)), headers=headers[route.user])
-            found[route.name] = (cpu_seconds(pids) - before) * 1000 / COST_REQUESTS
+            found[route.name] = (cpu_seconds(pids) - before) * 1000 / times
     return found
 
 
@@ -290,7 +294,13 @@ def table(sizes: list[SizeFigures]) -> None:
 
 
 async def run(
-    sizes: list[int], seconds: float, rate: float, home: Path, *, timeout_s: float = TIMEOUT_S
+    sizes: list[int],
+    seconds: float,
+    rate: float,
+    home: Path,
+    *,
+    timeout_s: float = TIMEOUT_S,
+    cost_requests: int = COST_REQUESTS,
 ) -> list[SizeFigures]:
     sandbox = Sandbox(home)
     say(f"sandbox: Kafka {sandbox.kafka_bootstrap_servers}, Redis {sandbox.redis_url}, home {home}")
@@ -336,7 +346,7 @@ async def run(
             say(f"driving {rate:g} requests/s for {seconds:g} s at {len(cases):,} cases …")
             base_url = f"http://127.0.0.1:{launcher.ports['gateway']}"
             pids = process_tree(launcher.pid("gateway"))
-            costs = await cost(base_url, list(ROUTES), cases, pids)
+            costs = await cost(base_url, list(ROUTES), cases, pids, cost_requests)
             say("  CPU per request: " + ", ".join(f"{name} {ms:.1f} ms" for name, ms in costs.items()))
             begun = time.monotonic()
             cpu = cpu_seconds(pids)
@@ -362,13 +372,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", type=int, default=100_000, help="the second size (default 100,000; the first 1,000)")
     parser.add_argument("--seconds", type=float, default=20.0, help="seconds of load per size (default 20)")
     parser.add_argument("--rate", type=float, default=200.0, help="requests per second (default 200)")
-    parser.add_argument("--quick", action="store_true", help="1,000 and 5,000 cases, 5 s each (the suite's form)")
+    parser.add_argument("--quick", action="store_true", help="1,000 and 2,000 cases, 5 s each (the suite's form)")
     parser.add_argument("--keep", action="store_true", help="keep the sandbox's home for a post-mortem")
     args = parser.parse_args(argv)
     sizes, seconds = (QUICK_SIZES, QUICK_SECONDS) if args.quick else ([1_000, args.cases], args.seconds)
     home = Path(tempfile.mkdtemp(prefix="hall-bench-reads-"))
     try:
-        figures = asyncio.run(run(sizes, seconds, args.rate, home))
+        times = QUICK_COST_REQUESTS if args.quick else COST_REQUESTS
+        figures = asyncio.run(run(sizes, seconds, args.rate, home, cost_requests=times))
     finally:
         if not args.keep:
             shutil.rmtree(home, ignore_errors=True)

@@ -1,4 +1,4 @@
-"""The short form of ``./hall bench reads`` (tests/bench_reads.py) in the suite: 1,000 and then 5,000 cases loaded
+"""The short form of ``./hall bench reads`` (tests/bench_reads.py) in the suite: 1,000 and then 2,000 cases loaded
 through the hall's events into a private Kafka and Redis, the gateway rebuilt and run as a process, and every read
 the bench drives answers 2xx, with its p50/p99 printed. No timing is asserted: speed goals belong to the bench.
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.bench_reads import QUICK_SECONDS, QUICK_SIZES, ROUTES, run
+from tests.bench_reads import QUICK_COST_REQUESTS, QUICK_SECONDS, QUICK_SIZES, ROUTES, run
 
 pytestmark = pytest.mark.integration
 
@@ -26,7 +26,7 @@ async def test_bench_reads_quick_form_answers_every_route_at_both_sizes(
 ) -> None:
     home = tmp_path / "bench-reads"
     try:
-        sizes = await run(QUICK_SIZES, QUICK_SECONDS, 10.0, home, timeout_s=60)
+        sizes = await run(QUICK_SIZES, QUICK_SECONDS, 10.0, home, timeout_s=60, cost_requests=QUICK_COST_REQUESTS)
     finally:
         shutil.rmtree(home, ignore_errors=True)
     printed = capsys.readouterr().out
