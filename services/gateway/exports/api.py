@@ -183,7 +183,7 @@ class ExportController(Controller):
 
         tables = [Table("清单", CLOCK_HEADER, clocks(), widths=[14, 24, 10, 10, 24, 16, 12, 18, 20])]
         if fmt == "xlsx":
-            view = await sla.view(hall.redis, wanted_purpose, wanted_department, limit=1)
+            view = await sla.tallies(hall.redis, wanted_purpose, wanted_department)
             for title, counts in (
                 ("按部门", view.by_department),
                 ("按事项", view.by_item),

@@ -35,7 +35,7 @@ from services.gateway.paging import ensure_index
 from services.gateway.provisional import banner as provisional_banner
 from services.gateway.provisional import status_correction
 from services.gateway.sla.calendar import HallCalendars
-from services.gateway.sla.counts import Count, Counted, Counts, zadd, zrem
+from services.gateway.sla.counts import Count, Counted, Counts, Tallies, zadd, zrem
 from services.gateway.views import timing
 from shared.clock import SYSTEM_CLOCK, Clock
 from shared.envelope import Envelope
@@ -327,12 +327,10 @@ def board(
     department: str = "",
     *,
     loaded: Iterable[int] = (),
-    calendar_of: Callable[[str], WorkingTime] | None = None,
-    lists: bool = True,
 ) -> BoardView:
-    """The board at ``now``; ``loaded`` are the years whose official schedule is known (never named 暂定);
-    ``calendar_of(hall)`` the working calendar remaining time is reckoned in. Without ``lists`` only the counts
-    (the lists' pages come from their indexes: :meth:`SlaBoard.page`)."""
+    """The board at ``now`` derived from every clock entry one by one (``loaded``: the years whose official schedule
+    is known, never named 暂定): the definition the indexed counts and lists (:meth:`SlaBoard.view`) are held to
+    in the tests."""
     wanted = CASE_PURPOSES if purpose == "办件" else (purpose,) if purpose else None
     shown = [
         e
@@ -344,8 +342,7 @@ def board(
     tallies = [tally(e, now) for e in shown]
     totals = _counts(tallies, lambda _: "合计")
     years = sorted({y for e in shown if e.provisional for y in e.provisional_years} - set(loaded))
-    rows = [row(e, now, calendar_of(e.hall) if calendar_of else None) for e in shown] if lists else []
-    by_deadline = sorted(rows, key=lambda r: r.deadline)
+    by_deadline = sorted((row(e, now) for e in shown), key=lambda r: r.deadline)
     return BoardView(
         now=now,
         purpose=purpose,
@@ -676,7 +673,7 @@ class SlaBoard:
     async def calendar_of(self, redis: Redis) -> Callable[[str], WorkingTime]:
         """The working calendar of each hall, with the years operators loaded."""
         plans = cast("dict[bytes, bytes]", await redis.hgetall(self.key("calendar")))
-        return lambda hall: self.calendars.calendar(plans, hall)
+        return self.calendars.of(plans)
 
     async def running(self, redis: Redis) -> list[Entry]:
         ids = cast("list[bytes]", await redis.zrange(self.key("running"), 0, -1))
@@ -700,11 +697,7 @@ class SlaBoard:
             raw, raw_loaded, plans = await pipe.execute()
         done = {k.decode(): int(v) for k, v in cast("dict[bytes, bytes]", raw).items()}
         loaded = [int(y) for y in cast("set[bytes]", raw_loaded)]
-        now = self.clock.now()
-
-        def calendar_of(hall: str) -> WorkingTime:
-            return self.calendars.calendar(cast("dict[bytes, bytes]", plans), hall)
-
+        now, calendar_of = self.clock.now(), self.calendars.of(cast("dict[bytes, bytes]", plans))
         await self.ensure_indexes(redis)
         counts = await self.counts.read(redis, purpose, department, now, loaded)
         view = BoardView(
@@ -734,6 +727,12 @@ class SlaBoard:
         view.warnings, view.warnings_total, view.warnings_next = warnings.rows, warnings.total, warnings.next_cursor
         view.closest, view.closest_total, view.closest_next = closest.rows, closest.total, closest.next_cursor
         return view
+
+    async def tallies(self, redis: Redis, purpose: str = "办件", department: str = "") -> Tallies:
+        """The board's counts alone (合计, by department, item and clerk, 暂定 years), without its lists' pages."""
+        loaded = [int(y) for y in cast("set[bytes]", await redis.smembers(self.key("loaded")))]
+        await self.ensure_indexes(redis)
+        return await self.counts.read(redis, purpose, department, self.clock.now(), loaded)
 
     async def page(
         self,

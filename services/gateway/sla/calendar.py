@@ -7,7 +7,7 @@ One calendar object per set of loaded years and hall, rebuilt only when a year i
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import msgspec
 
@@ -43,3 +43,7 @@ class HallCalendars:
         if found is None:
             found = self._by_hall[hall] = WorkingCalendar(self._sessions(hall), self._years)
         return found
+
+    def of(self, plans: Mapping[bytes, bytes]) -> Callable[[str], WorkingCalendar]:
+        """Each hall's calendar with the loaded ``plans`` (the board's calendar hash, as read)."""
+        return lambda hall: self.calendar(plans, hall)

@@ -310,11 +310,7 @@ class Workbench:
             pipe.hgetall(board.calendar_key(self.settings))
             pipe.mget([board.clock_key(self.settings, step.step_id) for step in steps])
             plans, entries = await pipe.execute()
-        calendars = cast("dict[bytes, bytes]", plans)
-
-        def calendar_of(hall: str) -> WorkingTime:
-            return self.calendars.calendar(calendars, hall)
-
+        calendar_of = self.calendars.of(cast("dict[bytes, bytes]", plans))
         return [
             self._view(step, board.entry_of(raw), at, calendar_of)
             for step, raw in zip(steps, cast("list[bytes | None]", entries), strict=True)
