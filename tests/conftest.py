@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 from shared.settings import HallSettings, load_settings
 from shared.topics import ensure_topics
 from tests.infra import real_infrastructure
+from tests.watchdog import watching
 
 # The tests need an install secret like every service does; ./hall test exports the one in .hall/secret, a bare
 # pytest gets a strong random one for this run. The processes the e2e tests start inherit both, and demo mode
@@ -62,3 +63,10 @@ async def remove_namespace(settings: HallSettings) -> None:
             await client.delete(*keys[start : start + 1000])
     finally:
         await client.aclose()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> object:
+    """A hung test prints where it waits before pytest-timeout ends it (:mod:`tests.watchdog`)."""
+    with watching(item):
+        return (yield)

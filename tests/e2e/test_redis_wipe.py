@@ -25,6 +25,7 @@ pytestmark = pytest.mark.e2e
 RATE = 2.0
 BEFORE = 8  # cases accepted before the wipe
 RECOVER_S = 60.0
+CLOCKS = 3  # an accepted case's clocks: the promise, the 自然资源局 step, the rating window
 
 
 async def test_redis_wiped_under_the_running_hall_comes_back_from_kafka(tmp_path: Path) -> None:
@@ -104,7 +105,8 @@ async def test_redis_wiped_under_the_running_hall_comes_back_from_kafka(tmp_path
 
 
 async def _settled(client: httpx.AsyncClient, case_no: str, within_s: float) -> dict[str, Any]:
-    """The case as staff read it, once its dossier has its promised deadline (timing has its clock)."""
+    """The case as staff read it, once timing has started its three clocks (the promise, the step, the rating
+    window) and the dossier has its promised deadline: a snapshot taken earlier would miss later entries."""
     deadline = time.monotonic() + within_s
     while True:
         try:
@@ -114,7 +116,8 @@ async def _settled(client: httpx.AsyncClient, case_no: str, within_s: float) -> 
             body: dict[str, Any] = response.json() if response.status_code == 200 else {}
         except httpx.HTTPError:
             body = {}
-        if body.get("dossier") and body["dossier"].get("promised_deadline"):
+        clocks = [e for e in body.get("timeline", []) if e.get("type") == "ClockStarted.v1"]
+        if body.get("dossier") and body["dossier"].get("promised_deadline") and len(clocks) >= CLOCKS:
             return body
         if time.monotonic() > deadline:
             raise AssertionError(f"{case_no} not readable within {within_s} s: {body}")
