@@ -86,6 +86,7 @@ class Launcher:
         # The process logs to its file itself, rotating it (shared/logs.py); its raw output goes there too.
         log_file = {"HALL_LOG_FILE": str(self.log_file(name))}
         env = {**self.env, "HALL_HTTP_PORT": str(self.port(name)), "PYTHONUNBUFFERED": "1", **log_file}
+        env["HALL_INSTANCE"] = name  # its name in the instance registry (shared/instances.py): routing-2
         with self.log_file(name).open("ab") as log:
             self.log_file(name).chmod(0o600)
             proc = subprocess.Popen(
