@@ -50,6 +50,7 @@ from shared.clock import SYSTEM_CLOCK
 from shared.contracts import Publications
 from shared.deadletter import dead_letter_for
 from shared.envelope import Envelope, decode
+from shared.instances import Registration
 from shared.lanes import Lanes, Park, Progress
 from shared.logs import bind_case
 from shared.offsets import OffsetBook
@@ -252,6 +253,8 @@ class ServiceRuntime:
         self.built_watch = BuiltWatch(service, settings.key(service, "built"), lambda: self.redis)
         self.built_watch.before_exit = self.drain
         self.add_health_check("built", self.built_watch.problem)
+        # The instance registry the operations page reads (shared/instances.py), refreshed while it runs.
+        self.registration = Registration(settings, service, lambda: self.redis)
 
     def consumers(self) -> list[AIOKafkaConsumer]:
         """The running consumers (for the consumer lag at ``/metrics``)."""
@@ -306,9 +309,11 @@ class ServiceRuntime:
         for book in self._books:
             book.start()
         self.built_watch.start()
+        self.registration.start()
 
     async def stop(self) -> None:
         """Commit what is done and disconnect Redis; call it before the broker stops."""
+        await self.registration.stop()
         await self.built_watch.stop()
         for book in self._books:
             await book.stop()
