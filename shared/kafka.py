@@ -35,9 +35,7 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
-from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from redis import exceptions as redis_errors
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry as RedisRetry
@@ -45,7 +43,7 @@ from redis.backoff import EqualJitterBackoff
 from redis.driver_info import DriverInfo
 from redis.utils import get_lib_version
 
-from shared import metrics, topics
+from shared import metrics, telemetry, topics
 from shared.clock import SYSTEM_CLOCK
 from shared.contracts import Publications
 from shared.deadletter import dead_letter_for
@@ -70,7 +68,6 @@ MAX_ATTEMPTS = 3
 PUBLISH_WITHIN_S = 30.0
 # Connections to Redis per process: ``HALL_REDIS_POOL_SIZE`` (shared/settings.py; README "When Kafka or Redis is
 # down").
-_PROPAGATOR = TraceContextTextMapPropagator()
 
 
 class NotYet(Exception):
@@ -355,20 +352,12 @@ class ServiceRuntime:
         async def handle(record: ConsumerRecord[Any, Any]) -> Park | None:
             handled = asyncio.get_running_loop().create_future()
             self._in_flight[handled] = asyncio.current_task()
-            headers = {key: value.decode("latin-1") for key, value in record.headers or () if value is not None}
             try:
-                with self.tracer.start_as_current_span(
-                    f"{record.topic} process",
-                    context=_PROPAGATOR.extract(headers),
-                    kind=trace.SpanKind.CONSUMER,
-                    attributes={
-                        "messaging.system": "kafka",
-                        "messaging.destination.name": record.topic,
-                        "messaging.kafka.destination.partition": record.partition,
-                        "messaging.kafka.message.offset": record.offset,
-                    },
-                ):
-                    return await self.try_record(record, tables)
+                with telemetry.handler_span(self.tracer, self.service, record):  # case, event and outcome on it
+                    park = await self.try_record(record, tables)
+                    if park is not None:
+                        telemetry.note_outcome(telemetry.PARKED)
+                    return park
             finally:
                 del self._in_flight[handled]
                 handled.set_result(None)
@@ -438,6 +427,7 @@ class ServiceRuntime:
             await self.dispatch(record, tables)
         except Exception as exc:  # every failure is retried, or was dead-lettered by dispatch
             metrics.error(self.service, exc)
+            telemetry.note_failure(exc, waiting=isinstance(exc, NotYet))
             if not is_transient(exc):
                 return Park(FAILED_PAUSE_S)
             waits = isinstance(exc, NotYet)
@@ -552,8 +542,9 @@ class ServiceRuntime:
             metrics.dead_lettered(self.service, "malformed")
             return
         routes = [table[envelope.type] for table in tables if envelope.type in table]
+        telemetry.note_event(envelope.type)
         if not routes:
-            return  # an event this service does not react to
+            return  # an event this service does not react to (the span's outcome: ignored)
         try:
             payloads = payloads_of(envelope, routes)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
@@ -562,6 +553,7 @@ class ServiceRuntime:
             metrics.dead_lettered(self.service, "invalid_payload")
             return
         case_no = next((str(p.case_no) for p in payloads if getattr(p, "case_no", "")), "")
+        telemetry.note_event(envelope.type, case_no)
         with bind_case(case_no=case_no, case_id=envelope.case_id):  # every line logged meanwhile names the case
             await self._handle(record, envelope, routes, payloads)
 
@@ -573,7 +565,11 @@ class ServiceRuntime:
         if not await self.built_watch.check():  # Redis wiped: writing into it would hand out state anew
             raise NotYet(f"{self.service}: Redis wiped, waiting for the restart that rebuilds it from Kafka")
 
+        ran = False
+
         async def handle(txn: Txn) -> None:
+            nonlocal ran
+            ran = True
             for route, payload in zip(routes, payloads, strict=True):
                 await route.handler(envelope, payload, txn)
 
@@ -581,6 +577,7 @@ class ServiceRuntime:
         try:
             outgoing = await run_once(self.redis, marker, envelope, handle, self.publications)
             await self.publish_all(outgoing)
+            telemetry.note_outcome(telemetry.HANDLED if ran else telemetry.DUPLICATE)
             log.info("%s: handled %s (%d published)", self.service, envelope.type, len(outgoing))
         except Exception as exc:
             if is_transient(exc):
@@ -615,6 +612,7 @@ class ServiceRuntime:
             "%s: dead-lettering %s/%d@%d: %s", self.service, record.topic, record.partition, record.offset, reason
         )
         letter = dead_letter_for(self.service, record, reason)
+        telemetry.note_outcome(telemetry.DEAD_LETTERED)
         key = letter.key.encode() if letter.key else None
         letter_topic = self.settings.topic(topics.DEAD_LETTERS)
         await self.producer.send_all(

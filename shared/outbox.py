@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
+from shared import telemetry
 from shared.contracts import Publications
 from shared.envelope import Actor, Envelope, encode, wrap
 from shared.replies import Refusal, reply
@@ -84,11 +85,14 @@ class Txn:
             causation_id=self.cause.event_id,
         )
         self.outgoing.append(Outgoing(topic, envelope.case_id, encode(envelope)))
+        telemetry.note_case(str(getattr(payload, "case_no", "") or ""))  # a submission's span gets its number
         return envelope
 
     def answer(self, status: int, reason: str = "", *, body: msgspec.Struct | None = None) -> None:
         """Queue the reply to the command being handled, for the gateway waiting on it."""
         correlation = self.cause.event_id
+        if status >= 400:
+            telemetry.note_refused()
         value = reply(correlation, status, body, reason)
         self.outgoing.append(Outgoing(self._publications.replies_topic, correlation, value))
 
