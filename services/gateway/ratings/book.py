@@ -1,7 +1,9 @@
 """The ratings read model: every rating record, every bad-review follow-up (latest state and its history), and
 for each clerk the service just given (what that clerk's window pad offers for rating).
 
-A county hall gives a few hundred services a day, so statistics read the whole record set and count in memory.
+Statistics come from counters the handlers keep per local day and scope (:mod:`counters`: O(days × groups) a
+request, never a read of every rating); each record keeps its last counted contribution, so a follow-up's newer
+revision (an appeal upheld: 无效差评) recounts it and its rating.
 The lists page from sorted sets (services/gateway/paging.py) the handlers keep: ``ratingz`` every rating by
 time; ``fuz`` every follow-up by the time of the rating, ``fuz:d:{dept}`` those charged to a department,
 ``fuz:a`` the appealed ones and ``fuz:a:d:{dept}`` the appealed ones of a department (the size of the overlap of
@@ -18,9 +20,13 @@ from typing import cast
 
 import msgspec
 from redis.asyncio import Redis
+from redis.exceptions import WatchError
 
 from services.gateway.paging import Slice, ensure_index, zpage, zpage_union
+from services.gateway.ratings import counters
+from services.gateway.ratings.counters import Contribution, Counters
 from services.gateway.ratings.masking import mask_id
+from services.gateway.ratings.statistics import INVALID, Figures, Filter, GroupBy
 from services.gateway.views.evaluation import FollowUp, FollowUpChanged, RatingOpened, RatingRecorded
 from shared.envelope import Envelope
 from shared.kafka import HandlerTable, Route
@@ -72,6 +78,7 @@ class RatingBook:
     def __init__(self, settings: HallSettings) -> None:
         self.settings = settings
         self.pii = for_settings(settings)
+        self.counters = Counters(self.key())
 
     def _shown(self, item: RatingRecorded | FollowUp, whole: bool) -> RatingRecorded | FollowUp:
         if not item.rater.id_number:
@@ -112,6 +119,29 @@ class RatingBook:
         txn.write(lambda pipe: pipe.hset(case, rating_id, value))
         by_time, score = self.key("ratingz"), event.rated_at.timestamp()
         txn.write(lambda pipe: pipe.zadd(by_time, {rating_id: score}))
+        # Counted once: a redelivery finds its own contribution and changes nothing.
+        counted = self.counters.contribution_key("r", rating_id)
+        old = counters.decode(await txn.get(counted))
+        bad = await txn.get(self.key("followup", rating_id))
+        new = counters.of_rating(event, invalid=bad is not None and _followup.decode(bad).status == INVALID)
+        self._count(txn, counted, old, new)
+
+    def _count(self, txn: Txn, key: str, old: Contribution | None, new: Contribution) -> None:
+        if old == new:
+            return
+        book = self.counters
+        txn.write(lambda pipe: book.apply(pipe, old, new))
+        txn.set(key, counters.encode(new))
+
+    async def _recount(self, txn: Txn, followup: FollowUp) -> None:
+        """A follow-up's newest revision counted anew, and its rating with it (无效差评 or not)."""
+        counted = self.counters.contribution_key("f", followup.followup_id)
+        self._count(txn, counted, counters.decode(await txn.get(counted)), counters.of_followup(followup))
+        rating_key = self.counters.contribution_key("r", followup.rating_id or followup.followup_id)
+        rating = counters.decode(await txn.get(rating_key))
+        if rating is not None:
+            valid = {"n": 1} if followup.status == INVALID else rating.valid
+            self._count(txn, rating_key, rating, msgspec.structs.replace(rating, counts=valid))
 
     def lists_of(self, followup: FollowUp) -> set[str]:
         """The sorted sets a follow-up is listed in, as it stands."""
@@ -146,6 +176,7 @@ class RatingBook:
             old = _followup.decode(raw) if raw is not None else None
             for write in self.index_writes(followup, old):
                 txn.write(write)
+            await self._recount(txn, followup)
         index, history = self.key("followups"), self.key("history", followup.followup_id)
         of_case = self.key("followups", "case", env.case_id)
         change = msgspec.json.encode(
@@ -192,6 +223,46 @@ class RatingBook:
                 await pipe.execute()
 
         await ensure_index(redis, self.settings.key("gateway", "built-index", "ratings"), build)
+        await ensure_index(
+            redis, self.settings.key("gateway", "built-index", "rating-stats"), lambda: self.build_counters(redis)
+        )
+
+    async def build_counters(self, redis: Redis) -> None:
+        """Count every stored record not counted yet (a namespace kept before the counters): each in its own
+        transaction that skips a record the handlers counted meanwhile, so nothing counts twice."""
+
+        async def count(key: str, record: RatingRecorded | FollowUp) -> None:
+            async with redis.pipeline(transaction=True) as pipe:
+                while True:
+                    try:
+                        await pipe.watch(key)
+                        if await pipe.get(key) is not None:
+                            return
+                        if isinstance(record, FollowUp):
+                            new = counters.of_followup(record)
+                        else:
+                            bad_key = self.key("followup", record.rating_id)
+                            await pipe.watch(bad_key)
+                            bad = cast("bytes | None", await pipe.get(bad_key))
+                            invalid = bad is not None and _followup.decode(bad).status == INVALID
+                            new = counters.of_rating(record, invalid=invalid)
+                        pipe.multi()
+                        self.counters.apply(pipe, None, new)
+                        pipe.set(key, counters.encode(new))
+                        await pipe.execute()
+                        return
+                    except WatchError:
+                        await pipe.reset()
+
+        for followup in await self.followups(redis):
+            await count(self.counters.contribution_key("f", followup.followup_id), followup)
+        for rating in await self.ratings(redis):
+            await count(self.counters.contribution_key("r", rating.rating_id), rating)
+
+    async def statistics(self, redis: Redis, by: GroupBy, where: Filter) -> tuple[list[Figures], Figures]:
+        """The groups and the total of the statistics, from the counters (see :mod:`counters`)."""
+        await self.ensure_indexes(redis)
+        return await self.counters.statistics(redis, by, where)
 
     async def followups_page(
         self,

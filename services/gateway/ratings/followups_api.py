@@ -48,7 +48,7 @@ from services.gateway.ratings.schemas import (
     VerifyIn,
     VisitIn,
 )
-from services.gateway.ratings.statistics import Filter, GroupBy, figures, statistics
+from services.gateway.ratings.statistics import Filter, GroupBy
 from services.gateway.users import Role, User
 from services.gateway.views.evaluation import FollowUp
 from shared import topics
@@ -290,6 +290,7 @@ class FollowUpController(Controller):
 
 
 async def stats_view(hall: Gateway, book: RatingBook, by: GroupBy, where: Filter) -> StatsView:
-    records, followups = await book.ratings(hall.redis), await book.followups(hall.redis)
-    (total,) = statistics(records, followups, "all", where) or [figures("合计", [], [])]
-    return StatsView(by=by, groups=statistics(records, followups, by, where), total=total)
+    """The statistics from the book's counters: O(days in the filter's range × groups), never a read of every
+    rating (:mod:`services.gateway.ratings.counters`; :func:`statistics.statistics` stays the reference)."""
+    groups, total = await book.statistics(hall.redis, by, where)
+    return StatsView(by=by, groups=groups, total=total)
