@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -21,6 +23,7 @@ from services.gateway.users import DemoUsersError, Directory
 from shared.metrics import metrics_address
 from shared.secrets import WeakSecretError, require_secret
 from shared.settings import load_settings
+from shared.telemetry import trace_settings
 from shared.topics import ensure_topics
 
 ORDER = ["intake", "routing", "timing", "evaluation", "gateway"]
@@ -58,7 +61,36 @@ def instances(values: list[str]) -> dict[str, int]:
     return counts
 
 
-def up(home: Path, counts: dict[str, int] | None = None) -> int:
+TRACE_VARIABLES = ("OTEL_TRACES_EXPORTER", "OTEL_EXPORTER_ZIPKIN_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+
+
+def traces(environ: dict[str, str], *, wanted: bool) -> tuple[dict[str, str], str]:
+    """What ``./hall up`` adds to the services' environment for traces, and the Zipkin port to start ("" for none).
+
+    Unless ``--no-traces``: the local Zipkin (``deploy/zipkin.sh``, port ``ZIPKIN_PORT``, 9411) when the user set
+    none of the OpenTelemetry exporter variables, or when theirs name that same Zipkin; their own otherwise.
+    """
+    port = environ.get("ZIPKIN_PORT", "").strip() or "9411"
+    if not wanted:
+        return {}, ""
+    if not any(environ.get(name, "").strip() for name in TRACE_VARIABLES):
+        local = {
+            "OTEL_TRACES_EXPORTER": "zipkin",
+            "OTEL_EXPORTER_ZIPKIN_ENDPOINT": f"http://127.0.0.1:{port}/api/v2/spans",
+        }
+        return local, port
+    theirs = trace_settings(load_settings(environ), environ)
+    local_host = urlsplit(theirs.endpoint).netloc in (f"127.0.0.1:{port}", f"localhost:{port}")
+    return {}, port if theirs.exporter == "zipkin" and local_host else ""
+
+
+def start_zipkin(home: Path, port: str) -> bool:
+    """``deploy/zipkin.sh start`` (fetches the jar the first time); its lines are printed as it goes."""
+    env = {**os.environ, "HALL_HOME": str(home), "ZIPKIN_PORT": port}
+    return subprocess.run([str(ROOT / "deploy" / "zipkin.sh"), "start"], env=env, check=False).returncode == 0
+
+
+def up(home: Path, counts: dict[str, int] | None = None, *, with_traces: bool = True) -> int:
     settings = load_settings()
     try:
         require_secret(settings)
@@ -68,7 +100,15 @@ def up(home: Path, counts: dict[str, int] | None = None) -> int:
         return 2
     if settings.demo:
         print("演示模式 (demo mode, HALL_DEMO=1): 演示用户口令 hall2026，不得用于生产；生产请设 HALL_DEMO=0\n")
-    launcher = Launcher(home)
+    try:
+        trace_env, zipkin_port = traces(dict(os.environ), wanted=with_traces)
+    except ValueError as refused:
+        print(f"hall: {refused}", file=sys.stderr)
+        return 2
+    if zipkin_port and not start_zipkin(home, zipkin_port):
+        print("hall: Zipkin did not start (see above); ./hall up --no-traces runs the hall without it", file=sys.stderr)
+        return 1
+    launcher = Launcher(home, trace_env)
     names = [instance(s, n) for s in order() for n in range(1, (counts or {}).get(s, 1) + 1)]
     for name in names:
         already = launcher.pid(name)
@@ -95,6 +135,11 @@ def up(home: Path, counts: dict[str, int] | None = None) -> int:
         services = ", ".join(str(SERVICES[name]) for name in SERVICES if name != "gateway")
         print(f"  metrics       http://127.0.0.1:{metrics_port}/metrics   (services: ports {services}, /metrics)")
     print(f"  logs          {home / 'logs'}   (./hall logs [service], ./hall logs --case NO)")
+    shown = trace_settings(settings, {**os.environ, **trace_env})
+    if zipkin_port:
+        print(f"  traces        http://127.0.0.1:{zipkin_port}/zipkin/   (Zipkin; ./hall up --no-traces skips it)")
+    elif shown.exporter != "none":
+        print(f"  traces        {shown.ui or shown.endpoint}   (OTEL_TRACES_EXPORTER={shown.exporter})")
     if counterpart_enabled():
         print(f"  跨省通办       http://127.0.0.1:{port}/ops/external   (demo counterpart; HALL_COUNTERPART=off)")
     return 0
@@ -168,13 +213,15 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     for name in ("topics", "down", "status"):
         sub.add_parser(name)
-    sub.add_parser("up").add_argument(
+    up_parser = sub.add_parser("up")
+    up_parser.add_argument(
         "--instances",
         action="append",
         default=[],
         metavar="N|SERVICE=N[,…]",
         help="processes per service, in one consumer group (e.g. 2, or routing=2,timing=2); default 1",
     )
+    up_parser.add_argument("--no-traces", action="store_true", help="no Zipkin; spans go where OTEL_* say, if anywhere")
     log_parser = sub.add_parser("logs")
     log_parser.add_argument("service", nargs="?", choices=ORDER)
     log_parser.add_argument("-n", "--lines", type=int, default=50)
@@ -191,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
             counts = instances(args.instances)
         except argparse.ArgumentTypeError as refused:
             parser.error(str(refused))
-        return up(args.home, counts)
+        return up(args.home, counts, with_traces=not args.no_traces)
     if args.command == "down":
         return down(args.home)
     if args.command == "status":

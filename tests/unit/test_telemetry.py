@@ -210,3 +210,16 @@ def test_a_submission_span_gets_the_case_number_the_command_created() -> None:
         telemetry.note_case("15052520261201000008")  # a second event of the same command changes nothing
     (span,) = exported.get_finished_spans()
     assert (span.attributes or {})["hall.case_no"] == CASE_NO
+
+
+def test_hall_up_exports_to_its_own_zipkin_unless_told_otherwise() -> None:
+    from deploy.cli import traces  # noqa: PLC0415 (the CLI module pulls in the gateway's users)
+
+    local = {"OTEL_TRACES_EXPORTER": "zipkin", "OTEL_EXPORTER_ZIPKIN_ENDPOINT": "http://127.0.0.1:9411/api/v2/spans"}
+    assert traces({}, wanted=True) == (local, "9411")
+    moved = traces({"ZIPKIN_PORT": "19411"}, wanted=True)
+    assert moved == ({**local, "OTEL_EXPORTER_ZIPKIN_ENDPOINT": "http://127.0.0.1:19411/api/v2/spans"}, "19411")
+    assert traces({}, wanted=False) == ({}, "")  # --no-traces: no Zipkin, nothing added
+    assert traces({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://jaeger:4318"}, wanted=True) == ({}, "")  # theirs
+    assert traces({"OTEL_TRACES_EXPORTER": "zipkin"}, wanted=True) == ({}, "9411")  # theirs names the local one
+    assert traces({"OTEL_TRACES_EXPORTER": "none"}, wanted=True) == ({}, "")
