@@ -79,7 +79,8 @@ class Action(StrEnum):
     FOLLOWUP_EXPORT = "导出差评整改台账（CSV、Excel）"
     CATALOGUE = "事项目录"
     ASSESS = "检查申请材料（一次告知、容缺）"
-    OPS = "运行监控（持续重试的消息）"
+    OPS = "运行监控（服务实例、死信、持续重试的消息）"
+    OPS_REPLAY = "重新投递死信"
     PROJECT_REGISTER = "登记工程建设项目"
     PROJECTS = "查看工程建设项目（各阶段、审批时间）"
     EXTERNAL = "跨省通办代收件清单"
@@ -143,6 +144,7 @@ TABLE: Mapping[Action, Mapping[Role, Rule]] = {
     },
     A.ASSESS: {"clerk": R.ANY},
     A.OPS: {"operator": R.ANY},
+    A.OPS_REPLAY: {"operator": R.ANY},
     A.PROJECT_REGISTER: {"clerk": R.ANY},
     A.PROJECTS: {"clerk": R.ANY, "operator": R.ANY},
     A.EXTERNAL: {"clerk": R.OWN_POINT, "operator": R.ANY},
@@ -195,7 +197,13 @@ ROUTES: Mapping[Action, tuple[str, ...]] = {
     A.FOLLOWUP_EXPORT: ("GET /api/ratings/followups/export",),
     A.CATALOGUE: ("GET /api/catalogue", "GET /api/catalogue/{code}"),
     A.ASSESS: ("POST /api/catalogue/{code}/assessment",),
-    A.OPS: ("GET /api/ops/stuck",),
+    A.OPS: (
+        "GET /api/ops/stuck",
+        "GET /api/ops/instances",
+        "GET /api/ops/deadletters",
+        "GET /api/ops/stream",
+    ),
+    A.OPS_REPLAY: ("POST /api/ops/deadletters/{letter_id}/replay",),
     A.PROJECT_REGISTER: ("POST /api/projects",),
     A.PROJECTS: ("GET /api/projects", "GET /api/projects/{project_code}"),
     A.EXTERNAL: ("GET /api/external/cases",),
