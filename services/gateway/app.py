@@ -37,12 +37,12 @@ from services.gateway import (
     sla,
     steps,
 )
-from services.gateway.auth.middleware import SessionMiddleware
+from services.gateway.auth.middleware import Admission
 from services.gateway.bus import CommandBus
 from services.gateway.cases.timeline import Timeline
 from services.gateway.context import Gateway
 from services.gateway.feature import Feature, provide
-from services.gateway.limits import MAX_BODY_BYTES, BodyLimits, IdCheckAttempts, LimitStore, RateLimit
+from services.gateway.limits import MAX_BODY_BYTES, BodyLimits, IdCheckAttempts, LimitStore
 from services.gateway.metrics import http_metrics
 from services.gateway.metrics import serve as serve_metrics
 from services.gateway.rebuild import rebuild
@@ -223,15 +223,14 @@ def create_app(settings: HallSettings, spans: SpanProcessor | None = None, *, ow
             LoginRequired: _login_redirect,
             **dict.fromkeys(REDIS_UNAVAILABLE, _redis_unavailable(settings.retry_after_s)),
         },
-        # Sessions resolved once per request (revocation in Redis) and cookie-borne changes CSRF-checked.
-        # Security headers first (they go on every answer), the caller's rate, the body's size and depth.
+        # Security headers first (they go on every answer); then the caller's rate and session (revocation in Redis)
+        # in one round trip, cookie-borne changes CSRF-checked; the body's size and depth; ID-check attempts.
         middleware=[
             http_metrics,  # outermost: every answer's latency by route template and status
             SecurityHeaders(),
-            RateLimit(settings, limits, settings.api_rate_per_minute),
+            Admission(hall.users, settings, limits, settings.api_rate_per_minute),  # rate and session: one round trip
             BodyLimits(),
             IdCheckAttempts(settings, limits),
-            SessionMiddleware(hall.users, settings),
         ],
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=openapi.config(),

@@ -2,9 +2,10 @@
 
 - A body larger than ``MAX_BODY_BYTES`` (well below Kafka's 1 MB message size, so every command it becomes fits in
   one record) → 413 with the limit; JSON nested deeper than ``MAX_JSON_DEPTH`` → 400, both before the body is
-  decoded and before anyone is authenticated.
+  decoded.
 - Every caller (by bearer token, session cookie, or else client address) gets ``api_rate_per_minute`` requests a
-  minute, counted in Redis so every gateway instance shares the count → 429 with ``Retry-After``.
+  minute, counted in Redis so every gateway instance shares the count → 429 with ``Retry-After`` (counted by
+  ``auth.middleware.Admission`` in the round trip that also checks the caller's session).
 - A case's applicant check (the last six characters of the ID number at a kiosk rating, the whole number at a
   lookup or a kiosk supplement) fails at most ``TAIL_FAILURES`` times an hour per case number → 429 with
   ``Retry-After``: six characters leave a million guesses, and nobody gets to try them.
@@ -23,8 +24,8 @@ from litestar.exceptions import HTTPException
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
-from shared.clock import SYSTEM_CLOCK, Clock
 from shared.kafka import redis_client
 from shared.settings import HallSettings
 
@@ -165,34 +166,26 @@ class LimitStore:
             self._client = None
 
 
-class RateLimit(ASGIMiddleware):
-    """``per_minute`` requests per caller and minute (a fixed window in Redis, shared by every gateway)."""
+def counted_path(scope: Scope) -> bool:
+    """Whether the caller's rate counts this request (everything but the hall's scripts, styles and health)."""
+    return not str(scope.get("path", "")).startswith(UNCOUNTED)
 
-    scopes = (ScopeType.HTTP,)
 
-    def __init__(self, settings: HallSettings, store: LimitStore, per_minute: int, clock: Clock = SYSTEM_CLOCK):
-        self.settings = settings
-        self.store = store
-        self.per_minute = per_minute
-        self.clock = clock
+def count_request(pipe: Pipeline, settings: HallSettings, scope: Scope, now: float) -> None:
+    """Queue the count of one request of the caller in the current window (the first result is the count)."""
+    key = settings.key("gateway", "rate", caller_key(scope), str(int(now // RATE_WINDOW_S)))
+    pipe.incr(key)
+    pipe.expire(key, RATE_WINDOW_S * 2)
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        path = scope.get("path", "")
-        if self.per_minute > 0 and not path.startswith(UNCOUNTED):
-            now = self.clock.now().timestamp()
-            window = int(now // RATE_WINDOW_S)
-            key = self.settings.key("gateway", "rate", caller_key(scope), str(window))
-            pipe = self.store.client().pipeline(transaction=True)
-            pipe.incr(key)
-            pipe.expire(key, RATE_WINDOW_S * 2)
-            count, _ = await pipe.execute()
-            if int(count) > self.per_minute:
-                retry = max(1, math.ceil((window + 1) * RATE_WINDOW_S - now))
-                raise TooMany(
-                    detail=f"请求过于频繁：每分钟不得超过 {self.per_minute} 次，请 {retry} 秒后再试",
-                    headers={"Retry-After": str(retry)},
-                )
-        await next_app(scope, receive, send)
+
+def refuse_over_limit(count: int, per_minute: int, now: float) -> None:
+    """429 with Retry-After (the end of the window) once the caller's count passed ``per_minute``."""
+    if count > per_minute:
+        retry = max(1, math.ceil((int(now // RATE_WINDOW_S) + 1) * RATE_WINDOW_S - now))
+        raise TooMany(
+            detail=f"请求过于频繁：每分钟不得超过 {per_minute} 次，请 {retry} 秒后再试",
+            headers={"Retry-After": str(retry)},
+        )
 
 
 def _id_check_key(settings: HallSettings, case_no: str) -> str:

@@ -5,7 +5,7 @@ A signed-in user carries a session token: in the ``hall_session`` cookie for pag
 ``litestar.security.jwt.Token`` claims: ``sub``, ``exp``, ``iat``, ``jti``) signed with a key derived from
 ``HALL_SECRET`` for sessions only (``shared.secrets.derive_key(..., "session-signing")``); during a rotation the
 key of ``HALL_SECRET_PREVIOUS`` still verifies. Every request's token is resolved once, before its handler, by
-``SessionMiddleware`` (``services/gateway/auth/middleware.py``), which also asks Redis whether the token was
+``Admission`` (``services/gateway/auth/middleware.py``), which also asks Redis whether the token was
 logged out (its ``jti`` on the revocation list, kept as long as the token would live) or its user revoked by an
 operator (a per-user "not before" stamp); both live in the gateway's key space, so they hold on every gateway
 instance at once. Handlers keep asking ``caller``/``page_user``/``signed_in`` synchronously.
@@ -13,7 +13,6 @@ instance at once. Handlers keep asking ``caller``/``page_user``/``signed_in`` sy
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
@@ -28,12 +27,11 @@ from urllib.parse import quote
 import jwt
 import msgspec
 from litestar import Request
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException, ServiceUnavailableException
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.response import Redirect
 from litestar.security.jwt import Token
 from litestar.security.jwt.token import JWTDecodeOptions
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from shared.clock import SYSTEM_CLOCK, Clock
 from shared.envelope import Actor
@@ -59,8 +57,6 @@ PBKDF2_ITERATIONS = 60000
 DEMO_PASSWORD = "hall2026"  # noqa: S105 (the published demo password, refused outside demo mode)
 # Where a resolved session is kept on the request (``request.state``) by the middleware.
 STATE_KEY = "hall_session_outcome"
-# At most this many revocation look-ups at once per gateway (each holds a Redis connection while it waits).
-REVOCATION_CHECKS = 32
 
 
 class User(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -178,7 +174,6 @@ class Directory:
         self._settings = settings
         self._redis = redis
         self._stamp: tuple[int, int] | None = None
-        self._checks = asyncio.Semaphore(REVOCATION_CHECKS)
         self._users: dict[str, User] = {}
         self._reload()
 
@@ -309,15 +304,19 @@ class Directory:
             raise RuntimeError("the directory has no Redis: sessions cannot be revoked or checked")
         return self._redis()
 
-    async def check_revoked(self, session: Session) -> None:
-        try:
-            async with self._checks:  # a burst of requests must not open a connection each
-                revoked, not_before, since = await self._client().mget(
-                    [self._key("revoked", session.jti), self._key("not-before", session.user.id), self._key("since")]
-                )
-        except RedisError:
-            # Retry-After as every 503 of the hall documents it (services/gateway/openapi.py)
-            raise ServiceUnavailableException("会话校验暂不可用，请稍后再试", headers={"Retry-After": "5"}) from None
+    @property
+    def revocable(self) -> bool:
+        """Whether tokens are checked against the revocation records (a directory with Redis)."""
+        return self._redis is not None
+
+    def revocation_keys(self, session: Session) -> list[str]:
+        """What to read (one MGET) to know whether ``session`` was logged out or revoked: see :meth:`judge`."""
+        return [self._key("revoked", session.jti), self._key("not-before", session.user.id), self._key("since")]
+
+    @staticmethod
+    def judge(session: Session, found: list[bytes | None]) -> None:
+        """401 with the reason when the values of :meth:`revocation_keys` refuse ``session``."""
+        revoked, not_before, since = found
         if revoked is not None:
             raise NotAuthorizedException("此登录已注销，请重新登录")
         if not_before is not None and session.issued_ms <= int(not_before):
@@ -346,19 +345,20 @@ class Directory:
         now_ms = int(self.clock.now().timestamp() * 1000)
         await self._client().set(self._key("since"), str(now_ms), ex=TOKEN_TTL_S + 60)
 
-    async def resolve(self, request: Request[Any, Any, Any]) -> None:
-        """Resolves the request's token once (signature, expiry, revocation) and keeps the outcome on it."""
-        outcome: Session | NotAuthorizedException | None
+    def presented(self, request: Request[Any, Any, Any]) -> Session | NotAuthorizedException | None:
+        """The request's token checked here (signature, shape, expiry, user): None without one, the refusal for a
+        bad one. Revocation needs Redis: the admission middleware reads it with the request's rate count."""
         token = _presented(request)
         if token is None:
-            outcome = None
-        else:
-            try:
-                outcome = self.verify(token)
-                if self._redis is not None:
-                    await self.check_revoked(outcome)
-            except NotAuthorizedException as refused:
-                outcome = refused
+            return None
+        try:
+            return self.verify(token)
+        except NotAuthorizedException as refused:
+            return refused
+
+    @staticmethod
+    def settle(request: Request[Any, Any, Any], outcome: Session | NotAuthorizedException | None) -> None:
+        """Keeps the request's resolved session (or its refusal) for the handlers' ``session``/``caller``."""
         request.state[STATE_KEY] = outcome
 
     # ------------------------------------------------------------------ the handlers' API
