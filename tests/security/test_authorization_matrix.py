@@ -238,6 +238,10 @@ PROBES = (
     Probe(Action.CATALOGUE, "GET", lambda _o: f"/api/catalogue/{ITEM}"),
     Probe(Action.ASSESS, "POST", lambda _o: f"/api/catalogue/{ITEM}/assessment", lambda _u, _o: {"materials": []}),
     Probe(Action.OPS, "GET", lambda _o: "/api/ops/stuck"),
+    Probe(Action.OPS, "GET", lambda _o: "/api/ops/instances"),
+    Probe(Action.OPS, "GET", lambda _o: "/api/ops/deadletters?limit=5"),
+    # Not a letter's id: an operator hears 400 (nothing is published), every other role 403.
+    Probe(Action.OPS_REPLAY, "POST", lambda _o: "/api/ops/deadletters/probe/replay"),
     Probe(Action.EXTERNAL, "GET", lambda _o: "/api/external/cases"),
     # Not 跨省 cases: an allowed caller gets 409 (nothing to hand over, no other province's answer to record).
     Probe(
@@ -271,7 +275,7 @@ PROBES = (
     Probe(Action.PROJECTS, "GET", lambda _o: "/api/projects"),
     Probe(Action.PROJECTS, "GET", lambda _o: "/api/projects?page=2&size=5"),
 )
-# 不予受理 is POST /api/cases with refusal_reason; the SLA stream is the board's, pushed (not probed: it lasts 60 s).
+# 不予受理 is POST /api/cases with refusal_reason; the SLA and /ops streams are pushed (not probed: they last 60 s).
 
 
 async def accepted_by(hall: InProcessHall, clerk: str, point: str) -> Case:
