@@ -68,10 +68,12 @@ start() {
   offset=$(($(stat -c %s "$LOG" 2>/dev/null || echo 0) + 1))
   # armeria.ports[0].ip: loopback only. STORAGE_TYPE=mem: spans in memory, at most MEM_MAX_SPANS.
   # setsid: own session, so Zipkin outlives this shell and its process group.
-  STORAGE_TYPE=mem MEM_MAX_SPANS="$MAX_SPANS" QUERY_PORT="$PORT" \
+  # The UI and the API look back 7 days by default (a case's traces, from its search link), not 15 min and 1 day.
+  STORAGE_TYPE=mem MEM_MAX_SPANS="$MAX_SPANS" QUERY_PORT="$PORT" QUERY_LOOKBACK=604800000 \
+    ZIPKIN_UI_DEFAULT_LOOKBACK=604800000 \
     setsid nohup java -Xms64m -Xmx384m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true \
-    -jar "$JAR" --armeria.ports[0].ip=127.0.0.1 --armeria.ports[0].port="$PORT" \
-    --armeria.ports[0].protocols[0]=http --logging.level.root=WARN \
+    -jar "$JAR" '--armeria.ports[0].ip=127.0.0.1' "--armeria.ports[0].port=$PORT" \
+    '--armeria.ports[0].protocols[0]=http' --logging.level.root=WARN \
     >>"$LOG" 2>&1 </dev/null &
   local pid=$!
   echo "$pid" >"$PIDFILE"

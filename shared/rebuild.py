@@ -38,6 +38,7 @@ from shared.kafka import HandlerTable, Route, ServiceRuntime, payloads_of
 from shared.outbox import MARKER_TTL_S, Outgoing, Txn
 from shared.replies import decode_reply
 from shared.startup import retry_kafka
+from shared.telemetry import replaying, trace_id_in
 
 log = logging.getLogger("hall.rebuild")
 CHUNK = 5000
@@ -57,6 +58,7 @@ class Record(NamedTuple):
     timestamp: int  # ms, as the producer stamped it
     key: bytes | None
     value: bytes
+    trace_id: str = ""  # from its traceparent header: read models that keep it (the timeline) get it back
 
 
 def _partitions(name: str) -> int:
@@ -96,7 +98,7 @@ async def read_topics(
             for tp, records in batches.items():
                 name, end = full[tp.topic], ends[tp]
                 out.extend(
-                    Record(name, tp.partition, r.offset, r.timestamp, r.key, r.value)
+                    Record(name, tp.partition, r.offset, r.timestamp, r.key, r.value, trace_id_in(r.headers))
                     for r in records
                     if r.offset < end and r.value
                 )
@@ -533,7 +535,7 @@ async def replay(
         received = decoded(await read_topics(bootstrap, ns, inputs))
         committed = await committed_offsets(bootstrap, ns, service)
         replayer = Replayer(tables, publications)
-        order: list[tuple[tuple[int, int, int, int], Envelope]] = []
+        order: list[tuple[tuple[int, int, int, int], Envelope, str]] = []
         skipped, left, seen = 0, 0, set()
         for record, env in received:
             if env.event_id in seen or not replayer.wants(env):
@@ -547,15 +549,16 @@ async def replay(
                 left += 1  # the consumer handles it (again) after the rebuild
                 continue
             key = (first[0], 0, first[1], first[2]) if first else (record.timestamp, 1, record.partition, record.offset)
-            order.append((key, env))
+            order.append((key, env, record.trace_id))
         order.sort(key=lambda pair: pair[0])
         full_outputs = {f"{ns}.{name}" for name in outputs}
         diverged = 0
-        for _, env in order:
+        for _, env, trace_id in order:
             logged = published.by_cause.get(env.event_id, [])
             if before_each is not None:
                 before_each(env, logged)
-            again = await replayer.apply(env)
+            with replaying(trace_id):
+                again = await replayer.apply(env)
             if _tags(again, full_outputs) != _tags(logged, full_outputs):
                 diverged += 1
                 answers = [decode_reply(o.value).reason for o in again if o.topic.endswith(topics.GATEWAY_REPLIES)]

@@ -92,7 +92,7 @@ class TraceSettings(msgspec.Struct, frozen=True, kw_only=True):
         """Zipkin's search for every trace of one case (by the ``hall.case_no`` tag), or ""."""
         if not self.ui or not case_no or "{trace_id}" in self.ui:
             return ""
-        return f"{self.ui}/zipkin/?annotationQuery={CASE_NO}%3D{case_no}&lookback=604800000&limit=50"
+        return f"{self.ui}/zipkin/?annotationQuery={CASE_NO}%3D{case_no}&limit=50"
 
 
 def trace_settings(settings: HallSettings, environ: Mapping[str, str] | None = None) -> TraceSettings:
@@ -285,3 +285,21 @@ def note_failure(exc: BaseException, *, waiting: bool) -> None:
         return
     span.record_exception(exc)
     span.set_status(StatusCode.ERROR, f"{type(exc).__name__}: {str(exc)[:300]}")
+
+
+def trace_id_in(headers: Sequence[tuple[str, bytes]] | None) -> str:
+    """The trace id a record's ``traceparent`` header names (``00-<trace id>-<span id>-<flags>``), or ""."""
+    for key, value in headers or ():
+        if key == "traceparent" and value is not None and len(value) >= 35:
+            return value[3:35].decode("latin-1")
+    return ""
+
+
+@contextmanager
+def replaying(trace_id: str) -> Iterator[None]:
+    """A rebuild replaying a record: the read models it writes keep the record's trace id, as when consumed."""
+    token = _HANDLING.set(Handling(trace_id))
+    try:
+        yield
+    finally:
+        _HANDLING.reset(token)

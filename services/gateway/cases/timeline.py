@@ -18,6 +18,7 @@ from shared.localtime import local
 from shared.outbox import Txn
 from shared.pii import UnsealError, for_settings, mask_address
 from shared.settings import HallSettings
+from shared.telemetry import incoming_trace_id
 
 # Case states in the order a case reaches them; the current state is the furthest one reached.
 STATES = ("已受理", "办理中", "已办结", "已出件", "已评价")
@@ -30,6 +31,9 @@ class TimelineEntry(msgspec.Struct, frozen=True, kw_only=True):
     summary: str
     actor: Actor
     at: datetime
+    # The trace of the record that brought the event (its traceparent header), for 查看链路; "" in entries kept
+    # before it was recorded.
+    trace_id: str = ""
 
 
 _entry = msgspec.json.Decoder(TimelineEntry)
@@ -197,7 +201,13 @@ class Timeline:
 
     def _record(self, txn: Txn, env: Envelope, state: str, summary: str) -> None:
         entry = TimelineEntry(
-            event_id=env.event_id, type=env.type, state=state, summary=summary, actor=env.actor, at=env.occurred_at
+            event_id=env.event_id,
+            type=env.type,
+            state=state,
+            summary=summary,
+            actor=env.actor,
+            at=env.occurred_at,
+            trace_id=incoming_trace_id(),
         )
         key, value = self.key("timeline", env.case_id), msgspec.json.encode(entry)
         txn.write(lambda pipe: pipe.hset(key, env.event_id, value))

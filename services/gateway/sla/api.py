@@ -38,6 +38,7 @@ from services.gateway.sla.board import (
 )
 from services.gateway.users import Role, User
 from shared.localtime import LOCAL, when
+from shared.telemetry import trace_settings
 
 WATCHERS: tuple[Role, ...] = access.roles(Action.SLA)
 STREAM_S = 60.0  # a stream ends after a minute; the browser reconnects by itself (EventSource)
@@ -233,4 +234,6 @@ class SlaPages(Controller):
         clocks = await sla.case(hall.redis, case_id, case_no)
         timeline = await hall.timeline.entries(hall.redis, case_id)
         context = {**HELPERS, "user": user, "case": clocks, "timeline": timeline}
+        traces = trace_settings(hall.settings)  # 查看链路: each event's trace, and all of the case's, in Zipkin
+        context |= {"trace_link": traces.link, "case_traces": traces.case_search(case_no), "traced": bool(traces.ui)}
         return Template(template_name="sla/case.html", context=context)
