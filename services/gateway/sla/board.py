@@ -13,6 +13,11 @@ from sorted sets the handlers keep per purpose group and department (``ix:{kind}
 the status stands still), plus ``due`` and ``warn`` scored by the moment a live clock becomes 逾期 or 预警 for
 the counts. A page reads O(page size) members (预警 filters the running clocks after now, by deadline).
 
+The trend charts read per-day counters the handlers keep (``daily:{YYYY-MM-DD}``, fields
+``{purpose group}|{department}|{on|late|overdue}``, "" for 全部): clocks that stopped on time or late that day
+(退件 neither), and clocks that became 逾期 that day (timing's 逾期 alert for their current deadline, once a
+deadline; the day is the deadline's). A chart of 30 days reads 30 hashes' three fields, whatever the history.
+
 A deadline resting on a year without an official holiday schedule is 暂定 (provisional); the board names those
 years in a banner until the year's schedule is loaded (``CalendarLoaded``) or a clock's deadline is revised for
 it (``DeadlineRevised``). A revision moves the clock's times, withdraws the alert levels it retracts and leaves a
@@ -30,6 +35,8 @@ from typing import NamedTuple, cast
 
 import msgspec
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+from redis.exceptions import WatchError
 
 from services.gateway.paging import ensure_index
 from services.gateway.provisional import banner as provisional_banner
@@ -57,6 +64,20 @@ SCAN_MOST = 2000  # 预警: running clocks read at most per page (a shorter page
 class Alert(msgspec.Struct, frozen=True):
     level: str
     deadline: datetime
+
+
+class Day(msgspec.Struct, frozen=True, kw_only=True):
+    """One day of the board's trend: clocks stopped on time and late, and clocks that became 逾期."""
+
+    day: date
+    on_time: int
+    late: int
+    overdue: int
+
+    @property
+    def rate(self) -> float | None:
+        done = self.on_time + self.late
+        return None if done == 0 else self.on_time / done
 
 
 class Correction(msgspec.Struct, frozen=True, kw_only=True):
@@ -98,6 +119,7 @@ class Entry(msgspec.Struct, kw_only=True):
     correction: Correction | None = None
     outcome: str = ""  # 退件: stopped without a decision, counted neither on time nor overdue
     hall: str = ""  # whose office hours its working time is reckoned in
+    daily: list[str] = []  # what the daily counters hold of it: "stop", "overdue:{deadline}" (each counted once)
 
 
 _entry = msgspec.json.Decoder(Entry)
@@ -486,6 +508,14 @@ def entry_of(raw: bytes | None) -> Entry | None:
     return None if raw is None else _entry.decode(raw)
 
 
+def daily_due(entry: Entry) -> list[tuple[str, datetime, str]]:
+    """What of a clock the daily counters should hold and do not yet: (mark, moment, kind)."""
+    due = [(f"overdue:{a.deadline.isoformat()}", a.deadline, "overdue") for a in entry.alerts if a.level == OVERDUE]
+    if entry.stopped_at is not None and entry.on_time is not None and not entry.outcome:
+        due.append(("stop", entry.stopped_at, "on" if entry.on_time else "late"))
+    return [d for d in dict.fromkeys(due) if d[0] not in entry.daily]
+
+
 class SlaBoard:
     def __init__(self, settings: HallSettings, clock: Clock | None = None) -> None:
         self.settings = settings
@@ -646,10 +676,25 @@ class SlaBoard:
         plans, plan = self.key("calendar"), msgspec.json.encode(event)
         txn.write(lambda pipe: pipe.hset(plans, str(year), plan))
 
+    def _daily(self, txn: Txn, entry: Entry, moment: datetime, kind: str) -> None:
+        """Count the clock in its scopes' counters of ``moment``'s local day (``kind``: on, late or overdue)."""
+        key = self.key("daily", moment.astimezone(LOCAL).date().isoformat())
+        fields = [f"{g}|{d}|{kind}" for g, d in scopes(entry)]
+
+        def count(pipe: Pipeline) -> None:
+            for field in fields:
+                pipe.hincrby(key, field, 1)
+
+        txn.write(count)
+
     async def alerted(self, _: Envelope, event: timing.ClockAlerted, txn: Txn) -> None:
         entry = await self._load(txn, event.clock_id)
         if entry is not None:
             was = standing(entry)
+            mark = f"overdue:{event.deadline.isoformat()}"
+            if event.level == OVERDUE and mark not in entry.daily and entry.stopped_at is None:
+                self._daily(txn, entry, event.deadline, "overdue")
+                entry.daily = [*entry.daily, mark]
             entry.alerts.append(Alert(event.level, event.deadline))
             self._save(txn, entry, was)
 
@@ -660,6 +705,9 @@ class SlaBoard:
         was = standing(entry)
         entry.stopped_at, entry.on_time, entry.deadline = event.stopped_at, event.on_time, event.promised_deadline
         entry.paused_at, entry.outcome = None, event.outcome
+        if not event.outcome:
+            self._daily(txn, entry, event.stopped_at, "on" if event.on_time else "late")
+            entry.daily = [*entry.daily, "stop"]
         self._save(txn, entry, was)
         if entry.purpose == "办件" and not event.outcome:
             done, field = (
@@ -727,6 +775,53 @@ class SlaBoard:
         view.warnings, view.warnings_total, view.warnings_next = warnings.rows, warnings.total, warnings.next_cursor
         view.closest, view.closest_total, view.closest_next = closest.rows, closest.total, closest.next_cursor
         return view
+
+    async def ensure_daily(self, redis: Redis) -> None:
+        """A namespace kept before the daily counters: count every stored clock once (a scan of the clocks, once;
+        the handlers keep the counters from then on). Each clock in its own transaction, marked in its entry
+        (``daily``), so a clock the handlers counted meanwhile is never counted twice."""
+
+        async def count(key: bytes) -> None:
+            async with redis.pipeline(transaction=True) as pipe:
+                while True:
+                    try:
+                        await pipe.watch(key)
+                        entry = entry_of(cast("bytes | None", await pipe.get(key)))
+                        due = [] if entry is None else daily_due(entry)
+                        if entry is None or not due:
+                            return
+                        pipe.multi()
+                        for mark, moment, kind in due:
+                            day = self.key("daily", moment.astimezone(LOCAL).date().isoformat())
+                            for g, d in scopes(entry):
+                                pipe.hincrby(day, f"{g}|{d}|{kind}", 1)
+                            entry.daily = [*entry.daily, mark]
+                        pipe.set(key, msgspec.json.encode(entry))
+                        await pipe.execute()
+                        return
+                    except WatchError:
+                        await pipe.reset()
+
+        async def build() -> None:
+            async for key in redis.scan_iter(match=self.key("clock", "*"), count=10000):
+                await count(cast("bytes", key))
+
+        await ensure_index(redis, self.settings.key("gateway", "built-index", "sla-daily"), build)
+
+    async def daily(self, redis: Redis, purpose: str = "办件", department: str = "", days: int = 30) -> list[Day]:
+        """The last ``days`` local days up to today (the hall's clock), oldest first: O(days), never the history."""
+        await self.ensure_daily(redis)
+        today = self.clock.now().astimezone(LOCAL).date()
+        wanted = [today - timedelta(days=n) for n in range(days - 1, -1, -1)]
+        fields = [f"{purpose}|{department}|{kind}" for kind in ("on", "late", "overdue")]
+        async with redis.pipeline(transaction=False) as pipe:
+            for day in wanted:
+                pipe.hmget(self.key("daily", day.isoformat()), fields)
+            found = cast("list[list[bytes | None]]", await pipe.execute())
+        return [
+            Day(day=day, on_time=int(on or 0), late=int(late or 0), overdue=int(overdue or 0))
+            for day, (on, late, overdue) in zip(wanted, found, strict=True)
+        ]
 
     async def tallies(self, redis: Redis, purpose: str = "办件", department: str = "") -> Tallies:
         """The board's counts alone (合计, by department, item and clerk, 暂定 years), without its lists' pages."""
