@@ -38,7 +38,7 @@ from services.gateway.paging import zpage
 from shared import topics
 from shared.deadletter import DeadLetter, decode_dead_letter
 from shared.localtime import local
-from shared.pii import mask_id
+from shared.pii import mask_id, mask_phone
 from shared.settings import HallSettings
 
 log = logging.getLogger("hall.gateway.deadletters")
@@ -48,8 +48,10 @@ CATCH_UP_WITHIN_S = 5.0
 REPLAY_WITHIN_S = 10.0
 LETTER_ID = re.compile(r"^[0-9]{1,6}-[0-9]{1,19}$")
 REASON_SHOWN = 300
-# A key that could be an ID number (18 characters, digits with a last X) is masked; the hall's keys are case ids.
-ID_LIKE = re.compile(r"[0-9]{6,}[0-9Xx]")
+# The hall's keys are case ids (hex); a key holding what looks like an ID number (18 characters, digits with a
+# last X, or the old 15 digits) or a mobile number is shown masked as elsewhere (shared/pii.py).
+ID_LIKE = re.compile(r"(?<![0-9A-Za-z])(?:[0-9]{17}[0-9Xx]|[0-9]{15})(?![0-9A-Za-z])")
+PHONE_LIKE = re.compile(r"(?<![0-9A-Za-z])1[0-9]{10}(?![0-9A-Za-z])")
 
 WAITING, REPLAYED = "待处理", "已重新投递"
 
@@ -88,7 +90,7 @@ class Replayed(msgspec.Struct, frozen=True, kw_only=True):
 def masked_key(key: str | None) -> str | None:
     if key is None:
         return None
-    return ID_LIKE.sub(lambda m: mask_id(m.group(0)), key)
+    return PHONE_LIKE.sub(lambda m: mask_phone(m.group(0)), ID_LIKE.sub(lambda m: mask_id(m.group(0)), key))
 
 
 class DeadLetters:
