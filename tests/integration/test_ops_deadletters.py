@@ -135,7 +135,7 @@ async def test_a_dead_letter_is_listed_and_replayed_once(settings: HallSettings)
 
             # Bad input: 4xx with the reason, never a 500; others than operators are refused.
             assert (await client.post("/api/ops/deadletters/0-999999/replay", headers=OPERATOR)).status_code == 404
-            assert (await client.post("/api/ops/deadletters/abc/replay", headers=OPERATOR)).status_code == 400
+            assert (await client.post("/api/ops/deadletters/abc/replay", headers=OPERATOR)).status_code == 422
             bad_cursor = await client.get("/api/ops/deadletters?cursor=zzz", headers=OPERATOR)
             assert bad_cursor.status_code == 422, bad_cursor.text
             assert (await client.get("/api/ops/deadletters?limit=0", headers=OPERATOR)).status_code == 400

@@ -240,7 +240,7 @@ PROBES = (
     Probe(Action.OPS, "GET", lambda _o: "/api/ops/stuck"),
     Probe(Action.OPS, "GET", lambda _o: "/api/ops/instances"),
     Probe(Action.OPS, "GET", lambda _o: "/api/ops/deadletters?limit=5"),
-    # Not a letter's id: an operator hears 400 (nothing is published), every other role 403.
+    # Not a letter's id: an operator hears 422 (nothing is published), every other role 403.
     Probe(Action.OPS_REPLAY, "POST", lambda _o: "/api/ops/deadletters/probe/replay"),
     Probe(Action.EXTERNAL, "GET", lambda _o: "/api/external/cases"),
     # Not 跨省 cases: an allowed caller gets 409 (nothing to hand over, no other province's answer to record).

@@ -56,8 +56,9 @@ ROLES = {
 # Schema-valid requests the hall may still refuse on their merits: an unknown case, a step already decided, an item
 # code that is not in the catalogue (422) — never as malformed (400) or too large (413).
 ACCEPTED = ["2xx", "401", "403", "404", "409", "422", "429"]
-# The board's live stream lasts a minute for whoever may watch it: its answer to the others is still checked.
-STREAM = "/api/sla/stream"
+# The live streams (the board's, /ops's) last a minute for whoever may watch them: their answer to the others is
+# still checked.
+STREAMS = {"/api/sla/stream": Action.SLA, "/api/ops/stream": Action.OPS}
 
 
 @pytest.fixture(scope="module")
@@ -74,9 +75,9 @@ async def document(served: InProcessHall) -> dict[str, Any]:
     return body
 
 
-def _streams_for(user_id: str) -> bool:
+def _streams_for(user_id: str, path: str) -> bool:
     user = _DIRECTORY.get(user_id) if user_id else None
-    return user is not None and user.role in TABLE[Action.SLA]
+    return user is not None and path in STREAMS and user.role in TABLE[STREAMS[path]]
 
 
 def fuzz(document: dict[str, Any], base_url: str, user_id: str) -> tuple[int, list[str]]:
@@ -91,7 +92,7 @@ def fuzz(document: dict[str, Any], base_url: str, user_id: str) -> tuple[int, li
             failures.append(f"the OpenAPI document is invalid: {result.err()}")
             continue
         operation = result.ok()
-        if operation.path == STREAM and _streams_for(user_id):
+        if _streams_for(user_id, operation.path):
             continue
         for mode, examples in EXAMPLES.items():
 

@@ -152,16 +152,15 @@ class OpsController(Controller):
         summary="运行监控：重新投递死信（原消息原样发回原主题；重复操作不会再次投递）",
         description="首次：published=true；已重新投递过的：published=false，不再发布。各服务按事件编号只处理一次。",
         status_code=200,
-        **documented(404, 503, reasons={400: "死信编号格式不正确", 404: "死信不存在"}),
+        **documented(404, 422, 503, reasons={404: "死信不存在", 422: "死信编号无效"}),
     )
     async def replay(
         self, request: Req, hall: HallDep, dead_letters: LettersDep, letter_id: FromPath[LetterId]
     ) -> Replayed:
         user = access.caller(hall, request, Action.OPS_REPLAY)
         if not LETTER_ID.match(letter_id):
-            raise HTTPException(
-                status_code=400, detail=f"死信编号格式不正确（应为 分区-位置，如 0-17）：{letter_id[:40]}"
-            )
+            # Any string fits the schema; one no answer gave is well-formed but means nothing: 422, as a bad cursor.
+            raise HTTPException(status_code=422, detail=f"死信编号无效（应为 分区-位置，如 0-17）：{letter_id[:40]}")
         try:
             return await dead_letters.replay(hall.redis, letter_id, f"{user.name}（{user.id}）", SYSTEM_CLOCK.now())
         except UnknownLetter:
