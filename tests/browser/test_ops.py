@@ -1,6 +1,7 @@
 """运行监控 in real headless Chromium: the operator sees the served gateway's own instance with its figures and a
 sparkline, an instance that does not answer as 不可达, a dead letter with its reason, and replays it after
-confirming: the row turns 已重新投递 (and a second replay publishes nothing)."""
+confirming: the row turns 已重新投递 (and a second replay publishes nothing); an instance registered after the page
+loaded appears from the server's push."""
 
 from __future__ import annotations
 
@@ -77,8 +78,23 @@ async def test_the_operator_sees_instances_and_replays_a_dead_letter(served: InP
     row = page.locator("#letters tr", has_text=marker)
     await expect(row).to_have_count(1)
     await expect(row).to_contain_text(f"{ns.topic(topics.INTAKE_EVENTS)}/0@77")
-    await expect(page.locator("#live")).to_contain_text("更新于")  # the first push arrived
     await snap(page, "ops")
+    # Live: an instance that registers after the page loaded shows up from a push (no reload).
+    redis = Redis.from_url(ns.redis_url)
+    try:
+        later = Instance(
+            service="opsview",
+            instance="opsview-3",
+            address=f"127.0.0.1:{free_port()}",
+            metrics="",
+            pid=1,
+            started_at=now.isoformat(),
+            last_seen=SYSTEM_CLOCK.now().isoformat(),
+        )
+        await redis.hset(registry_key(ns), "opsview-3", msgspec.json.encode(later))
+    finally:
+        await redis.aclose()
+    await expect(page.locator('#instances tr[data-instance="opsview-3"] .state')).to_have_text("不可达", timeout=15_000)
 
     page.once("dialog", lambda dialog: dialog.accept())
     await row.get_by_role("button", name="重新投递").click()
