@@ -5,8 +5,8 @@ in it is escaped here):
 
 - ``line_chart`` / ``bar_chart`` return a ``<figure class="chart">`` holding the ``<svg>`` (``role="img"``, a
   ``<title>`` and a ``<desc>``), axes with zh-CN labels, one ``<title>`` per point (“2026-11-30：87.5 %”, shown on
-  hover and read by screen readers) and, after it, the same figures as a ``<table class="chart-data">`` — the
-  text fallback, which print style sheets and readers without SVG show;
+  hover and read by screen readers) and, after it, the same figures as a table in ``<details class="chart-data">``
+  (数据表) — the text fallback for readers without SVG, opened with one click and read by screen readers;
 - readable in print and without colour: several series differ by marker shape and dash pattern as well as
   colour, the legend names each with its marker, bars carry their value as text;
 - a value ``None`` is a gap (a rate with nothing to divide by): no point, “—” in the table;
@@ -157,8 +157,10 @@ def _table(
     if not labels:
         rows = f'<tr><td colspan="{len(series) + 1}">{NO_DATA}</td></tr>'
     return (
-        f'<table class="chart-data"><caption>{escape(title)}（数据表）</caption>'
+        '<details class="chart-data"><summary>数据表</summary>'
+        f'<table class="list"><caption>{escape(title)}（数据表）</caption>'
         f'<thead><tr><th scope="col">{escape(label_header)}</th>{head}</tr></thead><tbody>{rows}</tbody></table>'
+        "</details>"
     )
 
 

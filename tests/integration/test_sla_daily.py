@@ -10,6 +10,7 @@ the counters are wiped and built once from the stored clocks: the same.
 from __future__ import annotations
 
 import random
+import xml.etree.ElementTree as ET
 from collections import Counter
 from datetime import date, datetime, timedelta
 from typing import Any, cast
@@ -19,6 +20,7 @@ import pytest
 from redis.asyncio import Redis
 
 from services.gateway import paging
+from services.gateway.sla.api import trend
 from services.gateway.sla.board import SlaBoard
 from services.timing import messages as timing
 from shared.clock import ManualClock
@@ -31,10 +33,17 @@ pytestmark = pytest.mark.integration
 TODAY = datetime(2027, 5, 31, 15, 0, tzinfo=LOCAL)
 DEPARTMENTS = ("自然资源局", "税务局")
 PURPOSES = ("办件", "子件", "环节")
-CLOCKS = 90
+CLOCKS = 80
 # A database of its own on the shared Redis: the build scans the keyspace for clocks, once per namespace kept
 # before the counters; here that keyspace is the test's, not every other test's keys.
 DB = 7
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def bar_titles(markup: str) -> list[str]:
+    svg = ET.fromstring(markup).find(f"{SVG}svg")  # noqa: S314 - our own markup
+    assert svg is not None
+    return [t.findtext(f"{SVG}title") or "" for t in svg.iter() if t.tag in (f"{SVG}circle", f"{SVG}rect")]
 
 
 def group(purpose: str) -> str:
@@ -132,6 +141,12 @@ async def test_the_board_counts_each_day_on_time_late_and_overdue(settings: Hall
         assert sum(d.overdue for d in window) > 10
         assert sum(d.late for d in window) > 10
         assert sum(d.on_time for d in window) > 10
+        # The board page's charts draw these days: a bar per day titled with its 逾期, a point per day with a rate.
+        drawn = trend(await sla.daily(redis, "办件", DEPARTMENTS[0]), "办件", DEPARTMENTS[0])
+        mine = await sla.daily(redis, "办件", DEPARTMENTS[0])
+        assert bar_titles(drawn["overdue"]) == [f"{d.day:%m-%d}：{d.overdue} 件" for d in mine]
+        assert bar_titles(drawn["rate"]) == [f"{d.day:%m-%d}：{d.rate * 100:.1f} %" for d in mine if d.rate is not None]
+        assert DEPARTMENTS[0] in drawn["rate"]
         older = sum(v for (day, g, d, _), v in expected.items() if day < window[0].day and not g and not d)
         assert older > 0  # some counts fell before the 30 days and are left out
         # A namespace kept before the counters (no counters, clocks without their marks): built once, the same.

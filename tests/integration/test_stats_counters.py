@@ -12,14 +12,18 @@ from the records (a namespace kept before them): the same again.
 from __future__ import annotations
 
 import random
+import xml.etree.ElementTree as ET
 from datetime import date, datetime, timedelta
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import msgspec
 import pytest
 from redis.asyncio import Redis
 
+from services.gateway.context import Gateway
 from services.gateway.ratings.book import RatingBook
+from services.gateway.ratings.pages import WEEKS, weekly
 from services.gateway.ratings.statistics import Figures, Filter, GroupBy, figures, statistics
 from services.gateway.views.evaluation import Charge, FollowUp, FollowUpChanged, Rater, RatingRecorded, Visit
 from shared.contracts import Publications
@@ -35,6 +39,7 @@ DEPARTMENTS = ("自然资源局", "税务局", "民政局")
 ITEMS = (("I1", "查封登记"), ("I2", "抵押登记"), ("I3", "抵押登记"))  # two codes share a name
 CLERKS = ("张敏", "王磊", "李娜", "")
 LEVELS = ("非常满意", "满意", "基本满意", "不满意", "非常不满意")
+SVG = "{http://www.w3.org/2000/svg}"
 EVALUATION = Actor(kind="system", id="evaluation", name="评价服务")
 
 
@@ -161,6 +166,44 @@ async def agree(book: RatingBook, redis: Redis) -> int:
     return compared
 
 
+async def weekly_charts_agree(book: RatingBook, redis: Redis) -> None:
+    """The statistics page's weekly charts (好评率, 差评数, 回访整改率) follow its filters: each week's point is the
+    reference's figure over that week's records within the filter."""
+    records, followups = await book.ratings(redis), await book.followups(redis)
+    hall = cast("Gateway", SimpleNamespace(redis=redis))
+    for where in (Filter(department="税务局", since=date(2027, 3, 3), until=date(2027, 5, 5)), Filter(item="I2")):
+        drawn = await weekly(book, hall, where, date(2027, 5, 20))
+        until = where.until or date(2027, 5, 20)
+        since = where.since or until - timedelta(days=until.weekday()) - timedelta(weeks=WEEKS - 1)
+        monday = since - timedelta(days=since.weekday())
+        expected_bad, expected_good, expected_visit = [], [], []
+        while monday <= until:
+            week = msgspec.structs.replace(
+                where, since=max(monday, since), until=min(monday + timedelta(days=6), until)
+            )
+            (f,) = statistics(records, followups, "all", week) or [figures("合计", [], [])]
+            label = f"{monday:%m-%d}"
+            expected_bad.append(f"{label}：{f.bad_reviews} 件")
+            if f.good_rate is not None:
+                expected_good.append(f"{label}：{f.good_rate * 100:.1f} %")
+            if f.visit_correction_rate is not None:
+                expected_visit.append(f"{label}：{f.visit_correction_rate * 100:.1f} %")
+            monday += timedelta(weeks=1)
+        assert titles(drawn["bad"]) == expected_bad
+        assert titles(drawn["good"]) == expected_good
+        assert titles(drawn["visit"]) == expected_visit
+        assert len(expected_good) > 5
+        assert sum(not t.endswith("：0 件") for t in expected_bad) > 3
+
+
+def titles(markup: str) -> list[str]:
+    """The titles of a chart's points or bars (not the chart's own)."""
+    svg = ET.fromstring(markup).find(f"{SVG}svg")  # noqa: S314 - our own markup
+    assert svg is not None
+    found = [t.findtext(f"{SVG}title") or "" for t in svg.iter() if t.tag in (f"{SVG}circle", f"{SVG}rect")]
+    return [t for t in found if t]
+
+
 async def drive(fed: Fed, rng: random.Random, count: int) -> dict[str, Any]:
     """``count`` first ratings with their 追评 and follow-ups; what was sent, for the assertions."""
     events: list[tuple[float, msgspec.Struct, str]] = []  # (order key, payload, case)
@@ -201,14 +244,15 @@ async def test_counters_equal_the_reference_over_every_record(settings: HallSett
     try:
         await redis.set(ours.key("gateway", "built-index", "rating-stats"), "1")  # a fresh namespace: counted live
         rng = random.Random(2027)
-        sent = await drive(Fed(book, redis, ours), rng, count=220)
+        sent = await drive(Fed(book, redis, ours), rng, count=160)
         assert sent["invalid"] >= 5
         assert sent["stale"] >= 5
         live = await agree(book, redis)
         assert live > 20
+        await weekly_charts_agree(book, redis)
         whole, _ = await book.statistics(redis, "all", Filter())
         assert whole[0].invalid >= 5  # 无效差评 were counted apart …
-        assert whole[0].services < 220  # … and their ratings left out of the services
+        assert whole[0].services < 160  # … and their ratings left out of the services
         # A namespace kept before the counters: wiped, then built once from the stored records.
         keys = [k async for k in redis.scan_iter(match=book.key("stats", "*"), count=1000)]
         await redis.delete(*keys)

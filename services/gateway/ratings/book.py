@@ -15,7 +15,7 @@ unless ``whole`` is asked for by staff who act on the case.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import cast
 
 import msgspec
@@ -258,6 +258,11 @@ class RatingBook:
             await count(self.counters.contribution_key("f", followup.followup_id), followup)
         for rating in await self.ratings(redis):
             await count(self.counters.contribution_key("r", rating.rating_id), rating)
+
+    async def daily_counts(self, redis: Redis, where: Filter, since: date, until: date) -> dict[str, dict[str, int]]:
+        """The total counts of each day with counts from ``since`` to ``until`` within the filter (the charts)."""
+        await self.ensure_indexes(redis)
+        return await self.counters.daily(redis, where, since, until)
 
     async def statistics(self, redis: Redis, by: GroupBy, where: Filter) -> tuple[list[Figures], Figures]:
         """The groups and the total of the statistics, from the counters (see :mod:`counters`)."""

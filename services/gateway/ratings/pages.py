@@ -3,7 +3,7 @@ and the statistics for the hall's staff; the public disclosure page. Actions pos
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from litestar import Controller, get
@@ -11,11 +11,13 @@ from litestar.exceptions import HTTPException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
-from services.gateway import access
+from services.gateway import access, charts
 from services.gateway.access import Action
 from services.gateway.context import Gateway, HallDep, Req
 from services.gateway.exports.sheets import MOST_ROWS
 from services.gateway.ratings.api import RatingBookDep, RatingConfigDep, pad_view
+from services.gateway.ratings.book import RatingBook
+from services.gateway.ratings.counters import made
 from services.gateway.ratings.followups_api import DESK_READERS, may_see, stats_view, visible
 from services.gateway.ratings.links import peek
 from services.gateway.ratings.masking import mask_id, mask_name
@@ -55,6 +57,57 @@ def sees(user: User, followup: FollowUp) -> bool:
     except HTTPException:
         return False
     return True
+
+
+WEEKS = 12  # the weekly charts: the last 12 weeks, or the filter's period (at most MOST_WEEKS weeks, the last ones)
+MOST_WEEKS = 53
+
+
+async def weekly(book: RatingBook, hall: Gateway, where: Filter, today: date) -> dict[str, str]:
+    """好评率, 差评数 and 回访整改率 per week (Monday to Sunday) of the filter's period, from the book's daily counters
+    (O(days), never the ratings): the filter's department, item and clerk hold, as in the table."""
+    until = where.until or today
+    first = until - timedelta(days=until.weekday())  # the Monday of the last week
+    start = where.since or first - timedelta(weeks=WEEKS - 1)
+    start = max(start, first - timedelta(weeks=MOST_WEEKS - 1))
+    days = await book.daily_counts(hall.redis, where, start, until)
+    mondays = [start - timedelta(days=start.weekday())]
+    while mondays[-1] + timedelta(weeks=1) <= until:
+        mondays.append(mondays[-1] + timedelta(weeks=1))
+    weeks: dict[date, dict[str, int]] = {monday: {} for monday in mondays}
+    for day, counts in days.items():
+        moment = date.fromisoformat(day)
+        monday = moment - timedelta(days=moment.weekday())
+        into = weeks.setdefault(monday, {})
+        for figure, count in counts.items():
+            into[figure] = into.get(figure, 0) + count
+    figures = [made(f"{monday:%m-%d}", weeks[monday]) for monday in mondays]
+    labels = [f.group for f in figures]
+    span = f"{max(start, mondays[0]):%Y-%m-%d} 至 {until:%Y-%m-%d}"
+    return {
+        "good": charts.line_chart(
+            f"好评率（每周，{span}）",
+            labels,
+            [charts.Series("好评率", [f.good_rate for f in figures])],
+            percent=True,
+            label_header="周（起始日）",
+        ),
+        "bad": charts.bar_chart(
+            f"差评数（每周，{span}）",
+            labels,
+            [f.bad_reviews for f in figures],
+            name="差评数",
+            unit="件",
+            label_header="周（起始日）",
+        ),
+        "visit": charts.line_chart(
+            f"回访整改率（每周，{span}）",
+            labels,
+            [charts.Series("回访整改率", [f.visit_correction_rate for f in figures])],
+            percent=True,
+            label_header="周（起始日）",
+        ),
+    }
 
 
 def _day(text: str, name: str) -> date | None:
@@ -157,6 +210,7 @@ class RatingPages(Controller):
         )
         view = await stats_view(hall, ratings, by, where)
         context = {**HELPERS, **names(hall), "user": user, "view": view, "where": where, "groups": GROUPS}
+        context["weekly"] = await weekly(ratings, hall, where, SYSTEM_CLOCK.now().astimezone(LOCAL).date())
         return Template(template_name="ratings/stats.html", context=context)
 
     @get("/public/ratings")

@@ -16,7 +16,7 @@ from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, PathParameter, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage, Template
 
-from services.gateway import access
+from services.gateway import access, charts
 from services.gateway.access import Action
 from services.gateway.context import HallDep, Req
 from services.gateway.desk.dossier import Dossiers
@@ -34,6 +34,7 @@ from services.gateway.sla.board import (
     BoardView,
     CaseClocks,
     ClockPage,
+    Day,
     SlaBoard,
 )
 from services.gateway.users import Role, User
@@ -201,6 +202,22 @@ HELPERS: dict[str, Any] = {
 }
 
 
+def trend(days: list[Day], purpose: str, department: str) -> dict[str, str]:
+    """The board's two trend charts over ``days`` (its filters: the purpose and, when filtered, the department)."""
+    labels = [f"{d.day:%m-%d}" for d in days]
+    scope = f"{PURPOSE_NAMES.get(purpose, purpose)}·{department or '全部部门'}"
+    rate = charts.line_chart(
+        f"按时办结率（近 {len(days)} 日，{scope}）",
+        labels,
+        [charts.Series("按时办结率", [d.rate for d in days])],
+        percent=True,
+    )
+    overdue = charts.bar_chart(
+        f"每日新增逾期（近 {len(days)} 日，{scope}）", labels, [d.overdue for d in days], name="新增逾期", unit="件"
+    )
+    return {"rate": rate, "overdue": overdue}
+
+
 class SlaPages(Controller):
     path = "/sla"
     include_in_schema = False
@@ -218,10 +235,13 @@ class SlaPages(Controller):
         department: FromQuery[str] = "",
     ) -> Template:
         user = hall.users.page_user(request, *WATCHERS)
-        view = await sla.view(hall.redis, *scope(user, purpose, department))
+        wanted = scope(user, purpose, department)
+        view = await sla.view(hall.redis, *wanted)
         # The windows' 受理数, 一次告知数 and 不予受理数 of the county (services/gateway/desk/dossier.py).
         intake = await dossiers.counts(hall.redis, view.now.astimezone(LOCAL).date())
         context = {**HELPERS, "user": user, "view": view, "intake": intake}
+        # The last 30 days (the hall's clock) of the board's filters: on-time rate and clocks that became 逾期.
+        context["trend"] = trend(await sla.daily(hall.redis, *wanted), *wanted)
         # 工程建设项目 with a stage under way: their stages and approval budget (services/gateway/projects).
         context |= {"projects": await projects.active(hall.redis), "days": days}
         context["project_link"] = access.may(user, Action.PROJECTS)
