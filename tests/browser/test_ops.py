@@ -74,7 +74,7 @@ async def test_the_operator_sees_instances_and_replays_a_dead_letter(served: InP
     # The served gateway answers its /health (正常, or 异常 with the problems it lists: a group rebalancing).
     await expect(page.locator('#instances tr[data-instance="opsview"] .state')).to_have_text(re.compile("正常|异常"))
     await expect(page.locator('#instances tr[data-instance="opsview-2"] .state')).to_have_text("不可达")
-    await expect(page.locator('#services tr[data-service="opsview"] svg.spark')).to_have_count(2)
+    await expect(page.locator('#services tr[data-service="opsview"] svg.sparkline')).to_have_count(2)
     row = page.locator("#letters tr", has_text=marker)
     await expect(row).to_have_count(1)
     await expect(row).to_contain_text(f"{ns.topic(topics.INTAKE_EVENTS)}/0@77")

@@ -1,5 +1,5 @@
 """运行监控 (/ops): the instance registry's addresses and the page's reading of Prometheus text: p99 from a
-histogram's buckets, throughput over the last minute, a restart's counters, the sparkline's points, masked keys."""
+histogram's buckets, throughput over the last minute, a restart's counters, masked keys."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from services.gateway.ops.deadletters import masked_key
-from services.gateway.ops.monitor import Figures, _Samples, parse, quantile, sparkline
+from services.gateway.ops.monitor import Figures, _Samples, parse, quantile
 from shared.instances import addresses, instance_name
 from shared.settings import load_settings
 
@@ -83,14 +83,6 @@ def test_throughput_is_over_the_last_minute_and_a_restart_starts_again() -> None
     assert window == "近 1 分钟"
     assert p99 is not None
     assert at(105.0, 3)[0] is None  # the counter went back: the process restarted
-
-
-def test_sparkline_points_fit_the_box() -> None:
-    assert sparkline([]) == ""
-    points = [tuple(map(float, p.split(","))) for p in sparkline([0, 5, 10]).split()]
-    assert [x for x, _ in points] == [0.0, 60.0, 120.0]
-    assert points[2][1] == pytest.approx(1.0)  # the highest on top
-    assert points[0][1] == pytest.approx(23.0)
 
 
 def test_a_key_like_an_id_number_or_a_phone_is_masked() -> None:

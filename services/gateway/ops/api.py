@@ -36,7 +36,7 @@ from services.gateway.context import HallDep, Req
 from services.gateway.openapi import documented
 from services.gateway.ops.deadletters import LETTER_ID, LetterPage, Replayed, UnknownLetter
 from services.gateway.ops.deadletters import DeadLetters as DeadLetterBook
-from services.gateway.ops.monitor import Monitor, Overview, sparkline
+from services.gateway.ops.monitor import Monitor, Overview
 from services.gateway.paging import DEFAULT_LIMIT, PAGED, PAGED_REASONS, CursorParam, LimitParam, checked_limit
 from shared.clock import SYSTEM_CLOCK
 from shared.kafka import StuckRecord, stuck_records
@@ -210,7 +210,6 @@ class OpsPages(Controller):
             "may_replay": access.may(user, Action.OPS_REPLAY),
             "duration": duration,
             "reported": reported,
-            "sparkline": sparkline,
             "every_s": int(EVERY_S),
         }
         return Template(template_name="ops/stuck.html", context=context)

@@ -8,7 +8,7 @@ From the Prometheus text (shared/metrics.py): consumer lag (the sum over the ins
 scrape), handler p99 (from the ``hall_handler_seconds`` histogram's buckets over the last minute, else since the
 process started) and dead letters (``hall_dead_letters``, since the process started). Sparklines keep each
 service's throughput and lag once per ``SAMPLE_S`` for ``SPARK_POINTS`` points (about ten minutes), in memory:
-what this gateway process saw while someone watched.
+what this gateway process saw while someone watched, drawn by services/gateway/charts.py's sparkline.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import asyncio
 import math
 import time
 from collections import deque
-from collections.abc import Iterable
 from datetime import datetime
 from urllib.parse import quote
 
@@ -26,6 +25,7 @@ import msgspec
 from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 
+from services.gateway import charts
 from shared.instances import Instance, is_stale, registered
 from shared.localtime import local
 from shared.settings import HallSettings
@@ -61,6 +61,9 @@ class ServiceView(msgspec.Struct, frozen=True, kw_only=True):
     lag: int | None
     throughput_series: list[float]
     lag_series: list[float]
+    # The sparklines of the two series as inline SVG (services/gateway/charts.py), for the page and its pushes.
+    throughput_chart: str
+    lag_chart: str
 
 
 class Overview(msgspec.Struct, frozen=True, kw_only=True):
@@ -117,16 +120,6 @@ def quantile(q: float, buckets: dict[float, float]) -> float | None:
             return lower + (le - lower) * (rank - below) / (count - below)
         lower, below = le, count
     return lower
-
-
-def sparkline(values: Iterable[float], width: int = 120, height: int = 24) -> str:
-    """SVG polyline points for ``values`` scaled into ``width`` × ``height`` (the highest value on top)."""
-    shown = list(values)
-    if not shown:
-        return ""
-    top = max(shown) or 1.0
-    step = width / max(1, len(shown) - 1)
-    return " ".join(f"{i * step:.1f},{height - (v / top) * (height - 2) - 1:.1f}" for i, v in enumerate(shown))
 
 
 class _Samples:
@@ -247,6 +240,8 @@ class Monitor:
                     lag=lag,
                     throughput_series=[p[1] for p in series],
                     lag_series=[p[2] for p in series],
+                    throughput_chart=charts.sparkline([p[1] for p in series]),
+                    lag_chart=charts.sparkline([p[2] for p in series]),
                 )
             )
         return out

@@ -1,22 +1,16 @@
 // 运行监控: the page follows the server's pushes (Server-Sent Events, event "ops") and redraws the services and
-// instances; the dead letters are re-read when their count changes; 重新投递 asks first and is safe to repeat.
+// instances (the sparklines come drawn: services/gateway/charts.py's SVG); the dead letters are re-read when their
+// count changes; 重新投递 asks first and is safe to repeat.
 "use strict";
 (() => {
   const esc = (text) => window.hall.escape(text == null ? "" : String(text));
   const num = (v, unit = "") => (v === null || v === undefined ? "—" : `${v}${unit}`);
   const badges = { "正常": "badge-ok", "异常": "badge-warn" };
   const mayReplay = document.getElementById("ops").dataset.mayReplay === "yes";
-  const points = (values) => {
-    if (!values.length) return "";
-    const top = Math.max(...values) || 1;
-    const step = 120 / Math.max(1, values.length - 1);
-    return values.map((v, i) => `${(i * step).toFixed(1)},${(24 - (v / top) * 22 - 1).toFixed(1)}`).join(" ");
-  };
-  const spark = (values, label) => `<svg class="spark" width="120" height="24" viewBox="0 0 120 24" role="img" aria-label="${esc(label)}"><polyline fill="none" stroke="currentColor" stroke-width="1.5" points="${points(values)}"/></svg>`;
   let byService = {};
   const serviceRows = (services) => services.length ? services.map((s) => `
     <tr data-service="${esc(s.service)}"><td>${esc(s.service)}</td><td>${s.instances.length}</td><td>${num(s.throughput)}</td>
-      <td>${spark(s.throughput_series, `${s.service} 吞吐`)}</td><td>${num(s.lag)}</td><td>${spark(s.lag_series, `${s.service} 积压`)}</td>
+      <td>${s.throughput_chart}</td><td>${num(s.lag)}</td><td>${s.lag_chart}</td>
       <td>${byService[s.service] || 0}</td></tr>`).join("")
     : `<tr class="empty"><td colspan="7" class="muted">没有登记的服务实例（各进程启动后每 5 秒登记一次）</td></tr>`;
   const instanceRows = (services) => {
