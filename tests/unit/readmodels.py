@@ -124,8 +124,11 @@ class MemoryRedis:
     def srem(self, key: str, *members: object) -> None:
         self.data.setdefault(key, set()).difference_update(_bytes(m) for m in members)
 
-    def zadd(self, key: str, scores: Mapping[str | bytes, float]) -> None:
-        self.data.setdefault(key, {}).update({_bytes(m): s for m, s in scores.items()})
+    def zadd(self, key: str, scores: Mapping[str | bytes, float], *, gt: bool = False) -> None:
+        members = self.data.setdefault(key, {})
+        for m, s in scores.items():
+            if not gt or s > members.get(_bytes(m), float("-inf")):
+                members[_bytes(m)] = s
 
     def zrem(self, key: str, *members: object) -> None:
         for m in members:

@@ -43,14 +43,17 @@ REFUSED = "不予受理"  # the application ends at the window (intake's CaseRef
 RETURNED = "退件"  # a return's or a 容缺 suspension's limit passed with nothing supplied (routing's CaseReturned)
 
 
+# A case's state is the highest its entries reached in this order (不予受理 and 退件 above every other): a maximum,
+# so the order in which entries arrive, and a redelivered one, change nothing.
+RANKED = (*STATES, RETURNED, REFUSED)
+RANK = {state: rank for rank, state in enumerate(RANKED)}
+NO_STATE = "处理中"
+
+
 def current_state(entries: list[TimelineEntry]) -> str:
     """Derived from the timeline on every read, so it cannot drift from what happened."""
-    if any(e.state == REFUSED for e in entries):
-        return REFUSED
-    if any(e.state == RETURNED for e in entries):
-        return RETURNED
-    reached = [STATES.index(e.state) for e in entries if e.state in STATES]
-    return STATES[max(reached)] if reached else "处理中"
+    reached = [RANK[e.state] for e in entries if e.state in RANK]
+    return RANKED[max(reached)] if reached else NO_STATE
 
 
 class Timeline:
@@ -211,6 +214,8 @@ class Timeline:
         )
         key, value = self.key("timeline", env.case_id), msgspec.json.encode(entry)
         txn.write(lambda pipe: pipe.hset(key, env.event_id, value))
+        if state in RANK:  # the case's state, kept as the highest rank reached (ZADD GT: a maximum)
+            txn.write(lambda pipe: pipe.zadd(self.key("state-rank"), {env.case_id: RANK[state]}, gt=True))
 
     def _note(self, state: str, summary: Callable[[Any], str]) -> Callable[[Envelope, Any, Txn], Any]:
         async def handle(env: Envelope, event: Any, txn: Txn) -> None:
@@ -242,12 +247,24 @@ class Timeline:
         return _ordered(raw)
 
     async def states(self, redis: Redis, case_ids: list[str]) -> dict[str, str]:
-        """The current state of each of a page of cases, their timelines read in one round trip."""
-        async with redis.pipeline(transaction=False) as pipe:
-            for case_id in case_ids:
-                pipe.hgetall(self.key("timeline", case_id))
-            raws = cast("list[dict[bytes, bytes]]", await pipe.execute())
-        return {case_id: current_state(_ordered(raw)) for case_id, raw in zip(case_ids, raws, strict=True)}
+        """The current state of each of a page of cases: one ZMSCORE of the ranks the timeline keeps. A case without
+        a rank (recorded before the ranks were kept) is derived from its timeline once, and its rank kept."""
+        if not case_ids:
+            return {}
+        ranks = await redis.zmscore(self.key("state-rank"), case_ids)
+        found = {case_id: RANKED[int(rank)] for case_id, rank in zip(case_ids, ranks, strict=True) if rank is not None}
+        missing = [case_id for case_id in case_ids if case_id not in found]
+        if missing:
+            async with redis.pipeline(transaction=False) as pipe:
+                for case_id in missing:
+                    pipe.hgetall(self.key("timeline", case_id))
+                raws = cast("list[dict[bytes, bytes]]", await pipe.execute())
+            derived = {case_id: current_state(_ordered(raw)) for case_id, raw in zip(missing, raws, strict=True)}
+            kept = {case_id: RANK[state] for case_id, state in derived.items() if state in RANK}
+            if kept:
+                await redis.zadd(self.key("state-rank"), kept, gt=True)
+            found.update(derived)
+        return {case_id: found[case_id] for case_id in case_ids}
 
 
 def _ordered(raw: dict[bytes, bytes]) -> list[TimelineEntry]:
