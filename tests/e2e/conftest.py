@@ -27,7 +27,9 @@ def free_port() -> int:
 TWICE = ("routing", "timing", "evaluation")
 
 
-@pytest.fixture(scope="session")
+# Package scope: the processes stop once the e2e tier is done (the tiers after it do not share the machine with
+# eight idle services).
+@pytest.fixture(scope="package")
 async def processes(settings: HallSettings, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Launcher]:
     namespace = f"{settings.namespace}p"
     await ensure_topics(msgspec.structs.replace(settings, namespace=namespace))
