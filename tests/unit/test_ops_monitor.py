@@ -10,7 +10,7 @@ import pytest
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from services.gateway.ops.deadletters import masked_key
-from services.gateway.ops.monitor import Figures, _Samples, parse, quantile
+from services.gateway.ops.monitor import Figures, Monitor, _Samples, parse, quantile
 from shared.instances import addresses, instance_name
 from shared.settings import load_settings
 
@@ -91,3 +91,12 @@ def test_a_key_like_an_id_number_or_a_phone_is_masked() -> None:
     assert masked_key("13912345678") == "139****5678"
     assert masked_key("0af7651916cd43dd8448eb211c80319c") == "0af7651916cd43dd8448eb211c80319c"
     assert masked_key(None) is None
+
+
+def test_the_trace_link_searches_zipkin_by_service_and_only_zipkin() -> None:
+    settings = load_settings()
+    link = Monitor(settings, "http://127.0.0.1:9411/").traces("routing-x")
+    assert link is not None
+    assert link.startswith("http://127.0.0.1:9411/zipkin/?serviceName=routing-x&lookback=1h&endTs=")
+    assert Monitor(settings, "").traces("routing") is None  # no traces UI: no link
+    assert Monitor(settings, "http://jaeger:16686/trace/{trace_id}").traces("routing") is None  # one trace each

@@ -4,7 +4,7 @@ records some service cannot get through (``<ns>:ops:stuck``), so an alert is mor
 nobody reads."""
 
 from services.gateway.feature import Feature, provide
-from services.gateway.ops.api import OpsController, OpsPages, traces_url
+from services.gateway.ops.api import OpsController, OpsPages, traces_ui
 from services.gateway.ops.deadletters import DeadLetters
 from services.gateway.ops.monitor import Monitor
 from shared.settings import HallSettings
@@ -14,7 +14,7 @@ def feature(settings: HallSettings) -> Feature:
     return Feature(
         routes=[OpsController, OpsPages],
         dependencies={
-            "ops_monitor": provide(Monitor(settings, traces_url())),
+            "ops_monitor": provide(Monitor(settings, traces_ui(settings))),
             "dead_letters": provide(DeadLetters(settings)),
         },
     )

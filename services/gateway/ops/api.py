@@ -15,7 +15,6 @@ The page updates over Server-Sent Events (``GET /api/ops/stream``) every ``EVERY
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -41,6 +40,8 @@ from services.gateway.paging import DEFAULT_LIMIT, PAGED, PAGED_REASONS, CursorP
 from shared.clock import SYSTEM_CLOCK
 from shared.kafka import StuckRecord, stuck_records
 from shared.localtime import local
+from shared.settings import HallSettings
+from shared.telemetry import trace_settings
 
 SHOWN = 200
 EVERY_S = 5.0
@@ -51,9 +52,13 @@ MonitorDep = NamedDependency[Monitor]
 LettersDep = NamedDependency[DeadLetterBook]
 
 
-def traces_url() -> str:
-    """The trace backend's UI (``HALL_TRACES_URL``, e.g. Zipkin's ``http://127.0.0.1:9411/zipkin``); "" for none."""
-    return os.environ.get("HALL_TRACES_URL", "").strip()
+def traces_ui(settings: HallSettings) -> str:
+    """The traces UI as the case pages link to it (shared/telemetry.py: ``HALL_TRACES_URL``, else derived from the
+    Zipkin endpoint the process exports to); "" for none, and for settings the telemetry refuses (it says why)."""
+    try:
+        return trace_settings(settings).ui
+    except ValueError:
+        return ""
 
 
 class StuckView(msgspec.Struct, frozen=True, kw_only=True):

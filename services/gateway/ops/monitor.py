@@ -17,7 +17,7 @@ import asyncio
 import math
 import time
 from collections import deque
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import quote
 
 import httpx
@@ -26,6 +26,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 
 from services.gateway import charts
+from shared.clock import SystemClock
 from shared.instances import Instance, is_stale, registered
 from shared.localtime import local
 from shared.settings import HallSettings
@@ -35,6 +36,8 @@ CACHE_S = 3.0
 WINDOW_S = 60.0  # throughput and p99 over the last minute
 SAMPLE_S = 5.0
 SPARK_POINTS = 120  # 10 minutes at one point per 5 s
+
+REAL_TIME = SystemClock(timedelta(0))
 
 UP, DEGRADED, UNREACHABLE, LOST = "正常", "异常", "不可达", "失联"
 
@@ -146,9 +149,9 @@ class _Samples:
 class Monitor:
     """The scrapes of one gateway process, cached ``CACHE_S``, with the sparklines' history."""
 
-    def __init__(self, settings: HallSettings, traces_url: str = "") -> None:
+    def __init__(self, settings: HallSettings, traces_ui: str = "") -> None:
         self.settings = settings
-        self.traces_url = traces_url.rstrip("/")
+        self.traces_ui = traces_ui.rstrip("/")  # shared/telemetry.py's TraceSettings.ui: Zipkin's base URL
         self._lock = asyncio.Lock()
         self._cached: tuple[float, Overview] | None = None
         self._samples: dict[str, _Samples] = {}
@@ -156,10 +159,13 @@ class Monitor:
         self.scrapes = 0  # how many times the instances were scraped (tests: the cache holds)
 
     def traces(self, service: str) -> str | None:
-        """The trace backend's search for the service's traces (Zipkin's UI: ``?serviceName=``), if one is set."""
-        if not self.traces_url:
+        """Zipkin's search for the service's traces of the last hour (``?serviceName=``; the UI searches only with an
+        end, taken a minute ahead in real time: spans carry it, whatever the hall's clock offset); None without a
+        traces UI, or with one that opens single traces only (a ``{trace_id}`` template)."""
+        if not self.traces_ui or "{trace_id}" in self.traces_ui:
             return None
-        return f"{self.traces_url}/?serviceName={quote(service)}"
+        end_ms = int((REAL_TIME.now() + timedelta(minutes=1)).timestamp() * 1000)
+        return f"{self.traces_ui}/zipkin/?serviceName={quote(service)}&lookback=1h&endTs={end_ms}&limit=50"
 
     async def overview(self, redis: Redis, now: datetime) -> Overview:
         async with self._lock:
