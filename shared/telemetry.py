@@ -31,6 +31,7 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -54,8 +55,10 @@ from opentelemetry.trace import Link, SpanKind, StatusCode, Tracer, format_trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.util.types import Attributes
 
+from shared.clock import SystemClock
 from shared.settings import HallSettings
 
+REAL_TIME = SystemClock(timedelta(0))  # span time stamps are the real time, not the hall's (HALL_CLOCK_OFFSET_S)
 ZIPKIN, OTLP, NONE = "zipkin", "otlp", "none"
 ZIPKIN_DEFAULT = "http://localhost:9411/api/v2/spans"
 OTLP_DEFAULT = "http://localhost:4318"
@@ -88,11 +91,14 @@ class TraceSettings(msgspec.Struct, frozen=True, kw_only=True):
             return self.ui.replace("{trace_id}", trace_id)
         return f"{self.ui}/zipkin/traces/{trace_id}"
 
-    def case_search(self, case_no: str) -> str:
-        """Zipkin's search for every trace of one case (by the ``hall.case_no`` tag), or ""."""
+    def case_search(self, case_no: str, now: datetime | None = None) -> str:
+        """Zipkin's search for every trace of one case (by the ``hall.case_no`` tag) over the 7 days before ``now``
+        (the real time by default: spans carry it, whatever the hall's clock offset) and the day after, or ""."""
         if not self.ui or not case_no or "{trace_id}" in self.ui:
             return ""
-        return f"{self.ui}/zipkin/?annotationQuery={CASE_NO}%3D{case_no}&limit=50"
+        end = (now or REAL_TIME.now()) + timedelta(days=1)  # the UI runs its search only with an end
+        end_ms = int(end.timestamp() * 1000)
+        return f"{self.ui}/zipkin/?annotationQuery={CASE_NO}%3D{case_no}&lookback=7d&endTs={end_ms}&limit=50"
 
 
 def trace_settings(settings: HallSettings, environ: Mapping[str, str] | None = None) -> TraceSettings:

@@ -162,7 +162,8 @@ async def test_one_case_through_five_services_is_one_trace_in_zipkin_and_the_cas
         assert page.status_code == 200, page.text
         assert f'href="{traced.zipkin}/zipkin/traces/{submission}"' in page.text
         assert "查看链路" in page.text
-        assert f'href="{traced.zipkin}/zipkin/?annotationQuery=hall.case_no%3D{case_no}&amp;limit=50"' in page.text
+        search = f'href="{traced.zipkin}/zipkin/?annotationQuery=hall.case_no%3D{case_no}&amp;lookback=7d&amp;endTs='
+        assert search in page.text
         ui = await zipkin_api.get(f"/zipkin/traces/{submission}")  # the link opens Zipkin's UI (its page)
         assert ui.status_code == 200
         assert "zipkin" in ui.text.lower()

@@ -5,6 +5,7 @@ from the traceparent header, case, event type and outcome)."""
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime
 from typing import NamedTuple
 
 import pytest
@@ -55,7 +56,10 @@ def test_zipkin_endpoint_alone_exports_to_zipkin_and_gives_its_ui() -> None:
     assert exporter.endpoint == env["OTEL_EXPORTER_ZIPKIN_ENDPOINT"]
     trace_id = "0af7651916cd43dd8448eb211c80319c"
     assert traces.link(trace_id) == f"http://127.0.0.1:9411/zipkin/traces/{trace_id}"
-    assert traces.case_search(CASE_NO).startswith("http://127.0.0.1:9411/zipkin/?annotationQuery=hall.case_no%3D")
+    noon = datetime(2026, 12, 1, 4, 0, tzinfo=UTC)  # 12:00 in Beijing; the search ends a day later
+    assert traces.case_search(CASE_NO, noon) == (
+        f"http://127.0.0.1:9411/zipkin/?annotationQuery=hall.case_no%3D{CASE_NO}&lookback=7d&endTs=1796184000000&limit=50"
+    )
     assert isinstance(tracer_provider(SETTINGS, "routing", environ=env).sampler, KeepErrors)
 
 
