@@ -14,7 +14,6 @@ from litestar.params import FromPath, JSONBody
 
 from services.gateway import access
 from services.gateway.access import Action
-from services.gateway.cases.timeline import current_state
 from services.gateway.context import Gateway, HallDep, Pending, Req
 from services.gateway.desk.dossier import Dossiers
 from services.gateway.limits import WRONG_TAIL, check_id_attempts, id_check_failed
@@ -104,7 +103,7 @@ class RatingController(Controller):
             # The kiosk rates with the applicant's ID: evaluation checks the digits against the applicant's.
             raise HTTPException(status_code=403, detail="在自助终端评价须输入申请人证件号码后六位，以确认是本人的办件")
         # Without a stage the service just given is meant: after delivery, the delivered one.
-        seen_delivered = not data.stage and current_state(await hall.timeline.entries(hall.redis, case_id)) in (
+        seen_delivered = not data.stage and (await hall.timeline.states(hall.redis, [case_id]))[case_id] in (
             "已出件",
             "已评价",
         )
