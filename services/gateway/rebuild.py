@@ -3,7 +3,8 @@
 Timelines and case numbers, dossiers and the clerks' own cases, department inboxes, steps and their logs,
 escalations, the SLA board, the ratings book and statistics, and the delivery lists are all projections of the
 events topics: a replay of every event, in the order they were published, through the same handlers gives them
-back. Sessions (revocations, not-before stamps), sign-in throttles, per-caller rates, ID-check counts and
+back; the operations page's dead letters (not events) are read again from the ``deadletter`` topic's start. Sessions
+(revocations, not-before stamps), sign-in throttles, per-caller rates, ID-check counts and
 Idempotency-Keys are not projections: a rebuild keeps them. A wiped Redis loses them: a retried submission is
 still answered once (from intake's markers), and since a lost revocation must not bring a logged-out token back,
 every session issued before such a rebuild is refused (``after_loss``: everyone signs in again).
@@ -14,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from services.gateway.ops import deadletters as dead_letters
 from services.gateway.paging import INDEX_GENERATION, REBUILT
 from shared import topics
 from shared.contracts import Publications
@@ -47,6 +49,7 @@ async def fold_into(
     # Every index was written by this code's projections: none needs building once more (paging.ensure_index).
     done.memory.strings[settings.key(SERVICE, "built-index", REBUILT)] = INDEX_GENERATION.encode()
     await done.memory.flush(redis)
+    await dead_letters.read_again(redis, settings)  # /ops's dead letters: read from the topic's start again
     return (
         f"{done.inputs} events: {done.replayed} replayed, {done.left} left to the consumer, {done.failures} failed; "
         f"{done.memory.keys()} keys, {done.markers} markers"

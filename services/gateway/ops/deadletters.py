@@ -10,8 +10,8 @@ A letter's id is its place in the ``deadletter`` topic (``<partition>-<offset>``
 topic when the page or the API is read (at most every ``CATCH_UP_S``, bounded by ``CATCH_UP_WITHIN_S``: Kafka away
 leaves the list as it was), with a consumer of no group reading from the positions kept in ``next``. The writes are
 idempotent (HSETNX, ZADD NX), so a read model lost with its Redis is rebuilt by reading the topic from its start
-again: delete ``next`` (a wiped Redis has none). The gateway's ``./hall rebuild gateway`` leaves ``<ns>:ops:``
-alone (it rebuilds ``<ns>:gateway:*`` from the events topics; dead letters are not events).
+again: delete ``next`` (a wiped Redis has none; the gateway's rebuild, services/gateway/rebuild.py, does it, since
+dead letters are not events its handlers could replay).
 
 A replay re-publishes the original value with its original key and headers, byte for byte, to the original topic;
 its event id is the original's, so the consuming service's outbox marker makes the effect happen once. The claim
@@ -93,6 +93,17 @@ def masked_key(key: str | None) -> str | None:
     return PHONE_LIKE.sub(lambda m: mask_phone(m.group(0)), ID_LIKE.sub(lambda m: mask_id(m.group(0)), key))
 
 
+def positions_key(settings: HallSettings) -> str:
+    """Where the read model keeps the next offset to read per partition of the ``deadletter`` topic."""
+    return settings.key("ops", "dl", "next")
+
+
+async def read_again(redis: Redis, settings: HallSettings) -> None:
+    """The gateway's rebuild: the next read of the dead letters starts from the topic's first record (the writes
+    are idempotent: letters missing come back, those there keep their replay marks)."""
+    await redis.delete(positions_key(settings))
+
+
 class DeadLetters:
     """The read model and the replay, for one gateway process (the catch-up's last time is its own)."""
 
@@ -101,7 +112,7 @@ class DeadLetters:
         self.topic = settings.topic(topics.DEAD_LETTERS)
         self.index = settings.key("ops", "dl")
         self.counts = settings.key("ops", "dl", "services")
-        self.positions = settings.key("ops", "dl", "next")
+        self.positions = positions_key(settings)
         self.replays = settings.key("ops", "dl", "replays")
         self._lock = asyncio.Lock()
         self._caught_up_at: float | None = None
