@@ -119,7 +119,7 @@ class _Frame:
         # At most about eight labels under the axis (every label is in each point's title and in the table).
         every = max(1, math.ceil(len(self.labels) / 8))
         for index, label in enumerate(self.labels):
-            if index % every and index != len(self.labels) - 1:
+            if (len(self.labels) - 1 - index) % every:  # counted back from the last, which is always shown
                 continue
             parts.append(
                 f'<text class="label" x="{self.x(index):.1f}" y="{self.bottom + 16}" text-anchor="middle" '

@@ -95,3 +95,15 @@ def test_nice_ticks_are_round_and_cover_the_top() -> None:
     assert charts.nice_ticks(0) == [0.0, 1.0]
     assert charts.nice_ticks(7) == [0.0, 2.0, 4.0, 6.0, 8.0]
     assert charts.nice_ticks(100)[-1] >= 100
+
+
+def test_thirty_days_show_a_few_spaced_axis_labels_ending_with_the_last_and_every_point_titled() -> None:
+    labels = [f"11-{d:02d}" for d in range(1, 31)]
+    svg = parse(charts.bar_chart("逾期", labels, list(range(30)), unit="件")).find(f"{SVG}svg")
+    assert svg is not None
+    shown = [t.text for t in svg.iter(f"{SVG}text") if t.get("class") == "label"]
+    assert len(shown) <= 8
+    assert shown[-1] == "11-30"
+    positions = [float(t.get("x") or 0) for t in svg.iter(f"{SVG}text") if t.get("class") == "label"]
+    assert min(b - a for a, b in zip(positions, positions[1:], strict=False)) > 40  # never overlapping
+    assert len([r for r in svg.iter(f"{SVG}rect") if r.get("class") == "bar"]) == 30
