@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import xml.etree.ElementTree as ET
 
 from services.gateway import charts
@@ -105,5 +106,5 @@ def test_thirty_days_show_a_few_spaced_axis_labels_ending_with_the_last_and_ever
     assert len(shown) <= 8
     assert shown[-1] == "11-30"
     positions = [float(t.get("x") or 0) for t in svg.iter(f"{SVG}text") if t.get("class") == "label"]
-    assert min(b - a for a, b in zip(positions, positions[1:], strict=False)) > 40  # never overlapping
+    assert min(b - a for a, b in itertools.pairwise(positions)) > 40  # never overlapping
     assert len([r for r in svg.iter(f"{SVG}rect") if r.get("class") == "bar"]) == 30
