@@ -1,5 +1,9 @@
 """好差评 statistics by department, item, clerk and period (pure: records in, figures out).
 
+This is the reference, not what a request reads: the pages, the API and the exports read the same figures from the
+counters the ratings book keeps (:mod:`services.gateway.ratings.counters`), and
+``tests/integration/test_stats_counters.py`` holds the two equal on random records.
+
 Counted units:
 - a **service** is one first rating (首评) of one service event, given by a rater (主动评价) or by the system when
   the window passed (默认评价). 追评 are further opinions on a service already counted and are not counted again.
