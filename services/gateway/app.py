@@ -41,7 +41,7 @@ from services.gateway.auth.middleware import Admission
 from services.gateway.bus import CommandBus
 from services.gateway.cases.timeline import Timeline
 from services.gateway.context import Gateway
-from services.gateway.feature import Feature, provide
+from services.gateway.feature import Feature, provide_root
 from services.gateway.limits import MAX_BODY_BYTES, BodyLimits, IdCheckAttempts, LimitStore
 from services.gateway.metrics import http_metrics
 from services.gateway.metrics import serve as serve_metrics
@@ -211,7 +211,7 @@ def create_app(settings: HallSettings, spans: SpanProcessor | None = None, *, ow
             return Response(body, status_code=503, headers={"Retry-After": str(settings.retry_after_s)})
         return None
 
-    dependencies: dict[str, Provide] = {"hall": provide(hall)}
+    dependencies: dict[str, Provide] = {"hall": provide_root(hall)}
     for feature in built.features:
         dependencies.update(feature.dependencies)
     static = create_static_files_router(path="/static", directories=[HERE / "static"], include_in_schema=False)
