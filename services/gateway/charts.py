@@ -28,7 +28,7 @@ NO_DATA = "暂无数据"
 COLOURS = ("#1f4e9c", "#b3361b", "#2f7d32", "#7a4a9e")
 DASHES = ("", "6 3", "2 3", "8 3 2 3")
 MARKERS = ("circle", "square", "triangle", "diamond")
-MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 48, 12, 16, 40
+MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 48, 24, 16, 40
 
 
 @dataclass(frozen=True)
