@@ -13,7 +13,7 @@ answer. Before the load, each route is asked 50 times one at a time and the gate
 read from /proc (what a route costs, whatever else the machine runs). It prints p50/p99/max and CPU ms per route at
 each size, the requests per second achieved and every non-2xx answer.
 
-``--quick`` (1,000 and 2,000 cases, 5 s each, CPU from 10 requests a route) is what the suite runs
+``--quick`` (300 and 600 cases, 3 s each, CPU from 10 requests a route) is what the suite runs
 (tests/integration/test_bench_reads_quick.py).
 The per-caller request limit is lifted for the bench's gateway (HALL_API_RATE_PER_MINUTE): its Redis count still
 runs on every request, as in production.
@@ -57,7 +57,7 @@ TIMEOUT_S = 10.0  # a request not answered this long after its scheduled time is
 IN_FLIGHT = 64
 COST_REQUESTS = 50  # per route, one at a time, for its CPU per request
 WARM_S = 120.0  # the first request of each route, before the load (a slow one is said so, not fatal)
-QUICK_SIZES, QUICK_SECONDS = [1_000, 2_000], 5.0  # --quick, and the suite's test of it
+QUICK_SIZES, QUICK_SECONDS = [300, 600], 3.0  # --quick, and the suite's test of it
 QUICK_COST_REQUESTS = 10
 
 
@@ -372,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", type=int, default=100_000, help="the second size (default 100,000; the first 1,000)")
     parser.add_argument("--seconds", type=float, default=20.0, help="seconds of load per size (default 20)")
     parser.add_argument("--rate", type=float, default=200.0, help="requests per second (default 200)")
-    parser.add_argument("--quick", action="store_true", help="1,000 and 2,000 cases, 5 s each (the suite's form)")
+    parser.add_argument("--quick", action="store_true", help="300 and 600 cases, 3 s each (the suite's form)")
     parser.add_argument("--keep", action="store_true", help="keep the sandbox's home for a post-mortem")
     args = parser.parse_args(argv)
     sizes, seconds = (QUICK_SIZES, QUICK_SECONDS) if args.quick else ([1_000, args.cases], args.seconds)

@@ -1,4 +1,4 @@
-"""The short form of ``./hall bench reads`` (tests/bench_reads.py) in the suite: 1,000 and then 2,000 cases loaded
+"""The short form of ``./hall bench reads`` (tests/bench_reads.py) in the suite: 300 and then 600 cases loaded
 through the hall's events into a private Kafka and Redis, the gateway rebuilt and run as a process, and every read
 the bench drives answers 2xx, with its p50/p99 printed. No timing is asserted: speed goals belong to the bench.
 
