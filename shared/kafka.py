@@ -553,7 +553,7 @@ class ServiceRuntime:
             metrics.dead_lettered(self.service, "invalid_payload")
             return
         case_no = next((str(p.case_no) for p in payloads if getattr(p, "case_no", "")), "")
-        telemetry.note_event(envelope.type, case_no)
+        telemetry.note_event(envelope.type, case_no, envelope.case_id)
         with bind_case(case_no=case_no, case_id=envelope.case_id):  # every line logged meanwhile names the case
             await self._handle(record, envelope, routes, payloads)
 
@@ -612,7 +612,7 @@ class ServiceRuntime:
             "%s: dead-lettering %s/%d@%d: %s", self.service, record.topic, record.partition, record.offset, reason
         )
         letter = dead_letter_for(self.service, record, reason)
-        telemetry.note_outcome(telemetry.DEAD_LETTERED)
+        telemetry.note_dead_letter(reason)
         key = letter.key.encode() if letter.key else None
         letter_topic = self.settings.topic(topics.DEAD_LETTERS)
         await self.producer.send_all(

@@ -20,8 +20,9 @@ in every service (parent-based), so a trace is kept or dropped whole; a span tha
 from a dropped trace (:class:`KeepErrors` records every span, :class:`SampledOrFailed` exports the failed ones).
 
 Each handled record has one span (``{topic} process``) with ``hall.service``, ``hall.event_type``, ``hall.case_no``
-and ``hall.outcome``: handled, duplicate (done before: its effects re-published), parked (to be tried again),
-dead-lettered, refused (a command answered with a refusal) or ignored (an event this service does not react to).
+(when the event or what it published names it), ``hall.case_id`` and ``hall.outcome``: handled, duplicate (done
+before: its effects re-published), parked (to be tried again), dead-lettered, refused (a command answered with a
+refusal) or ignored (an event this service does not react to).
 Zipkin finds a case's traces by ``annotationQuery=hall.case_no=<办件编号>``.
 """
 
@@ -65,6 +66,7 @@ OTLP_DEFAULT = "http://localhost:4318"
 
 # Span attributes of a handled record.
 SERVICE, EVENT_TYPE, CASE_NO, OUTCOME = "hall.service", "hall.event_type", "hall.case_no", "hall.outcome"
+CASE_ID = "hall.case_id"
 HANDLED, DUPLICATE, PARKED, DEAD_LETTERED, REFUSED, IGNORED = (
     "handled",
     "duplicate",
@@ -250,13 +252,16 @@ def incoming_trace_id() -> str:
     return handling.trace_id if handling is not None else ""
 
 
-def note_event(event_type: str, case_no: str = "") -> None:
-    """Name the event and its case on the span of the record being handled."""
+def note_event(event_type: str, case_no: str = "", case_id: str = "") -> None:
+    """Name the event and its case (number, and id: a command may name its case by id alone) on the span of the
+    record being handled."""
     span = trace.get_current_span()
     if span.is_recording():
         span.set_attribute(EVENT_TYPE, event_type)
         if case_no:
             span.set_attribute(CASE_NO, case_no)
+        if case_id:
+            span.set_attribute(CASE_ID, case_id)
 
 
 def note_case(case_no: str) -> None:
@@ -271,6 +276,14 @@ def note_outcome(outcome: str) -> None:
     handling = _HANDLING.get()
     if handling is not None:
         handling.outcome = outcome
+
+
+def note_dead_letter(reason: str) -> None:
+    """The record being handled goes to the dead letters: its outcome, and an error on its span (always exported)."""
+    note_outcome(DEAD_LETTERED)
+    span = trace.get_current_span()
+    if span.is_recording():
+        span.set_status(StatusCode.ERROR, f"dead-lettered: {reason[:300]}")
 
 
 def note_refused() -> None:

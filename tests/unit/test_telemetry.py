@@ -160,7 +160,7 @@ def test_a_handled_records_span_continues_its_trace_and_names_case_event_and_out
     record = Record("hall.intake.events", 2, 41, [("traceparent", parent.encode()), ("content-type", b"json")])
     with handler_span(tracer, "routing", record):
         assert incoming_trace_id() == "0af7651916cd43dd8448eb211c80319c"
-        telemetry.note_event("CaseAccepted.v1", CASE_NO)
+        telemetry.note_event("CaseAccepted.v1", CASE_NO, "2a267fde85235928be45a5e45f5df044")
         telemetry.note_outcome(telemetry.HANDLED)
     assert incoming_trace_id() == ""  # only while the record is handled
     (span,) = exported.get_finished_spans()
@@ -171,10 +171,12 @@ def test_a_handled_records_span_continues_its_trace_and_names_case_event_and_out
     assert span.parent is not None
     assert f"{span.parent.span_id:016x}" == "b7ad6b7169203331"
     attributes = dict(span.attributes or {})
-    assert {k: attributes[k] for k in ("hall.service", "hall.event_type", "hall.case_no", "hall.outcome")} == {
+    names = ("hall.service", "hall.event_type", "hall.case_no", "hall.case_id", "hall.outcome")
+    assert {k: attributes[k] for k in names} == {
         "hall.service": "routing",
         "hall.event_type": "CaseAccepted.v1",
         "hall.case_no": CASE_NO,
+        "hall.case_id": "2a267fde85235928be45a5e45f5df044",
         "hall.outcome": "handled",
     }
 
@@ -188,6 +190,7 @@ def test_a_handled_records_span_continues_its_trace_and_names_case_event_and_out
         (["fail", "parked"], "parked", True),
         (["wait", "parked"], "parked", False),  # NotYet: waiting for another record is no error
         (["fail", "dead-lettered"], "dead-lettered", True),
+        (["dead letter"], "dead-lettered", True),  # unreadable: no exception, still an error (always exported)
     ],
 )
 def test_each_outcome_is_on_the_span_and_failures_are_errors(steps: list[str], outcome: str, error: bool) -> None:
@@ -197,6 +200,8 @@ def test_each_outcome_is_on_the_span_and_failures_are_errors(steps: list[str], o
         for step in steps:
             if step == "refused":
                 telemetry.note_refused()
+            elif step == "dead letter":
+                telemetry.note_dead_letter("信封无法解析 (malformed envelope)")
             elif step in ("fail", "wait"):
                 telemetry.note_failure(RuntimeError("Redis 不可用"), waiting=step == "wait")
             else:
