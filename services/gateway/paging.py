@@ -166,7 +166,7 @@ async def _rows(
 
 # Each projection's indexes as the gateway's code keeps them; bumped when a projection gains an index, so a namespace
 # rebuilt by older code builds the new one once (a rebuild by this code writes every index: ``REBUILT`` says so).
-INDEX_GENERATION = "2"
+INDEX_GENERATION = "3"
 REBUILT = "rebuilt"  # ``<ns>:gateway:built-index:rebuilt``: the generation of the code that last rebuilt the namespace
 
 

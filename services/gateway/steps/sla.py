@@ -32,10 +32,18 @@ def colour(
     return found
 
 
-def colour_of(entry: board.Entry | None, now: datetime, *, waiting: bool, fallback: Callable[[], str]) -> str:
+def colour_of(
+    entry: board.Entry | None,
+    now: datetime,
+    *,
+    waiting: bool,
+    fallback: Callable[[], str],
+    row: board.Row | None = None,
+) -> str:
     """The step clock's status from the SLA board's entry of it (the same facts and rule as the board's row of that
-    clock); ``fallback`` until timing's ClockStarted reached the board. A step waiting for the applicant (退回补正)
-    before timing's pause arrived counts as paused from an unknown moment (alerts alone then)."""
+    clock, whose status is taken when ``row`` is given); ``fallback`` until timing's ClockStarted reached the board.
+    A step waiting for the applicant (退回补正) before timing's pause arrived counts as paused from an unknown moment
+    (alerts alone then)."""
     if entry is None:
         return fallback()
     if waiting and entry.paused_at is None and entry.stopped_at is None:
@@ -48,4 +56,4 @@ def colour_of(entry: board.Entry | None, now: datetime, *, waiting: bool, fallba
             paused=True,
         )
         return found
-    return board.status(entry, now)[0]
+    return row.status if row is not None else board.status(entry, now)[0]

@@ -325,9 +325,10 @@ class Workbench:
         paused = bool(step.waiting) or (entry is not None and entry.paused_at is not None)
         sla, remaining, remaining_days = "", "", None
         if step.status == "待办":  # the one rule (shared/sla.py) over the board's facts of the step clock
-            sla = colour_of(entry, at, waiting=bool(step.waiting), fallback=lambda: colour(None, paused, [], at))
-            if entry is not None:
-                shown = board.row(entry, at, calendar_of(entry.hall))
+            shown = board.row(entry, at, calendar_of(entry.hall)) if entry is not None else None
+            fallback = lambda: colour(None, paused, [], at)  # noqa: E731
+            sla = colour_of(entry, at, waiting=bool(step.waiting), fallback=fallback, row=shown)
+            if shown is not None:
                 remaining, remaining_days = shown.remaining, shown.remaining_days
         return StepView(
             **msgspec.structs.asdict(step),
