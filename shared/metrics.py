@@ -88,7 +88,9 @@ clocks = Gauge(
     ["purpose", "status"],
     registry=REGISTRY,
 )
-sse_clients = Gauge("hall_sse_clients", "Open server-sent-event streams (the live SLA board, the operations page)", registry=REGISTRY)
+sse_clients = Gauge(
+    "hall_sse_clients", "Open server-sent-event streams (the live SLA board, the operations page)", registry=REGISTRY
+)
 
 
 def handled(service: str, event_type: str, seconds: float) -> None:

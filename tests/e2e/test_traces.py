@@ -164,6 +164,9 @@ async def test_one_case_through_five_services_is_one_trace_in_zipkin_and_the_cas
         assert "查看链路" in page.text
         search = f'href="{traced.zipkin}/zipkin/?annotationQuery=hall.case_no%3D{case_no}&amp;lookback=7d&amp;endTs='
         assert search in page.text
+        desk = await hall.get(f"/desk/cases/{case_no}", headers=CLERK)  # the clerk's case page: the case's traces
+        assert desk.status_code == 200, desk.text
+        assert f'id="case-traces" href="{search[len("href=") + 1 :]}' in desk.text
         ui = await zipkin_api.get(f"/zipkin/traces/{submission}")  # the link opens Zipkin's UI (its page)
         assert ui.status_code == 200
         assert "zipkin" in ui.text.lower()

@@ -11,7 +11,6 @@ from litestar.response import Template
 
 from services.gateway import access
 from services.gateway.access import Action
-from services.gateway.cases.timeline import current_state
 from services.gateway.context import Gateway, HallDep, Req
 from services.gateway.desk.dossier import Dossier, Dossiers, OneTimeNotice
 from services.gateway.desk.helpers import HELPERS
@@ -21,6 +20,7 @@ from services.gateway.users import User
 from shared.clock import SYSTEM_CLOCK
 from shared.localtime import LOCAL
 from shared.points import load_points
+from shared.telemetry import trace_settings
 
 DossiersDep = NamedDependency[Dossiers]
 POINTS = load_points()
@@ -63,9 +63,12 @@ class DeskController(Controller):
     async def case_page(self, request: Req, hall: HallDep, dossiers: DossiersDep, case_no: FromPath[str]) -> Template:
         user = hall.users.page_user(request, "clerk", "operator", "supervisor")
         dossier = visible(user, await _dossier(hall, dossiers, case_no), case_no)
-        state = current_state(await hall.timeline.entries(hall.redis, dossier.case_id))
+        state = (await hall.timeline.states(hall.redis, [dossier.case_id]))[dossier.case_id]
         context = {"user": user, "d": dossier, "state": state, "pending": pending(dossier), **HELPERS}
         context["notices"] = await case_notices(hall.settings, hall.redis, dossier.case_no)  # 延长/特别程序告知书
+        context["case_traces"] = trace_settings(hall.settings).case_search(
+            dossier.case_no
+        )  # 查看链路 ("" without a UI)
         return Template(template_name="desk/case.html", context=context)
 
     @get("/desk/cases/{case_no:str}/document", include_in_schema=False)
