@@ -135,6 +135,7 @@ def up(home: Path, counts: dict[str, int] | None = None, *, with_traces: bool = 
         services = ", ".join(str(SERVICES[name]) for name in SERVICES if name != "gateway")
         print(f"  metrics       http://127.0.0.1:{metrics_port}/metrics   (services: ports {services}, /metrics)")
     print(f"  logs          {home / 'logs'}   (./hall logs [service], ./hall logs --case NO)")
+    print(f"  operations    http://127.0.0.1:{port}/ops   (运行监控: instances, dead letters)")
     shown = trace_settings(settings, {**os.environ, **trace_env})
     if zipkin_port:
         print(f"  traces        http://127.0.0.1:{zipkin_port}/zipkin/   (Zipkin; ./hall up --no-traces skips it)")
