@@ -11,7 +11,9 @@ from typing import Any, cast
 
 import msgspec
 from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
 
+from services.gateway.sla.counts import COUNT_SCRIPT
 from shared.contracts import Publications
 from shared.envelope import Actor, Envelope, wrap
 from shared.kafka import HandlerTable
@@ -87,6 +89,23 @@ class MemoryRedis:
 
     async def zcount(self, key: str, low: float | str, high: float | str) -> int:
         return sum(1 for s in self.data.get(key, {}).values() if float(low) <= s <= float(high))
+
+    async def evalsha(self, sha: str, numkeys: int, *keys_and_args: object) -> Any:  # noqa: ARG002 (as Redis)
+        raise NoScriptError(f"{sha}: this fake runs a script from its source (eval)")
+
+    async def eval(self, source: str, numkeys: int, *keys_and_args: object) -> Any:
+        """The SLA board's count script (``counts.COUNT_SCRIPT``), run as Redis runs it; no other script."""
+        if source != COUNT_SCRIPT:
+            raise NotImplementedError("MemoryRedis runs only the board's count script")
+        keys, args = [str(k) for k in keys_and_args[:numkeys]], [str(a) for a in keys_and_args[numkeys:]]
+        now, scopes, frozen = args[0], int(args[1]), args[2:]
+        out: list[int] = []
+        for i in range(scopes):
+            due, warn = keys[2 * i], keys[2 * i + 1]
+            out += [await self.zcount(due, 0, now), await self.zcount(warn, "-inf", now)]
+            out += [await self.zcount(due, 0, "+inf"), *[await self.zcount(due, f, f) for f in frozen]]
+        out += [await self.zcard(key) for key in keys[2 * scopes :]]
+        return out
 
     def keys_like(self, pattern: str) -> list[str]:
         return [k for k in self.data if fnmatch.fnmatch(k, pattern)]

@@ -17,12 +17,14 @@ Where a clock stands is a pure function of its entry (:func:`kinds`), so a rebui
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from datetime import datetime
 from typing import NamedTuple, cast
 
 import msgspec
 from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
 
 from shared.outbox import Write
 from shared.sla import NORMAL, OVERDUE, WARNING, Status
@@ -128,19 +130,11 @@ class Counts:
         self, redis: Redis, scopes: list[Scope], now: datetime, sizes_of: tuple[str, ...] = ()
     ) -> tuple[list[Count], list[int]]:
         """Each scope's count at ``now`` (named by the scope's name), six ZCOUNTs a scope, and the size of each sorted
-        set in ``sizes_of``, in one round trip."""
-        moment = now.timestamp()
-        async with redis.pipeline(transaction=False) as pipe:
-            for scope in scopes:
-                due, warn = self.key("due", scope), self.key("warn", scope)
-                pipe.zcount(due, 0, moment)
-                pipe.zcount(warn, "-inf", moment)
-                pipe.zcount(due, 0, "+inf")
-                for score in FROZEN.values():
-                    pipe.zcount(due, score, score)
-            for key in sizes_of:
-                pipe.zcard(key)
-            answers = cast("list[int]", await pipe.execute())
+        set in ``sizes_of``: one script, run by Redis in one round trip (a pipeline of the same commands cost the
+        client about 13 µs a command, 3 ms for a board of 40 names)."""
+        keys = [key for scope in scopes for key in (self.key("due", scope), self.key("warn", scope))]
+        args = [repr(now.timestamp()), str(len(scopes)), *(repr(score) for score in FROZEN.values())]
+        answers = await run_script(redis, COUNT_SCRIPT, [*keys, *sizes_of], args)
         found = [_count(scope[3], answers[at * 6 : at * 6 + 6]) for at, scope in enumerate(scopes)]
         return found, answers[len(scopes) * 6 :]
 
@@ -172,6 +166,39 @@ class Counts:
         if department:
             by[0] = [msgspec.structs.replace(totals, name=department)] if _any(totals) else []
         return Tallies(totals, _ordered(by[0]), _ordered(by[1]), _ordered(by[2]), resting)
+
+
+# KEYS: each scope's ``due`` and ``warn``, then the sets to size; ARGV: now, the number of scopes, the frozen scores.
+# For each scope: 逾期 moments passed, 预警 moments passed, every running one, and the paused at each frozen score.
+COUNT_SCRIPT = """
+local now, scopes = ARGV[1], tonumber(ARGV[2])
+local out = {}
+for i = 1, scopes do
+  local due, warn = KEYS[2 * i - 1], KEYS[2 * i]
+  out[#out + 1] = redis.call('ZCOUNT', due, 0, now)
+  out[#out + 1] = redis.call('ZCOUNT', warn, '-inf', now)
+  out[#out + 1] = redis.call('ZCOUNT', due, 0, '+inf')
+  for j = 3, #ARGV do
+    out[#out + 1] = redis.call('ZCOUNT', due, ARGV[j], ARGV[j])
+  end
+end
+for k = 2 * scopes + 1, #KEYS do
+  out[#out + 1] = redis.call('ZCARD', KEYS[k])
+end
+return out
+"""
+_SHAS: dict[str, str] = {}
+
+
+async def run_script(redis: Redis, source: str, keys: list[str], args: list[str]) -> list[int]:
+    """``source`` run by Redis (EVALSHA; loaded by EVAL the first time a Redis does not know it)."""
+    sha = _SHAS.get(source)
+    if sha is None:
+        sha = _SHAS[source] = hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()
+    try:
+        return cast("list[int]", await redis.evalsha(sha, len(keys), *keys, *args))
+    except NoScriptError:
+        return cast("list[int]", await redis.eval(source, len(keys), *keys, *args))
 
 
 def _count(name: str, answers: list[int]) -> Count:
