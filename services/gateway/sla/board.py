@@ -892,9 +892,13 @@ class SlaBoard:
             bound: str | None = None
             fetched: list[str] = []
             more = False
-            for key, low, high in sources:
-                start = f"({last}" if last and (low in ("-", "") or last >= low[1:]) else low
-                got = [m.decode() for m in cast("list[bytes]", await redis.zrangebylex(key, start, high, 0, batch))]
+            async with redis.pipeline(transaction=False) as pipe:  # every source in one round trip
+                for key, low, high in sources:
+                    start = f"({last}" if last and (low in ("-", "") or last >= low[1:]) else low
+                    pipe.zrangebylex(key, start, high, 0, batch)
+                answers = cast("list[list[bytes]]", await pipe.execute())
+            for answer in answers:
+                got = [m.decode() for m in answer]
                 fetched += got
                 if len(got) == batch:
                     more = True
