@@ -129,6 +129,11 @@ _record = msgspec.json.Decoder(Record)
 _escalation = msgspec.json.Decoder(Escalation)
 
 
+def _opened(step: WorkStep) -> tuple[datetime, str]:
+    """An inbox's order: oldest opened first."""
+    return step.opened_at, step.step_id
+
+
 def _limit(limit: intake.Limit) -> str:
     return f"{limit.value:g} {UNITS.get(limit.unit, limit.unit)}"
 
@@ -388,13 +393,19 @@ class Workbench:
         return await self._views(redis, [i.decode() for i in ids])
 
     async def _views(self, redis: Redis, ids: list[str]) -> list[StepView]:
-        """The steps' views in two round trips (the steps, then their clocks and the calendar), whatever the page's
-        size."""
+        """The steps' views in one round trip (the steps, their clocks by the same ids, the calendar), whatever the
+        page's size."""
         if not ids:
             return []
-        raws = cast("list[bytes | None]", await redis.mget([self.key("step", i) for i in ids]))
-        found = sorted((_step.decode(r) for r in raws if r), key=lambda s: (s.opened_at, s.step_id))
-        return await self._with_clocks(redis, found, self.clock.now()) if found else []
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.mget([self.key("step", i) for i in ids])
+            pipe.hgetall(board.calendar_key(self.settings))
+            pipe.mget([board.clock_key(self.settings, i) for i in ids])
+            raws, plans, entries = await pipe.execute()
+        clocks = dict(zip(ids, cast("list[bytes | None]", entries), strict=True))
+        found = sorted((_step.decode(r) for r in cast("list[bytes | None]", raws) if r), key=_opened)
+        calendar_of, at = self.calendars.of(cast("dict[bytes, bytes]", plans)), self.clock.now()
+        return [self._view(step, board.entry_of(clocks.get(step.step_id)), at, calendar_of) for step in found]
 
     async def return_deadline(self, redis: Redis, step_id: str) -> datetime | None:
         """The limit of the step's latest return (退回补正), once timing has computed it."""
