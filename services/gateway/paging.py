@@ -22,6 +22,7 @@ import msgspec
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.params import QueryParameter
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 DEFAULT_LIMIT, MOST_LIMIT = 50, 200
 LIMIT_TEXT = f"每页件数，1 到 {MOST_LIMIT}，默认 {DEFAULT_LIMIT}"
@@ -97,8 +98,12 @@ async def zpage(redis: Redis, key: str, limit: int, cursor: str = "", *, newest_
     score that were already shown: O(log n + limit)."""
     checked_limit(limit)
     after = Cursor.decode(cursor)
-    found = await _after(redis, key, after, limit + 1, newest_first=newest_first)
-    return _slice(found, limit, await redis.zcard(key))
+    async with redis.pipeline(transaction=False) as pipe:  # the first rows and the total in one round trip
+        _range(pipe, key, after, 0, limit + 1, newest_first=newest_first)
+        pipe.zcard(key)
+        first, total = await pipe.execute()
+    found = await _after(redis, key, after, limit + 1, newest_first=newest_first, first=first)
+    return _slice(found, limit, total)
 
 
 async def zpage_union(
@@ -123,14 +128,25 @@ def _slice(found: list[tuple[str, float]], limit: int, total: int) -> Slice:
 
 
 async def _after(
-    redis: Redis, key: str, after: Cursor | None, want: int, *, newest_first: bool
+    redis: Redis,
+    key: str,
+    after: Cursor | None,
+    want: int,
+    *,
+    newest_first: bool,
+    first: list[tuple[bytes, float]] | None = None,
 ) -> list[tuple[str, float]]:
     """Up to ``want`` entries of ``key`` strictly after the cursor, in order (skipping those sharing its score
-    that were already shown)."""
+    that were already shown); ``first``: the first ``want`` rows, already read."""
     offset, found = 0, list[tuple[str, float]]()
     while True:
         batch = want - len(found)
-        rows = await _rows(redis, key, after, offset, batch, newest_first=newest_first)
+        if first is not None:
+            rows, first = first, None
+        else:
+            rows = cast(
+                "list[tuple[bytes, float]]", await _range(redis, key, after, offset, batch, newest_first=newest_first)
+            )
         offset += len(rows)
         for raw, score in rows:
             member = raw.decode()
@@ -145,23 +161,16 @@ def _shown(member: str, last: str, newest_first: bool) -> bool:
     return member >= last if newest_first else member <= last
 
 
-async def _rows(
-    redis: Redis, key: str, after: Cursor | None, offset: int, count: int, *, newest_first: bool
-) -> list[tuple[bytes, float]]:
+def _range(
+    client: Redis | Pipeline, key: str, after: Cursor | None, offset: int, count: int, *, newest_first: bool
+) -> Any:
+    """The read of ``count`` rows (member, score) from ``offset`` after the cursor's score: awaitable from a client,
+    queued on a pipeline."""
     if after is None:
-        return cast(
-            "list[tuple[bytes, float]]",
-            await redis.zrange(key, offset, offset + count - 1, desc=newest_first, withscores=True),
-        )
+        return client.zrange(key, offset, offset + count - 1, desc=newest_first, withscores=True)
     if newest_first:
-        return cast(
-            "list[tuple[bytes, float]]",
-            await redis.zrevrangebyscore(key, after.score, "-inf", start=offset, num=count, withscores=True),
-        )
-    return cast(
-        "list[tuple[bytes, float]]",
-        await redis.zrangebyscore(key, after.score, "+inf", start=offset, num=count, withscores=True),
-    )
+        return client.zrevrangebyscore(key, after.score, "-inf", start=offset, num=count, withscores=True)
+    return client.zrangebyscore(key, after.score, "+inf", start=offset, num=count, withscores=True)
 
 
 # Each projection's indexes as the gateway's code keeps them; bumped when a projection gains an index, so a namespace
