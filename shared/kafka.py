@@ -342,10 +342,10 @@ class ServiceRuntime:
             fetch_max_wait_ms=settings.fetch_max_wait_ms,
             fetch_max_bytes=settings.fetch_max_bytes,
             max_partition_fetch_bytes=settings.fetch_partition_bytes,
-            # Membership: a heartbeat every 3 s, out of the group after 10 s without one; a consumer that does not
+            # Membership: a heartbeat every 1 s, out of the group after 10 s without one; a consumer that does not
             # poll for 60 s leaves and rejoins when it polls again (the fetch loop never waits on a handler).
             session_timeout_ms=10_000,
-            heartbeat_interval_ms=3_000,
+            heartbeat_interval_ms=1_000,
             max_poll_interval_ms=60_000,
         )
 
