@@ -8,7 +8,7 @@ import io
 
 import httpx
 from openpyxl import load_workbook
-from playwright.async_api import Page
+from playwright.async_api import Page, expect
 
 from tests.browser.pages import login, snap
 from tests.journeys import submit
@@ -43,3 +43,12 @@ async def test_the_operator_downloads_the_board_and_the_statistics(page: Page, s
     assert data.startswith(b"\xef\xbb\xbf")
     header = next(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     assert header[:2] == ["事项", "评价数"]
+
+    # 每周趋势 follows the page's period: four weeks (Monday to Sunday), three charts, each titled with the span.
+    await page.goto(f"{site}/ratings/stats?since=2026-11-02&until=2026-11-29")
+    charts = page.locator("#weekly figure.chart")
+    await expect(charts).to_have_count(3)
+    for name in ("好评率", "差评数", "回访整改率"):
+        await expect(page.locator("#weekly")).to_contain_text(f"{name}（每周，2026-11-02 至 2026-11-29）")
+    await expect(page.locator("#weekly figure.chart").nth(1).locator("rect.bar")).to_have_count(4)
+    await snap(page, "stats-weekly")

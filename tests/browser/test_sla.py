@@ -93,6 +93,18 @@ async def test_a_case_turns_from_normal_to_warning_to_overdue_on_the_live_board(
     await expect(page.locator("#by-clerk tbody tr").first).to_contain_text("张敏")
     await snap(page, "sla-3-overdue")
 
+    # 近 30 日趋势 (drawn when the page loads; its counts are held to the board's handlers in test_sla_daily.py):
+    # two charts of the last 30 days of the gateway's clock, for the board's filters.
+    trend = page.locator("#trend")
+    await expect(trend.locator("figure.chart")).to_have_count(2)
+    await expect(trend.locator("figure.chart").nth(1).locator("rect.bar")).to_have_count(30)
+    await expect(trend).to_contain_text("每日新增逾期（近 30 日，办件（含子件）·全部部门）")
+    await page.goto(f"{timed.base_url}/sla?department=住建局")
+    await expect(trend).to_contain_text("按时办结率（近 30 日，办件（含子件）·住建局）")
+    await expect(trend).to_contain_text("每日新增逾期（近 30 日，办件（含子件）·住建局）")
+    await snap(page, "sla-3b-trend")
+    await page.goto(f"{timed.base_url}/sla")
+
     # Click through to the case: its clocks and its whole timeline, alerts included.
     await page.click(f'#overdue tr[data-case="{case_no}"] a')
     await expect(page.locator("h1")).to_have_text(f"办件 {case_no}")
