@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import threading
@@ -86,11 +87,27 @@ def asgi_app(runtime: ServiceRuntime, exit_within_s: float | None = None) -> Asg
 EVENT_LOOP = "asyncio"
 
 
+# Garbage collection: what a process builds at start (its app, read models, catalogue, calendars) lives as long as
+# the process. Frozen, the collector never walks it again, and the youngest generation is collected every 50,000
+# allocations instead of 700, so a request or a record rarely waits for a collection (one gateway at 200 requests/s,
+# 5,000 cases: p99 98–219 ms before, 16–39 ms after; README "Benchmark").
+GC_THRESHOLDS = (50_000, 20, 20)
+
+
+def freeze_startup_heap() -> None:
+    """Collect once, freeze what is left (it stays for the process's life) and raise the collection thresholds."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 def serve(runtime: ServiceRuntime) -> None:
     configure_logging()
     settings = runtime.settings
+    app = asgi_app(runtime, exit_within_s=SHUTDOWN_S)
+    freeze_startup_heap()
     uvicorn.run(
-        asgi_app(runtime, exit_within_s=SHUTDOWN_S),
+        app,
         host=settings.http_host,
         port=settings.http_port,
         log_level="warning",

@@ -4,13 +4,15 @@ import uvicorn
 
 from services.gateway.app import create_app
 from shared.logs import configure_logging
-from shared.service import EVENT_LOOP
+from shared.service import EVENT_LOOP, freeze_startup_heap
 from shared.settings import load_settings
 
 settings = load_settings()
 configure_logging()
+app = create_app(settings, own_process=True)
+freeze_startup_heap()
 uvicorn.run(
-    create_app(settings, own_process=True),
+    app,
     host=settings.http_host,
     port=settings.http_port,
     log_level="warning",
