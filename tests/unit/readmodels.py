@@ -11,7 +11,6 @@ from typing import Any, cast
 
 import msgspec
 from redis.asyncio import Redis
-from redis.exceptions import NoScriptError
 
 from services.gateway.sla.counts import COUNT_SCRIPT
 from shared.contracts import Publications
@@ -90,8 +89,13 @@ class MemoryRedis:
     async def zcount(self, key: str, low: float | str, high: float | str) -> int:
         return sum(1 for s in self.data.get(key, {}).values() if float(low) <= s <= float(high))
 
-    async def evalsha(self, sha: str, numkeys: int, *keys_and_args: object) -> Any:  # noqa: ARG002 (as Redis)
-        raise NoScriptError(f"{sha}: this fake runs a script from its source (eval)")
+    def register_script(self, source: str) -> Any:
+        """A script as redis-py's ``register_script`` gives it, run by :meth:`eval`."""
+
+        async def run(keys: list[str], args: list[str], client: object = None) -> Any:  # noqa: ARG001 (as redis-py's)
+            return await self.eval(source, len(keys), *keys, *args)
+
+        return run
 
     async def eval(self, source: str, numkeys: int, *keys_and_args: object) -> Any:
         """The SLA board's count script (``counts.COUNT_SCRIPT``), run as Redis runs it; no other script."""

@@ -36,35 +36,10 @@ import msgspec
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
-from services.gateway.ratings.statistics import (
-    GOOD,
-    INVALID,
-    Figures,
-    Filter,
-    GroupBy,
-    active_good_rate,
-    good_rate,
-    reply_rate,
-    unrated_rate,
-    visit_correction_rate,
-    visit_correction_satisfaction,
-)
+from services.gateway.ratings.statistics import GOOD, INVALID, Figures, Filter, GroupBy, made
 from services.gateway.views.evaluation import FollowUp, RatingRecorded
 from shared.localtime import LOCAL
 
-FIGURES = (
-    "services",
-    "active",
-    "defaults",
-    "good",
-    "active_good",
-    "bad_reviews",
-    "replied",
-    "invalid",
-    "visited_corrected",
-    "correction_rated",
-    "correction_good",
-)
 GROUPINGS = ("all", "department", "item", "clerk")
 TOTAL = "合计"
 
@@ -267,18 +242,3 @@ class Counters:
                     counts[figure] = counts.get(figure, 0) + int(value)
         listed = [made(key, counts) for key, counts in sorted(groups.items()) if counts.get("n", 0) > 0]
         return listed, made(TOTAL, total)
-
-
-def made(group: str, counts: dict[str, int]) -> Figures:
-    """The figures of a group from its counts."""
-    c = {figure: counts.get(figure, 0) for figure in FIGURES}
-    return Figures(
-        group=group,
-        **c,
-        good_rate=good_rate(c["good"], c["services"]),
-        active_good_rate=active_good_rate(c["active_good"], c["active"]),
-        unrated_rate=unrated_rate(c["defaults"], c["services"]),
-        reply_rate=reply_rate(c["replied"], c["bad_reviews"]),
-        visit_correction_rate=visit_correction_rate(c["visited_corrected"], c["bad_reviews"]),
-        visit_correction_satisfaction=visit_correction_satisfaction(c["correction_good"], c["correction_rated"]),
-    )

@@ -17,11 +17,10 @@ from services.gateway.context import Gateway, HallDep, Req
 from services.gateway.exports.sheets import MOST_ROWS
 from services.gateway.ratings.api import RatingBookDep, RatingConfigDep, pad_view
 from services.gateway.ratings.book import RatingBook
-from services.gateway.ratings.counters import made
 from services.gateway.ratings.followups_api import DESK_READERS, may_see, stats_view, visible
 from services.gateway.ratings.links import peek
 from services.gateway.ratings.masking import mask_id, mask_name
-from services.gateway.ratings.statistics import Filter, GroupBy
+from services.gateway.ratings.statistics import Filter, GroupBy, made
 from services.gateway.users import User
 from services.gateway.views.evaluation import FollowUp
 from shared.clock import SYSTEM_CLOCK

@@ -148,17 +148,37 @@ def figures(
         "correction_rated": len(rated),
         "correction_good": sum(f.correction_level in GOOD for f in rated),
     }
+    return made(group, counts)
+
+
+# The counts a group's figures are made of (every count field of :class:`Figures`).
+FIGURES = (
+    "services",
+    "active",
+    "defaults",
+    "good",
+    "active_good",
+    "bad_reviews",
+    "replied",
+    "invalid",
+    "visited_corrected",
+    "correction_rated",
+    "correction_good",
+)
+
+
+def made(group: str, counts: dict[str, int]) -> Figures:
+    """A group's figures from its counts (a count not given is 0): the counts and the six rates made of them."""
+    c = {figure: counts.get(figure, 0) for figure in FIGURES}
     return Figures(
         group=group,
-        **counts,
-        good_rate=good_rate(counts["good"], counts["services"]),
-        active_good_rate=active_good_rate(counts["active_good"], counts["active"]),
-        unrated_rate=unrated_rate(counts["defaults"], counts["services"]),
-        reply_rate=reply_rate(counts["replied"], counts["bad_reviews"]),
-        visit_correction_rate=visit_correction_rate(counts["visited_corrected"], counts["bad_reviews"]),
-        visit_correction_satisfaction=visit_correction_satisfaction(
-            counts["correction_good"], counts["correction_rated"]
-        ),
+        **c,
+        good_rate=good_rate(c["good"], c["services"]),
+        active_good_rate=active_good_rate(c["active_good"], c["active"]),
+        unrated_rate=unrated_rate(c["defaults"], c["services"]),
+        reply_rate=reply_rate(c["replied"], c["bad_reviews"]),
+        visit_correction_rate=visit_correction_rate(c["visited_corrected"], c["bad_reviews"]),
+        visit_correction_satisfaction=visit_correction_satisfaction(c["correction_good"], c["correction_rated"]),
     )
 
 
