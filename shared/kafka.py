@@ -252,6 +252,8 @@ class ServiceRuntime:
         self.add_health_check("built", self.built_watch.problem)
         # The instance registry the operations page reads (shared/instances.py), refreshed while it runs.
         self.registration = Registration(settings, service, lambda: self.redis)
+        # Told of every event whose effects were just committed (the gateway wakes the answers waiting for it).
+        self.on_handled: list[Callable[[Envelope, list[Any]], None]] = []
 
     def consumers(self) -> list[AIOKafkaConsumer]:
         """The running consumers (for the consumer lag at ``/metrics``)."""
@@ -577,6 +579,9 @@ class ServiceRuntime:
         try:
             outgoing = await run_once(self.redis, marker, envelope, handle, self.publications)
             await self.publish_all(outgoing)
+            if ran:
+                for told in self.on_handled:
+                    told(envelope, payloads)
             telemetry.note_outcome(telemetry.HANDLED if ran else telemetry.DUPLICATE)
             log.info("%s: handled %s (%d published)", self.service, envelope.type, len(outgoing))
         except Exception as exc:

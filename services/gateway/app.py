@@ -100,6 +100,7 @@ def build(settings: HallSettings, spans: SpanProcessor | None = None) -> Built:
         )
     )
     hall = Gateway(settings=settings, bus=bus, users=users, runtime=runtime, timeline=timeline)
+    runtime.on_handled.append(hall.changes.handled)
     return Built(hall, features)
 
 

@@ -11,6 +11,7 @@ from litestar.exceptions import HTTPException, NotFoundException
 from redis.asyncio import Redis
 
 from services.gateway.bus import CommandBus
+from services.gateway.changes import Changes
 from services.gateway.text import check_struct
 from services.gateway.users import Directory
 from shared.envelope import Actor
@@ -54,6 +55,7 @@ class Gateway:
         self.users = users
         self.runtime = runtime
         self.timeline = timeline
+        self.changes = Changes()  # which cases and steps the read models just changed: waiting answers wake
 
     @property
     def redis(self) -> Redis:

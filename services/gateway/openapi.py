@@ -135,8 +135,15 @@ TOO_MANY = _problem(
 )
 UNAVAILABLE = _problem("暂不可用：Kafka 或 Redis 暂时无法使用，Retry-After 头给出建议等待的秒数；请稍后重试")
 
+NOT_MODIFIED = ResponseSpec(
+    data_container=None,
+    description="未变化：If-None-Match 给出的 ETag 仍是当前内容（带 Prefer: wait=N 时为等待 N 秒仍无变化）",
+    generate_examples=False,
+)
+
 SPECS: Mapping[int, ResponseSpec] = {
     202: ACCEPTED,
+    304: NOT_MODIFIED,
     400: BAD_INPUT,
     401: UNAUTHORIZED,
     403: FORBIDDEN,
@@ -152,6 +159,8 @@ COMMON = (400, 403, 413, 429, 503)
 SIGNED_IN = (401,)
 # A command sent to an owning service over Kafka: 202 when its answer is late, and the service's refusals.
 COMMAND = (202, 404, 409, 422)
+# A read that may be asked with If-None-Match and Prefer: wait=N (services/gateway/changes.py).
+WAITABLE = (304, 404)
 # The codes that tell the client how long to wait.
 RETRY_AFTER = ("429", "503")
 

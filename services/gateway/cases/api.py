@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Callable
 from typing import Any, cast
 
 import msgspec
@@ -22,10 +23,11 @@ from services.gateway.cases.schemas import (
     sealed_applicant,
 )
 from services.gateway.cases.timeline import current_state
+from services.gateway.changes import answer_on_change
 from services.gateway.context import Gateway, HallDep, Req, answer
 from services.gateway.desk.dossier import Dossiers
 from services.gateway.desk.prereview import PreSubmitted
-from services.gateway.openapi import COMMAND, Submitted, documented, success
+from services.gateway.openapi import COMMAND, WAITABLE, Submitted, documented, success
 from services.gateway.sla.board import SlaBoard
 from services.gateway.steps.workbench import Workbench
 from shared import topics
@@ -130,8 +132,10 @@ class CaseController(Controller):
         "该年放假安排公布后期限更正，时间线记“期限更正”，revised_from 为原暂定时间。"
         "须登录且有权查看该办件：本场所的窗口人员（旗政务服务中心可看全旗办件）、有本部门办理环节的审批人员、"
         "科室负责人、运维人员；其他人 403，未登录 401。"
-        "申请人和自助终端凭办件编号和证件号码查询进度（GET /api/lookup）。",
-        **documented(404),
+        "申请人和自助终端凭办件编号和证件号码查询进度（GET /api/lookup）。"
+        "等待变化：带上次答复的 ETag（If-None-Match）与 Prefer: wait=N（至多 30 秒），内容一有变化即答复，"
+        "N 秒内无变化答 304；办件尚未登记时同样等待。",
+        **documented(*WAITABLE),
     )
     async def show(
         self,
@@ -142,21 +146,29 @@ class CaseController(Controller):
         dossiers: DossiersDep,
         workbench: WorkbenchDep,
         sla: SlaDep,
-    ) -> CaseView:
+    ) -> Response[CaseView]:
         user = access.caller(hall, request, Action.CASE_READ)
-        case_id = await hall.case_id(case_no)
-        await access.check_case(hall, user, Action.CASE_READ, case_id, case_no, dossiers=dossiers, workbench=workbench)
-        entries = await hall.timeline.entries(hall.redis, case_id)
-        # Staff who act on the case see the applicant's ID number whole; operators see it masked.
-        dossier = await dossiers.get(hall.redis, case_id, whole=user.role in ("clerk", "staff", "supervisor"))
-        return CaseView(
-            case_id=case_id,
-            case_no=case_no,
-            state=current_state(entries),
-            timeline=entries,
-            dossier=dossier,
-            time_limit=await sla.case_limit(hall.redis, case_id),
-        )
+
+        async def view(watch: Callable[[str], None]) -> CaseView:
+            watch(case_no)
+            case_id = await hall.case_id(case_no)
+            watch(case_id)
+            await access.check_case(
+                hall, user, Action.CASE_READ, case_id, case_no, dossiers=dossiers, workbench=workbench
+            )
+            entries = await hall.timeline.entries(hall.redis, case_id)
+            # Staff who act on the case see the applicant's ID number whole; operators see it masked.
+            dossier = await dossiers.get(hall.redis, case_id, whole=user.role in ("clerk", "staff", "supervisor"))
+            return CaseView(
+                case_id=case_id,
+                case_no=case_no,
+                state=current_state(entries),
+                timeline=entries,
+                dossier=dossier,
+                time_limit=await sla.case_limit(hall.redis, case_id),
+            )
+
+        return await answer_on_change(request, hall.changes, view)
 
     # 统一窗口出件 (POST /api/deliveries/{case_no}) lives in the delivery feature (services/gateway/delivery).
     # 好差评 (POST/GET /api/cases/{case_no}/ratings) lives in the ratings feature (services/gateway/ratings).

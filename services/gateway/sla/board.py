@@ -247,7 +247,9 @@ def row(entry: Entry, now: datetime, calendar: WorkingTime | None = None) -> Row
     current, escalation = status(entry, now)
     at = stands_at(entry, now)
     seconds = (entry.deadline - at).total_seconds()
-    days = remaining(entry.deadline, at, calendar or _DEFAULT_CALENDARS.calendar({}, entry.hall))
+    # To a hundredth of a working day (about five minutes): an answer changes when what it shows changes, so a
+    # read waiting for a change (services/gateway/changes.py) is not woken by the clock alone.
+    days = round(remaining(entry.deadline, at, calendar or _DEFAULT_CALENDARS.calendar({}, entry.hall)), 2)
     if current == OVERDUE:
         seconds, days = min(seconds, 0.0), min(days, 0.0)  # timing said so (its time may run ahead of ours)
     fix = entry.correction

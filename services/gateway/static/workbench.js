@@ -34,18 +34,40 @@
     return data;
   }
 
+  // The step's answer once its trail is longer than ``before``: the gateway answers when the step changes
+  // (If-None-Match with the last answer's ETag, Prefer: wait), so nothing is asked again and again.
+  async function stepChanged(stepId, before, until) {
+    let tag = "";
+    while (Date.now() < until) {
+      const wait = Math.max(1, Math.floor((until - Date.now()) / 1000));
+      const headers = tag ? { "If-None-Match": tag, Prefer: `wait=${wait}` } : {};
+      const response = await fetch(`/api/steps/${stepId}`, { credentials: "same-origin", headers });
+      const waited = response.headers.has("Preference-Applied");
+      if (response.status === 200) {
+        tag = response.headers.get("ETag") || "";
+        if ((await response.json()).records.length > before) return;
+      } else if (response.status !== 304) return;
+      if (!waited) await new Promise((resolve) => setTimeout(resolve, 200)); // answered at once: not too often
+    }
+  }
+
   async function changed(form) {
     // Wait (up to 8 s) until the read model shows the effect, so the reloaded page shows it too.
     const step = form.dataset.api.match(/^\/api\/steps\/([^/]+)/);
     const caseNo = form.dataset.api.match(/^\/api\/deliveries\/([^/]+)/);
     const before = document.querySelectorAll("#trail tbody tr").length;
+    if (step) {
+      try {
+        await stepChanged(step[1], before, Date.now() + 8000);
+      } catch (error) {
+        /* the reload shows whatever is there */
+      }
+      return;
+    }
     for (let i = 0; i < 40; i++) {
       await new Promise((resolve) => setTimeout(resolve, 200));
       try {
-        if (step) {
-          const { body } = await hall.json(`/api/steps/${step[1]}`);
-          if (body.records.length > before) return;
-        } else if (caseNo) {
+        if (caseNo) {
           const { body } = await hall.json("/api/deliveries?limit=200");
           if (!body.items.some((c) => c.case_no === decodeURIComponent(caseNo[1]))) return;
         } else return;

@@ -3,6 +3,7 @@ on a step. Routing decides every command (and refuses with the reason); the gate
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import msgspec
@@ -13,9 +14,10 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from services.gateway import access
 from services.gateway.access import Action
+from services.gateway.changes import answer_on_change
 from services.gateway.context import Gateway, HallDep, Req
 from services.gateway.desk.dossier import Dossiers
-from services.gateway.openapi import COMMAND, Carried, documented, success
+from services.gateway.openapi import COMMAND, WAITABLE, Carried, documented, success
 from services.gateway.paging import (
     DEFAULT_LIMIT,
     PAGED,
@@ -140,15 +142,27 @@ class StepController(Controller):
         shown, found = await workbench.escalations_page(hall.redis, department, checked_limit(limit), cursor)
         return EscalationsView(department=department, items=shown, next_cursor=found.next_cursor, total=found.total)
 
-    @get("/steps/{step_id:str}", summary="环节详情与办理记录", **documented(404))
+    @get(
+        "/steps/{step_id:str}",
+        summary="环节详情与办理记录",
+        description="等待变化：带上次答复的 ETag（If-None-Match）与 Prefer: wait=N（至多 30 秒），环节一有变化即答复，"
+        "N 秒内无变化答 304；环节尚未生成时同样等待。",
+        **documented(*WAITABLE),
+    )
     async def show(
         self, request: Req, step_id: FromPath[str], hall: HallDep, workbench: WorkbenchDep, dossiers: DossiersDep
-    ) -> StepDetail:
+    ) -> Response[StepDetail]:
         user = access.caller(hall, request, Action.STEP_READ)
-        step = await known_step(workbench, hall, step_id)
-        await access.check_step(hall, user, Action.STEP_READ, step, dossiers=dossiers, workbench=workbench)
-        view = await workbench.view(hall.redis, step)
-        return StepDetail(step=view, records=await workbench.records(hall.redis, step_id))
+
+        async def detail(watch: Callable[[str], None]) -> StepDetail:
+            watch(step_id)
+            step = await known_step(workbench, hall, step_id)
+            watch(step.case_id)
+            await access.check_step(hall, user, Action.STEP_READ, step, dossiers=dossiers, workbench=workbench)
+            view = await workbench.view(hall.redis, step)
+            return StepDetail(step=view, records=await workbench.records(hall.redis, step_id))
+
+        return await answer_on_change(request, hall.changes, detail)
 
     @post("/steps/{step_id:str}/claim", summary="认领环节", status_code=200, **documented(*COMMAND, own={200: DONE}))
     async def claim(
