@@ -4,7 +4,9 @@ A lifecycle is what a clerk, the 自然资源局's staff and a kiosk do with one
 decide its 承办, 审核 and 决定 (``POST /api/steps/{step_id}/decision``, each once the step is open), hand out the
 result (``POST /api/deliveries/{case_no}``) and rate it (``POST /api/cases/{case_no}/ratings``), waiting for each
 effect on that case's own endpoints: ``GET /api/steps/{step_id}`` until the step is 待办, ``GET
-/api/cases/{case_no}`` until the case is 已办结, 已出件, 已评价. No department-wide list is read.
+/api/cases/{case_no}`` until the case is 已办结, 已出件, 已评价. No department-wide list is read. Each look sends the
+``ETag`` of the last answer with ``Prefer: wait=10``: the gateway answers when the case or step changes (or 304
+after 10 s), as the hall's pages do, so a lifecycle asks about once per change instead of every few milliseconds.
 
 The API has no answer that lists one case's steps to the staff who decide them (``GET /api/cases/{case_no}`` gives
 the timeline without step ids; ``GET /api/sla/cases/{case_no}`` lists the steps' clocks, to supervisors and
@@ -41,6 +43,7 @@ from tests.bench_cpu import CpuUse, Processes
 from tests.journeys import APPLICATION, CLERK_ID, KIOSK_ID, KIOSK_PROOF, STAFF_ID, auth
 
 GOAL_P99_S = 2.0
+WAIT_S = 10  # a look at a case or step waits this long at most for it to change (Prefer: wait)
 OPINIONS = ("材料齐全", "审核同意", "准予")  # 承办 → 审核 → 决定, each opened when the last is decided
 TRACK = 1  # a single item's one track (a 一件事's children are tracks 1, 2, …)
 # The routes a lifecycle calls, each about its one case (``{…}`` is that case's or step's own id), and the answers
@@ -104,21 +107,45 @@ class _Trip:
         self.follower = follower
         self.sent: Counter[str] = Counter()
         self.clerk, self.staff, self.kiosk = auth(CLERK_ID), auth(STAFF_ID), auth(KIOSK_ID)
+        self.tags: dict[str, str] = {}  # the ETag of the last answer seen, by URL
 
     async def call(self, method: str, route: str, headers: dict[str, str], body: Any = None, **ids: str) -> Any:
-        """The answer's body once it has one of the codes wanted for ``route``; None for a 404 to a GET (not yet)."""
+        """The answer's body once it has one of the codes wanted for ``route``."""
         name = f"{method} {route}"
+        self._count(name)
+        try:
+            response = await self.follower.client.request(method, route.format(**ids), headers=headers, json=body)
+        except httpx.TransportError as failed:
+            raise LifecycleFailed(f"{name} {type(failed).__name__}") from failed
+        return self._wanted(name, response)
+
+    async def look(self, route: str, headers: dict[str, str], **ids: str) -> Any:
+        """The body of ``GET route`` once it differs from the last one seen (the gateway waits for the change:
+        ``If-None-Match`` and ``Prefer: wait``); None when it has not changed, or is not there yet, within the wait."""
+        name = f"GET {route}"
+        self._count(name)
+        url = route.format(**ids)
+        asked = {**headers, "Prefer": f"wait={WAIT_S}"}
+        if url in self.tags:
+            asked["If-None-Match"] = self.tags[url]
+        try:
+            response = await self.follower.client.get(url, headers=asked)
+        except httpx.TransportError:
+            response = await self.follower.client.get(url, headers=asked)  # a GET is safe to repeat
+        if response.status_code in (304, 404):
+            if "preference-applied" not in response.headers:  # answered at once: not too often again
+                await asyncio.sleep(self.follower.poll_s)
+            return None
+        found = self._wanted(name, response)
+        self.tags[url] = response.headers.get("etag", "")
+        return found
+
+    def _count(self, name: str) -> None:
         self.sent[name] += 1
         self.follower.requests[name] += 1
-        url = route.format(**ids)
-        try:
-            response = await self.follower.client.request(method, url, headers=headers, json=body)
-        except httpx.TransportError as failed:
-            if method != "GET":
-                raise LifecycleFailed(f"{name} {type(failed).__name__}") from failed
-            response = await self.follower.client.request(method, url, headers=headers)  # a GET is safe to repeat
-        if method == "GET" and response.status_code == 404:
-            return None
+
+    @staticmethod
+    def _wanted(name: str, response: httpx.Response) -> Any:
         if response.status_code not in WANTED[name]:
             raise LifecycleFailed(f"{name} {response.status_code}", response.text[:200])
         return response.json()
@@ -142,12 +169,12 @@ class _Trip:
 
     async def step_open(self, step_id: str) -> bool:
         """404 until the gateway's workbench has the step; then open once 待办 and not waiting."""
-        found = await self.call("GET", "/api/steps/{step_id}", self.staff, step_id=step_id)
+        found = await self.look("/api/steps/{step_id}", self.staff, step_id=step_id)
         return found is not None and found["step"]["status"] == "待办" and not found["step"]["waiting"]
 
     async def state(self, case_no: str, wanted: str) -> None:
         async def reached() -> bool:
-            found = await self.call("GET", "/api/cases/{case_no}", self.clerk, case_no=case_no)
+            found = await self.look("/api/cases/{case_no}", self.clerk, case_no=case_no)
             return found is not None and found["state"] == wanted
 
         await self.until(wanted, reached)
@@ -157,7 +184,6 @@ class _Trip:
         while not await probe():
             if time.perf_counter() > deadline:
                 raise LifecycleFailed(f"waited {self.follower.timeout_s:g} s for {what}")
-            await asyncio.sleep(self.follower.poll_s)
 
 
 def client_for(base_url: str, connections: int) -> httpx.AsyncClient:
