@@ -53,7 +53,7 @@ from shared.rebuild import RebuildingRuntime
 from shared.service import health_report
 from shared.settings import HallSettings
 from shared.startup import wait_for_kafka
-from shared.telemetry import tracer_provider
+from shared.telemetry import records, tracer_provider
 
 SERVICE = "gateway"
 HERE = Path(__file__).resolve().parent
@@ -170,6 +170,7 @@ def create_app(settings: HallSettings, spans: SpanProcessor | None = None, *, ow
     hall, runtime, bus = built.hall, built.hall.runtime, built.hall.bus
     limits = LimitStore(settings)
     runtime.built_watch.exit_on_missing = own_process
+    traced = records(runtime.tracer_provider)
 
     async def start() -> None:
         hall.users.check_mode()  # HALL_DEMO=0 with a demo password left: refuse to start
@@ -242,8 +243,9 @@ def create_app(settings: HallSettings, spans: SpanProcessor | None = None, *, ow
         before_request=refuse_while_wiped,
         on_startup=[start],
         on_shutdown=[stop],
+        # Requests are traced when spans go somewhere (about 0.5 ms of a request's ~4 ms otherwise spent for nobody).
         plugins=[
-            OpenTelemetryPlugin(OpenTelemetryConfig(tracer_provider=runtime.tracer_provider)),
+            *([OpenTelemetryPlugin(OpenTelemetryConfig(tracer_provider=runtime.tracer_provider))] if traced else []),
             openapi.StrictBodies(),
         ],
         debug=False,
