@@ -564,8 +564,10 @@ class ServiceRuntime:
     ) -> None:
         where = (record.topic, record.partition, record.offset)
         marker = self.settings.key(self.service, "done", envelope.event_id)
-        if not await self.built_watch.check():  # Redis wiped: writing into it would hand out state anew
-            raise NotYet(f"{self.service}: Redis wiped, waiting for the restart that rebuilds it from Kafka")
+
+        def built(present: bool) -> None:  # read with the marker: Redis wiped, writing would hand out state anew
+            if not self.built_watch.seen(present):
+                raise NotYet(f"{self.service}: Redis wiped, waiting for the restart that rebuilds it from Kafka")
 
         ran = False
 
@@ -577,7 +579,9 @@ class ServiceRuntime:
 
         started = time.monotonic()
         try:
-            outgoing = await run_once(self.redis, marker, envelope, handle, self.publications)
+            outgoing = await run_once(
+                self.redis, marker, envelope, handle, self.publications, guard=(self.built_watch.key, built)
+            )
             await self.publish_all(outgoing)
             if ran:
                 for told in self.on_handled:

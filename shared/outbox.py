@@ -106,15 +106,27 @@ _outgoing = msgspec.json.Decoder(list[Outgoing])
 
 
 async def run_once(
-    redis: Redis, marker: str, cause: Envelope, handle: Handle, publications: Publications
+    redis: Redis,
+    marker: str,
+    cause: Envelope,
+    handle: Handle,
+    publications: Publications,
+    *,
+    guard: tuple[str, Callable[[bool], None]] | None = None,
 ) -> list[Outgoing]:
-    """Run ``handle`` at most once per marker and return the records it wants published."""
+    """Run ``handle`` at most once per marker and return the records it wants published.
+
+    ``guard``: a key read (and watched) with the marker, in the same round trip, and what to do knowing whether it
+    is there (raise to handle nothing: the consume path's ``built`` key, shared/watch_built.py)."""
     pipe: Pipeline
+    watched = (marker, guard[0]) if guard is not None else (marker,)
     async with redis.pipeline(transaction=True) as pipe:
         while True:
             try:
-                await pipe.watch(marker)
-                stored: Any = await pipe.get(marker)
+                await pipe.watch(*watched)
+                stored, *guarded = cast("list[Any]", await pipe.mget(watched))
+                if guard is not None:
+                    guard[1](guarded[0] is not None)
                 if stored is not None:
                     return _outgoing.decode(stored)
                 txn = Txn(pipe, cause, publications)

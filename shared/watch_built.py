@@ -59,6 +59,13 @@ class BuiltWatch:
             present = bool(await self.redis().exists(self.key))
         except (redis_errors.RedisError, OSError, RuntimeError):
             return True
+        return self.seen(present)
+
+    def seen(self, present: bool) -> bool:
+        """What :meth:`check` concludes once it knows whether the key is there (the consume path reads it in the
+        round trip that reads its event's marker: :func:`shared.outbox.run_once`)."""
+        if self.missing:
+            return False
         if present:
             self.armed = True
             return True
