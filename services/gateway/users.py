@@ -57,6 +57,9 @@ PBKDF2_ITERATIONS = 60000
 DEMO_PASSWORD = "hall2026"  # noqa: S105 (the published demo password, refused outside demo mode)
 # Where a resolved session is kept on the request (``request.state``) by the middleware.
 STATE_KEY = "hall_session_outcome"
+# Tokens whose signature this process has checked, kept so a session's next requests skip the HMAC and the JSON
+# (expiry, user and revocation are still checked on every request); the oldest goes first past this many.
+VERIFIED_KEPT = 4096
 
 
 class User(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -171,6 +174,7 @@ class Directory:
         self.clock = clock
         self.path = path
         self._keys = [key.hex() for key in derive_keys(secret, SESSION_LABEL, previous)]
+        self._verified: dict[str, dict[str, Any]] = {}
         self._settings = settings
         self._redis = redis
         self._stamp: tuple[int, int] | None = None
@@ -257,6 +261,9 @@ class Directory:
         return jwt.encode(claims, self._keys[0], algorithm=ALGORITHM)
 
     def _decode(self, token: str) -> dict[str, Any]:
+        known = self._verified.get(token)
+        if known is not None:
+            return known
         # The hall's clock (not the real date) decides expiry, so PyJWT's own time checks are off.
         options = cast(
             JWTDecodeOptions,
@@ -268,6 +275,9 @@ class Directory:
             except (jwt.PyJWTError, ValueError, TypeError, UnicodeError):
                 continue
             if isinstance(payload, dict):
+                if len(self._verified) >= VERIFIED_KEPT:
+                    del self._verified[next(iter(self._verified))]
+                self._verified[token] = payload
                 return payload
         raise NotAuthorizedException("登录凭证无效，请重新登录")
 
