@@ -13,8 +13,9 @@ Where spans go (:func:`trace_settings`):
 - ``OTEL_TRACES_EXPORTER=none``, or nothing set: nowhere. Without the variable, an endpoint alone picks its
   exporter (Zipkin's first).
 
-A process that sends its spans nowhere records none (the sampler is off; the gateway does not trace its HTTP
-requests then): trace ids still cross the services (from the first record published), and
+A process that sends its spans nowhere records none (the sampler is off; the gateway then runs no HTTP
+instrumentation, only gives each request its trace id: services/gateway/request_trace.py): trace ids still cross the
+services, and
 the hot path does not pay for spans nobody sees. One that exports keeps a share of the traces
 (``OTEL_TRACES_SAMPLER_ARG``, 0 to 1, default 1: all), decided once at the root and followed by every span under it
 in every service (parent-based), so a trace is kept or dropped whole; a span that ends in error is exported even
