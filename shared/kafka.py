@@ -259,10 +259,16 @@ class ServiceRuntime:
         self.built_watch = BuiltWatch(service, settings.key(service, "built"), lambda: self.redis)
         self.built_watch.before_exit = self.drain
         self.add_health_check("built", self.built_watch.problem)
+        # Read with every record's marker (shared.outbox.run_once): Redis wiped, writing would hand out state anew.
+        self._built = (self.built_watch.key, self._require_built)
         # The instance registry the operations page reads (shared/instances.py), refreshed while it runs.
         self.registration = Registration(settings, service, lambda: self.redis)
         # Told of every event whose effects were just committed (the gateway wakes the answers waiting for it).
         self.on_handled: list[Callable[[Envelope, list[Any]], None]] = []
+
+    def _require_built(self, present: bool) -> None:
+        if not self.built_watch.seen(present):
+            raise NotYet(f"{self.service}: Redis wiped, waiting for the restart that rebuilds it from Kafka")
 
     def consumers(self) -> list[AIOKafkaConsumer]:
         """The running consumers (for the consumer lag at ``/metrics``)."""
@@ -574,11 +580,6 @@ class ServiceRuntime:
     ) -> None:
         where = (record.topic, record.partition, record.offset)
         marker = self.settings.key(self.service, "done", envelope.event_id)
-
-        def built(present: bool) -> None:  # read with the marker: Redis wiped, writing would hand out state anew
-            if not self.built_watch.seen(present):
-                raise NotYet(f"{self.service}: Redis wiped, waiting for the restart that rebuilds it from Kafka")
-
         ran = False
 
         async def handle(txn: Txn) -> None:
@@ -589,9 +590,7 @@ class ServiceRuntime:
 
         started = time.monotonic()
         try:
-            outgoing = await run_once(
-                self.redis, marker, envelope, handle, self.publications, guard=(self.built_watch.key, built)
-            )
+            outgoing = await run_once(self.redis, marker, envelope, handle, self.publications, guard=self._built)
             await self.publish_all(outgoing)
             if ran:
                 for told in self.on_handled:

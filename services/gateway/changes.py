@@ -122,12 +122,14 @@ async def answer_on_change(request: Request[Any, Any, Any], changes: Changes, bu
     if_none_match = request.headers.get("if-none-match")
     deadline = time.monotonic() + (wait_s or 0)
     watch = Watch()
+    # Only a request that will wait is woken, so only one watches (a plain read, the most of them, registers nothing).
+    on: Callable[[str], None] = (lambda key: changes.watch(watch, key)) if wait_s is not None else _unwatched
     changes.waiting += wait_s is not None
     try:
         while True:
             watch.changed.clear()
             try:
-                view = await build(lambda key: changes.watch(watch, key))
+                view = await build(on)
             except NotFoundException:
                 if wait_s is None or time.monotonic() >= deadline:
                     raise
@@ -143,6 +145,10 @@ async def answer_on_change(request: Request[Any, Any, Any], changes: Changes, bu
     finally:
         changes.waiting -= wait_s is not None
         changes.forget(watch)
+
+
+def _unwatched(_: str) -> None:
+    return
 
 
 def _answer(status: int, body: bytes, etag: str, wait_s: int | None) -> Response[Any]:
