@@ -245,6 +245,7 @@ class ServiceRuntime:
         self.tracer = tracer_provider.get_tracer("hall.lanes")
         self.publications = Publications(settings, service)
         self.subscriptions: list[tuple[list[str], tuple[HandlerTable, ...]]] = []
+        self.patient_topics: set[str] = set()  # read by patient consumers (``subscribe``)
         self._health_checks: dict[str, HealthCheck] = {"kafka-producer": self.producer.problem}
         alert_s = alert_after_s()
         self.retries: Retries[tuple[str, int, int]] = Retries(alert_after_s=alert_s)
@@ -335,13 +336,17 @@ class ServiceRuntime:
             await self._redis.aclose(close_connection_pool=True)
             self._redis = None
 
-    def subscribe(self, inputs: list[str], *tables: HandlerTable) -> None:
+    def subscribe(self, inputs: list[str], *tables: HandlerTable, patient: bool = False) -> None:
         """Consume the ``inputs`` topics with one consumer in this service's group; dispatch by ``tables``.
 
         Several tables may react to the same event: their handlers run in one transaction, once per event.
         Records come in batches and are handled in lanes by partition and key (:mod:`shared.lanes`).
+        ``patient``: the tables react to few of these topics' records, none in a hurry; the consumer fetches a few
+        times a second (``HALL_PATIENT_FETCH_WAIT_MS``), not once for every record the topics get.
         """
         self.subscriptions.append((inputs, tables))
+        if patient:
+            self.patient_topics.update(inputs)
         settings = self.settings
         book = OffsetBook()
         self._books.append(book)
@@ -357,7 +362,8 @@ class ServiceRuntime:
             batch=True,
             decoder=_records,
             max_records=settings.consume_batch_max,
-            fetch_max_wait_ms=settings.fetch_max_wait_ms,
+            fetch_max_wait_ms=settings.patient_fetch_wait_ms if patient else settings.fetch_max_wait_ms,
+            fetch_min_bytes=settings.patient_fetch_min_bytes if patient else settings.fetch_min_bytes,
             fetch_max_bytes=settings.fetch_max_bytes,
             max_partition_fetch_bytes=settings.fetch_partition_bytes,
             # Membership: a heartbeat every 1 s, out of the group after 10 s without one; a consumer that does not

@@ -54,6 +54,12 @@ class HallSettings(msgspec.Struct, frozen=True, kw_only=True):
     max_held_records: Positive = 5000
     # How long the broker may hold a fetch for more data, and how much one fetch (one partition) may bring.
     fetch_max_wait_ms: NonNegative = 100
+    fetch_min_bytes: Positive = 1
+    # A patient subscription (a service that reacts to few of a busy topic's records, and not in a hurry: intake
+    # and routing to timing's 预警): the broker holds its fetch until this many bytes or this long, so it asks a
+    # few times a second instead of once for every record the topic gets.
+    patient_fetch_wait_ms: NonNegative = 1000
+    patient_fetch_min_bytes: Positive = 1024 * 1024
     fetch_max_bytes: Positive = 50 * 1024 * 1024
     fetch_partition_bytes: Positive = 1024 * 1024
     # The producer: how long it waits to fill a batch, and a batch's size per partition.
@@ -95,6 +101,9 @@ _ENV = {
     "lane_concurrency": "HALL_LANE_CONCURRENCY",
     "max_held_records": "HALL_MAX_HELD_RECORDS",
     "fetch_max_wait_ms": "HALL_FETCH_MAX_WAIT_MS",
+    "fetch_min_bytes": "HALL_FETCH_MIN_BYTES",
+    "patient_fetch_wait_ms": "HALL_PATIENT_FETCH_WAIT_MS",
+    "patient_fetch_min_bytes": "HALL_PATIENT_FETCH_MIN_BYTES",
     "fetch_max_bytes": "HALL_FETCH_MAX_BYTES",
     "fetch_partition_bytes": "HALL_FETCH_PARTITION_BYTES",
     "producer_linger_ms": "HALL_PRODUCER_LINGER_MS",

@@ -46,8 +46,10 @@ def build(
     commands = (Ratings(store, rules, signer, clock or SYSTEM_CLOCK).table(), FollowUps(store, rules).table())
     # Commands (ratings, follow-up acts) on a consumer of their own, so they never wait behind the events' backlog.
     runtime.subscribe([topics.EVALUATION_COMMANDS], *commands)
-    events = [topics.INTAKE_EVENTS, topics.ROUTING_EVENTS, topics.TIMING_EVENTS]
-    runtime.subscribe(events, CaseClocks(store, rules, settings.region_code).table())
+    clocks = CaseClocks(store, rules, settings.region_code)
+    runtime.subscribe([topics.INTAKE_EVENTS, topics.ROUTING_EVENTS], clocks.case_table())
+    # Timing's answers for evaluation's own clocks (评价期, 整改, 回访): few of timing's records, none in a hurry.
+    runtime.subscribe([topics.TIMING_EVENTS], clocks.clock_table(), patient=True)
     # An empty Redis (no ``built`` key) is rebuilt from Kafka before anything is consumed.
     runtime.before_consuming.append(lambda: rebuild(settings, runtime.redis, runtime.publications, rules, force=False))
     return runtime

@@ -100,10 +100,20 @@ class CaseClocks:
         self.region_code = region_code
 
     def table(self) -> HandlerTable:
+        """Every route (a rebuild replays them all)."""
+        return {**self.case_table(), **self.clock_table()}
+
+    def case_table(self) -> HandlerTable:
+        """Intake's and routing's events: a case accepted, a step decided, a case delivered."""
         return {
             "CaseAccepted.v1": Route(CaseAccepted, self.case_accepted),
             "CaseDelivered.v1": Route(CaseDelivered, self.case_delivered),
             "StepDecided.v1": Route(StepDecided, self.step_decided),
+        }
+
+    def clock_table(self) -> HandlerTable:
+        """Timing's answers for evaluation's own clocks (read on a patient consumer: few of timing's records)."""
+        return {
             "ClockStarted.v1": Route(ClockStarted, self.clock_started),
             "ClockAlerted.v1": Route(ClockAlerted, self.clock_alerted),
             "DeadlineRevised.v1": Route(DeadlineRevised, self.deadline_revised),

@@ -54,8 +54,9 @@ def build(settings: HallSettings, spans: SpanProcessor | None = None) -> Service
     # An empty Redis (no ``built`` key) is rebuilt from intake.events before anything is consumed.
     runtime.before_consuming.append(lambda: rebuild(settings, runtime.redis, intake.catalogue, intake.pii, force=False))
     runtime.subscribe([topics.INTAKE_COMMANDS], intake.table())
-    # 补齐 deadlines come back from timing; a consumer of their own, so commands never wait behind them.
-    runtime.subscribe([topics.TIMING_EVENTS], intake.timing_table())
+    # 补齐 deadlines come back from timing; a consumer of their own, so commands never wait behind them. Patient
+    # consumers: intake reacts to few of these topics' records (README "Architecture").
+    runtime.subscribe([topics.TIMING_EVENTS], intake.timing_table(), patient=True)
     # 工程建设: a project's stage results come from routing's 办结 (services/intake/projects.py).
-    runtime.subscribe([topics.ROUTING_EVENTS], intake.routing_table())
+    runtime.subscribe([topics.ROUTING_EVENTS], intake.routing_table(), patient=True)
     return runtime

@@ -36,7 +36,7 @@ from shared.settings import HallSettings
 from shared.telemetry import tracer_provider
 
 SERVICE = "routing"
-EVENTS = [topics.INTAKE_EVENTS, topics.TIMING_EVENTS, topics.EXTERNAL_EVENTS]
+EVENTS = [topics.INTAKE_EVENTS, topics.EXTERNAL_EVENTS]
 COMMANDS = [topics.ROUTING_COMMANDS]
 
 
@@ -70,6 +70,8 @@ def build(settings: HallSettings, spans: SpanProcessor | None = None) -> Service
     # Commands on a consumer of their own, so a staff click never waits behind the events' backlog (as in intake).
     runtime.subscribe(COMMANDS, routing.command_table())
     runtime.subscribe(EVENTS, routing.event_table())
+    # Timing's 预警 and 逾期 (escalation, 退件 of a lapsed limit): few of timing's records, none in a hurry.
+    runtime.subscribe([topics.TIMING_EVENTS], routing.alert_table(), patient=True)
     # An empty Redis (no ``built`` key) is rebuilt from Kafka before anything is consumed.
     runtime.before_consuming.append(lambda: rebuild(settings, runtime.redis, runtime.publications, force=False))
     return runtime

@@ -98,7 +98,7 @@ class Routing:
 
     def table(self) -> HandlerTable:
         """Every route (a rebuild replays events and commands alike)."""
-        return {**self.event_table(), **self.command_table()}
+        return {**self.event_table(), **self.alert_table(), **self.command_table()}
 
     def event_table(self) -> HandlerTable:
         return {
@@ -106,11 +106,14 @@ class Routing:
             "CaseAccepted.v1": Route(CaseAccepted, self.case_accepted),
             "MaterialsSupplemented.v1": Route(MaterialsSupplemented, self._event(_supplemented)),
             "CaseSuspended.v1": Route(CaseSuspended, self._event(_suspended)),
-            # timing's alerts on step clocks, and the other jurisdiction's answers
-            "ClockAlerted.v1": Route(ClockAlerted, self._event(self._alerted)),
+            # the other jurisdiction's answers
             "HandoverReceived.v1": Route(HandoverReceived, self._event(_received)),
             "ExternalResult.v1": Route(ExternalResult, self._event(_external_result)),
         }
+
+    def alert_table(self) -> HandlerTable:
+        """Timing's alerts on step clocks (read on a patient consumer: few of timing's records)."""
+        return {"ClockAlerted.v1": Route(ClockAlerted, self._event(self._alerted))}
 
     def command_table(self) -> HandlerTable:
         """The gateway's commands (read on a consumer of their own)."""

@@ -1,5 +1,7 @@
 """Every service that takes commands reads them on a consumer of its own (issue 16, item 2): a staff click or a
-rating never waits behind a backlog of events. Each topic is read by exactly one consumer of the service."""
+rating never waits behind a backlog of events. Each topic is read by exactly one consumer of the service, and the
+topics a service reacts to only now and then (timing's, for intake and routing) by a patient one that fetches a few
+times a second, not once for every record."""
 
 from __future__ import annotations
 
@@ -31,3 +33,17 @@ def test_commands_have_a_consumer_of_their_own(build: Callable[..., ServiceRunti
     assert [commands] in consumers
     every = [topic for inputs in consumers for topic in inputs]
     assert len(every) == len(set(every))  # no topic read twice by one service
+    assert commands not in runtime.patient_topics
+
+
+@pytest.mark.parametrize(
+    ("build", "patient"),
+    [
+        (build_intake, {topics.TIMING_EVENTS, topics.ROUTING_EVENTS}),
+        (build_routing, {topics.TIMING_EVENTS}),
+        (build_evaluation, {topics.TIMING_EVENTS}),
+    ],
+)
+def test_timing_events_are_read_patiently(build: Callable[..., ServiceRuntime], patient: set[str]) -> None:
+    runtime = build(SETTINGS)
+    assert runtime.patient_topics == patient
