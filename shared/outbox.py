@@ -17,7 +17,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
-from shared import telemetry
+from shared import telemetry, transaction
 from shared.contracts import Publications
 from shared.envelope import Actor, Envelope, encode, wrap
 from shared.replies import Refusal, reply
@@ -135,7 +135,7 @@ async def run_once(
                 for write in txn.writes:
                     write(pipe)
                 pipe.set(marker, msgspec.json.encode(txn.outgoing), ex=MARKER_TTL_S)
-                await pipe.execute()
+                await transaction.commit(pipe)
                 return txn.outgoing
             except WatchError:
                 # Another instance touched the same case (a rebalance): read again and decide again.
