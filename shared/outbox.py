@@ -47,12 +47,10 @@ class Txn:
         self.outgoing: list[Outgoing] = []
 
     async def get(self, key: str) -> bytes | None:
-        await self._pipe.watch(key)
-        return cast("bytes | None", await self._pipe.get(key))
+        return cast("bytes | None", await transaction.watch_and_read(self._pipe, (key,), "GET", key))
 
     async def hgetall(self, key: str) -> dict[bytes, bytes]:
-        await self._pipe.watch(key)
-        return cast("dict[bytes, bytes]", await self._pipe.hgetall(key))
+        return transaction.as_dict(await transaction.watch_and_read(self._pipe, (key,), "HGETALL", key))
 
     async def next_number(self, key: str) -> int:
         """INCR outside the transaction: a retried handler may skip a number, never reuse one."""
@@ -123,8 +121,7 @@ async def run_once(
     async with redis.pipeline(transaction=True) as pipe:
         while True:
             try:
-                await pipe.watch(*watched)
-                stored, *guarded = cast("list[Any]", await pipe.mget(watched))
+                stored, *guarded = cast("list[Any]", await transaction.watch_and_read(pipe, watched, "MGET", *watched))
                 if guard is not None:
                     guard[1](guarded[0] is not None)
                 if stored is not None:

@@ -1,4 +1,4 @@
-"""The consume path's MULTI/EXEC, sent and read without redis-py's per-command machinery.
+"""The consume path's round trips to Redis, sent and read without redis-py's per-command machinery.
 
 A handler's writes are queued on a redis-py :class:`~redis.asyncio.client.Pipeline` (``pipe.multi()``, then
 ``pipe.set(...)``, ``pipe.zadd(...)``, …), which keeps them as argument tuples. ``Pipeline.execute`` then packs
@@ -8,6 +8,9 @@ commands per case lifecycle (its read models' counters and indexes). :func:`comm
 one buffer and reads the replies straight off the connection (about half of that), with the same outcome: every
 write applied in one MULTI/EXEC, :class:`~redis.exceptions.WatchError` when a watched key changed, the first
 command error raised. The handler's results are not needed, so no callback runs.
+
+A handler's read WATCHes its key first: :func:`watch_and_read` sends the WATCH and the read in one round trip
+(redis-py's pipeline takes two).
 """
 
 from __future__ import annotations
@@ -34,15 +37,39 @@ def _arg(value: Any, encode: Any) -> bytes:
 
 def pack(commands: list[tuple[Any, ...]], encode: Any) -> bytes:
     """``MULTI``, the commands and ``EXEC`` in RESP, as redis-py would send them."""
-    parts = [_MULTI]
+    return b"".join((_MULTI, _pack(commands, encode), _EXEC))
+
+
+def _pack(commands: list[tuple[Any, ...]], encode: Any) -> bytes:
+    parts: list[bytes] = []
     for command in commands:
         # "SCRIPT LOAD" and the like: words of their own, as redis-py sends them
         args = (*command[0].split(), *command[1:]) if isinstance(command[0], str) and " " in command[0] else command
         encoded = [_arg(arg, encode) for arg in args]
         parts.append(b"*%d\r\n" % len(encoded))
         parts.extend(b"$%d\r\n%s\r\n" % (len(arg), arg) for arg in encoded)
-    parts.append(_EXEC)
     return b"".join(parts)
+
+
+async def watch_and_read(pipe: Pipeline, keys: tuple[str, ...], *read: Any) -> Any:
+    """``WATCH keys`` and one read command in one round trip, on the pipeline's connection (taken from the pool
+    for the first); returns the read's raw reply (``HGETALL``'s through :func:`as_dict`)."""
+    if pipe.explicit_transaction:
+        raise RuntimeError("WATCH after MULTI")
+    connection = pipe.connection
+    if connection is None:
+        connection = pipe.connection = await pipe.connection_pool.get_connection()
+    try:
+        await connection.send_packed_command(_pack([("WATCH", *keys), read], connection.encoder.encode))
+        await connection.read_response(disable_decoding=True)
+        pipe.watching = True
+        reply = await connection.read_response(disable_decoding=True)
+    except BaseException:
+        # A reply may be left unread, or the connection is broken: its WATCH ends with it.
+        pipe.watching = False
+        await connection.disconnect()
+        raise
+    return reply
 
 
 async def commit(pipe: Pipeline) -> None:
@@ -80,3 +107,11 @@ async def commit(pipe: Pipeline) -> None:
     for reply in replies:
         if isinstance(reply, ResponseError):
             raise reply
+
+
+def as_dict(reply: Any) -> dict[bytes, bytes]:
+    """A raw ``HGETALL`` reply as a dict: a map under RESP3, a flat list of fields and values under RESP2."""
+    if isinstance(reply, dict):
+        return reply
+    flat = list(reply)
+    return dict(zip(flat[::2], flat[1::2], strict=True))

@@ -1,5 +1,6 @@
-"""The consume path's MULTI/EXEC (shared/transaction.py) against the real Redis: the same bytes as redis-py would
-send, every write applied at once, a watched key changed meanwhile or a failing command reported as before."""
+"""The consume path's round trips (shared/transaction.py) against the real Redis: the MULTI/EXEC in the same bytes
+as redis-py would send, every write applied at once, a watched key changed meanwhile or a failing command reported
+as before; a WATCH and its read in one round trip, watching as redis-py's would."""
 
 from __future__ import annotations
 
@@ -87,3 +88,34 @@ async def test_a_failing_command_raises_and_the_connection_stays_usable(redis: R
     assert await redis.get(after) == b"applied"
     assert await redis.ping()
     await redis.delete(text, after)
+
+
+async def test_a_read_in_the_round_trip_of_its_watch_is_watched(redis: Redis, settings: HallSettings) -> None:
+    text, fields, written = key(settings, "text"), key(settings, "fields"), key(settings, "written")
+    await redis.set(text, b"v1")
+    await redis.hset(fields, mapping={"a": "1", "b": "2"})
+    async with redis.pipeline(transaction=True) as pipe:
+        assert await transaction.watch_and_read(pipe, (text,), "GET", text) == b"v1"
+        read = await transaction.watch_and_read(pipe, (fields,), "HGETALL", fields)
+        assert transaction.as_dict(read) == {b"a": b"1", b"b": b"2"}
+        assert await transaction.watch_and_read(pipe, (text, fields), "MGET", text, written) == [b"v1", None]
+        await redis.hset(fields, "c", "3")  # another instance changes the second key read
+        pipe.multi()
+        pipe.set(written, b"x")
+        with pytest.raises(WatchError):
+            await transaction.commit(pipe)
+    assert await redis.exists(written) == 0
+    async with redis.pipeline(transaction=True) as pipe:  # unchanged since read: the write goes through
+        assert await transaction.watch_and_read(pipe, (text,), "GET", text) == b"v1"
+        pipe.multi()
+        pipe.set(written, b"x")
+        await transaction.commit(pipe)
+    assert await redis.get(written) == b"x"
+    await redis.delete(text, fields, written)
+
+
+def test_a_flat_hgetall_reply_reads_as_a_dict() -> None:
+    assert transaction.as_dict([b"a", b"1", b"b", b"2"]) == {b"a": b"1", b"b": b"2"}
+    assert transaction.as_dict({b"a": b"1"}) == {b"a": b"1"}
+    with pytest.raises(ValueError, match="shorter"):
+        transaction.as_dict([b"a", b"1", b"b"])
