@@ -80,6 +80,9 @@ async def hall_lifecycles(
         return time.perf_counter() - started, submits, totals, follower.requests
 
 
+BARE_STALL_S = 60.0
+
+
 async def bare_pipeline(
     settings: HallSettings, n: int, concurrency: int, processes: Processes | None = None
 ) -> tuple[float, CpuUse | None]:
@@ -153,7 +156,18 @@ async def _bare_pipeline(
     await _assigned(consumers)  # every relay in its group, with every partition, before the clock starts
     before = processes.snapshot() if processes else {}
     started = time.perf_counter()
-    await asyncio.gather(*(one(i) for i in range(n)))
+    sends = [asyncio.create_task(one(i)) for i in range(n)]
+    pending = set(sends)
+    while pending:  # a message that never arrives ends the run with the reason, not a wait without end
+        finished, pending = await asyncio.wait(pending, timeout=BARE_STALL_S)
+        if not finished:
+            for task in pending:
+                task.cancel()
+            raise RuntimeError(
+                f"bare pipeline stalled: {n - len(pending)} of {n} messages through, none for {BARE_STALL_S:g} s"
+            )
+        for task in finished:
+            task.result()
     elapsed = time.perf_counter() - started
     cpu = CpuUse.between(before, processes.snapshot(), elapsed, n) if processes else None
     for task in [*relays, sink_task]:
