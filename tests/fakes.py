@@ -13,9 +13,8 @@ import msgspec
 
 from shared.contracts import Publications
 from shared.envelope import Envelope, type_tag
-from shared.outbox import Txn
 from shared.replies import Reply, decode_reply
-from tests.unit.readmodels import MemoryRedis
+from tests.unit.readmodels import MemoryRedis, MemoryTxn
 
 
 class MemoryStore(MemoryRedis):
@@ -38,11 +37,11 @@ class MemoryStore(MemoryRedis):
         return [m.encode() in found for m in members]
 
 
-class FakeTxn(Txn):
+class FakeTxn(MemoryTxn):
     """One record's transaction over ``store``; ``events`` and ``reply`` read back what the handler queued."""
 
     def __init__(self, store: MemoryStore, cause: Envelope, publications: Publications) -> None:
-        super().__init__(cast("Any", store), cause, publications)
+        super().__init__(store, cause, publications)
         self.store = store
 
     def commit(self) -> None:
