@@ -13,8 +13,9 @@ import msgspec
 
 from shared.contracts import Publications
 from shared.envelope import Envelope, type_tag
+from shared.outbox import Txn
 from shared.replies import Reply, decode_reply
-from tests.unit.readmodels import MemoryRedis, MemoryTxn
+from tests.unit.readmodels import MemoryRedis
 
 
 class MemoryStore(MemoryRedis):
@@ -37,11 +38,11 @@ class MemoryStore(MemoryRedis):
         return [m.encode() in found for m in members]
 
 
-class FakeTxn(MemoryTxn):
+class FakeTxn(Txn):
     """One record's transaction over ``store``; ``events`` and ``reply`` read back what the handler queued."""
 
     def __init__(self, store: MemoryStore, cause: Envelope, publications: Publications) -> None:
-        super().__init__(store, cause, publications)
+        super().__init__(cast("Any", store), cause, publications)
         self.store = store
 
     def commit(self) -> None:

@@ -158,20 +158,6 @@ class MemoryRedis:
             self.data.setdefault(key, {}).pop(_bytes(m), None)
 
 
-class MemoryTxn(Txn):
-    """A :class:`shared.outbox.Txn` over a :class:`MemoryRedis`: reads straight from it (nothing to WATCH)."""
-
-    def __init__(self, redis: MemoryRedis, cause: Envelope, publications: Publications) -> None:
-        super().__init__(cast("Any", redis), cause, publications)
-        self.memory = redis
-
-    async def get(self, key: str) -> bytes | None:
-        return await self.memory.get(key)
-
-    async def hgetall(self, key: str) -> dict[bytes, bytes]:
-        return await self.memory.hgetall(key)
-
-
 class _Done:
     """An awaitable that is already done (a write that ran at once)."""
 
@@ -240,7 +226,7 @@ class Feed:
         if route is None:
             return env
         view = msgspec.json.decode(env.payload, type=route.payload)
-        txn = MemoryTxn(self.redis, env, self.publications)
+        txn = Txn(cast("Any", self.redis), env, self.publications)
         await route.handler(env, view, txn)
         for write in txn.writes:
             write(cast("Any", self.redis))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 import pytest
@@ -59,7 +59,7 @@ from tests.provisional_events import (
     started,
     step_opened,
 )
-from tests.unit.readmodels import Feed, MemoryTxn
+from tests.unit.readmodels import Feed
 
 SETTINGS = load_settings({})
 TEMPLATES = Path(__file__).resolve().parents[2] / "services" / "gateway" / "templates"
@@ -430,7 +430,7 @@ async def test_a_correction_deadline_follows_timing_from_start_to_extension_to_r
 def _txn(feed: Feed) -> Txn:
     """A transaction to read evaluation's state with (nothing is written through it)."""
     cause = wrap(timing.CalendarLoaded(year=0), case_id="", actor=CLERK)
-    return MemoryTxn(feed.redis, cause, feed.publications)
+    return Txn(cast("Any", feed.redis), cause, feed.publications)
 
 
 def _changes(feed: Feed) -> list[str]:
