@@ -47,9 +47,15 @@ class Txn:
         self.outgoing: list[Outgoing] = []
 
     async def get(self, key: str) -> bytes | None:
+        if not isinstance(self._pipe, Pipeline):  # a replay's memory or a test's: nothing to watch
+            await self._pipe.watch(key)
+            return cast("bytes | None", await self._pipe.get(key))
         return cast("bytes | None", await transaction.watch_and_read(self._pipe, (key,), "GET", key))
 
     async def hgetall(self, key: str) -> dict[bytes, bytes]:
+        if not isinstance(self._pipe, Pipeline):
+            await self._pipe.watch(key)
+            return cast("dict[bytes, bytes]", await self._pipe.hgetall(key))
         return transaction.as_dict(await transaction.watch_and_read(self._pipe, (key,), "HGETALL", key))
 
     async def next_number(self, key: str) -> int:
