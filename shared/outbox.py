@@ -47,16 +47,18 @@ class Txn:
         self.outgoing: list[Outgoing] = []
 
     async def get(self, key: str) -> bytes | None:
-        if not isinstance(self._pipe, Pipeline):  # a replay's memory or a test's: nothing to watch
-            await self._pipe.watch(key)
-            return cast("bytes | None", await self._pipe.get(key))
-        return cast("bytes | None", await transaction.watch_and_read(self._pipe, (key,), "GET", key))
+        return cast("bytes | None", await self._read("GET", key))
 
     async def hgetall(self, key: str) -> dict[bytes, bytes]:
-        if not isinstance(self._pipe, Pipeline):
-            await self._pipe.watch(key)
-            return cast("dict[bytes, bytes]", await self._pipe.hgetall(key))
-        return transaction.as_dict(await transaction.watch_and_read(self._pipe, (key,), "HGETALL", key))
+        return transaction.as_dict(await self._read("HGETALL", key))
+
+    async def _read(self, command: str, key: str) -> Any:
+        """WATCH ``key`` and read it: in one round trip on Redis; a replay's memory pipe (shared/rebuild.py) and the
+        tests' stores have the pipeline's methods and nothing to watch."""
+        if isinstance(self._pipe, Pipeline):
+            return await transaction.watch_and_read(self._pipe, (key,), command, key)
+        await self._pipe.watch(key)
+        return await getattr(self._pipe, command.lower())(key)
 
     async def next_number(self, key: str) -> int:
         """INCR outside the transaction: a retried handler may skip a number, never reuse one."""

@@ -55,9 +55,9 @@ class HallSettings(msgspec.Struct, frozen=True, kw_only=True):
     # How long the broker may hold a fetch for more data, and how much one fetch (one partition) may bring.
     fetch_max_wait_ms: NonNegative = 100
     fetch_min_bytes: Positive = 1
-    # A patient subscription (a service that reacts to few of a busy topic's records, and not in a hurry: intake
-    # and routing to timing's 预警): the broker holds its fetch until this many bytes or this long, so it asks a
-    # few times a second instead of once for every record the topic gets.
+    # A patient subscription (a service that reacts to few of a busy topic's records, and not in a hurry: intake,
+    # routing and evaluation to timing's events, intake to routing's): the broker holds its fetch until this many
+    # bytes or this long, so it asks a few times a second instead of once for every record the topic gets.
     patient_fetch_wait_ms: NonNegative = 1000
     patient_fetch_min_bytes: Positive = 1024 * 1024
     fetch_max_bytes: Positive = 50 * 1024 * 1024

@@ -77,7 +77,8 @@ async def commit(pipe: Pipeline) -> None:
     ``pipe.execute()`` when nothing is watched or a command needs redis-py's own handling."""
     connection = pipe.connection
     stack = pipe.command_stack
-    if connection is None or not pipe.watching or any(options for _, options in stack if set(options) - {"keys"}):
+    # Options other than redis-py's "keys" (a reply to shape, an empty response) are redis-py's to handle.
+    if connection is None or not pipe.watching or any(len(options) > ("keys" in options) for _, options in stack):
         await pipe.execute()
         return
     payload = pack([args for args, _ in stack], connection.encoder.encode)

@@ -156,8 +156,7 @@ async def _bare_pipeline(
     await _assigned(consumers)  # every relay in its group, with every partition, before the clock starts
     before = processes.snapshot() if processes else {}
     started = time.perf_counter()
-    sends = [asyncio.create_task(one(i)) for i in range(n)]
-    pending = set(sends)
+    pending = {asyncio.create_task(one(i)) for i in range(n)}
     while pending:  # a message that never arrives ends the run with the reason, not a wait without end
         finished, pending = await asyncio.wait(pending, timeout=BARE_STALL_S)
         if not finished:

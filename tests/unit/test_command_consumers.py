@@ -1,7 +1,7 @@
 """Every service that takes commands reads them on a consumer of its own (issue 16, item 2): a staff click or a
 rating never waits behind a backlog of events. Each topic is read by exactly one consumer of the service, and the
-topics a service reacts to only now and then (timing's, for intake and routing) by a patient one that fetches a few
-times a second, not once for every record."""
+topics a service reacts to only now and then (timing's for intake, routing and evaluation; routing's for intake) by
+a patient one that fetches a few times a second, not once for every record."""
 
 from __future__ import annotations
 
